@@ -1,0 +1,43 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both build .venv themselves from
+# the lock file (uv for speed), register a Jupyter kernel inside the venv for papermill, and are
+# no-ops on the environment when nothing changed (a stamp file tracks the lock and pyproject).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+STAMP  := $(VENV)/.installed
+KERNEL := partnerschap-eval
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: demo test bench lint lock clean browser
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --quiet --python $(PY) -r requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (partnerschap-eval)" >/dev/null
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/partnerschap-eval demo --out reports/demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/python -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m benchmarks
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+# Regenerate the lock after changing dependencies in pyproject.toml.
+lock: $(STAMP)
+	$(UV) pip compile pyproject.toml --extra test --python-version 3.11 \
+	    --python-platform x86_64-unknown-linux-gnu -o requirements.lock
+
+clean:
+	rm -rf $(VENV) reports/demo .pytest_cache

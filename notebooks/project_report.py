@@ -1,0 +1,81 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (partnerschap-eval)
+#     language: python
+#     name: partnerschap-eval
+# ---
+
+# %% [markdown]
+# Project report. Executed by `partnerschap-eval report` through papermill; every number comes
+# from `results.json`, computed once by the library before this notebook runs.
+
+# %% tags=["parameters"]
+project = "demo"
+results_path = "results.json"
+instrument = "partnerschap"
+lang = "nl"
+
+# %%
+import json
+
+from IPython.display import HTML, display
+
+from partnerschap_eval import plots
+from partnerschap_eval import presentation as pres
+from partnerschap_eval.instruments import load_instrument
+
+inst = load_instrument(instrument)
+with open(results_path, encoding="utf-8") as fh:
+    results = json.load(fh)
+display(HTML(pres.report_header(project, inst, results, lang)))
+
+# %%
+display(HTML(pres.summary_html(results, inst, lang)))
+
+# %%
+display(HTML(pres.section("Wie deden er mee?", "Who took part?", lang,
+                          "Aantal ingevulde vragenlijsten per meting en rol.",
+                          "Questionnaires returned per wave and role.")))
+display(HTML(pres.html_table(pres.counts_table(results, inst, lang))))
+
+# %%
+display(HTML(pres.section(
+    "Voor en na, per schaal en rol", "Pre and post, per scale and role", lang,
+    "Gemiddelden op een schaal van 1 tot 5; verschil = na − voor. d_z en d_av zijn effectgroottes.",
+    "Means on a 1-5 scale; difference = post − pre. d_z and d_av are effect sizes.")))
+display(HTML(pres.html_table(pres.paired_table(results, inst, lang))))
+plots.show(plots.pre_post_plot(results, inst, lang), pres.t("fig_pre_post", lang))
+
+# %%
+display(HTML(pres.section(
+    "Effectgroottes met betrouwbaarheidsintervallen", "Effect sizes with confidence intervals",
+    lang, "Een interval dat de nullijn niet raakt, wijst op een echte verandering.",
+    "An interval that does not touch zero points to a real change.")))
+plots.show(plots.forest_plot(results, inst, lang), pres.t("fig_forest", lang))
+
+# %%
+display(HTML(pres.section(
+    "Voor wie veranderde het?", "For whom did it change?", lang,
+    "Betrouwbare verandering per persoon (Jacobson & Truax) en het effect van de meting in een "
+    "multilevelmodel met scholen en personen.",
+    "Reliable change per person (Jacobson & Truax) and the wave effect in a multilevel model "
+    "with schools and people.")))
+display(HTML(pres.html_table(pres.change_table(results, inst, lang))))
+
+# %%
+display(HTML(pres.section(
+    "Betrouwbaarheid van de schalen", "Reliability of the scales", lang,
+    "Alfa en omega boven 0,70 gelden als voldoende.", "Alpha and omega above .70 count as adequate.")))
+display(HTML(pres.html_table(pres.reliability_table(results, inst, lang))))
+
+# %%
+display(HTML(pres.methods_html(lang)))
+display(HTML(pres.provenance_html(results, lang)))

@@ -1,0 +1,236 @@
+"""Command line (Contract 3): parse, call the library, print, set the exit code.
+
+User errors print one paragraph (what went wrong, where, how to fix) and exit with status 2;
+they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .errors import PartnerschapError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Measure parent-professional partnership and evaluate interventions.")
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+class _Step:
+    """Prints a step and how long it took (the demo and reports are a few seconds each)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __enter__(self) -> _Step:
+        self.start = time.perf_counter()
+        out.print(f"• {self.text} …", highlight=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            out.print(f"  done in {time.perf_counter() - self.start:.1f} s", style="dim")
+
+
+@app.command()
+def keygen(out_path: Annotated[Path, typer.Option("--out", help="Where to write the key.")]) -> None:
+    """Write a new random pseudonymisation key (file mode 0600)."""
+    from .privacy import keygen as _keygen
+
+    try:
+        path = _keygen(out_path)
+    except PartnerschapError as exc:
+        _fail(exc)
+    out.print(f"Key written to {path} (mode 0600). Keep it outside the data folder and never "
+              "commit it; without it the same people cannot be linked across waves.")
+
+
+@app.command()
+def ingest(
+    exports: Annotated[list[Path], typer.Argument(help="Export files (CSV, ...).")],
+    instrument: Annotated[str, typer.Option(help="Instrument id or YAML path.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    wave: Annotated[str | None, typer.Option(help="Wave of every row (export has none).")] = None,
+    role: Annotated[str | None, typer.Option(help="Role of every row (export has none).")] = None,
+    school: Annotated[str | None, typer.Option(help="School of every row (export has none).")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Mapping YAML file.")] = None,
+    key_file: Annotated[Path | None, typer.Option(help="Pseudonymisation key file.")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Override format detection.")] = None,
+) -> None:
+    """Read exports, map and decode answers, pseudonymise ids; write responses, rejected, log."""
+    from .ingest import ExportSpec, ingest_exports, write_ingest_outputs
+    from .privacy import load_key
+
+    try:
+        key = load_key(key_file)
+        specs = [ExportSpec(path=p, wave=wave, role=role, school=school, format=format) for p in exports]
+        result = ingest_exports(specs, instrument, key, mapping)
+        paths = write_ingest_outputs(result, out_dir)
+    except PartnerschapError as exc:
+        _fail(exc)
+    totals = result.log["totals"]
+    out.print(f"{totals['rows_in']} rows read: {totals['accepted']} accepted, "
+              f"{totals['rejected']} rejected (reasons in {paths['rejected']}).")
+    for f in result.log["files"]:
+        if f["pii_columns"]:
+            cols = ", ".join(c["column"] for c in f["pii_columns"])
+            err.print(f"[yellow]warning:[/] {f['file']}: personal data not stored: {cols}",
+                      highlight=False)
+        if f["unmapped_columns"]:
+            err.print(f"[yellow]note:[/] {f['file']}: unmapped columns ignored: "
+                      f"{', '.join(f['unmapped_columns'])}", highlight=False)
+
+
+@app.command()
+def score(
+    responses: Annotated[Path, typer.Argument(help="Responses file (Contract 2).")],
+    instrument: Annotated[str, typer.Option(help="Instrument id or YAML path.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Scores CSV to write.")],
+) -> None:
+    """Scale scores per respondent and wave (reverse keys, min-items rule)."""
+    from ._io import write_csv
+    from .instruments import load_instrument
+    from .reporting import read_responses
+    from .scoring import score_scales, validate_responses
+
+    try:
+        inst = load_instrument(instrument)
+        data = validate_responses(read_responses(responses), inst)
+        scores = score_scales(data, inst)
+        write_csv(scores, out_path)
+    except PartnerschapError as exc:
+        _fail(exc)
+    out.print(f"{len(scores)} rows scored on {len(inst.scales)} scales -> {out_path}")
+
+
+@app.command()
+def evaluate(
+    responses: Annotated[Path, typer.Argument(help="Responses file (Contract 2).")],
+    instrument: Annotated[str, typer.Option(help="Instrument id or YAML path.")],
+    out_path: Annotated[Path, typer.Option("--out", help="results.json to write.")],
+    min_cell: Annotated[int, typer.Option(help="Minimum cell size (Contract 5).")] = 10,
+    waves: Annotated[str | None, typer.Option(help="Wave order, comma-separated.")] = None,
+) -> None:
+    """Pre/post statistics for every scale, written as results.json (Contract 4)."""
+    from ._io import canonical_json, write_text
+    from .reporting import read_responses
+    from .results import evaluate as _evaluate
+    from .results import input_record
+
+    try:
+        if min_cell < 1:
+            raise PartnerschapError("--min-cell must be at least 1.")
+        order = [w.strip() for w in waves.split(",")] if waves else None
+        results = _evaluate(read_responses(responses), instrument, waves=order, min_cell=min_cell,
+                            inputs=[input_record(responses, out_path.parent)],
+                            parameters={"min_cell": min_cell, "waves": order})
+        write_text(out_path, canonical_json(results))
+    except PartnerschapError as exc:
+        _fail(exc)
+    out.print(f"results written to {out_path}")
+
+
+@app.command()
+def report(
+    config: Annotated[Path | None, typer.Option(help="Project YAML (see README).")] = None,
+    responses: Annotated[Path | None, typer.Option(help="Responses file (Contract 2).")] = None,
+    instrument: Annotated[str | None, typer.Option(help="Instrument id or YAML path.")] = None,
+    project: Annotated[str | None, typer.Option(help="Project name shown in the report.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
+    lang: Annotated[str, typer.Option(help="nl (default) or en.")] = "nl",
+    min_cell: Annotated[int, typer.Option(help="Minimum cell size (Contract 5).")] = 10,
+) -> None:
+    """Compute results once and render the HTML report with papermill."""
+    from .project import load_project
+    from .reporting import ReportSettings, build_report
+
+    try:
+        if config is not None:
+            settings = load_project(config)
+        else:
+            missing = [n for n, v in (("--responses", responses), ("--instrument", instrument),
+                                      ("--project", project), ("--out", out_dir)) if v is None]
+            if missing:
+                raise PartnerschapError(f"report needs --config PROJECT.yaml, or all of "
+                                        f"{', '.join(missing)}.")
+            if lang not in ("nl", "en"):
+                raise PartnerschapError(f"--lang must be 'nl' or 'en', not '{lang}'.")
+            settings = ReportSettings(project=project, instrument=instrument, responses=responses,
+                                      out_dir=out_dir, lang=lang, min_cell=min_cell)
+        with _Step(f"report '{settings.project}' -> {settings.out_dir}"):
+            paths = build_report(settings)
+    except PartnerschapError as exc:
+        _fail(exc)
+    out.print(f"report: {paths['html']}")
+
+
+@app.command()
+def reproduce(report_dir: Annotated[Path, typer.Argument(help="A report folder.")]) -> None:
+    """Re-run a report from its manifest; non-zero exit with a diff when anything drifted."""
+    from .reporting import reproduce as _reproduce
+
+    try:
+        with _Step(f"reproducing {report_dir}"):
+            problems = _reproduce(report_dir)
+    except PartnerschapError as exc:
+        _fail(exc)
+    if problems:
+        err.print("[bold red]drift:[/] the report does not reproduce:", highlight=False)
+        for p in problems:
+            err.print(p, highlight=False, markup=False)
+        raise typer.Exit(code=1)
+    out.print("reproduced: results.json identical, page content identical.")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("reports/demo"),
+    raw_dir: Annotated[Path, typer.Option("--raw", help="Where the demo exports live.")] = Path("data/raw/demo"),
+    lang: Annotated[str, typer.Option(help="nl (default) or en.")] = "nl",
+) -> None:
+    """The whole pipeline on the bundled WiSH-like demo study."""
+    from .ingest import ExportSpec, ingest_exports, write_ingest_outputs
+    from .privacy import DEMO_KEY
+    from .reporting import ReportSettings, build_report
+    from .synth import write_demo_exports
+
+    try:
+        with _Step(f"demo exports in {raw_dir} (written only when missing)"):
+            specs = write_demo_exports(raw_dir)
+        with _Step("ingest (demo key; a real project uses its own key)"):
+            result = ingest_exports([ExportSpec(**s) for s in specs], "partnerschap", DEMO_KEY)
+            paths = write_ingest_outputs(result, out_dir / "ingest")
+            t = result.log["totals"]
+            out.print(f"  {t['rows_in']} rows: {t['accepted']} accepted, {t['rejected']} rejected",
+                      highlight=False)
+        with _Step("evaluate and render the report"):
+            report = build_report(ReportSettings(
+                project="WiSH demo", instrument="partnerschap", responses=paths["responses"],
+                out_dir=out_dir, lang=lang))
+    except PartnerschapError as exc:
+        _fail(exc)
+    out.print(f"[bold green]demo report:[/] {report['html']}", highlight=False)
+
+
+def main() -> None:
+    """Entry point of the ``partnerschap-eval`` command."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Figures from result tables. No statistic is computed here: every number comes from a
+Contract 4 results dictionary, so suppressed values (``null``) simply do not appear.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are rendered headless; never pick an interactive backend
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .instruments import Instrument, pick_text  # noqa: E402
+from .presentation import fmt_number, t  # noqa: E402
+
+__all__ = ["forest_plot", "pre_post_plot", "show", "to_png"]
+
+_ROLE_COLOURS = {"all": "#1b4f72", "parent": "#d35400", "teacher": "#117a65",
+                 "youthworker": "#7d3c98", "coordinator": "#7f8c8d", "pupil": "#b7950b"}
+
+
+def _style(ax: plt.Axes) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _decimal_comma(ax: plt.Axes, lang: str, axis: str = "x") -> None:
+    if lang != "nl":
+        return
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _pos: fmt_number(v, "nl", 1))
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def forest_plot(results: dict, inst: Instrument, lang: str = "nl", key: str = "d_z") -> Figure:
+    """Effect sizes with 95 % CIs per scale, overall and per role (suppressed groups omitted)."""
+    rows = []
+    for scale_id in [s for s in inst.scale_ids if s in results["scales"]]:
+        block = results["scales"][scale_id]
+        name = pick_text(inst.scale(scale_id).name, lang)
+        by_role = block["by_role"]
+        groups = [("all", block["paired"])] + [(r, by_role[r]["paired"]) for r in inst.roles
+                                                if r in by_role]
+        for role, p in groups:
+            ci = p.get(f"{key}_ci95")
+            if p.get(key) is None or not ci or ci[0] is None:
+                continue
+            rows.append((f"{name} · {t(role, lang)}", p[key], ci[0], ci[1], role))
+    height = 0.9 + 0.32 * max(len(rows), 1)
+    fig, ax = plt.subplots(figsize=(7.5, height), dpi=100)
+    for i, (_label, est, lo, hi, role) in enumerate(rows):
+        y = len(rows) - 1 - i
+        colour = _ROLE_COLOURS.get(role, "#333333")
+        ax.plot([lo, hi], [y, y], color=colour, linewidth=2)
+        ax.plot([est], [y], "o", color=colour, markersize=6 if role == "all" else 4.5)
+    ax.axvline(0, color="#555555", linewidth=0.8)
+    ax.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)], fontsize=8)
+    ax.set_xlabel(f"{key} (95%-{'BI' if lang == 'nl' else 'CI'})")
+    _decimal_comma(ax, lang)
+    _style(ax)
+    fig.tight_layout()
+    return fig
+
+
+def pre_post_plot(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
+    """Mean scale score before and after, per role, for respondents with both waves."""
+    scales = [s for s in inst.scale_ids if s in results["scales"]]
+    fig, axes = plt.subplots(1, len(scales), figsize=(3.0 * len(scales), 3.2), dpi=100,
+                             sharey=True, squeeze=False)
+    lo, hi = inst.response_scale.min, inst.response_scale.max
+    for ax, scale_id in zip(axes[0], scales, strict=True):
+        block = results["scales"][scale_id]
+        for role in [r for r in inst.roles if r in block["by_role"]]:
+            p = block["by_role"][role]["paired"]
+            if p.get("mean_pre") is None:
+                continue
+            ax.plot([0, 1], [p["mean_pre"], p["mean_post"]], "-o",
+                    color=_ROLE_COLOURS.get(role, "#333"), label=t(role, lang))
+        ax.set_xticks([0, 1], [t("pre", lang), t("post", lang)])
+        ax.set_xlim(-0.3, 1.3)
+        ax.set_ylim(lo, hi)
+        ax.set_title(pick_text(inst.scale(scale_id).name, lang), fontsize=10)
+        _decimal_comma(ax, lang, axis="y")
+        ax.spines[["top", "right"]].set_visible(False)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def to_png(fig: Figure) -> bytes:
+    """PNG bytes of a figure, without a timestamp, so the same figure gives the same bytes."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def show(fig: Figure, alt: str = "") -> None:
+    """Display a figure once in a notebook as an embedded PNG with alt text, and free it."""
+    import base64
+    import html
+
+    from IPython.display import HTML, display
+
+    data = base64.b64encode(to_png(fig)).decode("ascii")
+    plt.close(fig)
+    display(HTML(f'<img class="pe-figure" alt="{html.escape(alt, quote=True)}" '
+                 f'src="data:image/png;base64,{data}"/>'))

@@ -1,0 +1,342 @@
+"""Turning results into words and tables for readers: Dutch first, English on request.
+
+Nothing here computes a statistic: every number comes from a Contract 4 results dictionary.
+Numbers are formatted the Dutch way in Dutch reports (decimal comma, thousands dot,
+``p < 0,001``); every string that came from data is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import pandas as pd
+
+from .instruments import Instrument, pick_text
+
+__all__ = ["fmt_number", "fmt_p", "fmt_ci", "t", "paired_table", "reliability_table",
+           "summary_sentences", "html_table", "effect_label"]
+
+_TEXT = {
+    "title": {"nl": "Evaluatierapport", "en": "Evaluation report"},
+    "scale": {"nl": "Schaal", "en": "Scale"},
+    "role": {"nl": "Rol", "en": "Role"},
+    "all": {"nl": "Iedereen", "en": "Everyone"},
+    "n_pairs": {"nl": "n (paren)", "en": "n (pairs)"},
+    "pre": {"nl": "Voor", "en": "Pre"},
+    "post": {"nl": "Na", "en": "Post"},
+    "diff": {"nl": "Verschil", "en": "Difference"},
+    "ci": {"nl": "95%-BI", "en": "95% CI"},
+    "p_adj": {"nl": "p (BH)", "en": "p (BH)"},
+    "n": {"nl": "n", "en": "n"},
+    "wave": {"nl": "Meting", "en": "Wave"},
+    "alpha": {"nl": "Cronbachs alfa", "en": "Cronbach's alpha"},
+    "omega": {"nl": "Omega", "en": "Omega"},
+    "suppressed": {"nl": "minder dan {n} personen: niet getoond",
+                   "en": "fewer than {n} people: not shown"},
+    "parent": {"nl": "Ouders", "en": "Parents"},
+    "teacher": {"nl": "Leerkrachten", "en": "Teachers"},
+    "youthworker": {"nl": "Jeugdhulpverleners", "en": "Youth-care workers"},
+    "coordinator": {"nl": "Intern begeleiders", "en": "Care coordinators"},
+    "pupil": {"nl": "Leerlingen", "en": "Pupils"},
+    "fig_pre_post": {"nl": "Gemiddelde schaalscore voor en na, per rol",
+                     "en": "Mean scale score before and after, per role"},
+    "fig_forest": {"nl": "Effectgrootte d_z met 95%-betrouwbaarheidsinterval per schaal en rol",
+                   "en": "Effect size d_z with 95% confidence interval per scale and role"},
+    "wave_effect": {"nl": "Effect meting (multilevel)", "en": "Wave effect (multilevel)"},
+    "improved": {"nl": "betrouwbaar verbeterd", "en": "reliably improved"},
+    "deteriorated": {"nl": "betrouwbaar verslechterd", "en": "reliably deteriorated"},
+    "unchanged": {"nl": "niet betrouwbaar veranderd", "en": "no reliable change"},
+}
+
+_EFFECT_WORDS = {
+    "nl": ["nauwelijks", "klein", "middelgroot", "groot"],
+    "en": ["negligible", "small", "medium", "large"],
+}
+
+
+def t(key: str, lang: str = "nl", **fmt: Any) -> str:
+    """Translated interface text (falls back to the key itself)."""
+    text = _TEXT.get(key, {}).get(lang) or _TEXT.get(key, {}).get("nl") or key
+    return text.format(**fmt) if fmt else text
+
+
+def fmt_number(x: float | int | None, lang: str = "nl", digits: int = 2) -> str:
+    """Format a number for readers; ``None`` (suppressed or not computable) becomes a dash.
+
+    >>> fmt_number(1234.567, "nl"), fmt_number(1234.567, "en"), fmt_number(-0.5, "nl", 1)
+    ('1.234,57', '1,234.57', '−0,5')
+    >>> fmt_number(None)
+    '–'
+    """
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    text = f"{abs(x):,.{digits}f}"
+    if lang == "nl":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return ("−" if x < 0 and float(text.replace(".", "").replace(",", "")) != 0 else "") + text
+
+
+def fmt_p(p: float | None, lang: str = "nl") -> str:
+    """APA-style p-value: ``p < 0,001`` or ``p = 0,023`` (three decimals).
+
+    >>> fmt_p(0.0002, "nl"), fmt_p(0.0234, "en")
+    ('p < 0,001', 'p = 0.023')
+    """
+    if p is None:
+        return "–"
+    if p < 0.001:
+        return "p < " + fmt_number(0.001, lang, 3)
+    return "p = " + fmt_number(p, lang, 3)
+
+
+def fmt_ci(ci: list | None, lang: str = "nl", digits: int = 2) -> str:
+    """``[lo; hi]`` in Dutch (the comma is the decimal sign), ``[lo, hi]`` in English."""
+    if not ci or ci[0] is None:
+        return "–"
+    sep = "; " if lang == "nl" else ", "
+    return f"[{fmt_number(ci[0], lang, digits)}{sep}{fmt_number(ci[1], lang, digits)}]"
+
+
+def effect_label(d: float | None, lang: str = "nl") -> str:
+    """Cohen's (1988) rough benchmarks for |d|: < .2, < .5, < .8, larger."""
+    if d is None:
+        return "–"
+    size = abs(d)
+    idx = 0 if size < 0.2 else 1 if size < 0.5 else 2 if size < 0.8 else 3
+    return _EFFECT_WORDS.get(lang, _EFFECT_WORDS["en"])[idx]
+
+
+def _scales(results: dict, inst: Instrument) -> list[tuple[str, dict]]:
+    """Scales in the instrument's order (results.json sorts keys alphabetically)."""
+    return [(s, results["scales"][s]) for s in inst.scale_ids if s in results["scales"]]
+
+
+def _roles(block: dict, inst: Instrument) -> list[tuple[str, dict]]:
+    by_role = block.get("by_role", {})
+    return [(r, by_role[r]) for r in inst.roles if r in by_role]
+
+
+def _waves(results: dict) -> list[str]:
+    return list(results.get("waves", {}).get("order") or results.get("counts", {}).keys())
+
+
+def _scale_name(inst: Instrument, scale_id: str, lang: str) -> str:
+    return pick_text(inst.scale(scale_id).name, lang)
+
+
+def paired_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Pre/post per scale and role as display strings (suppressed cells show a dash)."""
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        groups = [("all", block["paired"])] + [(r, v["paired"]) for r, v in _roles(block, inst)]
+        for role, p in groups:
+            rows.append({
+                t("scale", lang): _scale_name(inst, scale_id, lang),
+                t("role", lang): t(role, lang),
+                t("n_pairs", lang): fmt_number(p.get("n"), lang, 0),
+                t("pre", lang): fmt_number(p.get("mean_pre"), lang),
+                t("post", lang): fmt_number(p.get("mean_post"), lang),
+                t("diff", lang): fmt_number(p.get("mean_diff"), lang),
+                t("ci", lang): fmt_ci(p.get("ci95"), lang),
+                "d_z": fmt_number(p.get("d_z"), lang),
+                "d_z " + t("ci", lang): fmt_ci(p.get("d_z_ci95"), lang),
+                "d_av": fmt_number(p.get("d_av"), lang),
+                "p": fmt_p(p.get("p"), lang),
+                t("p_adj", lang): fmt_p(p.get("p_adj"), lang),
+            })
+    return pd.DataFrame(rows)
+
+
+def reliability_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Alpha (Feldt CI) and omega per scale and wave as display strings."""
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        for wave in _waves(results):
+            if wave not in block["reliability"]:
+                continue
+            r = block["reliability"][wave]
+            rows.append({
+                t("scale", lang): _scale_name(inst, scale_id, lang),
+                t("wave", lang): t(wave, lang) if wave in ("pre", "post") else wave,
+                t("n", lang): fmt_number(r.get("n"), lang, 0),
+                t("alpha", lang): fmt_number(r.get("alpha"), lang),
+                t("ci", lang): fmt_ci(r.get("alpha_ci95"), lang),
+                t("omega", lang): fmt_number(r.get("omega"), lang),
+            })
+    return pd.DataFrame(rows)
+
+
+def summary_sentences(results: dict, inst: Instrument, lang: str = "nl") -> list[str]:
+    """Plain-language findings, one sentence per scale (what changed and how sure we are)."""
+    out = []
+    for scale_id, block in _scales(results, inst):
+        p = block["paired"]
+        name = _scale_name(inst, scale_id, lang)
+        if p.get("n") is None:
+            out.append(f"{name}: " + t("suppressed", lang, n=results.get("min_cell", 10)) + ".")
+            continue
+        up = p["mean_diff"] > 0
+        sure = p.get("p_adj") is not None and p["p_adj"] < 0.05
+        size = effect_label(p["d_z"], lang)
+        diff = fmt_number(abs(p["mean_diff"]), lang)
+        if lang == "nl":
+            direction = "gestegen" if up else "gedaald"
+            certainty = ("Dat is vrijwel zeker geen toeval" if sure
+                         else "Dit verschil kan op toeval berusten")
+            out.append(f"**{name}** is van voor- naar nameting {direction} met {diff} punt "
+                       f"(op een schaal van 1 tot 5; {p['n']} personen met beide metingen). Het "
+                       f"effect is {size} (d_z = {fmt_number(p['d_z'], lang)}). {certainty} "
+                       f"({fmt_p(p['p_adj'], lang)}, gecorrigeerd voor meerdere schalen).")
+        else:
+            direction = "rose" if up else "fell"
+            certainty = ("This is very unlikely to be chance" if sure
+                         else "This difference may be due to chance")
+            out.append(f"**{name}** {direction} by {diff} points from pre to post (on a 1-5 "
+                       f"scale; {p['n']} people answered both times). The effect is {size} "
+                       f"(d_z = {fmt_number(p['d_z'], lang)}). {certainty} "
+                       f"({fmt_p(p['p_adj'], lang)}, adjusted for several scales).")
+    return out
+
+
+def html_table(df: pd.DataFrame) -> str:
+    """An HTML table with every cell escaped (data may hold hostile text)."""
+    return df.to_html(index=False, escape=True, border=0, classes="pe-table", na_rep="–")
+
+
+def escape(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# -- report sections (HTML strings; every value from data is escaped) ---------------------------
+def report_header(project: str, inst: Instrument, results: dict, lang: str = "nl") -> str:
+    """Title block: project name, instrument, waves compared and the minimum cell size."""
+    waves = results.get("waves", {})
+    title = t("title", lang)
+    if lang == "nl":
+        sub = (f"Vragenlijst: {escape(pick_text(inst.title, lang))} (versie {escape(inst.version)})."
+               f" Vergeleken: {escape(waves.get('first'))} → {escape(waves.get('last'))}."
+               f" Groepen kleiner dan {results.get('min_cell')} personen worden niet getoond.")
+    else:
+        sub = (f"Questionnaire: {escape(pick_text(inst.title, lang))} (version {escape(inst.version)})."
+               f" Compared: {escape(waves.get('first'))} → {escape(waves.get('last'))}."
+               f" Groups smaller than {results.get('min_cell')} people are not shown.")
+    return f"<h1>{title}: {escape(project)}</h1><p class='pe-note'>{sub}</p>"
+
+
+def _md_bold(text: str) -> str:
+    import re
+
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escape(text))
+
+
+def summary_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
+    """The plain-language findings as an HTML list."""
+    head = "Wat is er veranderd?" if lang == "nl" else "What changed?"
+    items = "".join(f"<li>{_md_bold(s)}</li>" for s in summary_sentences(results, inst, lang))
+    return f"<h2>{head}</h2><ul class='pe-summary'>{items}</ul>"
+
+
+def section(title_nl: str, title_en: str, lang: str, note_nl: str = "", note_en: str = "") -> str:
+    """A section heading with an optional explanatory note."""
+    title = title_nl if lang == "nl" else title_en
+    note = note_nl if lang == "nl" else note_en
+    return f"<h2>{escape(title)}</h2>" + (f"<p class='pe-note'>{escape(note)}</p>" if note else "")
+
+
+def counts_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Respondents per wave and role (suppressed counts show a dash)."""
+    rows = []
+    for wave in _waves(results):
+        c = results.get("counts", {}).get(wave, {})
+        row = {t("wave", lang): t(wave, lang) if wave in ("pre", "post") else wave,
+               t("all", lang): fmt_number(c.get("n"), lang, 0)}
+        for role in inst.roles:
+            if role in c.get("by_role", {}):
+                row[t(role, lang)] = fmt_number(c["by_role"][role], lang, 0)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def change_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Reliable change counts and the multilevel wave effect per scale."""
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        rc, mm = block.get("reliable_change", {}), block.get("mixed_model", {})
+        rows.append({
+            t("scale", lang): _scale_name(inst, scale_id, lang),
+            t("improved", lang): fmt_number(rc.get("improved"), lang, 0),
+            t("unchanged", lang): fmt_number(rc.get("unchanged"), lang, 0),
+            t("deteriorated", lang): fmt_number(rc.get("deteriorated"), lang, 0),
+            t("wave_effect", lang): fmt_number(mm.get("wave_effect"), lang),
+            t("ci", lang): fmt_ci(mm.get("ci95"), lang),
+            "p": fmt_p(mm.get("p"), lang),
+            "ICC school": fmt_number(mm.get("icc_school"), lang),
+        })
+    return pd.DataFrame(rows)
+
+
+_METHODS = {
+    "nl": """
+<h2>Verantwoording</h2>
+<p>Een schaalscore is het gemiddelde van de beantwoorde items na omscoren van tegengesteld
+geformuleerde items (score = min + max − antwoord); bij te weinig beantwoorde items ontbreekt de
+score. Voor- en nameting worden vergeleken voor personen met een geldige score op beide metingen.</p>
+<ul>
+<li>Gepaarde t-toets: t = M<sub>D</sub> / (SD<sub>D</sub>/√n), df = n − 1, met 95%-betrouwbaarheidsinterval van het gemiddelde verschil.</li>
+<li>Effectgroottes (Lakens, 2013): d<sub>z</sub> = M<sub>D</sub>/SD<sub>D</sub> met interval via de niet-centrale t-verdeling;
+d<sub>av</sub> = M<sub>D</sub> / ((SD<sub>voor</sub> + SD<sub>na</sub>)/2); g<sub>av</sub> = d<sub>av</sub>·(1 − 3/(4df − 1)).</li>
+<li>Wilcoxon-rangtekentoets (V, normale benadering met continuïteitscorrectie).</li>
+<li>Benjamini–Hochberg-correctie van p-waarden over de schalen.</li>
+<li>Betrouwbaarheid: Cronbachs alfa met Feldts (1965) interval; omega (McDonald, 1999) uit een één-factormodel.</li>
+<li>Betrouwbare verandering (Jacobson &amp; Truax, 1991): RC = (na − voor)/S<sub>diff</sub>, S<sub>diff</sub> = √2·SD<sub>voor</sub>·√(1 − α).</li>
+<li>Multilevelmodel: score ~ meting met random intercepts voor school en respondent (alle beschikbare metingen);
+ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>respondent</sub> + σ²).</li>
+</ul>
+<p class='pe-note'>Privacy: identificatiecodes zijn gepseudonimiseerd met een geheime sleutel (HMAC-SHA-256);
+groepen kleiner dan de minimale celgrootte worden niet getoond; professionals worden nooit per school getoond.</p>
+<p class='pe-note'>Literatuur: Feldt, L. S. (1965), Psychometrika 30, 357–370 · Jacobson, N. S. &amp; Truax, P. (1991),
+J. Consult. Clin. Psychol. 59, 12–19 · Lakens, D. (2013), Front. Psychol. 4, 863 · McDonald, R. P. (1999),
+Test theory · Benjamini, Y. &amp; Hochberg, Y. (1995), J. R. Stat. Soc. B 57, 289–300.</p>
+""",
+    "en": """
+<h2>Methods</h2>
+<p>A scale score is the mean of the answered items after reverse keying (score = min + max − answer);
+it is missing when too few items were answered. Pre and post are compared for people with a valid
+score at both waves.</p>
+<ul>
+<li>Paired t test: t = M<sub>D</sub> / (SD<sub>D</sub>/√n), df = n − 1, with the 95% CI of the mean difference.</li>
+<li>Effect sizes (Lakens, 2013): d<sub>z</sub> = M<sub>D</sub>/SD<sub>D</sub> with a noncentral-t interval;
+d<sub>av</sub> = M<sub>D</sub> / ((SD<sub>pre</sub> + SD<sub>post</sub>)/2); g<sub>av</sub> = d<sub>av</sub>·(1 − 3/(4df − 1)).</li>
+<li>Wilcoxon signed-rank test (V, normal approximation with continuity correction).</li>
+<li>Benjamini–Hochberg adjustment of p-values across scales.</li>
+<li>Reliability: Cronbach's alpha with Feldt's (1965) interval; omega (McDonald, 1999) from a one-factor model.</li>
+<li>Reliable change (Jacobson &amp; Truax, 1991): RC = (post − pre)/S<sub>diff</sub>, S<sub>diff</sub> = √2·SD<sub>pre</sub>·√(1 − α).</li>
+<li>Multilevel model: score ~ wave with random intercepts for school and respondent (all available rows);
+ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>respondent</sub> + σ²).</li>
+</ul>
+<p class='pe-note'>Privacy: identifiers are pseudonymised with a secret key (HMAC-SHA-256); groups smaller
+than the minimum cell size are not shown; professionals are never shown per school.</p>
+<p class='pe-note'>References: Feldt, L. S. (1965), Psychometrika 30, 357–370 · Jacobson, N. S. &amp; Truax, P. (1991),
+J. Consult. Clin. Psychol. 59, 12–19 · Lakens, D. (2013), Front. Psychol. 4, 863 · McDonald, R. P. (1999),
+Test theory · Benjamini, Y. &amp; Hochberg, Y. (1995), J. R. Stat. Soc. B 57, 289–300.</p>
+""",
+}
+
+
+def methods_html(lang: str = "nl") -> str:
+    """The methods appendix: formulas and references."""
+    return _METHODS.get(lang, _METHODS["en"])
+
+
+def provenance_html(results: dict, lang: str = "nl") -> str:
+    """Package version, instrument and input checksums, so a reader can trace every number."""
+    prov = results.get("provenance", {})
+    head = "Herkomst" if lang == "nl" else "Provenance"
+    inst = prov.get("instrument", {})
+    rows = "".join(f"<li><code>{escape(i.get('path'))}</code> sha256 <code>{escape(i.get('sha256'))}</code></li>"
+                   for i in prov.get("inputs", []))
+    return (f"<h2>{head}</h2><ul class='pe-provenance'>"
+            f"<li>partnerschap-eval {escape(prov.get('package_version'))}</li>"
+            f"<li>{escape(inst.get('id'))} {escape(inst.get('version'))}</li>{rows}</ul>")

@@ -1,0 +1,62 @@
+"""Project configuration files for ``partnerschap-eval report --config PROJECT.yaml``.
+
+Example::
+
+    project: "WiSH 2025-2026"
+    instrument: partnerschap          # id or path to a YAML file
+    responses: data/processed/wish/responses.csv
+    waves: [pre, post]                # optional; default pre before post, else natural order
+    min_cell: 10                      # optional; Contract 5 minimum cell size
+    language: nl                      # nl (default) or en
+    out: reports/wish                 # output folder
+
+Relative paths are relative to the config file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError
+from .privacy import DEFAULT_MIN_CELL
+from .reporting import ReportSettings
+
+__all__ = ["ProjectConfig", "load_project"]
+
+
+class ProjectConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    project: str
+    instrument: str
+    responses: Path
+    out: Path
+    waves: tuple[str, ...] | None = None
+    min_cell: int = Field(DEFAULT_MIN_CELL, ge=1)
+    language: Literal["nl", "en"] = "nl"
+    schools: tuple[str, ...] | None = None
+
+
+def load_project(path: str | Path) -> ReportSettings:
+    """Read and validate a project YAML file into report settings."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        cfg = ProjectConfig.model_validate(data)
+    except OSError as exc:
+        raise InputError(f"{path}: the project file cannot be read ({exc.strerror}).") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({exc}).") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"{path}: invalid project file: {problems}.") from None
+    base = path.parent
+    instrument = cfg.instrument
+    if instrument.endswith((".yaml", ".yml")):
+        instrument = str((base / instrument).resolve())
+    return ReportSettings(project=cfg.project, instrument=instrument,
+                          responses=(base / cfg.responses).resolve(), out_dir=base / cfg.out,
+                          lang=cfg.language, min_cell=cfg.min_cell, waves=cfg.waves)

@@ -1,0 +1,297 @@
+"""Reports: compute results once, execute report notebooks with papermill, export HTML,
+write the manifest, and reproduce a report to prove nothing drifted.
+
+Output layout of a report directory::
+
+    results.json      Contract 4, byte-identical for the same inputs and parameters
+    index.html        the project report (self-contained: figures embedded, no external scripts)
+    project_report.ipynb   the executed notebook
+    manifest.json     inputs and outputs with sha256, parameters, versions, lock-file hash
+"""
+
+from __future__ import annotations
+
+import difflib
+import html.parser
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from ._io import canonical_json, sha256_file, write_json, write_text
+from .errors import InputError, PartnerschapError
+from .instruments import load_instrument
+from .privacy import DEFAULT_MIN_CELL
+
+__all__ = ["ReportSettings", "build_report", "reproduce", "read_responses", "notebook_path",
+           "ReportError"]
+
+MANIFEST_SCHEMA = "partnerschap-eval/manifest/v1"
+KERNEL_NAME = "partnerschap-eval"
+_PKG = Path(__file__).resolve().parent
+
+
+class ReportError(PartnerschapError):
+    """A report could not be produced or reproduced."""
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Everything that determines a report (recorded in the manifest)."""
+
+    project: str
+    instrument: str
+    responses: Path
+    out_dir: Path
+    lang: str = "nl"
+    min_cell: int = DEFAULT_MIN_CELL
+    waves: tuple[str, ...] | None = None
+    extra_inputs: tuple[Path, ...] = field(default=())
+    #: Folder that recorded input paths are relative to (default: ``out_dir``).
+    base_dir: Path | None = None
+
+    def parameters(self) -> dict:
+        return {"project": self.project, "instrument": self.instrument, "lang": self.lang,
+                "min_cell": self.min_cell, "waves": list(self.waves) if self.waves else None}
+
+
+def notebook_path(name: str) -> Path:
+    """Locate a report notebook: installed package data first, then the source tree."""
+    for base in (_PKG / "notebooks", _PKG.parent.parent / "notebooks"):
+        candidate = base / f"{name}.ipynb"
+        if candidate.is_file():
+            return candidate
+    raise ReportError(f"The report notebook '{name}.ipynb' is missing from the installation.")
+
+
+def read_responses(path: str | Path) -> pd.DataFrame:
+    """Read a Contract 2 responses file (CSV or Parquet); ids and keys stay text."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: responses file not found.")
+    keys = {"respondent_id": str, "wave": str, "role": str, "school_id": str}
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path).astype(keys)
+    try:
+        return pd.read_csv(path, dtype=keys, keep_default_na=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable responses CSV ({exc}). Produce it with "
+                         "`partnerschap-eval ingest`.") from None
+
+
+def _kernel_name() -> str:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    return KERNEL_NAME if KERNEL_NAME in specs else "python3"
+
+
+def execute_notebook(name: str, parameters: dict, output: Path, cwd: Path) -> None:
+    """Run a report notebook with papermill; unknown or missing parameters fail beforehand."""
+    import papermill as pm
+
+    source = notebook_path(name)
+    declared = set(pm.inspect_notebook(str(source)))
+    given = set(parameters)
+    if given - declared or declared - given:
+        raise ReportError(
+            f"Parameters do not match notebook {source.name}: unknown {sorted(given - declared)}, "
+            f"missing {sorted(declared - given)}. Declared: {sorted(declared)}.")
+    try:
+        pm.execute_notebook(str(source), str(output), parameters=parameters,
+                            kernel_name=_kernel_name(), progress_bar=False, log_output=False,
+                            cwd=str(cwd), report_mode=True,
+                            # the kernel only talks to us on loopback; its plain-TCP notice
+                            # is noise for report users
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    except pm.PapermillExecutionError as exc:
+        raise ReportError(f"The report notebook {name} failed in cell {exc.exec_count}: "
+                          f"{exc.ename}: {exc.evalue}. The partly executed notebook is in "
+                          f"{output}.") from None
+
+
+def export_html(notebook: Path, html_path: Path, lang: str) -> int:
+    """Convert an executed notebook to self-contained HTML without code; return #stderr outputs.
+
+    Output streams written to stderr are left out of the page (they are counted so tests can
+    require there are none).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    stderr = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                stderr += 1
+                continue
+            kept.append(out)
+        cell["outputs"] = kept
+    # The explanatory markdown cells are for notebook readers, not for the report's readers.
+    nb.cells = [c for c in nb.cells if c.cell_type == "code"]
+    exporter = HTMLExporter(template_name="pe_report", extra_template_basedirs=[str(_PKG / "templates")],
+                            exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    exporter.language_code = lang
+    nb.metadata["title"] = nb.metadata.get("title") or "partnerschap-eval"
+    body, _ = exporter.from_notebook_node(nb)
+    write_text(html_path, body)
+    return stderr
+
+
+def _lock_hash() -> str | None:
+    for base in (Path.cwd(), _PKG.parent.parent):
+        lock = base / "requirements.lock"
+        if lock.is_file():
+            return sha256_file(lock)
+    return None
+
+
+def _rel(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+
+
+def build_report(settings: ReportSettings) -> dict[str, Path]:
+    """Compute results once, render the project report, and write the manifest.
+
+    Returns the paths of the outputs (``results``, ``html``, ``notebook``, ``manifest``).
+    """
+    from .results import evaluate
+
+    out = settings.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    inst = load_instrument(settings.instrument)
+    responses = read_responses(settings.responses)
+    base = settings.base_dir or out
+    inputs = [{"path": _rel(p, base), "sha256": sha256_file(p)}
+              for p in (settings.responses, *settings.extra_inputs)]
+    params = settings.parameters()
+    results = evaluate(responses, inst, waves=list(settings.waves) if settings.waves else None,
+                       min_cell=settings.min_cell, inputs=inputs,
+                       parameters={k: v for k, v in params.items() if k != "lang"})
+    paths = {"results": out / "results.json", "notebook": out / "project_report.ipynb",
+             "html": out / "index.html", "manifest": out / "manifest.json"}
+    write_text(paths["results"], canonical_json(results))
+
+    with tempfile.TemporaryDirectory(prefix="pe-nb-") as tmp:
+        executed = Path(tmp) / "project_report.ipynb"
+        execute_notebook("project_report", {
+            "project": settings.project, "results_path": str(paths["results"].resolve()),
+            "instrument": inst.source or settings.instrument, "lang": settings.lang,
+        }, executed, cwd=out)
+        stderr = export_html(executed, paths["html"], settings.lang)
+        shutil.copyfile(executed, Path(tmp) / "copy.ipynb")
+        os.replace(Path(tmp) / "copy.ipynb", paths["notebook"])
+
+    manifest = {
+        "schema": MANIFEST_SCHEMA,
+        "package_version": __version__,
+        "lock_sha256": _lock_hash(),
+        "instrument": {"id": inst.id, "version": inst.version,
+                       "sha256": sha256_file(inst.source) if inst.source else None},
+        "parameters": params,
+        "inputs": inputs,
+        "outputs": [{"path": _rel(p, out), "sha256": sha256_file(p)}
+                    for p in (paths["results"], paths["html"])],
+        "stderr_outputs": stderr,
+    }
+    write_json(manifest, paths["manifest"])
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# reproduce
+# ---------------------------------------------------------------------------------------------
+class _Text(html.parser.HTMLParser):
+    """Visible text of a page and the number of images (image bytes depend on fonts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.images = 0
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("style", "script"):
+            self._skip += 1
+        if tag == "img":
+            self.images += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.parts.append(" ".join(data.split()))
+
+
+def page_content(path: Path) -> list[str]:
+    """What a reader sees on a page: its text lines plus the number of figures."""
+    parser = _Text()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.parts + [f"[figures: {parser.images}]"]
+
+
+def reproduce(report_dir: str | Path) -> list[str]:
+    """Re-run a report from its manifest; return readable differences (empty = reproduced).
+
+    Inputs are checked against their recorded sha256 first; then the report is rebuilt in a
+    temporary directory and ``results.json`` (byte for byte) and the visible content of
+    ``index.html`` are compared.
+    """
+    report_dir = Path(report_dir)
+    manifest_path = report_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise ReportError(f"{report_dir}: no manifest.json; is this a report directory?")
+    import json
+
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    problems: list[str] = []
+    inputs = [report_dir / i["path"] for i in manifest["inputs"]]
+    for rec, path in zip(manifest["inputs"], inputs, strict=True):
+        if not path.is_file():
+            problems.append(f"input {rec['path']} is missing")
+        elif sha256_file(path) != rec["sha256"]:
+            problems.append(f"input {rec['path']} changed (sha256 differs from the manifest)")
+    for rec in manifest["outputs"]:
+        path = report_dir / rec["path"]
+        if not path.is_file():
+            problems.append(f"output {rec['path']} is missing")
+        elif rec["path"] == "results.json" and sha256_file(path) != rec["sha256"]:
+            problems.append("results.json differs from the manifest's checksum (edited after the run?)")
+    if problems:
+        return problems
+    p = manifest["parameters"]
+    with tempfile.TemporaryDirectory(prefix="pe-reproduce-") as tmp:
+        # Rebuild next to the original so relative input paths resolve identically.
+        tmp_out = report_dir / f".reproduce-{Path(tmp).name}"
+        try:
+            build_report(ReportSettings(
+                project=p["project"], instrument=p["instrument"], responses=inputs[0],
+                out_dir=tmp_out, lang=p["lang"], min_cell=p["min_cell"],
+                waves=tuple(p["waves"]) if p.get("waves") else None,
+                extra_inputs=tuple(inputs[1:]), base_dir=report_dir))
+            old = (report_dir / "results.json").read_text(encoding="utf-8")
+            new = (tmp_out / "results.json").read_text(encoding="utf-8")
+            if old != new:
+                problems.append("results.json drifted:\n" + "".join(difflib.unified_diff(
+                    old.splitlines(True), new.splitlines(True), "recorded/results.json",
+                    "rerun/results.json", n=1)))
+            old_page = page_content(report_dir / "index.html")
+            new_page = page_content(tmp_out / "index.html")
+            if old_page != new_page:
+                problems.append("index.html content drifted:\n" + "\n".join(difflib.unified_diff(
+                    old_page, new_page, "recorded/index.html", "rerun/index.html", n=1,
+                    lineterm="")))
+        finally:
+            shutil.rmtree(tmp_out, ignore_errors=True)
+    return problems

@@ -1,0 +1,109 @@
+"""End to end through the command line, as a newcomer and a lector would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from partnerschap_eval._io import sha256_file
+
+CLI = [sys.executable, "-m", "partnerschap_eval.cli"]
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = os.environ | {"PYTHONHASHSEED": "0"} | (env or {})
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, env=full_env,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    base = tmp_path_factory.mktemp("demo")
+    res = run("demo", "--out", str(base / "report"), "--raw", str(base / "raw"))
+    assert res.returncode == 0, res.stderr + res.stdout
+    return base
+
+
+def test_demo_writes_report_results_manifest(demo_dir):
+    report = demo_dir / "report"
+    for name in ("index.html", "results.json", "manifest.json", "project_report.ipynb"):
+        assert (report / name).is_file(), name
+    results = json.loads((report / "results.json").read_text())
+    assert results["schema"] == "partnerschap-eval/results/v1"
+    assert set(results["scales"]) == {"reciprocity", "two_way_communication", "shared_decision_making"}
+    paired = results["scales"]["reciprocity"]["paired"]
+    for key in ("n", "t", "df", "p", "p_adj", "ci95", "d_z", "d_z_ci95", "d_av", "g_av", "wilcoxon"):
+        assert key in paired
+    assert paired["df"] == paired["n"] - 1
+    manifest = json.loads((report / "manifest.json").read_text())
+    assert manifest["stderr_outputs"] == 0
+    for out in manifest["outputs"]:
+        assert sha256_file(report / out["path"]) == out["sha256"]
+
+
+def test_report_html_is_self_contained_and_private(demo_dir):
+    page = (demo_dir / "report" / "index.html").read_text()
+    assert "<script src=" not in page and "cdn" not in page.lower()
+    assert page.count('class="pe-figure"') >= 2
+    # nothing personal from the exports reaches the report
+    raw_parent = (demo_dir / "raw" / "ouders_pre.csv").read_text()
+    assert "@voorbeeld.nl" in raw_parent and "@voorbeeld.nl" not in page
+    assert "S01-O001" in raw_parent and "S01-O001" not in page
+    responses = (demo_dir / "report" / "ingest" / "responses.csv").read_text()
+    assert "S01-O001" not in responses and "voorbeeld.nl" not in responses
+
+
+def test_demo_leaves_existing_raw_exports_untouched(demo_dir):
+    raw = demo_dir / "raw"
+    before = {p.name: sha256_file(p) for p in raw.iterdir()}
+    mtimes = {p.name: p.stat().st_mtime_ns for p in raw.iterdir()}
+    res = run("demo", "--out", str(demo_dir / "report2"), "--raw", str(raw))
+    assert res.returncode == 0, res.stderr
+    assert {p.name: sha256_file(p) for p in raw.iterdir()} == before
+    assert {p.name: p.stat().st_mtime_ns for p in raw.iterdir()} == mtimes
+    # same inputs, same parameters: byte-identical results
+    assert (demo_dir / "report" / "results.json").read_bytes() == (
+        demo_dir / "report2" / "results.json").read_bytes()
+
+
+def test_reproduce_passes_untouched_and_fails_tampered(demo_dir, tmp_path):
+    report = demo_dir / "report"
+    ok = run("reproduce", str(report))
+    assert ok.returncode == 0, ok.stderr + ok.stdout
+    # tamper with one number in results.json
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(report, copy)
+    text = (copy / "results.json").read_text()
+    tampered = text.replace('"n": ', '"n": 1', 1)
+    assert tampered != text
+    (copy / "results.json").write_text(tampered)
+    bad = run("reproduce", str(copy))
+    assert bad.returncode != 0
+    assert "results.json" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_user_errors_are_one_paragraph_not_tracebacks(tmp_path):
+    res = run("ingest", str(tmp_path / "missing.csv"), "--instrument", "partnerschap",
+              "--out", str(tmp_path / "o"), env={"PARTNERSCHAP_EVAL_KEY": ""})
+    assert res.returncode == 2
+    assert "keygen" in res.stderr and "Traceback" not in res.stderr
+    res = run("evaluate", str(tmp_path / "nope.csv"), "--instrument", "nope", "--out", "x.json")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_keygen_writes_private_key(tmp_path):
+    res = run("keygen", "--out", str(tmp_path / "key"))
+    assert res.returncode == 0, res.stderr
+    key = tmp_path / "key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert len(key.read_text().strip()) == 64
+    again = run("keygen", "--out", str(key))
+    assert again.returncode == 2 and "refusing" in again.stderr

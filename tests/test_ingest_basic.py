@@ -1,0 +1,103 @@
+"""The ingest path of the skeleton: accounting, pseudonymisation, PII, duplicates."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pandas as pd
+import pytest
+
+from partnerschap_eval.ingest import ExportSpec, ingest_exports, write_ingest_outputs
+
+KEY = b"0123456789abcdef-test-key"
+HEADER = "respondent,school,rol,Naam,rec1,rec2,rec3,rec4,rec5,twc1\n"
+
+
+def write(tmp_path, text, name="export.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def ingest(tmp_path, text, **spec):
+    path = write(tmp_path, text)
+    return ingest_exports([ExportSpec(path=path, **spec)], "partnerschap", KEY)
+
+
+def test_every_row_accounted_for(tmp_path):
+    text = HEADER + (
+        "r1,S1,ouder,Jan Jansen,4,5,3,2,1,4\n"      # accepted
+        "r1,S1,ouder,Jan Jansen,4,5,3,2,1,4\n"      # exact duplicate -> rejected once
+        ",S1,ouder,Piet,4,4,4,4,4,4\n"              # missing id
+        "r2,,leerkracht,X,1,2,3,4,5,1\n"            # missing school
+        "r3,S1,directeur,Y,1,2,3,4,5,1\n"           # unknown role
+        "r4,S2,leerkracht,Z,3,3,3,3,3,3\n"          # conflicting duplicate ...
+        "r4,S2,leerkracht,Z,4,4,4,4,4,4\n"          # ... both rejected
+        "r5,S2,jeugdhulpverlener,Q,7,Soms,Weet ik niet,Mee eens,99,2\n"  # cells cleared, row kept
+    )
+    res = ingest(tmp_path, text, wave="pre")
+    log = res.log["files"][0]
+    assert log["rows_in"] == 8
+    assert log["accepted"] == 2
+    assert log["rejected"] == {"conflicting duplicate": 2, "exact duplicate": 1, "missing respondent id": 1,
+                               "missing school": 1, "unknown role": 1}
+    assert log["rows_in"] == log["accepted"] + log["rejected_total"]
+    assert log["cells_cleared"] == {"out of range 1..5": 1, "unknown answer": 1}
+    r5 = res.responses[res.responses["role"] == "youthworker"].iloc[0]
+    assert pd.isna(r5["rec1"]) and pd.isna(r5["rec2"]) and pd.isna(r5["rec3"])
+    assert r5["rec4"] == 4 and pd.isna(r5["rec5"]) and r5["twc1"] == 2
+    cleared = {(c["column"], c["value"], c["line"]) for c in log["cleared"]}
+    assert ("rec1", "7", 9) in cleared and ("rec2", "Soms", 9) in cleared
+
+
+def test_pseudonyms_are_keyed_hmac(tmp_path):
+    res = ingest(tmp_path, HEADER + "0012,S1,ouder,A,1,1,1,1,1,1\n", wave="pre")
+    expected = "p-" + hmac.new(KEY, b"0012", hashlib.sha256).hexdigest()[:20]
+    assert res.responses["respondent_id"].tolist() == [expected]
+    other = ingest_exports([ExportSpec(path=tmp_path / "export.csv", wave="pre")], "partnerschap",
+                           b"another-key-of-16+")
+    assert other.responses["respondent_id"].iloc[0] != expected
+
+
+def test_pii_never_written(tmp_path):
+    text = HEADER.replace("\n", ",Opmerkingen\n") + "r1,S1,ouder,Jan Jansen,4,5,3,2,1,4,bel 0612345678\n"
+    res = ingest(tmp_path, text, wave="pre")
+    paths = write_ingest_outputs(res, tmp_path / "out")
+    for p in paths.values():
+        body = p.read_text()
+        assert "Jansen" not in body and "0612345678" not in body and "r1," not in body
+    log = json.loads(paths["log"].read_text())
+    assert {c["column"] for c in log["files"][0]["pii_columns"]} == {"Naam", "Opmerkingen"}
+
+
+def test_flag_conflicts_with_column(tmp_path):
+    from partnerschap_eval.errors import InputError
+
+    with pytest.raises(InputError, match="must not be given"):
+        ingest(tmp_path, HEADER + "r1,S1,ouder,A,1,1,1,1,1,1\n", role="parent", wave="pre")
+
+
+def test_labels_decode_in_both_languages_and_dutch_excel(tmp_path):
+    text = ("respondent;school;rol;rec1;rec2;rec3\r\n"
+            "r1;S1;ouder; helemaal MEE eens ;Strongly disagree;4,0\r\n")
+    path = write(tmp_path, text, encoding="cp1252")
+    res = ingest_exports([ExportSpec(path=path, wave="post")], "partnerschap", KEY)
+    row = res.responses.iloc[0]
+    assert (row["rec1"], row["rec2"], row["rec3"]) == (5, 1, 4)
+    assert res.log["files"][0]["details"]["delimiter"] == ";"
+
+
+def test_same_file_twice_changes_nothing(tmp_path):
+    path = write(tmp_path, HEADER + "r1,S1,ouder,A,1,2,3,4,5,1\n")
+    once = ingest_exports([ExportSpec(path=path, wave="pre")], "partnerschap", KEY)
+    twice = ingest_exports([ExportSpec(path=path, wave="pre")] * 2, "partnerschap", KEY)
+    pd.testing.assert_frame_equal(once.responses, twice.responses)
+    assert twice.log["totals"]["rows_in"] == twice.log["totals"]["accepted"] + twice.log["totals"]["rejected"]
+
+
+def test_formula_injection_neutralised_in_rejected(tmp_path):
+    res = ingest(tmp_path, HEADER + "r1,=HYPERLINK(1),directeur,A,1,1,1,1,1,1\n", wave="pre")
+    paths = write_ingest_outputs(res, tmp_path / "out")
+    assert "'=HYPERLINK(1)" in paths["rejected"].read_text()
