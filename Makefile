@@ -24,7 +24,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/partnerschap-eval demo --out reports/demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/python -m pytest -q
 
@@ -38,6 +38,14 @@ lint: $(STAMP)
 lock: $(STAMP)
 	$(UV) pip compile pyproject.toml --extra test --python-version 3.11 \
 	    --python-platform x86_64-unknown-linux-gnu -o requirements.lock
+
+# The report browser test drives Debian's chromium (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing and not root: the browser test will be skipped"; fi; }
 
 clean:
 	rm -rf $(VENV) reports/demo .pytest_cache

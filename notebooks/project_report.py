@@ -77,5 +77,15 @@ display(HTML(pres.section(
 display(HTML(pres.html_table(pres.reliability_table(results, inst, lang))))
 
 # %%
+display(HTML(pres.section(
+    "Per school (ouders)", "Per school (parents)", lang,
+    "Alleen ouders; scholen met te weinig ouders worden niet getoond. De stippellijn is de "
+    "verandering bij alle ouders.",
+    "Parents only; schools with too few parents are not shown. The dashed line is the change "
+    "among all parents.")))
+plots.show(plots.school_comparison_plot(results, inst, lang), pres.t("fig_schools", lang))
+display(HTML(pres.schools_index_html(results, lang)))
+
+# %%
 display(HTML(pres.methods_html(lang)))
 display(HTML(pres.provenance_html(results, lang)))

@@ -172,7 +172,7 @@ def report(
             paths = build_report(settings)
     except PartnerschapError as exc:
         _fail(exc)
-    out.print(f"report: {paths['html']}")
+    out.print(f"report: {paths.html} ({len(paths.school_pages)} school pages)")
 
 
 @app.command()
@@ -220,7 +220,8 @@ def demo(
                 out_dir=out_dir, lang=lang))
     except PartnerschapError as exc:
         _fail(exc)
-    out.print(f"[bold green]demo report:[/] {report['html']}", highlight=False)
+    out.print(f"[bold green]demo report:[/] {report.html} ({len(report.school_pages)} school pages)",
+              highlight=False)
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from .instruments import Instrument, pick_text  # noqa: E402
 from .presentation import fmt_number, t  # noqa: E402
 
-__all__ = ["forest_plot", "pre_post_plot", "show", "to_png"]
+__all__ = ["forest_plot", "pre_post_plot", "school_comparison_plot", "school_pre_post_plot",
+           "show", "to_png"]
 
 _ROLE_COLOURS = {"all": "#1b4f72", "parent": "#d35400", "teacher": "#117a65",
                  "youthworker": "#7d3c98", "coordinator": "#7f8c8d", "pupil": "#b7950b"}
@@ -112,3 +113,67 @@ def show(fig: Figure, alt: str = "") -> None:
     plt.close(fig)
     display(HTML(f'<img class="pe-figure" alt="{html.escape(alt, quote=True)}" '
                  f'src="data:image/png;base64,{data}"/>'))
+
+
+def school_comparison_plot(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
+    """Parents' mean change per school with 95 % CI, one panel per scale (suppressed omitted).
+
+    The vertical line is the change of all parents in the project.
+    """
+    scales = [s for s in inst.scale_ids if s in results["scales"]]
+    schools = sorted(results.get("schools", {}).values(), key=lambda s: s["name"].casefold())
+    shown = [s for s in schools if any(s["scales"][sc].get("mean_diff") is not None for sc in scales)]
+    height = 1.2 + 0.22 * max(len(shown), 1)
+    fig, axes = plt.subplots(1, len(scales), figsize=(3.2 * len(scales), height), dpi=100,
+                             sharey=True, squeeze=False)
+    for ax, scale_id in zip(axes[0], scales, strict=True):
+        for i, school in enumerate(shown):
+            b = school["scales"][scale_id]
+            if b.get("mean_diff") is None:
+                continue
+            y = len(shown) - 1 - i
+            ax.plot(b["ci95"], [y, y], color=_ROLE_COLOURS["parent"], linewidth=1.2)
+            ax.plot([b["mean_diff"]], [y], "o", color=_ROLE_COLOURS["parent"], markersize=3.5)
+        overall = results["scales"][scale_id]["by_role"].get("parent", {}).get("paired", {})
+        if overall.get("mean_diff") is not None:
+            ax.axvline(overall["mean_diff"], color=_ROLE_COLOURS["all"], linewidth=1, linestyle="--")
+        ax.axvline(0, color="#555555", linewidth=0.8)
+        ax.set_title(pick_text(inst.scale(scale_id).name, lang), fontsize=10)
+        _decimal_comma(ax, lang)
+        _style(ax)
+    axes[0][0].set_yticks(range(len(shown)), [s["name"] for s in reversed(shown)], fontsize=7)
+    fig.supxlabel(t("diff", lang) + (" (na − voor)" if lang == "nl" else " (post − pre)"), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def school_pre_post_plot(results: dict, school_key: str, inst: Instrument,
+                         lang: str = "nl") -> Figure:
+    """This school's parents (solid) beside all parents (dashed): mean before and after."""
+    school = results["schools"][school_key]
+    scales = [s for s in inst.scale_ids if s in results["scales"]]
+    fig, axes = plt.subplots(1, len(scales), figsize=(3.0 * len(scales), 3.0), dpi=100,
+                             sharey=True, squeeze=False)
+    lo, hi = inst.response_scale.min, inst.response_scale.max
+    here = "Deze school" if lang == "nl" else "This school"
+    everyone = "Alle ouders" if lang == "nl" else "All parents"
+    for ax, scale_id in zip(axes[0], scales, strict=True):
+        mine = school["scales"][scale_id]
+        proj = results["scales"][scale_id]["by_role"].get("parent", {}).get("paired", {})
+        for block, style, label in ((mine, "-o", here), (proj, "--s", everyone)):
+            if block.get("mean_pre") is None:
+                continue
+            ax.plot([0, 1], [block["mean_pre"], block["mean_post"]], style,
+                    color=_ROLE_COLOURS["parent"] if style == "-o" else _ROLE_COLOURS["all"],
+                    label=label)
+        ax.set_xticks([0, 1], [t("pre", lang), t("post", lang)])
+        ax.set_xlim(-0.3, 1.3)
+        ax.set_ylim(lo, hi)
+        ax.set_title(pick_text(inst.scale(scale_id).name, lang), fontsize=10)
+        _decimal_comma(ax, lang, axis="y")
+        ax.spines[["top", "right"]].set_visible(False)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig

@@ -22,6 +22,7 @@ _TEXT = {
     "title": {"nl": "Evaluatierapport", "en": "Evaluation report"},
     "scale": {"nl": "Schaal", "en": "Scale"},
     "role": {"nl": "Rol", "en": "Role"},
+    "group": {"nl": "Groep", "en": "Group"},
     "all": {"nl": "Iedereen", "en": "Everyone"},
     "n_pairs": {"nl": "n (paren)", "en": "n (pairs)"},
     "pre": {"nl": "Voor", "en": "Pre"},
@@ -44,6 +45,10 @@ _TEXT = {
                      "en": "Mean scale score before and after, per role"},
     "fig_forest": {"nl": "Effectgrootte d_z met 95%-betrouwbaarheidsinterval per schaal en rol",
                    "en": "Effect size d_z with 95% confidence interval per scale and role"},
+    "fig_school": {"nl": "Gemiddelde van de ouders van deze school en van alle ouders, voor en na",
+                   "en": "Mean of this school's parents and of all parents, before and after"},
+    "fig_schools": {"nl": "Verandering bij ouders per school met 95%-betrouwbaarheidsinterval",
+                    "en": "Change among parents per school with 95% confidence interval"},
     "wave_effect": {"nl": "Effect meting (multilevel)", "en": "Wave effect (multilevel)"},
     "improved": {"nl": "betrouwbaar verbeterd", "en": "reliably improved"},
     "deteriorated": {"nl": "betrouwbaar verslechterd", "en": "reliably deteriorated"},
@@ -340,3 +345,72 @@ def provenance_html(results: dict, lang: str = "nl") -> str:
     return (f"<h2>{head}</h2><ul class='pe-provenance'>"
             f"<li>partnerschap-eval {escape(prov.get('package_version'))}</li>"
             f"<li>{escape(inst.get('id'))} {escape(inst.get('version'))}</li>{rows}</ul>")
+
+
+# -- per-school pages (parents only) ---------------------------------------------------------
+def school_header(project: str, results: dict, school_key: str, lang: str = "nl") -> str:
+    """Title block of a school page; the school name is data, so it is escaped."""
+    school = results["schools"][school_key]
+    if lang == "nl":
+        sub = ("Resultaten van de ouders van deze school, naast alle ouders in het project. "
+               "Resultaten van leerkrachten en jeugdhulpverleners worden nooit per school getoond.")
+        back = "Terug naar het projectrapport"
+    else:
+        sub = ("Results of this school's parents, beside all parents in the project. Results of "
+               "teachers and youth-care workers are never shown per school.")
+        back = "Back to the project report"
+    return (f"<p class='pe-note'><a href='../index.html'>{back}</a></p>"
+            f"<h1>{escape(school['name'])}</h1><p class='pe-note'>{escape(project)}. {sub}</p>")
+
+
+def school_table(results: dict, school_key: str, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """This school's parents beside all parents of the project, per scale."""
+    school = results["schools"][school_key]
+    here = "Deze school" if lang == "nl" else "This school"
+    everyone = "Alle ouders" if lang == "nl" else "All parents"
+    rows = []
+    for scale_id in inst.scale_ids:
+        mine = school["scales"].get(scale_id, {})
+        proj = results["scales"].get(scale_id, {}).get("by_role", {}).get("parent", {}).get("paired", {})
+        for label, p in ((here, mine), (everyone, proj)):
+            rows.append({
+                t("scale", lang): _scale_name(inst, scale_id, lang),
+                t("group", lang): label,
+                t("n_pairs", lang): fmt_number(p.get("n"), lang, 0),
+                t("pre", lang): fmt_number(p.get("mean_pre"), lang),
+                t("post", lang): fmt_number(p.get("mean_post"), lang),
+                t("diff", lang): fmt_number(p.get("mean_diff"), lang),
+                t("ci", lang): fmt_ci(p.get("ci95"), lang),
+                "d_z": fmt_number(p.get("d_z"), lang),
+            })
+    return pd.DataFrame(rows)
+
+
+def school_suppressed_note(results: dict, school_key: str, lang: str = "nl") -> str:
+    """A note when too few parents of this school answered both times."""
+    school = results["schools"][school_key]
+    if all(b.get("n") is not None for b in school["scales"].values()):
+        return ""
+    n = results.get("min_cell", 10)
+    text = (f"Van deze school hebben minder dan {n} ouders beide vragenlijsten ingevuld; om hen "
+            "niet herkenbaar te maken tonen we geen cijfers." if lang == "nl" else
+            f"Fewer than {n} parents of this school answered both questionnaires; to keep them "
+            "unrecognisable no figures are shown.")
+    return f"<p class='pe-note'><strong>{escape(text)}</strong></p>"
+
+
+def schools_index_html(results: dict, lang: str = "nl") -> str:
+    """Links to every school page, with the number of parents per wave (suppressed: dash)."""
+    waves = _waves(results)
+    first, last = waves[0], waves[-1]
+    head = ("<tr><th>School</th>"
+            f"<th>{escape(t('parent', lang))}: {escape(t(first, lang))}</th>"
+            f"<th>{escape(t('parent', lang))}: {escape(t(last, lang))}</th></tr>")
+    rows = []
+    ordered = sorted(results.get("schools", {}).items(), key=lambda kv: kv[1]["name"].casefold())
+    for key, school in ordered:
+        n = school.get("n_parents", {})
+        rows.append(f"<tr><td><a href='schools/{escape(key)}.html'>{escape(school['name'])}</a></td>"
+                    f"<td>{fmt_number(n.get(first), lang, 0)}</td>"
+                    f"<td>{fmt_number(n.get(last), lang, 0)}</td></tr>")
+    return f"<table class='pe-table'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"

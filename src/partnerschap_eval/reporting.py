@@ -27,7 +27,7 @@ from .errors import InputError, PartnerschapError
 from .instruments import load_instrument
 from .privacy import DEFAULT_MIN_CELL
 
-__all__ = ["ReportSettings", "build_report", "reproduce", "read_responses", "notebook_path",
+__all__ = ["ReportSettings", "ReportOutputs", "build_report", "reproduce", "read_responses", "notebook_path",
            "ReportError"]
 
 MANIFEST_SCHEMA = "partnerschap-eval/manifest/v1"
@@ -53,10 +53,15 @@ class ReportSettings:
     extra_inputs: tuple[Path, ...] = field(default=())
     #: Folder that recorded input paths are relative to (default: ``out_dir``).
     base_dir: Path | None = None
+    #: Only these schools get a page (default: every school in the data).
+    schools: tuple[str, ...] | None = None
+    #: Parallel notebook workers (default: the number of cores).
+    workers: int | None = None
 
     def parameters(self) -> dict:
         return {"project": self.project, "instrument": self.instrument, "lang": self.lang,
-                "min_cell": self.min_cell, "waves": list(self.waves) if self.waves else None}
+                "min_cell": self.min_cell, "waves": list(self.waves) if self.waves else None,
+                "schools": list(self.schools) if self.schools else None}
 
 
 def notebook_path(name: str) -> Path:
@@ -90,8 +95,11 @@ def _kernel_name() -> str:
     return KERNEL_NAME if KERNEL_NAME in specs else "python3"
 
 
-def execute_notebook(name: str, parameters: dict, output: Path, cwd: Path) -> None:
-    """Run a report notebook with papermill; unknown or missing parameters fail beforehand."""
+_KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]  # the loopback plain-TCP notice is noise here
+
+
+def check_parameters(name: str, parameters: dict) -> Path:
+    """Fail before execution when parameters are unknown to the notebook or missing."""
     import papermill as pm
 
     source = notebook_path(name)
@@ -101,13 +109,30 @@ def execute_notebook(name: str, parameters: dict, output: Path, cwd: Path) -> No
         raise ReportError(
             f"Parameters do not match notebook {source.name}: unknown {sorted(given - declared)}, "
             f"missing {sorted(declared - given)}. Declared: {sorted(declared)}.")
+    return source
+
+
+def start_kernel(cwd: Path):
+    """Start a kernel to reuse for several report notebooks (saves ~1 s of start-up and
+    imports per page). Every report notebook sets all its names from its parameters, so
+    nothing from an earlier page is read."""
+    from jupyter_client import KernelManager
+
+    km = KernelManager(kernel_name=_kernel_name())
+    km.start_kernel(extra_arguments=_KERNEL_ARGS, cwd=str(cwd))
+    return km
+
+
+def execute_notebook(name: str, parameters: dict, output: Path, cwd: Path, km=None) -> None:
+    """Run a report notebook with papermill (in ``km``'s kernel when given)."""
+    import papermill as pm
+
+    source = check_parameters(name, parameters)
+    extra = {"km": km} if km is not None else {"extra_arguments": _KERNEL_ARGS}
     try:
         pm.execute_notebook(str(source), str(output), parameters=parameters,
                             kernel_name=_kernel_name(), progress_bar=False, log_output=False,
-                            cwd=str(cwd), report_mode=True,
-                            # the kernel only talks to us on loopback; its plain-TCP notice
-                            # is noise for report users
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                            cwd=str(cwd), report_mode=True, **extra)
     except pm.PapermillExecutionError as exc:
         raise ReportError(f"The report notebook {name} failed in cell {exc.exec_count}: "
                           f"{exc.ename}: {exc.evalue}. The partly executed notebook is in "
@@ -159,12 +184,83 @@ def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
 
 
-def build_report(settings: ReportSettings) -> dict[str, Path]:
-    """Compute results once, render the project report, and write the manifest.
+def _render(name: str, parameters: dict, html_path: Path, lang: str, keep: Path | None,
+            cwd: Path, km=None) -> tuple[int, float]:
+    """Execute one report notebook and export it; return (#stderr outputs, seconds)."""
+    import time
 
-    Returns the paths of the outputs (``results``, ``html``, ``notebook``, ``manifest``).
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pe-nb-") as tmp:
+        executed = Path(tmp) / f"{name}.ipynb"
+        execute_notebook(name, parameters, executed, cwd=cwd, km=km)
+        stderr = export_html(executed, html_path, lang)
+        if keep is not None:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            staged = keep.parent / f".{keep.name}.tmp"
+            shutil.copyfile(executed, staged)
+            os.replace(staged, keep)
+    return stderr, time.perf_counter() - start
+
+
+def _render_all(jobs: list[tuple[str, str, dict, Path, Path | None]], lang: str, cwd: Path,
+                workers: int) -> tuple[int, dict[str, float]]:
+    """Render notebooks in a thread pool (each in its own kernel process) with a progress bar.
+
+    ``jobs`` holds ``(label, notebook name, parameters, html path, executed-notebook path)``.
+    Returns the number of stderr outputs and the seconds each page took.
     """
-    from .results import evaluate
+    import threading
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from rich.progress import Progress
+
+    for _label, name, params, _html, _keep in jobs:  # all parameter errors before any work
+        check_parameters(name, params)
+    local = threading.local()
+    kernels = []
+    lock = threading.Lock()
+
+    def run(job: tuple) -> tuple[int, float]:
+        if getattr(local, "km", None) is None:
+            local.km = start_kernel(cwd)
+            with lock:
+                kernels.append(local.km)
+        _label, name, params, html, keep = job
+        return _render(name, params, html, lang, keep, cwd, km=local.km)
+
+    stderr, seconds = 0, {}
+    try:
+        with Progress(transient=True) as progress, ThreadPoolExecutor(max_workers=workers) as pool:
+            task = progress.add_task("report pages", total=len(jobs))
+            futures = {pool.submit(run, job): job[0] for job in jobs}
+            for fut in as_completed(futures):
+                n_err, secs = fut.result()
+                stderr += n_err
+                seconds[futures[fut]] = secs
+                progress.advance(task)
+    finally:
+        for km in kernels:
+            km.shutdown_kernel(now=True)
+    return stderr, seconds
+
+
+@dataclass(frozen=True)
+class ReportOutputs:
+    """Where a report run wrote its files, and how long each page took to render."""
+
+    results: Path
+    html: Path
+    notebook: Path
+    manifest: Path
+    school_pages: tuple[Path, ...]
+    page_seconds: dict[str, float]
+
+
+def build_report(settings: ReportSettings) -> ReportOutputs:
+    """Compute results once, render the project and school reports, and write the manifest."""
+    from .results import _clean, evaluate
+    from .schools import school_results
+    from .scoring import score_scales, validate_responses
 
     out = settings.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -177,20 +273,30 @@ def build_report(settings: ReportSettings) -> dict[str, Path]:
     results = evaluate(responses, inst, waves=list(settings.waves) if settings.waves else None,
                        min_cell=settings.min_cell, inputs=inputs,
                        parameters={k: v for k, v in params.items() if k != "lang"})
+    if settings.schools:
+        unknown = sorted(set(settings.schools) - set(responses["school_id"]))
+        if unknown:
+            raise ReportError(f"Schools not in the data: {unknown}. Check the names in 'schools'.")
+    scores = score_scales(validate_responses(responses, inst), inst)
+    if settings.schools:
+        scores = scores[scores["school_id"].isin(settings.schools)]
+    waves = results["waves"]
+    results["schools"] = _clean(school_results(scores, inst, waves["first"], waves["last"],
+                                               settings.min_cell))
     paths = {"results": out / "results.json", "notebook": out / "project_report.ipynb",
              "html": out / "index.html", "manifest": out / "manifest.json"}
     write_text(paths["results"], canonical_json(results))
+    results_arg = str(paths["results"].resolve())
+    instrument_arg = inst.source or settings.instrument
 
-    with tempfile.TemporaryDirectory(prefix="pe-nb-") as tmp:
-        executed = Path(tmp) / "project_report.ipynb"
-        execute_notebook("project_report", {
-            "project": settings.project, "results_path": str(paths["results"].resolve()),
-            "instrument": inst.source or settings.instrument, "lang": settings.lang,
-        }, executed, cwd=out)
-        stderr = export_html(executed, paths["html"], settings.lang)
-        shutil.copyfile(executed, Path(tmp) / "copy.ipynb")
-        os.replace(Path(tmp) / "copy.ipynb", paths["notebook"])
-
+    common = {"project": settings.project, "results_path": results_arg,
+              "instrument": instrument_arg, "lang": settings.lang}
+    school_pages = [out / "schools" / f"{key}.html" for key in results["schools"]]
+    jobs = [("project", "project_report", common, paths["html"], paths["notebook"])]
+    jobs += [(key, "school_report", common | {"school_key": key}, html, None)
+             for key, html in zip(results["schools"], school_pages, strict=True)]
+    workers = settings.workers or max(1, os.cpu_count() or 1)
+    stderr, seconds = _render_all(jobs, settings.lang, out, workers)
     manifest = {
         "schema": MANIFEST_SCHEMA,
         "package_version": __version__,
@@ -200,11 +306,13 @@ def build_report(settings: ReportSettings) -> dict[str, Path]:
         "parameters": params,
         "inputs": inputs,
         "outputs": [{"path": _rel(p, out), "sha256": sha256_file(p)}
-                    for p in (paths["results"], paths["html"])],
+                    for p in (paths["results"], paths["html"], *sorted(school_pages))],
         "stderr_outputs": stderr,
     }
     write_json(manifest, paths["manifest"])
-    return paths
+    return ReportOutputs(results=paths["results"], html=paths["html"], notebook=paths["notebook"],
+                         manifest=paths["manifest"], school_pages=tuple(school_pages),
+                         page_seconds=seconds)
 
 
 # ---------------------------------------------------------------------------------------------

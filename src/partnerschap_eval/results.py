@@ -19,7 +19,17 @@ import pandas as pd
 
 from . import __version__
 from .errors import InputError
-from .evaluation import bh_adjust, mixed_model, paired_scores, paired_test, reliable_change
+from .evaluation import (
+    PROFESSIONAL_ROLES,
+    attrition,
+    bh_adjust,
+    min_detectable_dz,
+    mixed_model,
+    paired_scores,
+    paired_test,
+    reliable_change,
+    role_gap,
+)
 from .instruments import Instrument, load_instrument
 from .privacy import DEFAULT_MIN_CELL, suppressed_reason
 from .psychometrics import cronbach_alpha, omega_total
@@ -112,33 +122,199 @@ def _reliability(keyed: pd.DataFrame, items: list[str], min_cell: int) -> dict:
             "omega_estimator": "one-factor ML on the item covariances, listwise"}
 
 
+def _protect(table: np.ndarray, min_cell: int, hidden: np.ndarray | None = None) -> np.ndarray:
+    """Cells of a count table to suppress, primary and complementary (Contract 5).
+
+    ``table`` (rows x columns) holds counts whose row totals are published, and -- when it has
+    more than one row -- whose column totals are too (``hidden`` adds, per column, the counts
+    of rows that are not shown). A cell with 0 < count < ``min_cell`` is suppressed; then, as
+    long as the suppressed cells of a row or column sum to 1..min_cell - 1 (so that
+    subtracting the shown cells from the total would reveal a small group), the smallest shown
+    non-zero cell of that line is suppressed too.
+
+    >>> _protect(np.array([[3, 40, 57]]), 10).tolist()
+    [[True, True, False]]
+    """
+    table = np.asarray(table, dtype=float)
+    hidden = np.zeros(table.shape[1]) if hidden is None else np.asarray(hidden, dtype=float)
+    mask = (table > 0) & (table < min_cell)
+
+    def fix(values: np.ndarray, masked: np.ndarray, extra: float) -> int | None:
+        total = values[masked].sum() + extra
+        if 0 < total < min_cell:
+            open_ = np.flatnonzero(~masked & (values > 0))
+            if open_.size:
+                return int(open_[np.argmin(values[open_])])
+        return None
+
+    changed = True
+    while changed:
+        changed = False
+        for i in range(table.shape[0]):
+            j = fix(table[i], mask[i], 0.0)
+            if j is not None:
+                mask[i, j], changed = True, True
+        if table.shape[0] > 1 or hidden.any():
+            for j in range(table.shape[1]):
+                i = fix(table[:, j], mask[:, j], hidden[j])
+                if i is not None:
+                    mask[i, j], changed = True, True
+    return mask
+
+
+def _suppress_keys(block: dict, keys: Iterable[str], reason: str) -> None:
+    for key in keys:
+        block[key] = None
+        block[f"{key}_reason"] = reason
+
+
+def _welch_block(r: Any, names: tuple[str, str]) -> dict:
+    a, b = names
+    return {f"n_{a}": r.n1, f"n_{b}": r.n2, f"mean_{a}": r.mean1, f"mean_{b}": r.mean2,
+            f"sd_{a}": r.sd1, f"sd_{b}": r.sd2, "ci95": [r.ci_low, r.ci_high], "t": r.t,
+            "df": r.df, "p": r.p}
+
+
+GAP_WAVE_KEYS = ["n_parent", "n_professional", "mean_parent", "mean_professional", "sd_parent",
+                 "sd_professional", "gap", "ci95", "t", "df", "p"]
+GAP_CHANGE_KEYS = ["n_parent", "n_professional", "gap_first_paired", "gap_last_paired", "did",
+                   "ci95", "t", "df", "p", "narrowing", "narrowing_ci95", "direction"]
+
+
+def _gap_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int) -> dict:
+    """Parents vs pooled professionals (never per school) per wave, and the change in the gap."""
+    present = [r for r in PROFESSIONAL_ROLES if r in set(scores["role"])]
+    out: dict[str, Any] = {"parent_role": "parent", "professional_roles": present,
+                           "method": "Welch t; change = difference in differences of the paired "
+                                     "change scores (parents minus professionals)"}
+    if "parent" not in set(scores["role"]) or not present:
+        reason = "no parents or no professionals in the data"
+        out["by_wave"] = {w: null_with_reason(GAP_WAVE_KEYS, reason) for w in (first, last)}
+        out["change"] = null_with_reason(GAP_CHANGE_KEYS, reason)
+        return out
+    g = role_gap(scores, scale, first, last, protect_below=min_cell)
+    by_wave = {}
+    for wave, r, sample in ((first, g.first, g.first_sample), (last, g.last, g.last_sample)):
+        if r is None or min(r.n1, r.n2) < min_cell:
+            reason = "too few respondents" if r is None and min_cell <= 2 else suppressed_reason(min_cell)
+            by_wave[wave] = null_with_reason(GAP_WAVE_KEYS, reason)
+            continue
+        block = _welch_block(r, ("parent", "professional"))
+        block["gap"] = r.diff
+        block["sample"] = sample
+        by_wave[wave] = block
+    out["by_wave"] = by_wave
+    c = g.change
+    if c is None or min(c.n1, c.n2) < min_cell:
+        out["change"] = null_with_reason(GAP_CHANGE_KEYS, suppressed_reason(min_cell))
+    else:
+        block = _welch_block(c, ("parent", "professional"))
+        for k in ("mean_parent", "mean_professional", "sd_parent", "sd_professional"):
+            block[k.replace("mean_", "mean_change_").replace("sd_", "sd_change_")] = block.pop(k)
+        block.update({"gap_first_paired": g.gap_first_paired,
+                      "gap_last_paired": g.gap_last_paired, "did": c.diff,
+                      "narrowing": g.narrowing,
+                      "narrowing_ci95": [g.narrowing_ci_low, g.narrowing_ci_high],
+                      "direction": g.direction})
+        out["change"] = block
+    return out
+
+
+ATTRITION_KEYS = ["mean_completers", "mean_dropouts", "sd_completers", "sd_dropouts",
+                  "mean_diff", "ci95", "t", "df", "p", "hedges_g", "hedges_g_ci95"]
+
+
+def _attrition_block(scores: pd.DataFrame, scale: str, first: str, last: str,
+                     min_cell: int) -> dict:
+    a = attrition(scores, scale, first, last)
+    out: dict[str, Any] = {
+        "definition": (f"first-wave ({first}) scores of completers (valid score at {first} and "
+                       f"{last}) minus those of dropouts (valid {first} score, none at {last})"),
+        "hedges_j": "exact (Gamma form), as effectsize::hedges_g",
+        "n_completers": a.n_completers, "n_dropouts": a.n_dropouts,
+    }
+    small = [k for k in ("n_completers", "n_dropouts") if 0 < out[k] < min_cell]
+    if small:
+        _suppress_keys(out, small, suppressed_reason(min_cell))
+        out.update(null_with_reason(ATTRITION_KEYS, suppressed_reason(min_cell)))
+    elif a.welch is None or a.hedges is None:
+        out.update(null_with_reason(ATTRITION_KEYS, "no dropouts" if a.n_dropouts == 0
+                                    else "too few respondents"))
+    else:
+        w, h = a.welch, a.hedges
+        out.update({"mean_completers": w.mean1, "mean_dropouts": w.mean2,
+                    "sd_completers": w.sd1, "sd_dropouts": w.sd2, "mean_diff": w.diff,
+                    "ci95": [w.ci_low, w.ci_high], "t": w.t, "df": w.df, "p": w.p,
+                    "hedges_g": h.g, "hedges_g_ci95": [h.ci_low, h.ci_high]})
+    return out
+
+
+SENSITIVITY_KEYS = ["n", "min_d_z"]
+
+
+def _sensitivity_block(n: int, min_cell: int, reason: str | None = None) -> dict:
+    out: dict[str, Any] = {"power": 0.8, "alpha": 0.05,
+                           "method": "smallest d_z with 80% power, two-sided paired t at the "
+                                     "achieved n (noncentral t, both tails, solved exactly)"}
+    if reason is not None:
+        out.update(null_with_reason(SENSITIVITY_KEYS, reason))
+    elif n < min_cell:
+        out.update(null_with_reason(SENSITIVITY_KEYS, suppressed_reason(min_cell)))
+    elif n < 3:
+        out.update(null_with_reason(SENSITIVITY_KEYS, "too few pairs"))
+    else:
+        out.update({"n": n, "min_d_z": min_detectable_dz(n)})
+    return out
+
+
+MIXED_KEYS = ["wave_effect", "se", "p", "ci95", "icc_school"]
+
+
 def _mixed_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int) -> dict:
-    keys = ["wave_effect", "se", "p", "ci95", "icc_school"]
     data = scores[scores["wave"].isin([first, last])].dropna(subset=[scale])
     if data["respondent_id"].nunique() < min_cell:
-        return null_with_reason(keys, suppressed_reason(min_cell))
+        return null_with_reason(MIXED_KEYS, suppressed_reason(min_cell))
     if data["school_id"].nunique() < 2:
-        return null_with_reason(keys, "fewer than two schools")
+        return null_with_reason(MIXED_KEYS, "fewer than two schools")
     try:
-        m = mixed_model(scores, scale, first, last)
+        m = mixed_model(scores, scale, first, last, with_role=True)
     except (np.linalg.LinAlgError, ValueError) as exc:
-        return null_with_reason(keys, f"model could not be fitted: {exc}")
-    return {"wave_effect": m.wave_effect, "se": m.se, "p": m.p, "ci95": [m.ci_low, m.ci_high],
-            "icc_school": m.icc_school, "design_effect": m.design_effect,
-            "var_school": m.var_school, "var_respondent": m.var_respondent,
-            "var_residual": m.var_residual, "n_obs": m.n_obs, "n_schools": m.n_schools,
-            "converged": m.converged, "warnings": list(m.warnings)}
+        return null_with_reason(MIXED_KEYS, f"model could not be fitted: {exc}")
+    block = {"wave_effect": m.wave_effect, "se": m.se, "p": m.p, "ci95": [m.ci_low, m.ci_high],
+             "icc_school": m.icc_school, "design_effect": m.design_effect,
+             "mean_cluster_size": m.mean_cluster_size, "var_school": m.var_school,
+             "var_respondent": m.var_respondent, "var_residual": m.var_residual,
+             "n_obs": m.n_obs, "n_respondents": m.n_respondents, "n_schools": m.n_schools,
+             "formula": m.formula, "method": "REML; p and CI: Wald z (normal approximation)",
+             "converged": m.converged, "singular": m.singular, "warnings": list(m.warnings)}
+    if not m.converged:
+        block["converged_reason"] = "the optimiser did not converge; see warnings"
+    return block
 
 
 def _counts(scores: pd.DataFrame, waves: list[str], min_cell: int) -> dict:
     out: dict[str, Any] = {}
     for wave in waves:
         part = scores[scores["wave"] == wave]
-        by_role = part.groupby("role").size()
-        out[wave] = {"n": int(len(part)) if len(part) >= min_cell else None,
-                     "by_role": {r: (int(c) if c >= min_cell else None)
-                                 for r, c in by_role.sort_index().items()}}
+        by_role = part.groupby("role").size().sort_index()
+        n = int(len(part))
+        role_block: dict[str, Any] = {}
+        if n < min_cell:
+            role_block = {r: None for r in by_role.index}
+        else:
+            hide = _protect(by_role.to_numpy()[None, :], min_cell)[0]
+            role_block = {r: (None if h else int(c))
+                          for (r, c), h in zip(by_role.items(), hide, strict=True)}
+        out[wave] = {"n": n if n >= min_cell else None, "by_role": role_block}
     return out
+
+
+RC_KEYS = ("improved", "deteriorated", "unchanged")
+
+
+def _rc_dict(rc: Any) -> dict:
+    return {"improved": rc.improved, "deteriorated": rc.deteriorated,
+            "unchanged": rc.unchanged, "s_diff": rc.s_diff, "r_xx": rc.r_xx}
 
 
 def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
@@ -161,7 +337,23 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     inputs, parameters
         Provenance recorded in the result.
     mixed
-        Fit the multilevel model per scale (the slowest part).
+        Fit the multilevel model per scale.
+
+    Notes
+    -----
+    Per scale, beside Contract 4's ``paired``, ``reliability``, ``reliable_change``,
+    ``mixed_model`` and ``by_role`` (each role: ``paired``, ``reliable_change``,
+    ``sensitivity``), the result has ``gap`` (parents vs pooled professionals per wave and the
+    difference in differences), ``attrition`` (completers vs dropouts at the first wave) and
+    ``sensitivity`` (smallest d_z detectable with 80 % power). Reliable change classifies every
+    respondent with the whole sample's S_diff, so role counts add up to the overall counts.
+
+    Privacy (Contract 5): a value resting on fewer than ``min_cell`` respondents is ``null``
+    with ``"suppressed: n < {min_cell}"``. Where published totals would let a reader subtract
+    the shown parts from the total to recover a suppressed small group (role blocks within the
+    paired sample, reliable-change counts, counts per role), the next smallest part is
+    suppressed too, with the reason ``"suppressed: n < {min_cell} (complementary)"``. Nothing is
+    reported per school.
     """
     inst = load_instrument(instrument)
     data = validate_responses(responses, inst)
@@ -173,39 +365,82 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     scores = score_scales(data, inst)
     keyed = reverse_key(data, inst)
     roles = [r for r in inst.roles if r in set(data["role"])]
+    primary = suppressed_reason(min_cell)
+    secondary = f"{primary} (complementary)"
 
     scales: dict[str, Any] = {}
     for scale in inst.scales:
         pairs = paired_scores(scores, scale.id, first, last)
-        block, res = _paired_block(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), min_cell)
+        pre, post = pairs["pre"].to_numpy(), pairs["post"].to_numpy()
+        block, res = _paired_block(pre, post, min_cell)
         reliability = {w: _reliability(keyed[keyed["wave"] == w], list(scale.items), min_cell)
                        for w in (first, last)}
         r_xx = reliability[first].get("alpha")
-        if res is None or r_xx is None or not (0 < r_xx < 1):
-            rc = null_with_reason(["improved", "deteriorated", "unchanged"],
-                                  block.get("n_reason") or "no pre-wave reliability")
+
+        # roles: which role blocks can be shown (primary + complementary suppression)
+        role_n = np.array([int((pairs["role"] == r).sum()) for r in roles])
+        role_hidden = (_protect(role_n[None, :], min_cell)[0] if res is not None
+                       else np.ones(len(roles), bool))
+        rc_ok = res is not None and r_xx is not None and 0 < r_xx < 1
+        if rc_ok:
+            overall = reliable_change(pre, post, r_xx)
+            rc = _rc_dict(overall)
+            role_rc = [reliable_change(pre[(pairs["role"] == r).to_numpy()],
+                                       post[(pairs["role"] == r).to_numpy()], r_xx,
+                                       sd_pre=overall.sd_pre) for r in roles]
+            shown = [i for i, h in enumerate(role_hidden) if not h]
+            cells = np.array([[getattr(overall, k) for k in RC_KEYS]]
+                             + [[getattr(role_rc[i], k) for k in RC_KEYS] for i in shown])
+            hidden_rows = [i for i, h in enumerate(role_hidden) if h]
+            extra = np.array([sum(getattr(role_rc[i], k) for i in hidden_rows) for k in RC_KEYS])
+            primary_mask = (cells > 0) & (cells < min_cell)
+            # the overall row stands on its own; role rows also have the overall as column total
+            mask = _protect(cells[:1], min_cell)
+            if shown:
+                role_mask = _protect(cells[1:], min_cell, hidden=extra)
+                mask = np.vstack([mask, role_mask])
+            for j, key in enumerate(RC_KEYS):
+                if mask[0, j]:
+                    _suppress_keys(rc, [key], primary if primary_mask[0, j] else secondary)
         else:
-            rci = reliable_change(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), r_xx)
-            small = [c for c in (rci.improved, rci.deteriorated, rci.unchanged) if 0 < c < min_cell]
-            rc = {"improved": rci.improved, "deteriorated": rci.deteriorated,
-                  "unchanged": rci.unchanged, "s_diff": rci.s_diff, "r_xx": rci.r_xx}
-            if small:  # counts below the minimum cell size would identify few people
-                for key in ("improved", "deteriorated", "unchanged"):
-                    if 0 < rc[key] < min_cell:
-                        rc[key], rc[f"{key}_reason"] = None, suppressed_reason(min_cell)
-        by_role = {}
-        for role in roles:
+            rc = null_with_reason(list(RC_KEYS), block.get("n_reason")
+                                  or "no pre-wave reliability")
+
+        by_role: dict[str, Any] = {}
+        row_of = {i: k + 1 for k, i in enumerate(i for i, h in enumerate(role_hidden) if not h)}
+        for i, role in enumerate(roles):
+            if role_hidden[i] and res is not None:
+                reason = primary if 0 < role_n[i] < min_cell else secondary
+                if role_n[i] == 0:
+                    reason = primary
+                by_role[role] = {"paired": null_with_reason(PAIRED_KEYS, reason),
+                                 "reliable_change": null_with_reason(list(RC_KEYS), reason),
+                                 "sensitivity": _sensitivity_block(0, min_cell, reason)}
+                continue
             sub = pairs[pairs["role"] == role]
             rb, _ = _paired_block(sub["pre"].to_numpy(), sub["post"].to_numpy(), min_cell)
-            by_role[role] = {"paired": rb}
+            if rc_ok and not role_hidden[i]:
+                rrc = _rc_dict(role_rc[i])
+                r = row_of[i]
+                for j, key in enumerate(RC_KEYS):
+                    if mask[r, j]:
+                        _suppress_keys(rrc, [key], primary if primary_mask[r, j] else secondary)
+            else:
+                rrc = null_with_reason(list(RC_KEYS), rb.get("n_reason")
+                                       or rc.get("improved_reason") or "not computable")
+            by_role[role] = {"paired": rb, "reliable_change": rrc,
+                             "sensitivity": _sensitivity_block(int(role_n[i]), min_cell)}
+
         scales[scale.id] = {
             "paired": block,
             "reliability": reliability,
             "reliable_change": rc,
             "mixed_model": (_mixed_block(scores, scale.id, first, last, min_cell) if mixed
-                            else null_with_reason(["wave_effect", "se", "p", "ci95", "icc_school"],
-                                                  "not requested")),
+                            else null_with_reason(MIXED_KEYS, "not requested")),
             "by_role": by_role,
+            "gap": _gap_block(scores, scale.id, first, last, min_cell),
+            "attrition": _attrition_block(scores, scale.id, first, last, min_cell),
+            "sensitivity": _sensitivity_block(len(pairs), min_cell),
         }
     _set_p_adj([scales[s.id]["paired"] for s in inst.scales])
     for role in roles:

@@ -536,6 +536,106 @@ invariance$bfi_gender_5f <- invariance_block(
   "bfi_items.csv, 25 raw items (no reversal; reversed items just load negatively), listwise complete on the 25 items + gender; gender 1 = male, 2 = female")
 
 # ---------------------------------------------------------------------------
+# e. Evaluation extras: parent-professional gap (Welch), attrition (Welch +
+#    Hedges' g), sensitivity (power.t.test), and further mixed models (one
+#    random intercept, a boundary/singular fit, two more datasets).
+# ---------------------------------------------------------------------------
+welch_info <- function(tt, x, y) {
+  list(call = tt$call_string, n_x = length(x), n_y = length(y),
+       mean_x = mean(x), mean_y = mean(y), sd_x = sd(x), sd_y = sd(y),
+       diff = mean(x) - mean(y), t = num(tt$statistic), df = num(tt$parameter),
+       p = tt$p.value, conf_int = num(tt$conf.int), stderr = tt$stderr)
+}
+welch_run <- function(x, y) {
+  # t.test(x, y)  (Welch: var.equal = FALSE is R's default)
+  call <- "t.test(x, y)"
+  tt <- run(call)
+  tt$call_string <- call
+  welch_info(tt, x, y)
+}
+hedges_run <- function(x, y) {
+  # effectsize::hedges_g(x, y)  (pooled SD, noncentral-t CI, exact J)
+  call <- "effectsize::hedges_g(x, y)"
+  hg <- run(call)
+  df <- length(x) + length(y) - 2
+  sp <- sqrt(((length(x) - 1) * var(x) + (length(y) - 1) * var(y)) / df)
+  list(call = call, g = hg$Hedges_g, ci = c(hg$CI_low, hg$CI_high), ci_level = hg$CI,
+       d_by_hand = (mean(x) - mean(y)) / sp, df = df,
+       J_exact = exp(lgamma(df / 2) - log(sqrt(df / 2)) - lgamma((df - 1) / 2)),
+       note = "effectsize 0.8.3: d = (mean(x) - mean(y))/pooled SD; CI from the noncentral t of d/sqrt(1/n1 + 1/n2) with df = n1 + n2 - 2 (optim, ~1e-6); g, CI multiplied by the exact J")
+}
+
+# Gap on long_missing: parents minus professionals (here: teachers) per wave on
+# all non-missing rows, and the difference in differences on the paired change
+# scores (complete pairs as in paired$long_missing_pairs).
+ok_rows <- lm_all[!is.na(lm_all$score), ]
+gap <- list(source = "data/long_missing.csv, rows with non-missing score; x = parents, y = professionals (role != 'parent', i.e. teachers)")
+for (w in c("pre", "post")) {
+  gap[[w]] <- welch_run(ok_rows$score[ok_rows$wave == w & ok_rows$role == "parent"],
+                        ok_rows$score[ok_rows$wave == w & ok_rows$role != "parent"])
+}
+pr <- merge(ok_rows[ok_rows$wave == "pre", c("respondent_id", "role", "score")],
+            ok_rows[ok_rows$wave == "post", c("respondent_id", "score")],
+            by = "respondent_id", suffixes = c("_pre", "_post"))
+delta <- pr$score_post - pr$score_pre
+is_par <- pr$role == "parent"
+gap$change <- welch_run(delta[is_par], delta[!is_par])
+gap$change$gap_pre_paired <- mean(pr$score_pre[is_par]) - mean(pr$score_pre[!is_par])
+gap$change$gap_post_paired <- mean(pr$score_post[is_par]) - mean(pr$score_post[!is_par])
+gap$change$note <- "x = parents' change scores (post - pre), y = professionals'; diff = difference in differences = gap_post_paired - gap_pre_paired"
+
+# Attrition on long_missing: pre scores of completers (non-missing pre and post
+# score) vs dropouts (non-missing pre score, no non-missing post score).
+pre_ok <- ok_rows[ok_rows$wave == "pre", ]
+post_ids <- unique(ok_rows$respondent_id[ok_rows$wave == "post"])
+done <- pre_ok$respondent_id %in% post_ids
+attrition <- list(
+  source = "data/long_missing.csv: x = pre scores of completers, y = pre scores of dropouts",
+  welch = welch_run(pre_ok$score[done], pre_ok$score[!done]),
+  hedges_g = hedges_run(pre_ok$score[done], pre_ok$score[!done])
+)
+
+# Two independent samples with ties and unequal n: paired_a$pre vs paired_b$pre.
+pa <- read_data("paired_a.csv"); pb <- read_data("paired_b.csv")
+two_sample <- list(paired_a_pre_vs_paired_b_pre = list(
+  source = "x = paired_a.csv pre (n = 60), y = paired_b.csv pre (n = 25)",
+  welch = welch_run(pa$pre, pb$pre), hedges_g = hedges_run(pa$pre, pb$pre)))
+
+# Sensitivity: smallest d_z detectable with 80 % power, two-sided alpha = .05.
+# power.t.test(n = n, power = 0.8, sd = 1, sig.level = 0.05, type = "paired", strict = TRUE, tol = 1e-12)
+sensitivity <- list()
+for (n in c(10, 25, 60, 302, 1000)) {
+  call <- sprintf('power.t.test(n = %d, power = 0.8, sd = 1, sig.level = 0.05, type = "paired", strict = TRUE, tol = 1e-12)', n)
+  pw <- run(call)
+  sensitivity[[paste0("n_", n)]] <- list(call = call, n = n, delta = pw$delta,
+                                         power_check = power.t.test(n = n, delta = pw$delta, sd = 1, type = "paired", strict = TRUE)$power)
+}
+
+# More mixed models.
+mmc <- mm
+mmc$score <- mm$score - ave(mm$score, mm$school_id)   # school means removed: school variance -> boundary
+long_of <- function(d) data.frame(id = factor(rep(d$id, 2)),
+                                  wave = factor(rep(c("pre", "post"), each = nrow(d)), levels = c("pre", "post")),
+                                  score = c(d$pre, d$post))
+sl <- long_of(sw); pal <- long_of(pa)
+drop_empty_icc <- function(b) { if (is.null(b$varcomp$school)) b$icc_school <- NULL; b }
+# lme4::lmer(score ~ wave + (1 | respondent_id), data = mm, REML = TRUE)
+mixed$respondent_only_wave_reml <- drop_empty_icc(mixed_block("lme4::lmer(score ~ wave + (1 | respondent_id), data = mm, REML = TRUE)"))
+# lme4::lmer(score ~ wave + (1 | school_id/respondent_id), data = mmc, REML = TRUE)
+mixed$nested_wave_reml_school_centred <- mixed_block("lme4::lmer(score ~ wave + (1 | school_id/respondent_id), data = mmc, REML = TRUE)")
+mixed$nested_wave_reml_school_centred$data_note <- "mmc = mm with score - ave(score, school_id): every school mean is 0, so the school variance is estimated at the boundary (singular fit)"
+# The default optimizer (nloptwrap) stops short on this boundary fit (logLik -712.78 with the
+# respondent variance 0.228); bobyqa reaches the optimum (-712.62, the same as the model
+# without the school term). Both are recorded.
+# lme4::lmer(score ~ wave + (1 | school_id/respondent_id), data = mmc, REML = TRUE, control = lme4::lmerControl(optimizer = "bobyqa"))
+mixed$nested_wave_reml_school_centred_bobyqa <- mixed_block("lme4::lmer(score ~ wave + (1 | school_id/respondent_id), data = mmc, REML = TRUE, control = lme4::lmerControl(optimizer = \"bobyqa\"))")
+mixed$nested_wave_reml_school_centred_bobyqa$data_note <- mixed$nested_wave_reml_school_centred$data_note
+# lme4::lmer(score ~ wave + (1 | id), data = sl, REML = TRUE)   (sleep_wide.csv in long form)
+mixed$sleep_id_wave_reml <- drop_empty_icc(mixed_block("lme4::lmer(score ~ wave + (1 | id), data = sl, REML = TRUE)"))
+# lme4::lmer(score ~ wave + (1 | id), data = pal, REML = TRUE)  (paired_a.csv in long form)
+mixed$paired_a_id_wave_reml <- drop_empty_icc(mixed_block("lme4::lmer(score ~ wave + (1 | id), data = pal, REML = TRUE)"))
+
+# ---------------------------------------------------------------------------
 # meta and output
 # ---------------------------------------------------------------------------
 pkgs <- c("psych", "psychTools", "effectsize", "lme4", "Matrix", "lavaan", "jsonlite")
@@ -557,7 +657,9 @@ meta <- list(
   )
 )
 
-out <- list(meta = meta, paired = paired, bh = bh, mixed = mixed, alpha = alpha_out,
+out <- list(meta = meta, paired = paired, bh = bh, mixed = mixed, gap = gap,
+            attrition = attrition, two_sample = two_sample, sensitivity = sensitivity,
+            alpha = alpha_out,
             omega = omega_out, cfa = cfa_out, invariance = invariance)
 write_json(out, out_file, auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null", null = "null")
 cat("wrote", out_file, file.size(out_file), "bytes\n")

@@ -1,0 +1,64 @@
+"""Per-school results, parents only (Contract 5: professionals are never reported per school).
+
+Computed once per report run, next to the project results, and shared by every school page.
+Each school gets a stable, file-name-safe key (:func:`partnerschap_eval._io.safe_slug`), so a
+school's name never becomes a path.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ._io import safe_slug
+from .evaluation import paired_scores, paired_test
+from .instruments import Instrument
+from .privacy import suppressed_reason
+
+__all__ = ["school_results", "PER_SCHOOL_ROLE"]
+
+#: The only role shown per school.
+PER_SCHOOL_ROLE = "parent"
+_KEYS = ["n", "mean_pre", "mean_post", "mean_diff", "ci95", "d_z", "d_z_ci95"]
+
+
+def _block(pre: pd.Series, post: pd.Series, min_cell: int) -> dict:
+    if len(pre) < min_cell:
+        reason = suppressed_reason(min_cell)
+        return {k: None for k in _KEYS} | {f"{k}_reason": reason for k in _KEYS}
+    r = paired_test(pre.to_numpy(), post.to_numpy())
+    return {"n": r.n, "mean_pre": r.mean_pre, "mean_post": r.mean_post, "mean_diff": r.mean_diff,
+            "ci95": [r.ci_low, r.ci_high], "d_z": r.d_z, "d_z_ci95": [r.d_z_ci_low, r.d_z_ci_high]}
+
+
+def school_results(scores: pd.DataFrame, inst: Instrument, first: str, last: str,
+                   min_cell: int) -> dict:
+    """Parents' pre/post per school and scale, suppressed below ``min_cell``.
+
+    Returns ``{school_key: {"name": ..., "n_parents": {wave: n}, "scales": {scale: block}}}``
+    where a block holds ``n, mean_pre, mean_post, mean_diff, ci95, d_z, d_z_ci95`` or nulls
+    with ``"<key>_reason": "suppressed: n < min_cell"``.
+
+    >>> import pandas as pd
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> s = pd.DataFrame({"respondent_id": ["a", "a"], "wave": ["pre", "post"],
+    ...                   "role": ["parent"] * 2, "school_id": ["X"] * 2, "reciprocity": [3.0, 4.0],
+    ...                   "two_way_communication": [3.0, 3.0], "shared_decision_making": [2., 2.]})
+    >>> out = school_results(s, load_instrument("partnerschap"), "pre", "post", min_cell=10)
+    >>> block = next(iter(out.values()))
+    >>> block["name"], block["scales"]["reciprocity"]["n"], block["scales"]["reciprocity"]["n_reason"]
+    ('X', None, 'suppressed: n < 10')
+    """
+    parents = scores[scores["role"] == PER_SCHOOL_ROLE]
+    out: dict[str, dict] = {}
+    for school in sorted(scores["school_id"].unique()):
+        mine = parents[parents["school_id"] == school]
+        counts = {}
+        for wave in (first, last):
+            n = int((mine["wave"] == wave).sum())
+            counts[wave] = n if n >= min_cell else None
+        scales = {}
+        for scale in inst.scale_ids:
+            pairs = paired_scores(mine, scale, first, last)
+            scales[scale] = _block(pairs["pre"], pairs["post"], min_cell)
+        out[safe_slug(school)] = {"name": str(school), "n_parents": counts, "scales": scales}
+    return out

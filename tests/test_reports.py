@@ -1,0 +1,180 @@
+"""Reports: privacy in every output, escaping, languages, parameters, and a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from partnerschap_eval.reporting import ReportError, ReportSettings, build_report, check_parameters
+from partnerschap_eval.synth import StudyDesign, simulate_study
+
+HOSTILE = '<script>alert("pwned")</script> & Zn'
+MIN_CELL = 12
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def small_report(tmp_path_factory):
+    """Four schools; one with a hostile name; sizes around the minimum cell size."""
+    base = tmp_path_factory.mktemp("report")
+    study = simulate_study(seed=11, design=StudyDesign(n_schools=4, parents_invited=30,
+                                                       response_rate=0.6))
+    responses = study.responses.copy()
+    responses.loc[responses["school_id"] == "S02", "school_id"] = HOSTILE
+    path = base / "responses.csv"
+    responses.to_csv(path, index=False)
+    settings = ReportSettings(project="Test <b>project</b>", instrument="partnerschap",
+                              responses=path, out_dir=base / "out", min_cell=MIN_CELL)
+    build_report(settings)
+    return base / "out", responses
+
+
+def _numbers_named_n(obj, path=""):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in ("n", "n_obs", "improved", "deteriorated", "unchanged") or path.endswith(
+                    ("by_role", "n_parents")):
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    yield f"{path}.{k}", v
+            yield from _numbers_named_n(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _numbers_named_n(v, f"{path}[{i}]")
+
+
+def test_no_cell_below_minimum_in_results_json(small_report):
+    out, _ = small_report
+    results = json.loads((out / "results.json").read_text())
+    counts = list(_numbers_named_n(results))
+    assert counts, "the scan found nothing to check"
+    small = [(p, v) for p, v in counts if 0 < v < MIN_CELL]
+    assert not small, small
+    # suppression is visible, with its reason
+    text = (out / "results.json").read_text()
+    assert f"suppressed: n < {MIN_CELL}" in text
+
+
+def test_no_cell_below_minimum_in_html_tables(small_report):
+    out, _ = small_report
+    pages = [out / "index.html", *sorted((out / "schools").glob("*.html"))]
+    checked = 0
+    for page in pages:
+        html = page.read_text()
+        for table in re.findall(r"<table.*?</table>", html, flags=re.S):
+            headers = [re.sub(r"<.*?>", "", h).strip() for h in re.findall(r"<th.*?</th>", table, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S):
+                cells = [re.sub(r"<.*?>", "", c).strip() for c in re.findall(r"<td.*?</td>", row, re.S)]
+                if len(cells) != len(headers) or not cells:
+                    continue
+                for head, cell in zip(headers, cells, strict=True):
+                    is_count = head.startswith("n") or head in (
+                        "Iedereen", "Ouders", "Leerkrachten", "Jeugdhulpverleners") or ": " in head
+                    if is_count and cell not in ("–", ""):
+                        checked += 1
+                        assert int(cell.replace(".", "")) >= MIN_CELL, (page.name, head, cell)
+    assert checked > 10
+
+
+def test_professionals_never_per_school(small_report):
+    out, _ = small_report
+    results = json.loads((out / "results.json").read_text())
+    for school in results["schools"].values():
+        text = json.dumps(school)
+        assert "teacher" not in text and "youthworker" not in text
+    for page in (out / "schools").glob("*.html"):
+        rows = re.findall(r"<tr>(.*?)</tr>", page.read_text(), flags=re.S)
+        groups = {re.sub(r"<.*?>", "", c).strip()
+                  for r in rows for c in re.findall(r"<td.*?</td>", r, re.S)[1:2]}
+        assert groups <= {"Deze school", "Alle ouders"}, groups
+
+
+def test_hostile_names_are_text(small_report):
+    out, _ = small_report
+    index = (out / "index.html").read_text()
+    assert "<script>alert" not in index
+    assert re.search(r"&lt;script&gt;alert\((&quot;|\")pwned(&quot;|\")\)&lt;/script&gt; &amp; Zn", index)
+    assert "<b>project</b>" not in index and "&lt;b&gt;project&lt;/b&gt;" in index
+    # file names never carry the raw name
+    names = [p.name for p in (out / "schools").iterdir()]
+    assert len(names) == 4 and all(re.fullmatch(r"[a-z0-9-]+\.html", n) for n in names)
+    # pages carry no script at all: nothing from a CDN, nothing from the data
+    for page in [out / "index.html", *(out / "schools").iterdir()]:
+        assert "<script" not in page.read_text().lower(), page.name
+
+
+def test_every_school_linked_and_page_exists(small_report):
+    out, _ = small_report
+    index = (out / "index.html").read_text()
+    links = re.findall(r"href=[\"'](schools/[^\"']+\.html)[\"']", index)
+    assert len(links) == 4
+    assert all((out / link).is_file() for link in links)
+
+
+def test_english_and_dutch_number_formats(small_report, tmp_path):
+    out, responses = small_report
+    dutch = (out / "index.html").read_text()
+    assert "p &lt; 0,001" in dutch or re.search(r"p = 0,\d{3}", dutch)
+    assert re.search(r"\d,\d{2}", dutch)
+    path = tmp_path / "responses.csv"
+    responses.to_csv(path, index=False)
+    build_report(ReportSettings(project="E", instrument="partnerschap", responses=path,
+                                out_dir=tmp_path / "en", lang="en", min_cell=MIN_CELL,
+                                schools=("S01",)))
+    english = (tmp_path / "en" / "index.html").read_text()
+    assert "What changed?" in english and re.search(r"\d\.\d{2}", english)
+    assert '<html lang="en">' in english
+    # results do not depend on the language of the page
+    a = json.loads((out / "results.json").read_text())["scales"]
+    b = json.loads((tmp_path / "en" / "results.json").read_text())["scales"]
+    assert a == b
+
+
+def test_unknown_or_missing_parameters_fail_before_execution():
+    with pytest.raises(ReportError, match="unknown \\['colour'\\]"):
+        check_parameters("project_report", {"project": "x", "results_path": "r", "instrument": "i",
+                                            "lang": "nl", "colour": "red"})
+    with pytest.raises(ReportError, match="missing \\['school_key'\\]"):
+        check_parameters("school_report", {"project": "x", "results_path": "r", "instrument": "i",
+                                           "lang": "nl"})
+
+
+def test_in_a_real_browser(small_report):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    out, _ = small_report
+    results = json.loads((out / "results.json").read_text())
+    hostile_key = next(k for k, v in results["schools"].items() if v["name"] == HOSTILE)
+    ARTIFACTS.mkdir(exist_ok=True)
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=args, headless=True)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        dialogs: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        for target in (out / "index.html", out / "schools" / f"{hostile_key}.html"):
+            page.goto(target.as_uri())
+            page.wait_for_load_state("load")
+            broken = page.evaluate(
+                "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length")
+            n_images = page.evaluate("document.images.length")
+            assert n_images >= 1 and broken == 0, (target.name, n_images, broken)
+            page.screenshot(path=str(ARTIFACTS / f"{target.stem[:20]}.png"), full_page=True)
+        assert HOSTILE in page.inner_text("h1")
+        page.goto((out / "index.html").as_uri())
+        page.click(f"a[href='schools/{hostile_key}.html']")
+        page.wait_for_load_state("load")
+        assert page.url.endswith(f"{hostile_key}.html")
+        browser.close()
+    assert errors == [], errors
+    assert dialogs == [], "a script from the data ran"
