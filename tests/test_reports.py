@@ -178,3 +178,34 @@ def test_in_a_real_browser(small_report):
         browser.close()
     assert errors == [], errors
     assert dialogs == [], "a script from the data ran"
+
+
+def test_report_from_project_config(small_report, tmp_path):
+    import subprocess
+    import sys
+
+    _, responses = small_report
+    responses.to_csv(tmp_path / "responses.csv", index=False)
+    (tmp_path / "project.yaml").write_text(
+        "project: Config test\ninstrument: partnerschap\nresponses: responses.csv\n"
+        "out: out\nlanguage: en\nmin_cell: 12\nschools: [S01, S03]\n", encoding="utf-8")
+    cli = [sys.executable, "-m", "partnerschap_eval.cli"]
+    res = subprocess.run([*cli, "report", "--config", str(tmp_path / "project.yaml")],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    pages = sorted(p.name for p in (tmp_path / "out" / "schools").iterdir())
+    assert len(pages) == 2 and all(p.startswith(("s01-", "s03-")) for p in pages)
+    assert "What changed?" in (tmp_path / "out" / "index.html").read_text()
+    ok = subprocess.run([*cli, "reproduce", str(tmp_path / "out")], capture_output=True, text=True,
+                        timeout=600)
+    assert ok.returncode == 0, ok.stderr
+    # a page edited after the run is detected
+    page = tmp_path / "out" / "schools" / pages[0]
+    page.write_text(page.read_text().replace("This school", "That school"))
+    bad = subprocess.run([*cli, "reproduce", str(tmp_path / "out")], capture_output=True,
+                         text=True, timeout=600)
+    assert bad.returncode == 1 and pages[0] in bad.stderr and "That school" in bad.stderr
+    (tmp_path / "bad.yaml").write_text("project: x\ncolour: red\n", encoding="utf-8")
+    res = subprocess.run([*cli, "report", "--config", str(tmp_path / "bad.yaml")],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 2 and "colour" in res.stderr and "Traceback" not in res.stderr

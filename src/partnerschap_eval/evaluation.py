@@ -736,6 +736,15 @@ def min_detectable_dz(n: int, power: float = 0.8, alpha: float = 0.05) -> float:
 # ---------------------------------------------------------------------------------------------
 # multilevel model: exact profiled (RE)ML for nested random intercepts
 # ---------------------------------------------------------------------------------------------
+def _weighted_sum(weights: np.ndarray, arrays: np.ndarray) -> np.ndarray:
+    """``sum_v weights[v] * arrays[v]``; a loop, because there are only as many v as distinct
+    numbers of rows per respondent (1 or 2 here) and BLAS is slow for such thin products."""
+    out = weights[0] * arrays[0]
+    for i in range(1, weights.size):
+        out += weights[i] * arrays[i]
+    return out
+
+
 class _NestedSufficient:
     """One pass over the rows: the sufficient statistics of the nested random-intercept model.
 
@@ -762,18 +771,22 @@ class _NestedSufficient:
         self.cross_v = np.stack([s_j[size_idx == i].T @ s_j[size_idx == i]
                                  for i in range(n_sizes)])
         cell = school_of * n_sizes + size_idx
-        self.sum_kv = np.stack([np.bincount(cell, weights=s_j[:, c], minlength=n_school * n_sizes)
+        # (size, school, column): contracting over the leading axis needs no transposed copy
+        self.sum_vk = np.stack([np.bincount(cell, weights=s_j[:, c], minlength=n_school * n_sizes)
                                 for c in range(q)], axis=-1).reshape(n_school, n_sizes, q)
+        self.sum_vk = np.ascontiguousarray(self.sum_vk.transpose(1, 0, 2))
         self.count_kv = np.bincount(cell, minlength=n_school * n_sizes).reshape(
             n_school, n_sizes).astype(float)
         self.n_resp, self.n_school = n_resp, n_school
 
-    def evaluate(self, g_s: float, g_r: float, reml: bool, grad: bool = True):
-        """Deviance (-2 log-likelihood, REML or ML) and its gradient in (g_s, g_r)."""
+    def evaluate(self, g_s: float, g_r: float, reml: bool, grad: bool = True,
+                 free: tuple[bool, bool] = (True, True)):
+        """Deviance (-2 log-likelihood, REML or ML) and its gradient in (g_s, g_r); the
+        gradient of a ratio that is held fixed (``free`` False) is left at 0."""
         p = self.q - 1
         v, w = self.v, 1.0 / (1.0 + self.v * g_r)
-        a = self.gram - g_r * np.tensordot(w, self.cross_v, axes=(0, 0))
-        t = np.tensordot(w, self.sum_kv, axes=(0, 1))           # 1'D_k^-1 M_k per school
+        a = self.gram - g_r * _weighted_sum(w, self.cross_v)
+        t = _weighted_sum(w, self.sum_vk)        # 1'D_k^-1 M_k per school
         c = self.count_kv @ (w * v)                          # 1'D_k^-1 1
         gk = 1.0 / (1.0 + g_s * c)
         f = g_s * gk
@@ -800,25 +813,27 @@ class _NestedSufficient:
         q_inv = np.linalg.inv(qm)
         beta = np.linalg.solve(qm[:p, :p], qm[:p, p])
         u = np.append(-beta, 1.0)
-        # d/dg_s: dQ = -sum_k g_k^2 T_k T_k', dlog|H| = sum_k c_k g_k
-        tu = t @ u
-        quad_s = -float(np.sum(gk**2 * tu**2))
-        trace_s = -float(np.sum(gk**2 * np.sum((t @ q_inv) * t, axis=1)))
-        dlogh_s = float(np.sum(c * gk))
-        # d/dg_r: dQ = -sum_j v_j v_j', v_j = w_j S_j - f_k w_j n_j T_k
-        w2 = w * w
-        uk = np.tensordot(w2 * v, self.sum_kv, axes=(0, 1))
-        e = self.count_kv @ (w2 * v * v)
-        d_r = (np.tensordot(w2, self.cross_v, axes=(0, 0)) - (uk * f[:, None]).T @ t
-               - (t * f[:, None]).T @ uk + (t * (f * f * e)[:, None]).T @ t)
-        quad_r = -float(u @ d_r @ u)
-        trace_r = -float(np.sum(q_inv * d_r))
-        dlogh_r = float(self.count_v @ (w * v) - np.sum(f * e))
-        if reml:
-            k = self.n - p - 1
-            g = np.array([dlogh_s + trace_s + k * quad_s / r2, dlogh_r + trace_r + k * quad_r / r2])
-        else:
-            g = np.array([dlogh_s + self.n * quad_s / r2, dlogh_r + self.n * quad_r / r2])
+        # d dev = dlog|H| + [REML: tr(Q^-1 dQ)] + k u'dQu / r^2 (u = (-b, 1): the envelope
+        # theorem for the profiled residual sum of squares)
+        k = self.n - p - 1 if reml else self.n
+        g = np.zeros(2)
+        if free[0]:
+            # d/dg_s: dQ = -sum_k g_k^2 T_k T_k', dlog|H| = sum_k c_k g_k
+            gk2 = gk * gk
+            quad_s = -float(np.sum(gk2 * (t @ u) ** 2))
+            trace_s = -float(np.sum(gk2 * np.sum((t @ q_inv) * t, axis=1))) if reml else 0.0
+            g[0] = float(np.sum(c * gk)) + trace_s + k * quad_s / r2
+        if free[1]:
+            # d/dg_r: dQ = -sum_j v_j v_j', v_j = w_j S_j - f_k w_j n_j T_k
+            w2 = w * w
+            uk = _weighted_sum(w2 * v, self.sum_vk)
+            e = self.count_kv @ (w2 * v * v)
+            cross = (uk * f[:, None]).T @ t
+            d_r = (_weighted_sum(w2, self.cross_v) - cross - cross.T
+                   + (t * (f * f * e)[:, None]).T @ t)
+            trace_r = -float(np.sum(q_inv * d_r)) if reml else 0.0
+            g[1] = (float(self.count_v @ (w * v) - np.sum(f * e)) + trace_r
+                    - k * float(u @ d_r @ u) / r2)
         return dev, g, parts
 
 
@@ -972,7 +987,7 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
 
     def objective(gamma_free: np.ndarray) -> tuple[float, np.ndarray]:
         g = full(np.maximum(gamma_free, 0.0))
-        dev, grad, _ = suff.evaluate(g[0], g[1], reml)
+        dev, grad, _ = suff.evaluate(g[0], g[1], reml, free=(use_s, use_r))
         return dev, grad[free]
 
     start = np.ones(int(free.sum()))

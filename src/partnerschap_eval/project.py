@@ -59,4 +59,5 @@ def load_project(path: str | Path) -> ReportSettings:
         instrument = str((base / instrument).resolve())
     return ReportSettings(project=cfg.project, instrument=instrument,
                           responses=(base / cfg.responses).resolve(), out_dir=base / cfg.out,
-                          lang=cfg.language, min_cell=cfg.min_cell, waves=cfg.waves)
+                          lang=cfg.language, min_cell=cfg.min_cell, waves=cfg.waves,
+                          schools=cfg.schools)

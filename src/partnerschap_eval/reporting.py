@@ -387,6 +387,7 @@ def reproduce(report_dir: str | Path) -> list[str]:
                 project=p["project"], instrument=p["instrument"], responses=inputs[0],
                 out_dir=tmp_out, lang=p["lang"], min_cell=p["min_cell"],
                 waves=tuple(p["waves"]) if p.get("waves") else None,
+                schools=tuple(p["schools"]) if p.get("schools") else None,
                 extra_inputs=tuple(inputs[1:]), base_dir=report_dir))
             old = (report_dir / "results.json").read_text(encoding="utf-8")
             new = (tmp_out / "results.json").read_text(encoding="utf-8")
@@ -394,12 +395,16 @@ def reproduce(report_dir: str | Path) -> list[str]:
                 problems.append("results.json drifted:\n" + "".join(difflib.unified_diff(
                     old.splitlines(True), new.splitlines(True), "recorded/results.json",
                     "rerun/results.json", n=1)))
-            old_page = page_content(report_dir / "index.html")
-            new_page = page_content(tmp_out / "index.html")
-            if old_page != new_page:
-                problems.append("index.html content drifted:\n" + "\n".join(difflib.unified_diff(
-                    old_page, new_page, "recorded/index.html", "rerun/index.html", n=1,
-                    lineterm="")))
+            pages = [r["path"] for r in manifest["outputs"] if r["path"].endswith(".html")]
+            for rel in pages:
+                if not (tmp_out / rel).is_file():
+                    problems.append(f"{rel} was not produced again")
+                    continue
+                old_page = page_content(report_dir / rel)
+                new_page = page_content(tmp_out / rel)
+                if old_page != new_page:
+                    problems.append(f"{rel} content drifted:\n" + "\n".join(difflib.unified_diff(
+                        old_page, new_page, f"recorded/{rel}", f"rerun/{rel}", n=1, lineterm="")))
         finally:
             shutil.rmtree(tmp_out, ignore_errors=True)
     return problems
