@@ -66,20 +66,19 @@ def forest_plot(results: dict, inst: Instrument, lang: str = "nl", key: str = "d
     return fig
 
 
-def pre_post_plot(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
-    """Mean scale score before and after, per role, for respondents with both waves."""
+def _pre_post_panels(results: dict, inst: Instrument, lang: str, lines) -> Figure:
+    """One panel per scale with before/after lines; ``lines(scale_id)`` yields
+    ``(block, style, colour, label)`` with ``block`` holding ``mean_pre`` and ``mean_post``."""
     scales = [s for s in inst.scale_ids if s in results["scales"]]
     fig, axes = plt.subplots(1, len(scales), figsize=(3.0 * len(scales), 3.2), dpi=100,
                              sharey=True, squeeze=False)
     lo, hi = inst.response_scale.min, inst.response_scale.max
     for ax, scale_id in zip(axes[0], scales, strict=True):
-        block = results["scales"][scale_id]
-        for role in [r for r in inst.roles if r in block["by_role"]]:
-            p = block["by_role"][role]["paired"]
-            if p.get("mean_pre") is None:
+        for block, style, colour, label in lines(scale_id):
+            if block.get("mean_pre") is None:  # suppressed
                 continue
-            ax.plot([0, 1], [p["mean_pre"], p["mean_post"]], "-o",
-                    color=_ROLE_COLOURS.get(role, "#333"), label=t(role, lang))
+            ax.plot([0, 1], [block["mean_pre"], block["mean_post"]], style, color=colour,
+                    label=label)
         ax.set_xticks([0, 1], [t("pre", lang), t("post", lang)])
         ax.set_xlim(-0.3, 1.3)
         ax.set_ylim(lo, hi)
@@ -91,6 +90,17 @@ def pre_post_plot(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
+
+
+def pre_post_plot(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
+    """Mean scale score before and after, per role, for respondents with both waves."""
+
+    def lines(scale_id: str):
+        by_role = results["scales"][scale_id]["by_role"]
+        for role in [r for r in inst.roles if r in by_role]:
+            yield by_role[role]["paired"], "-o", _ROLE_COLOURS.get(role, "#333"), t(role, lang)
+
+    return _pre_post_panels(results, inst, lang, lines)
 
 
 def to_png(fig: Figure) -> bytes:
@@ -151,29 +161,11 @@ def school_pre_post_plot(results: dict, school_key: str, inst: Instrument,
                          lang: str = "nl") -> Figure:
     """This school's parents (solid) beside all parents (dashed): mean before and after."""
     school = results["schools"][school_key]
-    scales = [s for s in inst.scale_ids if s in results["scales"]]
-    fig, axes = plt.subplots(1, len(scales), figsize=(3.0 * len(scales), 3.0), dpi=100,
-                             sharey=True, squeeze=False)
-    lo, hi = inst.response_scale.min, inst.response_scale.max
-    here = "Deze school" if lang == "nl" else "This school"
-    everyone = "Alle ouders" if lang == "nl" else "All parents"
-    for ax, scale_id in zip(axes[0], scales, strict=True):
-        mine = school["scales"][scale_id]
-        proj = results["scales"][scale_id]["by_role"].get("parent", {}).get("paired", {})
-        for block, style, label in ((mine, "-o", here), (proj, "--s", everyone)):
-            if block.get("mean_pre") is None:
-                continue
-            ax.plot([0, 1], [block["mean_pre"], block["mean_post"]], style,
-                    color=_ROLE_COLOURS["parent"] if style == "-o" else _ROLE_COLOURS["all"],
-                    label=label)
-        ax.set_xticks([0, 1], [t("pre", lang), t("post", lang)])
-        ax.set_xlim(-0.3, 1.3)
-        ax.set_ylim(lo, hi)
-        ax.set_title(pick_text(inst.scale(scale_id).name, lang), fontsize=10)
-        _decimal_comma(ax, lang, axis="y")
-        ax.spines[["top", "right"]].set_visible(False)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return fig
+
+    def lines(scale_id: str):
+        yield (school["scales"][scale_id], "-o", _ROLE_COLOURS["parent"],
+               "Deze school" if lang == "nl" else "This school")
+        yield (results["scales"][scale_id]["by_role"].get("parent", {}).get("paired", {}), "--s",
+               _ROLE_COLOURS["all"], "Alle ouders" if lang == "nl" else "All parents")
+
+    return _pre_post_panels(results, inst, lang, lines)
