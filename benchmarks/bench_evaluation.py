@@ -92,23 +92,16 @@ def _ours(rows: pd.DataFrame, repeat: int) -> dict:
     school, resp = rows["school_id"].to_numpy(), rows["respondent_id"].to_numpy()
     out = {}
     for name, (_, random) in MODELS.items():
-        if random == ("respondent",):
-            # one random intercept for respondents: respondents play the only grouping
-            def fit(random=random):
-                return fit_random_intercepts(y, x, resp, terms=("(Intercept)", "wavepost"),
-                                             random=("school",))
-        else:
-            def fit(random=random):
-                return fit_random_intercepts(y, x, school, resp if "respondent" in random
-                                             else None, terms=("(Intercept)", "wavepost"),
-                                             random=random)
+        def fit(random=random):
+            return fit_random_intercepts(y, x, school, resp if "respondent" in random else None,
+                                         terms=("(Intercept)", "wavepost"), random=random)
+
         seconds, res = _best_of(fit, repeat)
-        if random == ("respondent",):
-            varcomp = {"respondent": res.var_school, "residual": res.var_residual}
-        else:
-            varcomp = {"school": res.var_school, "residual": res.var_residual}
-            if "respondent" in random:
-                varcomp["respondent"] = res.var_respondent
+        varcomp = {"residual": res.var_residual}
+        if "school" in random:
+            varcomp["school"] = res.var_school
+        if "respondent" in random:
+            varcomp["respondent"] = res.var_respondent
         out[name] = {"seconds": seconds, "estimate": res.estimates[1], "se": res.se[1],
                      "varcomp": varcomp, "logLik": res.loglik, "converged": res.converged,
                      "singular": res.singular}
@@ -211,8 +204,8 @@ def main() -> dict:
                        else "unavailable (Rscript or lme4 missing)")
     figures["target"] = f"mixed model time <= {TARGET_RATIO} x lme4's lmer on the same data"
     figures["target_met"] = (all(r <= TARGET_RATIO for r in ratios) if ratios else None)
-    print(f"\npeer: {figures['peer']}; target ({figures['target']}): "
-          f"{'met' if figures['target_met'] else 'n/a' if figures['target_met'] is None else 'MISSED'}")
+    verdict = {True: "met", False: "MISSED", None: "n/a"}[figures["target_met"]]
+    print(f"\npeer: {figures['peer']}; target ({figures['target']}): {verdict}")
     return figures
 
 

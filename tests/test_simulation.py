@@ -78,3 +78,16 @@ def test_type_one_error_of_the_paired_t():
     rejected = int(np.sum(v["p"] < 0.05))
     print(f"\npaired t, no effect: rejected at alpha = .05 in {rejected}/{N_STUDIES} studies")
     assert 35 <= rejected <= 65, f"the paired t test rejected in {rejected}/1000 null studies"
+
+
+def test_d_av_interval_is_close_to_nominal(effect_studies):
+    """d_av's CI rescales the d_z limits (approximate, Algina & Keselman, 2003); here it
+    should still be near 95 % (a looser band than the exact intervals above)."""
+    pre, post, v = effect_studies
+    sd_av = (pre.std(axis=1, ddof=1) + post.std(axis=1, ddof=1)) / 2
+    ratio = (post - pre).std(axis=1, ddof=1) / sd_av
+    true_dav = 0.4 / ((SD_PRE + SD_POST) / 2)
+    cover = int(np.sum((v["d_z_ci_low"] * ratio <= true_dav)
+                       & (true_dav <= v["d_z_ci_high"] * ratio)))
+    print(f"\nd_av 95% CI (approximate) covered the truth {true_dav:.3f} in {cover}/{N_STUDIES}")
+    assert 920 <= cover <= 980, f"d_av CI covered the truth in {cover}/1000"

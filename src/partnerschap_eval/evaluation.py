@@ -445,7 +445,8 @@ def welch_test(x: np.ndarray, y: np.ndarray, ci_level: float = 0.95) -> WelchRes
     """Welch's unequal-variance t test of ``mean(x) - mean(y)`` with its CI.
 
     :math:`se = \\sqrt{s_1^2/n_1 + s_2^2/n_2}`, :math:`t = (\\bar x - \\bar y)/se`,
-    Welch-Satterthwaite :math:`df = se^4 / \\big((s_1^2/n_1)^2/(n_1-1) + (s_2^2/n_2)^2/(n_2-1)\\big)`
+    Welch-Satterthwaite
+    :math:`df = se^4 / \\big((s_1^2/n_1)^2/(n_1-1) + (s_2^2/n_2)^2/(n_2-1)\\big)`
     (Welch, 1947, *Biometrika* 34, 28-35, https://doi.org/10.1093/biomet/34.1-2.28).
 
     >>> r = welch_test(np.array([19.1, 21.3, 20.0, 22.4]), np.array([17.2, 18.0, 19.9]))
@@ -549,6 +550,15 @@ class RoleGap:
         return pd.DataFrame(rows)
 
 
+def _is_in(values: pd.Series, pool: pd.Series) -> np.ndarray:
+    """``values.isin(pool)`` by one factorisation of both (pandas' ``isin`` on string columns
+    is an order of magnitude slower at 100 k ids)."""
+    codes, uniques = pd.factorize(pd.concat([values, pool], ignore_index=True))
+    member = np.zeros(len(uniques), dtype=bool)
+    member[codes[len(values):]] = True
+    return member[codes[:len(values)]]
+
+
 def _gap_direction(lo: float, hi: float) -> str:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "not computable"
@@ -562,7 +572,8 @@ def _gap_direction(lo: float, hi: float) -> str:
 def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
              parent_role: str = "parent",
              professional_roles: tuple[str, ...] = PROFESSIONAL_ROLES,
-             ci_level: float = 0.95, protect_below: int = 0) -> RoleGap:
+             ci_level: float = 0.95, protect_below: int = 0,
+             pairs: pd.DataFrame | None = None) -> RoleGap:
     """Parents' mean minus professionals' mean per wave, and whether the gap shrank.
 
     Parameters
@@ -579,6 +590,8 @@ def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
         paired respondents by 1 to ``protect_below - 1`` people in either group, that wave's gap
         is computed on the paired respondents instead, so that the two reported means cannot be
         differenced into a mean of fewer people; ``first_sample``/``last_sample`` say which.
+    pairs
+        The result of :func:`paired_scores` for these arguments, when already at hand.
 
     Notes
     -----
@@ -603,21 +616,25 @@ def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
     >>> round(gap.first.diff, 2), gap.direction
     (-0.42, 'narrowed')
     """
-    pro = set(professional_roles)
+    pro = list(professional_roles)
     cols = ["respondent_id", "wave", "role", scale]
     data = scores.loc[scores["wave"].isin([first, last]), cols].dropna(subset=[scale])
-    pairs = paired_scores(scores, scale, first, last)
-    is_par = pairs["role"] == parent_role
-    is_pro = pairs["role"].isin(pro)
-    paired_ids = set(pairs["respondent_id"])
+    if pairs is None:
+        pairs = paired_scores(scores, scale, first, last)
+    is_par = (pairs["role"] == parent_role).to_numpy()
+    is_pro = pairs["role"].isin(pro).to_numpy()
+    # masks once over the rows (string comparisons dominate the cost on large data)
+    values = data[scale].to_numpy(dtype=float)
+    wave_of = data["wave"].to_numpy()
+    row_par = (data["role"] == parent_role).to_numpy()
+    row_pro = data["role"].isin(pro).to_numpy()
+    row_extra = ~_is_in(data["respondent_id"], pairs["respondent_id"])
 
     def at_wave(wave: str, column: str) -> tuple[WelchResult | None, str]:
-        part = data[data["wave"] == wave]
-        par = part.loc[part["role"] == parent_role, scale].to_numpy()
-        prof = part.loc[part["role"].isin(pro), scale].to_numpy()
-        extra_ids = ~part["respondent_id"].isin(paired_ids)
-        extra_par = int((extra_ids & (part["role"] == parent_role)).sum())
-        extra_pro = int((extra_ids & part["role"].isin(pro)).sum())
+        here = wave_of == wave
+        par, prof = values[here & row_par], values[here & row_pro]
+        extra_par = int(np.sum(here & row_par & row_extra))
+        extra_pro = int(np.sum(here & row_pro & row_extra))
         sample = "all at wave"
         if any(0 < k < protect_below for k in (extra_par, extra_pro)):
             par = pairs.loc[is_par, column].to_numpy()
@@ -629,12 +646,12 @@ def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
 
     w_first, s_first = at_wave(first, "pre")
     w_last, s_last = at_wave(last, "post")
-    delta = pairs["post"] - pairs["pre"]
+    delta = (pairs["post"] - pairs["pre"]).to_numpy()
     change = None
     nan = float("nan")
     gap_f = gap_l = narrowing = lo = hi = nan
     if is_par.sum() >= 2 and is_pro.sum() >= 2:
-        change = welch_test(delta[is_par].to_numpy(), delta[is_pro].to_numpy(), ci_level)
+        change = welch_test(delta[is_par], delta[is_pro], ci_level)
         gap_f = float(pairs.loc[is_par, "pre"].mean() - pairs.loc[is_pro, "pre"].mean())
         gap_l = float(pairs.loc[is_par, "post"].mean() - pairs.loc[is_pro, "post"].mean())
         sign = float(np.sign(gap_f))
@@ -661,8 +678,9 @@ class Attrition:
         if self.welch is not None:
             row.update(asdict(self.welch))
         if self.hedges is not None:
-            row.update({f"g_{k}" if k not in ("g",) else k: v
-                        for k, v in asdict(self.hedges).items()})
+            h = self.hedges
+            row.update({"hedges_g": h.g, "hedges_g_ci_low": h.ci_low,
+                        "hedges_g_ci_high": h.ci_high, "cohens_d": h.d, "hedges_j": h.j})
         return pd.DataFrame([row])
 
 
@@ -683,12 +701,11 @@ def attrition(scores: pd.DataFrame, scale: str, first: str, last: str,
     >>> a.n_completers, a.n_dropouts, round(a.welch.diff, 3)
     (2, 4, -0.0)
     """
-    ok = scores.dropna(subset=[scale])
+    ok = scores.loc[scores[scale].notna(), ["respondent_id", "wave", scale]]
     pre = ok[ok["wave"] == first]
-    post_ids = set(ok.loc[ok["wave"] == last, "respondent_id"])
-    done = pre["respondent_id"].isin(post_ids)
-    comp = pre.loc[done, scale].to_numpy(dtype=float)
-    drop = pre.loc[~done, scale].to_numpy(dtype=float)
+    done = _is_in(pre["respondent_id"], ok.loc[ok["wave"] == last, "respondent_id"])
+    values = pre[scale].to_numpy(dtype=float)
+    comp, drop = values[done], values[~done]
     if comp.size < 2 or drop.size < 2:
         return Attrition(welch=None, hedges=None, n_completers=comp.size,
                          n_dropouts=drop.size)
@@ -902,8 +919,8 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
 
     Notes
     -----
-    With :math:`\\gamma_s = \\tau_s^2/\\sigma^2`, :math:`\\gamma_r = \\tau_r^2/\\sigma^2` the marginal
-    covariance of school k is :math:`\\sigma^2 H_k`, :math:`H_k = D_k + \\gamma_s 11'`,
+    With :math:`\\gamma_s = \\tau_s^2/\\sigma^2`, :math:`\\gamma_r = \\tau_r^2/\\sigma^2` the
+    marginal covariance of school k is :math:`\\sigma^2 H_k`, :math:`H_k = D_k + \\gamma_s 11'`,
     :math:`D_k = \\mathrm{diag}_j(I + \\gamma_r 11')`. Closed forms: :math:`w_j = 1/(1 + n_j
     \\gamma_r)`, :math:`a' D^{-1} b = a'b - \\gamma_r \\sum_j w_j A_j B_j` (A_j, B_j: sums over
     respondent j's rows), :math:`|D_k| = \\prod_j (1 + n_j\\gamma_r)`, and by Woodbury
@@ -918,7 +935,10 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
     2015, eq. 34-42). The two ratios are optimised with L-BFGS-B (bounds γ ≥ 0) on the analytic
     gradient, then polished by Newton steps; :math:`\\hat\\sigma^2 = r^2/(n-p)` (ML: r²/n),
     :math:`\\widehat{Var}(\\hat b) = \\hat\\sigma^2 (X'H^{-1}X)^{-1}`. After one O(n) pass each
-    evaluation costs O(schools x p²).
+    evaluation costs O(schools x p²); a single random intercept is fitted as the inner level of
+    one dummy school, so its evaluations cost O(p²). Boundary fits are reported as singular
+    (relative SD below 1e-4, as lme4's ``isSingular``); a point that is not stationary (scaled
+    gradient above 1e-4) is reported as not converged, with the gradient in ``warnings``.
 
     Examples
     --------
@@ -977,8 +997,16 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
     shift = np.where(const, 0.0, x.mean(axis=0))
     y_shift = float(y.mean())
     m = np.column_stack([x - shift, y - y_shift])
-    suff = _NestedSufficient(m, school_codes, resp_codes)
-    free = np.array([use_s, use_r])
+    if use_s and use_r:
+        suff = _NestedSufficient(m, school_codes, resp_codes)
+        free = np.array([True, True])
+    else:
+        # One random intercept: fit it as the inner level inside a single dummy school, so
+        # that every evaluation sums over group sizes only, not over the groups.
+        inner = school_codes if use_s else resp_codes
+        suff = _NestedSufficient(m, np.zeros(n, dtype=np.int64), inner)
+        free = np.array([False, True])
+    free_t = (bool(free[0]), bool(free[1]))
 
     def full(gamma_free: np.ndarray) -> np.ndarray:
         g = np.zeros(2)
@@ -987,7 +1015,7 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
 
     def objective(gamma_free: np.ndarray) -> tuple[float, np.ndarray]:
         g = full(np.maximum(gamma_free, 0.0))
-        dev, grad, _ = suff.evaluate(g[0], g[1], reml, free=(use_s, use_r))
+        dev, grad, _ = suff.evaluate(g[0], g[1], reml, free=free_t)
         return dev, grad[free]
 
     start = np.ones(int(free.sum()))
@@ -1064,12 +1092,13 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
         raise ValueError("the fixed-effects design needs an intercept column of ones")
     cov = transform @ cov_c @ transform.T
     se = np.sqrt(np.diag(cov))
-    theta = np.sqrt(g_full)
-    singular = bool((use_s and theta[0] < 1e-4) or (use_r and theta[1] < 1e-4))
+    if not (use_s and use_r):  # back from the dummy-school layout
+        g_full = np.array([g_full[1], 0.0]) if use_s else g_full
+    theta = np.sqrt(g_full)  # relative SDs, lme4's theta
+    which = [name for name, used, th in (("school", use_s, theta[0]),
+                                         ("respondent", use_r, theta[1])) if used and th < 1e-4]
+    singular = bool(which)
     if singular:
-        which = [name for name, used, th in (("school", use_s, theta[0]),
-                                             ("respondent", use_r, theta[1]))
-                 if used and th < 1e-4]
         notes.append("boundary (singular) fit: the " + " and ".join(which)
                      + " variance is estimated as (nearly) zero")
     return RandomInterceptFit(
@@ -1077,7 +1106,8 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
         se=tuple(float(s) for s in se), var_school=float(g_full[0] * sigma2),
         var_respondent=float(g_full[1] * sigma2), var_residual=float(sigma2),
         loglik=-0.5 * float(dev), criterion=float(dev), reml=reml, n_obs=n,
-        n_respondents=n_resp if respondent is not None else 0, n_schools=n_school, converged=converged,
+        n_respondents=n_resp if respondent is not None else 0, n_schools=n_school,
+        converged=converged,
         singular=singular, iterations=iterations, warnings=tuple(notes),
         cov=tuple(tuple(float(v) for v in row) for row in cov),
     )

@@ -181,22 +181,25 @@ GAP_CHANGE_KEYS = ["n_parent", "n_professional", "gap_first_paired", "gap_last_p
                    "ci95", "t", "df", "p", "narrowing", "narrowing_ci95", "direction"]
 
 
-def _gap_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int) -> dict:
+def _gap_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int,
+               pairs: pd.DataFrame) -> dict:
     """Parents vs pooled professionals (never per school) per wave, and the change in the gap."""
-    present = [r for r in PROFESSIONAL_ROLES if r in set(scores["role"])]
+    roles = set(scores["role"].unique())
+    present = [r for r in PROFESSIONAL_ROLES if r in roles]
     out: dict[str, Any] = {"parent_role": "parent", "professional_roles": present,
                            "method": "Welch t; change = difference in differences of the paired "
                                      "change scores (parents minus professionals)"}
-    if "parent" not in set(scores["role"]) or not present:
+    if "parent" not in roles or not present:
         reason = "no parents or no professionals in the data"
         out["by_wave"] = {w: null_with_reason(GAP_WAVE_KEYS, reason) for w in (first, last)}
         out["change"] = null_with_reason(GAP_CHANGE_KEYS, reason)
         return out
-    g = role_gap(scores, scale, first, last, protect_below=min_cell)
+    g = role_gap(scores, scale, first, last, protect_below=min_cell, pairs=pairs)
     by_wave = {}
     for wave, r, sample in ((first, g.first, g.first_sample), (last, g.last, g.last_sample)):
         if r is None or min(r.n1, r.n2) < min_cell:
-            reason = "too few respondents" if r is None and min_cell <= 2 else suppressed_reason(min_cell)
+            reason = (suppressed_reason(min_cell) if r is not None or min_cell > 2
+                      else "too few respondents")
             by_wave[wave] = null_with_reason(GAP_WAVE_KEYS, reason)
             continue
         block = _welch_block(r, ("parent", "professional"))
@@ -438,7 +441,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             "mixed_model": (_mixed_block(scores, scale.id, first, last, min_cell) if mixed
                             else null_with_reason(MIXED_KEYS, "not requested")),
             "by_role": by_role,
-            "gap": _gap_block(scores, scale.id, first, last, min_cell),
+            "gap": _gap_block(scores, scale.id, first, last, min_cell, pairs),
             "attrition": _attrition_block(scores, scale.id, first, last, min_cell),
             "sensitivity": _sensitivity_block(len(pairs), min_cell),
         }
