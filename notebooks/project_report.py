@@ -48,6 +48,15 @@ display(HTML(pres.html_table(pres.counts_table(results, inst, lang))))
 
 # %%
 display(HTML(pres.section(
+    "Wie bleven er, wie vielen uit?", "Who stayed, who dropped out?", lang,
+    "Verschillen de beginscores van wie de nameting niet invulde van die van wie bleef? Een "
+    "groot verschil maakt de voor-nameting minder representatief.",
+    "Did the pre scores of those who skipped the post questionnaire differ from those who "
+    "stayed? A large difference makes the pre/post comparison less representative.")))
+display(HTML(pres.html_table(pres.attrition_table(results, inst, lang))))
+
+# %%
+display(HTML(pres.section(
     "Voor en na, per schaal en rol", "Pre and post, per scale and role", lang,
     "Gemiddelden op een schaal van 1 tot 5; verschil = na − voor. d_z en d_av zijn effectgroottes.",
     "Means on a 1-5 scale; difference = post − pre. d_z and d_av are effect sizes.")))
@@ -60,6 +69,17 @@ display(HTML(pres.section(
     lang, "Een interval dat de nullijn niet raakt, wijst op een echte verandering.",
     "An interval that does not touch zero points to a real change.")))
 plots.show(plots.forest_plot(results, inst, lang), pres.t("fig_forest", lang))
+
+# %%
+display(HTML(pres.section(
+    "De kloof tussen ouders en professionals", "The gap between parents and professionals", lang,
+    "Gemiddelde van ouders min dat van leerkrachten en jeugdhulpverleners samen. Bij gelijkwaardig "
+    "partnerschap is de kloof klein; een positieve waarde onder 'kleiner geworden' betekent dat "
+    "de kloof naar nul is gegaan.",
+    "Parents' mean minus that of teachers and youth-care workers together. In an equal "
+    "partnership the gap is small; a positive value under 'narrowed' means the gap moved "
+    "towards zero.")))
+display(HTML(pres.html_table(pres.gap_table(results, inst, lang))))
 
 # %%
 display(HTML(pres.section(
@@ -85,6 +105,11 @@ display(HTML(pres.section(
     "among all parents.")))
 plots.show(plots.school_comparison_plot(results, inst, lang), pres.t("fig_schools", lang))
 display(HTML(pres.schools_index_html(results, lang)))
+
+# %%
+display(HTML(pres.section(
+    "Hoe gevoelig was het onderzoek?", "How sensitive was the study?", lang)))
+display(HTML(pres.sensitivity_html(results, inst, lang)))
 
 # %%
 display(HTML(pres.methods_html(lang)))

@@ -49,6 +49,13 @@ _TEXT = {
                    "en": "Mean of this school's parents and of all parents, before and after"},
     "fig_schools": {"nl": "Verandering bij ouders per school met 95%-betrouwbaarheidsinterval",
                     "en": "Change among parents per school with 95% confidence interval"},
+    "gap": {"nl": "Verschil", "en": "Gap"},
+    "narrowing": {"nl": "Kleiner geworden met", "en": "Narrowed by"},
+    "conclusion": {"nl": "Conclusie", "en": "Conclusion"},
+    "n_completers": {"nl": "n gebleven", "en": "n stayed"},
+    "mean_completers": {"nl": "Voor (gebleven)", "en": "Pre (stayed)"},
+    "n_dropouts": {"nl": "n uitgevallen", "en": "n dropped out"},
+    "mean_dropouts": {"nl": "Voor (uitgevallen)", "en": "Pre (dropped out)"},
     "wave_effect": {"nl": "Effect meting (multilevel)", "en": "Wave effect (multilevel)"},
     "improved": {"nl": "betrouwbaar verbeterd", "en": "reliably improved"},
     "deteriorated": {"nl": "betrouwbaar verslechterd", "en": "reliably deteriorated"},
@@ -294,9 +301,11 @@ score. Voor- en nameting worden vergeleken voor personen met een geldige score o
 d<sub>av</sub> = M<sub>D</sub> / ((SD<sub>voor</sub> + SD<sub>na</sub>)/2); g<sub>av</sub> = d<sub>av</sub>·(1 − 3/(4df − 1)).</li>
 <li>Wilcoxon-rangtekentoets (V, normale benadering met continuïteitscorrectie).</li>
 <li>Benjamini–Hochberg-correctie van p-waarden over de schalen.</li>
+<li>Kloof ouders–professionals: verschil in gemiddelden (Welch) per meting; verandering van de kloof als verschil in verschilscores.</li>
+<li>Uitval: voormeting van wie bleef tegenover wie uitviel (Welch, Hedges' g).</li>
 <li>Betrouwbaarheid: Cronbachs alfa met Feldts (1965) interval; omega (McDonald, 1999) uit een één-factormodel.</li>
 <li>Betrouwbare verandering (Jacobson &amp; Truax, 1991): RC = (na − voor)/S<sub>diff</sub>, S<sub>diff</sub> = √2·SD<sub>voor</sub>·√(1 − α).</li>
-<li>Multilevelmodel: score ~ meting met random intercepts voor school en respondent (alle beschikbare metingen);
+<li>Multilevelmodel: score ~ meting + rol met random intercepts voor school en respondent (alle beschikbare metingen; REML, Wald-intervallen);
 ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>respondent</sub> + σ²).</li>
 </ul>
 <p class='pe-note'>Privacy: identificatiecodes zijn gepseudonimiseerd met een geheime sleutel (HMAC-SHA-256);
@@ -316,9 +325,11 @@ score at both waves.</p>
 d<sub>av</sub> = M<sub>D</sub> / ((SD<sub>pre</sub> + SD<sub>post</sub>)/2); g<sub>av</sub> = d<sub>av</sub>·(1 − 3/(4df − 1)).</li>
 <li>Wilcoxon signed-rank test (V, normal approximation with continuity correction).</li>
 <li>Benjamini–Hochberg adjustment of p-values across scales.</li>
+<li>Parent–professional gap: difference in means (Welch) per wave; its change as a difference in differences of change scores.</li>
+<li>Attrition: pre scores of those who stayed versus those who dropped out (Welch, Hedges' g).</li>
 <li>Reliability: Cronbach's alpha with Feldt's (1965) interval; omega (McDonald, 1999) from a one-factor model.</li>
 <li>Reliable change (Jacobson &amp; Truax, 1991): RC = (post − pre)/S<sub>diff</sub>, S<sub>diff</sub> = √2·SD<sub>pre</sub>·√(1 − α).</li>
-<li>Multilevel model: score ~ wave with random intercepts for school and respondent (all available rows);
+<li>Multilevel model: score ~ wave + role with random intercepts for school and respondent (all available rows; REML, Wald intervals);
 ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>respondent</sub> + σ²).</li>
 </ul>
 <p class='pe-note'>Privacy: identifiers are pseudonymised with a secret key (HMAC-SHA-256); groups smaller
@@ -414,3 +425,70 @@ def schools_index_html(results: dict, lang: str = "nl") -> str:
                     f"<td>{fmt_number(n.get(first), lang, 0)}</td>"
                     f"<td>{fmt_number(n.get(last), lang, 0)}</td></tr>")
     return f"<table class='pe-table'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+# -- gap, attrition, sensitivity ---------------------------------------------------------------
+_DIRECTION = {"nl": {"narrowed": "kleiner geworden", "widened": "groter geworden",
+                     "no clear change": "niet duidelijk veranderd"},
+              "en": {"narrowed": "narrowed", "widened": "widened",
+                     "no clear change": "no clear change"}}
+
+
+def gap_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Parents minus professionals per wave, and whether the gap narrowed (DiD)."""
+    waves = _waves(results)
+    first, last = waves[0], waves[-1]
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        gap = block.get("gap", {})
+        by_wave = gap.get("by_wave", {})
+        change = gap.get("change", {})
+        direction = change.get("direction")
+        rows.append({
+            t("scale", lang): _scale_name(inst, scale_id, lang),
+            f"{t('gap', lang)} {t(first, lang).lower()}": fmt_number(by_wave.get(first, {}).get("gap"), lang),
+            f"{t('ci', lang)} ({t(first, lang).lower()})": fmt_ci(by_wave.get(first, {}).get("ci95"), lang),
+            f"{t('gap', lang)} {t(last, lang).lower()}": fmt_number(by_wave.get(last, {}).get("gap"), lang),
+            f"{t('ci', lang)} ({t(last, lang).lower()})": fmt_ci(by_wave.get(last, {}).get("ci95"), lang),
+            t("narrowing", lang): fmt_number(change.get("narrowing"), lang),
+            t("ci", lang): fmt_ci(change.get("narrowing_ci95"), lang),
+            t("conclusion", lang): _DIRECTION.get(lang, _DIRECTION["en"]).get(direction, "–")
+            if direction else "–",
+        })
+    return pd.DataFrame(rows)
+
+
+def attrition_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """First-wave scores of those who stayed versus those who dropped out."""
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        a = block.get("attrition", {})
+        rows.append({
+            t("scale", lang): _scale_name(inst, scale_id, lang),
+            t("n_completers", lang): fmt_number(a.get("n_completers"), lang, 0),
+            t("mean_completers", lang): fmt_number(a.get("mean_completers"), lang),
+            t("n_dropouts", lang): fmt_number(a.get("n_dropouts"), lang, 0),
+            t("mean_dropouts", lang): fmt_number(a.get("mean_dropouts"), lang),
+            "Hedges' g": fmt_number(a.get("hedges_g"), lang),
+            t("ci", lang): fmt_ci(a.get("hedges_g_ci95"), lang),
+            "p": fmt_p(a.get("p"), lang),
+        })
+    return pd.DataFrame(rows)
+
+
+def sensitivity_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
+    """One sentence per scale: the smallest effect the study could detect reliably."""
+    items = []
+    for scale_id, block in _scales(results, inst):
+        s = block.get("sensitivity", {})
+        if s.get("min_d_z") is None:
+            continue
+        name = escape(_scale_name(inst, scale_id, lang))
+        d = fmt_number(s["min_d_z"], lang)
+        if lang == "nl":
+            items.append(f"<li>{name}: met {s['n']} paren werd een effect vanaf d<sub>z</sub> = {d} "
+                         "met 80% kans opgemerkt (tweezijdig, α = 0,05).</li>")
+        else:
+            items.append(f"<li>{name}: with {s['n']} pairs an effect of d<sub>z</sub> = {d} or more "
+                         "was detected with 80% probability (two-sided, α = .05).</li>")
+    return f"<ul>{''.join(items)}</ul>" if items else ""
