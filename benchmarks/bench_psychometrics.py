@@ -131,7 +131,6 @@ def main() -> dict:
         ping_values[policy] = float(res[0])
 
     r = _run_r(x)
-    del df, x
 
     rows = []
     for policy in ("listwise", "pairwise"):

@@ -97,6 +97,47 @@ display(HTML(pres.section(
 display(HTML(pres.html_table(pres.reliability_table(results, inst, lang))))
 
 # %%
+if "frameworks" in results:
+    display(HTML(pres.section(
+        "Niveau van samenwerking (naar Gerdes)", "Level of collaboration (after Gerdes)", lang,
+        "Cumulatief: een niveau telt alleen als ook alle lagere niveaus gehaald zijn.",
+        "Cumulative: a level counts only when all lower levels are met too.")))
+    plots.show(plots.level_bars(results, "gerdes_level", inst, lang), pres.t("fig_gerdes", lang))
+    display(HTML(pres.framework_notes_html(results, lang)))
+    display(HTML(pres.html_table(pres.transition_matrix(results, "gerdes_level", "parent", lang))))
+
+# %%
+if "frameworks" in results:
+    display(HTML(pres.section(
+        "Participatieladder: verwachte en ervaren inspraak",
+        "Participation ladder: expected and experienced say", lang,
+        "Treden: informeren, raadplegen, adviseren, coproduceren, meebeslissen.",
+        "Rungs: informed, consulted, advising, co-producing, deciding together.")))
+    plots.show(plots.level_bars(results, "ladder_experienced", inst, lang),
+               pres.t("fig_ladder", lang))
+    display(HTML(pres.html_table(pres.ladder_table(results, lang))))
+    display(HTML(pres.section("Wie ging omhoog, wie omlaag?", "Who moved up, who moved down?",
+                              lang, "Tekentoets: meer stijgers dan dalers? Stuart–Maxwell: "
+                              "veranderde de verdeling?", "Sign test: more up than down? "
+                              "Stuart–Maxwell: did the distribution change?")))
+    display(HTML(pres.html_table(pres.ordinal_tests_table(results, lang))))
+
+# %%
+if "frameworks" in results:
+    display(HTML(pres.section(
+        "Betrokkenheid volgens Epstein", "Involvement after Epstein", lang,
+        "Hoe vaak elk type betrokkenheid voorkwam (1 = nooit, 5 = heel vaak); open = voor, "
+        "gevuld = na.", "How often each type of involvement occurred (1 = never, 5 = very "
+        "often); open = pre, filled = post.")))
+    plots.show(plots.epstein_plot(results, inst, lang), pres.t("fig_epstein", lang))
+    display(HTML(pres.html_table(pres.epstein_change_table(results, lang))))
+    display(HTML(pres.section(
+        "Praatplaat: samen terugkijken", "Conversation poster: looking back together", lang,
+        "Gemiddelde per thema (1 = werkpunt, 3 = gaat goed).",
+        "Mean per theme (1 = needs work, 3 = goes well).")))
+    display(HTML(pres.html_table(pres.praatplaat_table(results, lang))))
+
+# %%
 display(HTML(pres.section(
     "Per school (ouders)", "Per school (parents)", lang,
     "Alleen ouders; scholen met te weinig ouders worden niet getoond. De stippellijn is de "
@@ -113,4 +154,6 @@ display(HTML(pres.sensitivity_html(results, inst, lang)))
 
 # %%
 display(HTML(pres.methods_html(lang)))
+if "frameworks" in results:
+    display(HTML(pres.html_table(pres.rules_table(results, lang))))
 display(HTML(pres.provenance_html(results, lang)))

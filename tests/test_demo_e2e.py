@@ -24,7 +24,8 @@ def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subproc
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     base = tmp_path_factory.mktemp("demo")
-    res = run("demo", "--out", str(base / "report"), "--raw", str(base / "raw"))
+    # relative paths, as `make demo` passes them (pages render in parallel threads)
+    res = run("demo", "--out", "report", "--raw", "raw", cwd=base)
     assert res.returncode == 0, res.stderr + res.stdout
     return base
 
@@ -44,6 +45,18 @@ def test_demo_writes_report_results_manifest(demo_dir):
     assert manifest["stderr_outputs"] == 0
     for out in manifest["outputs"]:
         assert sha256_file(report / out["path"]) == out["sha256"]
+
+
+def test_demo_report_shows_the_frameworks(demo_dir):
+    page = (demo_dir / "report" / "index.html").read_text()
+    for heading in ("Niveau van samenwerking (naar Gerdes)", "Participatieladder",
+                    "Betrokkenheid volgens Epstein", "Praatplaat", "Wie ging omhoog"):
+        assert heading in page, heading
+    assert "Gerdes (2021) publiceerde geen vragenlijst" in page  # own operationalisation, said
+    results = json.loads((demo_dir / "report" / "results.json").read_text())
+    tests = [r for r in results["frameworks"]["tables"]["ordinal_tests"]
+             if r["classification"] == "gerdes_level" and r["role"] == "parent"]
+    assert tests[0]["share_up"] > tests[0]["share_down"] and tests[0]["sign_test_p"] < 0.05
 
 
 def test_report_html_is_self_contained_and_private(demo_dir):

@@ -8,7 +8,9 @@ leading apostrophe. Numbers (including negative numbers) stay numbers.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
@@ -81,6 +84,138 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     safe = neutralise_frame(df)
     with atomic_path(path) as tmp:
         safe.to_csv(tmp, index=False, lineterminator="\n")
+
+
+_SENTINEL = 0xFF  # never a byte of UTF-8 text: marks padding in the row matrices below
+_SPECIAL = r'^[=+\-@\t\r\x00]|[",\r\n\x00]'  # cells that need neutralising or quoting
+_ROWS_PER_BLOCK = 1 << 17
+_SMALL_INT_SPAN = 4096
+
+
+def _csv_field(text: str) -> str:
+    """One field as Python's csv module writes it (minimal quoting), without line end."""
+    if text == "":
+        return ""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([text])
+    return buf.getvalue()[:-1]
+
+
+def _text_parts(values: pd.Series):
+    """Codes and rendered distinct values of a text column, vectorised through Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(values, from_pandas=True)  # zero-copy for Arrow-backed strings
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if pa.types.is_dictionary(arr.type) or pa.types.is_large_string(arr.type):
+            arr = arr.cast(pa.string())
+        if not pa.types.is_string(arr.type):
+            raise TypeError(arr.type)
+    except (pa.ArrowException, TypeError):  # mixed objects: their text
+        arr = pa.array(values.astype(object).where(values.notna(), None).map(
+            lambda v: v if v is None else str(v)), type=pa.string())
+    encoded = pc.dictionary_encode(arr)
+    codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False),
+                       dtype=np.int64)
+    uniques = encoded.dictionary
+    special = np.asarray(pc.match_substring_regex(uniques, _SPECIAL).to_numpy(
+        zero_copy_only=False), dtype=bool)
+    if special.any():
+        texts = uniques.to_pylist()
+        for i in np.flatnonzero(special):
+            texts[i] = _csv_field(neutralise_cell(texts[i]))
+        uniques = pa.array(texts, type=pa.string())
+    return codes, uniques
+
+
+def _number_text(u: object) -> str:
+    if isinstance(u, bool | np.bool_):
+        return "True" if u else "False"
+    if isinstance(u, int | np.integer):
+        return str(int(u))
+    f = float(u)  # type: ignore[arg-type]
+    return str(int(f)) if f.is_integer() and abs(f) < 2**53 else repr(f)
+
+
+def _number_parts(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes and rendered distinct values of a numeric column; small whole numbers vectorised."""
+    if values.dtype.kind in "fiu" and len(values):
+        arr = np.array(values.to_numpy(dtype=float, na_value=np.nan), dtype=float, order="C")
+        lo, hi = float(np.fmin.reduce(arr)), float(np.fmax.reduce(arr))  # NaN ignored
+        if np.isfinite(lo) and np.isfinite(hi) and hi - lo < _SMALL_INT_SPAN \
+                and max(abs(lo), abs(hi)) < 2**53:
+            arr -= lo - 1  # whole values become 1.., NaN stays NaN
+            arr[np.isnan(arr)] = 0
+            codes = arr.astype(np.int16)
+            if np.array_equal(codes, arr):  # every value a whole number
+                codes -= 1  # missing -> -1
+                return codes, [str(int(lo) + i) for i in range(int(hi - lo) + 1)]
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), [_number_text(u) for u in uniq]
+
+
+def _padded(rendered) -> np.ndarray:
+    """Rendered values as rows of a byte matrix padded with the sentinel; one extra empty row."""
+    import pyarrow as pa
+
+    arr = rendered if isinstance(rendered, pa.Array) else pa.array(rendered, type=pa.string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
+    data_buf = arr.buffers()[2]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets).astype(np.int64)
+    width = int(lengths.max()) if n else 0
+    out = np.full((n + 1, width), _SENTINEL, dtype=np.uint8)
+    if not width:
+        return out
+    if np.all(lengths == width):  # fixed width (pseudonyms, codes): one reshape
+        out[:n] = data[offsets[0]:offsets[0] + n * width].reshape(n, width)
+        return out
+    rows_idx, cols_idx = np.nonzero(np.arange(width)[None, :] < lengths[:, None])
+    out[rows_idx, cols_idx] = data[offsets[rows_idx] + cols_idx]
+    return out
+
+
+def write_table_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write ``df`` as UTF-8 CSV, atomically and injection-safe, in a columnar way.
+
+    Same neutralisation and minimal quoting as :func:`write_csv`; numbers stay numbers and whole
+    floats are written as integers (``3`` rather than ``3.0``); missing values are empty. Each
+    distinct value of a column is rendered once and rows are assembled as byte matrices, so a
+    million rows take a fraction of a second (pandas' writer formats every cell in Python).
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> write_table_csv(pd.DataFrame({"id": ["=1+1", "a,b"], "x": [3.0, float("nan")]}), p)
+    >>> p.read_text().splitlines()
+    ['id,x', "'=1+1,3", '"a,b",']
+    """
+    parts = []
+    for c in df.columns:
+        col = df[c]
+        numeric = col.dtype.kind in "fiub" and not isinstance(col.dtype, pd.CategoricalDtype)
+        parts.append(_number_parts(col) if numeric else _text_parts(col))
+    header = ",".join(_csv_field(neutralise_cell(str(c))) for c in df.columns) + "\n"
+    matrices = [_padded(rendered) for _, rendered in parts]
+    widths = [m.shape[1] for m in matrices]
+    total = sum(widths) + len(widths)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(header.encode("utf-8"))
+        for start in range(0, len(df), _ROWS_PER_BLOCK):
+            stop = min(start + _ROWS_PER_BLOCK, len(df))
+            block = np.empty((stop - start, total), dtype=np.uint8)
+            offset = 0
+            for i, ((codes, _), matrix) in enumerate(zip(parts, matrices, strict=True)):
+                width = widths[i]
+                if width:
+                    block[:, offset:offset + width] = matrix[codes[start:stop]]
+                block[:, offset + width] = ord("\n") if i == len(parts) - 1 else ord(",")
+                offset += width + 1
+            flat = block.reshape(-1)
+            fh.write(flat[flat != _SENTINEL].tobytes())
 
 
 def canonical_json(obj: Any) -> str:

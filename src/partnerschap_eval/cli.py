@@ -66,7 +66,11 @@ def ingest(
     school: Annotated[str | None, typer.Option(help="School of every row (export has none).")] = None,
     mapping: Annotated[Path | None, typer.Option(help="Mapping YAML file.")] = None,
     key_file: Annotated[Path | None, typer.Option(help="Pseudonymisation key file.")] = None,
-    format: Annotated[str | None, typer.Option("--format", help="Override format detection.")] = None,
+    format: Annotated[str | None, typer.Option(
+        "--format", help="Override format detection: csv, xlsx, sav, qualtrics, qualtrics-legacy, "
+                         "limesurvey, msforms, googleforms or table.")] = None,
+    sheet: Annotated[str | None, typer.Option(
+        help="Workbook sheet (name or number from 1); default the first with data.")] = None,
 ) -> None:
     """Read exports, map and decode answers, pseudonymise ids; write responses, rejected, log."""
     from .ingest import ExportSpec, ingest_exports, write_ingest_outputs
@@ -74,7 +78,8 @@ def ingest(
 
     try:
         key = load_key(key_file)
-        specs = [ExportSpec(path=p, wave=wave, role=role, school=school, format=format) for p in exports]
+        specs = [ExportSpec(path=p, wave=wave, role=role, school=school, format=format, sheet=sheet)
+                 for p in exports]
         result = ingest_exports(specs, instrument, key, mapping)
         paths = write_ingest_outputs(result, out_dir)
     except PartnerschapError as exc:
@@ -203,21 +208,32 @@ def demo(
     from .ingest import ExportSpec, ingest_exports, write_ingest_outputs
     from .privacy import DEMO_KEY
     from .reporting import ReportSettings, build_report
-    from .synth import write_demo_exports
+    from .synth import FRAMEWORK_INSTRUMENTS, write_demo_exports, write_framework_exports
 
     try:
         with _Step(f"demo exports in {raw_dir} (written only when missing)"):
             specs = write_demo_exports(raw_dir)
+            fw_specs = write_framework_exports(raw_dir)
         with _Step("ingest (demo key; a real project uses its own key)"):
             result = ingest_exports([ExportSpec(**s) for s in specs], "partnerschap", DEMO_KEY)
             paths = write_ingest_outputs(result, out_dir / "ingest")
             t = result.log["totals"]
-            out.print(f"  {t['rows_in']} rows: {t['accepted']} accepted, {t['rejected']} rejected",
-                      highlight=False)
+            out.print(f"  partnerschap: {t['rows_in']} rows: {t['accepted']} accepted, "
+                      f"{t['rejected']} rejected", highlight=False)
+            frameworks = []
+            for inst_id in FRAMEWORK_INSTRUMENTS:
+                mine = [ExportSpec(path=s["path"], wave=s["wave"]) for s in fw_specs
+                        if s["instrument"] == inst_id]
+                fw = ingest_exports(mine, inst_id, DEMO_KEY)
+                fw_paths = write_ingest_outputs(fw, out_dir / "ingest" / inst_id)
+                frameworks.append((inst_id, fw_paths["responses"]))
+                t = fw.log["totals"]
+                out.print(f"  {inst_id}: {t['rows_in']} rows: {t['accepted']} accepted, "
+                          f"{t['rejected']} rejected", highlight=False)
         with _Step("evaluate and render the report"):
             report = build_report(ReportSettings(
                 project="WiSH demo", instrument="partnerschap", responses=paths["responses"],
-                out_dir=out_dir, lang=lang))
+                out_dir=out_dir, lang=lang, frameworks=tuple(frameworks)))
     except PartnerschapError as exc:
         _fail(exc)
     out.print(f"[bold green]demo report:[/] {report.html} ({len(report.school_pages)} school pages)",

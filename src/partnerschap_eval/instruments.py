@@ -36,6 +36,11 @@ __all__ = [
     "Scale",
     "ResponseScale",
     "Classification",
+    "Level",
+    "Framework",
+    "RULE_SUBJECTS",
+    "RULE_CONDITIONS",
+    "RULE_COMBINATORS",
     "load_instrument",
     "available_instruments",
     "instrument_dirs",
@@ -97,6 +102,8 @@ class Item(_Model):
     id: str
     text: dict[str, LocalText]  # role -> language -> text
     reverse: bool = False
+    #: Optional short name for tables and figures (e.g. a praatplaat theme).
+    label: LocalText | None = None
 
 
 class Scale(_Model):
@@ -112,14 +119,100 @@ class Scale(_Model):
         """Minimum number of answered items; all items when ``min_items`` is not given."""
         return self.min_items if self.min_items is not None else len(self.items)
 
+    def score_range(self, lo: float, hi: float) -> tuple[float, float]:
+        """Lowest and highest possible score given the response scale ``lo..hi``.
 
-class Classification(BaseModel):
-    """An ordered classification (e.g. a Gerdes level); rules are interpreted by ``scoring``."""
+        >>> Scale(id="s", name={"nl": "s"}, items=("a", "b"), score="sum").score_range(1, 5)
+        (2.0, 10.0)
+        """
+        low, high = float(lo), float(hi)
+        if self.score == "sum":
+            low, high = low * len(self.items), high * len(self.items)
+        if self.rescale is not None:
+            a, b = self.rescale
+            low, high = sorted((float(a), float(b)))
+        return low, high
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+
+#: Keys of a classification rule (see :class:`Classification`).
+RULE_SUBJECTS = ("scale", "item", "difference")
+RULE_CONDITIONS = ("min", "max", "equals", "in")
+RULE_COMBINATORS = ("all", "any")
+
+
+class Level(_Model):
+    """One ordered category of a :class:`Classification`.
+
+    ``level`` is its integer code (strictly increasing in the listed order), ``label`` its name
+    per language, ``rule`` the condition that places a respondent there (see
+    :class:`Classification`), ``description`` an optional longer text for forms and legends, and
+    ``optional: true`` marks a category a project may leave off its form (the participatieladder's
+    *zelfbeheer*): distribution tables omit it when nobody is in it.
+    """
+
+    level: int
+    label: LocalText
+    rule: dict[str, Any] | None = None
+    description: LocalText | None = None
+    optional: bool = False
+
+
+class Classification(_Model):
+    """An ordered classification (e.g. a Gerdes level, a ladder rung) with its rules as data.
+
+    Rules
+    -----
+    A rule is a mapping with one *subject* and one or more *conditions*, or a combination:
+
+    * subject ``scale: ID`` (the scale score), ``item: ID`` (the raw answer code, not
+      reverse-keyed) or ``difference: [A, B]`` (A minus B, each a scale or an item id);
+    * conditions ``min: x`` (value >= x), ``max: x`` (value <= x), ``equals: x``, ``in: [x, ...]``;
+      bounds are inclusive, so a score exactly at a threshold meets it (compared with a tolerance
+      of 1e-9 for floating point); all conditions given must hold;
+    * ``all: [rule, ...]`` / ``any: [rule, ...]`` combine rules.
+
+    A rule is *undetermined* when its subject is missing (an unanswered item, or a scale score
+    missing by ``min_items``); ``all``/``any`` follow Kleene's three-valued logic (``all`` is
+    false as soon as one part is false, ``any`` true as soon as one part is true).
+
+    ``cumulative: true`` (Gerdes): the first level is the base and has no rule; a respondent is at
+    the highest level L such that the rules of levels 1..L all hold, so meeting a higher level's
+    rule without a lower one's leaves the respondent at the lower level. The level is undetermined
+    (missing) when the walk up meets an undetermined rule before a false one.
+
+    ``cumulative: false`` (default; ladder rungs): every level has a rule; the respondent gets the
+    first level, in listed order, whose rule holds; missing when an earlier rule is undetermined
+    or no rule holds.
+    """
+
     id: str
-    levels: tuple[dict[str, Any], ...]
     name: LocalText | None = None
+    levels: tuple[Level, ...]
+    cumulative: bool = False
+    description: Any = None
+    reference: Any = None
+    notes: Any = None
+
+    def level(self, code: int) -> Level:
+        for lv in self.levels:
+            if lv.level == code:
+                return lv
+        raise KeyError(code)
+
+
+class Framework(_Model):
+    """Optional link of an instrument to a framework the report places collaboration on.
+
+    ``name`` is one of ``epstein`` (every scale is one of Epstein's six types, in order),
+    ``gerdes`` (``classification`` names the level classification), ``participatieladder``
+    (``expected`` and ``experienced`` name the two rung items) and ``praatplaat`` (every item is
+    one theme).
+    """
+
+    name: Literal["epstein", "gerdes", "participatieladder", "praatplaat"]
+    classification: str | None = None
+    expected: str | None = None
+    experienced: str | None = None
 
 
 class Instrument(_Model):
@@ -131,6 +224,10 @@ class Instrument(_Model):
     items: tuple[Item, ...]
     scales: tuple[Scale, ...]
     classifications: tuple[Classification, ...] = ()
+    #: Optional: which framework this instrument operationalises (see :class:`Framework`).
+    framework: Framework | None = None
+    #: Optional: role -> language -> instruction shown above the items (e.g. the period asked about).
+    instructions: dict[str, LocalText] | None = None
     description: Any = None
     reference: Any = None
     references: Any = None
@@ -165,6 +262,16 @@ class Instrument(_Model):
     @property
     def scale_ids(self) -> list[str]:
         return [s.id for s in self.scales]
+
+    def classification(self, classification_id: str) -> Classification:
+        for cl in self.classifications:
+            if cl.id == classification_id:
+                return cl
+        raise KeyError(classification_id)
+
+    @property
+    def classification_ids(self) -> list[str]:
+        return [c.id for c in self.classifications]
 
     @property
     def reverse_items(self) -> list[str]:
@@ -253,9 +360,166 @@ def _consistency_problems(inst: Instrument) -> list[tuple[str, str]]:
             )
         if sc.rescale is not None and sc.rescale[0] == sc.rescale[1]:
             problems.append((f"scales[{j}].rescale", "rescale needs two different end points"))
+    problems += _classification_problems(inst, seen, scale_seen)
+    problems += _framework_problems(inst)
+    if inst.instructions:
+        for role in inst.instructions:
+            if role not in inst.roles:
+                problems.append((f"instructions.{role}",
+                                 f"role '{role}' is not in roles {list(inst.roles)}"))
+    return problems
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _subject_range(inst: Instrument, name: str) -> tuple[float, float] | None:
+    rs = inst.response_scale
+    if name in inst.scale_ids:
+        return inst.scale(name).score_range(rs.min, rs.max)
+    if name in inst.item_ids:
+        return float(rs.min), float(rs.max)
+    return None
+
+
+def _rule_problems(inst: Instrument, rule: object, where: str) -> list[tuple[str, str]]:
+    """Every problem of one rule (recursively for ``all``/``any``), keyed by its location."""
+    if not isinstance(rule, dict):
+        return [(where, "a rule must be a mapping such as {scale: ID, min: 3.5}")]
+    keys = set(rule)
+    allowed = set(RULE_SUBJECTS) | set(RULE_CONDITIONS) | set(RULE_COMBINATORS)
+    problems = [(f"{where}.{k}", f"unknown rule key '{k}' (allowed: {', '.join(sorted(allowed))})")
+                for k in sorted(keys - allowed, key=str)]
+    combinators = [k for k in RULE_COMBINATORS if k in keys]
+    subjects = [k for k in RULE_SUBJECTS if k in keys]
+    conditions = [k for k in RULE_CONDITIONS if k in keys]
+    if combinators:
+        if len(combinators) > 1 or subjects or conditions:
+            return problems + [(where, "a rule with 'all' or 'any' takes no other keys")]
+        parts = rule[combinators[0]]
+        if not isinstance(parts, list) or not parts:
+            return problems + [(f"{where}.{combinators[0]}", "must be a non-empty list of rules")]
+        for i, part in enumerate(parts):
+            problems += _rule_problems(inst, part, f"{where}.{combinators[0]}[{i}]")
+        return problems
+    if len(subjects) != 1:
+        return problems + [(where, "a rule needs exactly one of 'scale', 'item' or 'difference' "
+                                   f"(found {subjects or 'none'})")]
+    subject = subjects[0]
+    target = rule[subject]
+    rs = inst.response_scale
+    if subject == "scale":
+        if target not in inst.scale_ids:
+            problems.append((f"{where}.scale", f"unknown scale '{target}' (scales: {inst.scale_ids})"))
+            return problems
+        low, high = _subject_range(inst, target)
+    elif subject == "item":
+        if target not in inst.item_ids:
+            problems.append((f"{where}.item", f"unknown item '{target}'"))
+            return problems
+        low, high = float(rs.min), float(rs.max)
+    else:
+        if not (isinstance(target, list) and len(target) == 2):
+            problems.append((f"{where}.difference", "must list two scale or item ids: [A, B] for A - B"))
+            return problems
+        ranges = []
+        for name in target:
+            r = _subject_range(inst, name) if isinstance(name, str) else None
+            if r is None:
+                problems.append((f"{where}.difference", f"unknown scale or item '{name}'"))
+            ranges.append(r)
+        if None in ranges:
+            return problems
+        (a_lo, a_hi), (b_lo, b_hi) = ranges
+        low, high = a_lo - b_hi, a_hi - b_lo
+    if not conditions:
+        problems.append((where, "a rule needs at least one condition: min, max, equals or in"))
+        return problems
+    values: list[tuple[str, object]] = []
+    for cond in ("min", "max", "equals"):
+        if cond in rule:
+            values.append((cond, rule[cond]))
+    if "in" in rule:
+        if not isinstance(rule["in"], list) or not rule["in"]:
+            problems.append((f"{where}.in", "must be a non-empty list of values"))
+        else:
+            values += [("in", v) for v in rule["in"]]
+    bad = [(c, v) for c, v in values if not _is_number(v)]
+    for cond, v in bad:
+        problems.append((f"{where}.{cond}", f"'{v}' is not a number"))
+    if bad:
+        return problems
+    if "min" in rule and "max" in rule and rule["min"] > rule["max"]:
+        problems.append((where, f"min ({rule['min']}) is above max ({rule['max']}): never met"))
+    eps = 1e-9
+    if "min" in rule and rule["min"] > high + eps:
+        problems.append((f"{where}.min", f"{rule['min']} is above the highest possible value "
+                         f"{high:g} of {subject} {target}: the rule can never be met"))
+    if "max" in rule and rule["max"] < low - eps:
+        problems.append((f"{where}.max", f"{rule['max']} is below the lowest possible value "
+                         f"{low:g} of {subject} {target}: the rule can never be met"))
+    for cond, v in values:
+        if cond in ("equals", "in") and not low - eps <= float(v) <= high + eps:
+            problems.append((f"{where}.{cond}", f"{v} is outside the possible range "
+                             f"{low:g}..{high:g} of {subject} {target}"))
+    return problems
+
+
+def _classification_problems(inst: Instrument, item_ids: set[str],
+                             scale_ids: set[str]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for k, cl in enumerate(inst.classifications):
-        if not cl.levels:
-            problems.append((f"classifications[{k}].levels", f"'{cl.id}' has no levels"))
+        at = f"classifications[{k}]"
+        if cl.id in seen:
+            problems.append((f"{at}.id", f"duplicate classification id '{cl.id}'"))
+        seen.add(cl.id)
+        if cl.id in item_ids or cl.id in scale_ids:
+            problems.append((f"{at}.id", f"classification id '{cl.id}' is also an item or scale "
+                             "id; the scores table needs distinct column names"))
+        if len(cl.levels) < 2:
+            problems.append((f"{at}.levels", f"'{cl.id}' needs at least two levels"))
+            continue
+        codes = [lv.level for lv in cl.levels]
+        for i in range(1, len(codes)):
+            if codes[i] <= codes[i - 1]:
+                problems.append((f"{at}.levels[{i}].level",
+                                 f"levels out of order: level {codes[i]} follows level "
+                                 f"{codes[i - 1]} (list levels from lowest to highest, each "
+                                 "code higher than the one before)"))
+        for i, lv in enumerate(cl.levels):
+            where = f"{at}.levels[{i}]"
+            if not lv.label or not all(str(t).strip() for t in lv.label.values()):
+                problems.append((f"{where}.label", f"level {lv.level} of '{cl.id}' has no label"))
+            if cl.cumulative and i == 0:
+                if lv.rule is not None:
+                    problems.append((f"{where}.rule",
+                                     f"the lowest level of cumulative '{cl.id}' is the base level "
+                                     "and takes no rule (it applies when level 1's rule fails)"))
+                continue
+            if lv.rule is None:
+                problems.append((f"{where}.rule", f"level {lv.level} of '{cl.id}' has no rule"))
+                continue
+            problems += _rule_problems(inst, lv.rule, f"{where}.rule")
+    return problems
+
+
+def _framework_problems(inst: Instrument) -> list[tuple[str, str]]:
+    fw = inst.framework
+    if fw is None:
+        return []
+    problems: list[tuple[str, str]] = []
+    if fw.name == "gerdes":
+        if fw.classification is None or fw.classification not in inst.classification_ids:
+            problems.append(("framework.classification",
+                             f"names no classification of this instrument ({fw.classification!r}; "
+                             f"classifications: {inst.classification_ids})"))
+    if fw.name == "participatieladder":
+        for key in ("expected", "experienced"):
+            value = getattr(fw, key)
+            if value not in inst.item_ids:
+                problems.append((f"framework.{key}", f"names no item of this instrument ({value!r})"))
     return problems
 
 

@@ -15,7 +15,7 @@ from .instruments import Instrument, pick_text  # noqa: E402
 from .presentation import fmt_number, t  # noqa: E402
 
 __all__ = ["forest_plot", "pre_post_plot", "school_comparison_plot", "school_pre_post_plot",
-           "show", "to_png"]
+           "show", "to_png", "level_bars", "epstein_plot"]
 
 _ROLE_COLOURS = {"all": "#1b4f72", "parent": "#d35400", "teacher": "#117a65",
                  "youthworker": "#7d3c98", "coordinator": "#7f8c8d", "pupil": "#b7950b"}
@@ -169,3 +169,71 @@ def school_pre_post_plot(results: dict, school_key: str, inst: Instrument,
                _ROLE_COLOURS["all"], "Alle ouders" if lang == "nl" else "All parents")
 
     return _pre_post_panels(results, inst, lang, lines)
+
+
+def level_bars(results: dict, classification: str, inst: Instrument, lang: str = "nl",
+               title: str = "") -> Figure:
+    """100 % stacked bars of a classification's levels per role, before above after.
+
+    Suppressed cells leave a gap in the bar (their share is not drawn).
+    """
+    import numpy as np
+
+    records = results.get("frameworks", {}).get("tables", {}).get("level_distribution", [])
+    rows = [r for r in records if r["classification"] == classification]
+    levels = sorted({(r["level"], r["label"]) for r in rows})
+    first, last = results["waves"]["first"], results["waves"]["last"]
+    bars = [(role, wave) for role in inst.roles for wave in (first, last)
+            if any(r["role"] == role and r["wave"] == wave for r in rows)]
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.38 * max(len(bars), 1)), dpi=100)
+    cmap = plt.get_cmap("Blues")
+    colours = [cmap(0.25 + 0.7 * i / max(len(levels) - 1, 1)) for i in range(len(levels))]
+    for y, (role, wave) in enumerate(reversed(bars)):
+        left = 0.0
+        for (level, _label), colour in zip(levels, colours, strict=True):
+            share = next((r["share"] for r in rows if r["role"] == role and r["wave"] == wave
+                          and r["level"] == level), None)
+            if share is None:
+                continue
+            ax.barh(y, share, left=left, color=colour, edgecolor="white", height=0.7)
+            if share >= 0.08:
+                ax.text(left + share / 2, y, fmt_number(100 * share, lang, 0) + "%", ha="center",
+                        va="center", fontsize=7, color="white" if level >= np.median(
+                            [lv for lv, _ in levels]) else "black")
+            left += share
+    ax.set_yticks(range(len(bars)), [f"{t(r, lang)} · {t(w, lang).lower()}"
+                                     for r, w in reversed(bars)], fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{100 * v:.0f}%"))
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
+    ax.legend(handles, [lab for _, lab in levels], loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              ncol=min(len(levels), 3), fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def epstein_plot(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
+    """Mean frequency per Epstein type before (open) and after (filled), one panel per role."""
+    records = results.get("frameworks", {}).get("tables", {}).get("epstein_change", [])
+    roles = [r for r in inst.roles if any(x["role"] == r for x in records)]
+    fig, axes = plt.subplots(1, max(len(roles), 1), figsize=(3.3 * max(len(roles), 1), 3.2),
+                             dpi=100, sharey=True, squeeze=False)
+    for ax, role in zip(axes[0], roles, strict=True):
+        mine = sorted((x for x in records if x["role"] == role), key=lambda x: -x["type_order"])
+        for y, x in enumerate(mine):
+            if x.get("mean_pre") is None:
+                continue
+            colour = _ROLE_COLOURS.get(role, "#333")
+            ax.plot([x["mean_pre"], x["mean_post"]], [y, y], color=colour, linewidth=1.2)
+            ax.plot([x["mean_pre"]], [y], "o", mfc="white", color=colour, markersize=5)
+            ax.plot([x["mean_post"]], [y], "o", color=colour, markersize=5)
+        ax.set_yticks(range(len(mine)), [x["type_label"] for x in mine], fontsize=8)
+        ax.set_xlim(1, 5)
+        ax.set_title(t(role, lang), fontsize=10)
+        _decimal_comma(ax, lang)
+        _style(ax)
+    fig.tight_layout()
+    return fig

@@ -56,6 +56,12 @@ _TEXT = {
     "mean_completers": {"nl": "Voor (gebleven)", "en": "Pre (stayed)"},
     "n_dropouts": {"nl": "n uitgevallen", "en": "n dropped out"},
     "mean_dropouts": {"nl": "Voor (uitgevallen)", "en": "Pre (dropped out)"},
+    "fig_gerdes": {"nl": "Verdeling over de niveaus van samenwerking, voor en na, per rol",
+                   "en": "Distribution over the levels of collaboration, before and after, per role"},
+    "fig_ladder": {"nl": "Ervaren trede op de participatieladder, voor en na, per rol",
+                   "en": "Experienced rung on the participation ladder, before and after, per role"},
+    "fig_epstein": {"nl": "Gemiddelde frequentie per type betrokkenheid, voor en na, per rol",
+                    "en": "Mean frequency per type of involvement, before and after, per role"},
     "wave_effect": {"nl": "Effect meting (multilevel)", "en": "Wave effect (multilevel)"},
     "improved": {"nl": "betrouwbaar verbeterd", "en": "reliably improved"},
     "deteriorated": {"nl": "betrouwbaar verslechterd", "en": "reliably deteriorated"},
@@ -492,3 +498,139 @@ def sensitivity_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
             items.append(f"<li>{name}: with {s['n']} pairs an effect of d<sub>z</sub> = {d} or more "
                          "was detected with 80% probability (two-sided, α = .05).</li>")
     return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+# -- frameworks: Epstein, Gerdes, participatieladder, praatplaat -------------------------------
+def framework_table(results: dict, name: str) -> pd.DataFrame:
+    """One framework table from results.json as a DataFrame (empty when absent)."""
+    records = results.get("frameworks", {}).get("tables", {}).get(name, [])
+    return pd.DataFrame.from_records(records)
+
+
+def _role_label(role: object, lang: str) -> str:
+    return t(str(role), lang) if isinstance(role, str) else "–"
+
+
+def ordinal_tests_table(results: dict, lang: str = "nl") -> pd.DataFrame:
+    """Who moved up or down a level or rung, with the sign test and Stuart-Maxwell test."""
+    df = framework_table(results, "ordinal_tests")
+    names = {"gerdes_level": ("Niveau (Gerdes)", "Level (Gerdes)"),
+             "ladder_expected": ("Trede verwacht", "Rung expected"),
+             "ladder_experienced": ("Trede ervaren", "Rung experienced"),
+             "ladder_agreement": ("Inspraak t.o.v. verwachting", "Say versus expectation")}
+    rows = []
+    for r in df.to_dict(orient="records"):
+        label = names.get(r["classification"], (r["classification"],) * 2)[0 if lang == "nl" else 1]
+        rows.append({
+            ("Indeling" if lang == "nl" else "Classification"): label,
+            t("role", lang): _role_label(r.get("role"), lang),
+            t("n_pairs", lang): fmt_number(r.get("n"), lang, 0),
+            ("Omhoog" if lang == "nl" else "Up"): fmt_percent(r.get("share_up"), lang),
+            ("Gelijk" if lang == "nl" else "Same"): fmt_percent(r.get("share_same"), lang),
+            ("Omlaag" if lang == "nl" else "Down"): fmt_percent(r.get("share_down"), lang),
+            ("Netto omhoog" if lang == "nl" else "Net up"): fmt_percent(r.get("net_up"), lang),
+            t("ci", lang): fmt_ci([r.get("net_up_ci_low"), r.get("net_up_ci_high")], lang),
+            ("Tekentoets" if lang == "nl" else "Sign test"): fmt_p(r.get("sign_test_p"), lang),
+            "Stuart–Maxwell": fmt_p(r.get("stuart_maxwell_p"), lang),
+        })
+    return pd.DataFrame(rows)
+
+
+def fmt_percent(x: float | None, lang: str = "nl") -> str:
+    """A share as a whole percentage: ``0,483`` -> ``48%``.
+
+    >>> fmt_percent(0.4834, "nl"), fmt_percent(None)
+    ('48%', '–')
+    """
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    return f"{fmt_number(100 * x, lang, 0)}%"
+
+
+def transition_matrix(results: dict, classification: str, role: str,
+                      lang: str = "nl") -> pd.DataFrame:
+    """Pre (rows) by post (columns) counts for one classification and role; '–' = suppressed."""
+    df = framework_table(results, "transitions")
+    if df.empty:
+        return df
+    df = df[(df["classification"] == classification) & (df["role"] == role)]
+    if df.empty:
+        return df
+    order = df.drop_duplicates("to_level").sort_values("to_level")["to_label"].tolist()
+    df = df.assign(cell=[fmt_number(n, lang, 0) for n in df["n"]])
+    table = df.pivot_table(index=["from_level", "from_label"], columns="to_label", values="cell",
+                           aggfunc="first").reindex(columns=order)
+    table = table.reset_index(level=0, drop=True).reset_index()
+    table.columns.name = None  # the pivot's column-axis name would show as a stray header
+    head = "Voor \u2192 na" if lang == "nl" else "Pre \u2192 post"
+    return table.rename(columns={"from_label": head}).fillna("–")
+
+
+def ladder_table(results: dict, lang: str = "nl") -> pd.DataFrame:
+    """Expected and experienced rung and their mismatch per role and wave."""
+    df = framework_table(results, "ladder_mismatch")
+    rows = []
+    for r in df.to_dict(orient="records"):
+        rows.append({
+            t("role", lang): _role_label(r.get("role"), lang),
+            t("wave", lang): t(r["wave"], lang) if r.get("wave") in ("pre", "post") else r.get("wave"),
+            t("n", lang): fmt_number(r.get("n"), lang, 0),
+            ("Verwacht" if lang == "nl" else "Expected"): fmt_number(r.get("mean_expected"), lang),
+            ("Ervaren" if lang == "nl" else "Experienced"): fmt_number(r.get("mean_experienced"), lang),
+            ("Ervaren − verwacht" if lang == "nl" else "Experienced − expected"):
+                fmt_number(r.get("mean_mismatch"), lang),
+            ("Minder inspraak dan verwacht" if lang == "nl" else "Less say than expected"):
+                fmt_percent(r.get("share_less"), lang),
+        })
+    return pd.DataFrame(rows)
+
+
+def epstein_change_table(results: dict, lang: str = "nl") -> pd.DataFrame:
+    """Mean frequency per Epstein type before and after, per role, with the paired change."""
+    df = framework_table(results, "epstein_change")
+    rows = []
+    for r in df.to_dict(orient="records"):
+        rows.append({
+            ("Type (Epstein)" if lang == "nl" else "Type (Epstein)"): r.get("type_label"),
+            t("role", lang): _role_label(r.get("role"), lang),
+            t("n_pairs", lang): fmt_number(r.get("n"), lang, 0),
+            t("pre", lang): fmt_number(r.get("mean_pre"), lang),
+            t("post", lang): fmt_number(r.get("mean_post"), lang),
+            t("diff", lang): fmt_number(r.get("mean_diff"), lang),
+            t("ci", lang): fmt_ci([r.get("ci_low"), r.get("ci_high")], lang),
+            "p": fmt_p(r.get("p"), lang),
+        })
+    return pd.DataFrame(rows)
+
+
+def praatplaat_table(results: dict, lang: str = "nl") -> pd.DataFrame:
+    """Mean per praatplaat theme (1 = needs work ... 3 = goes well) per role and wave."""
+    df = framework_table(results, "praatplaat")
+    if df.empty:
+        return df
+    means = df.drop_duplicates(["role", "wave", "theme"])
+    means = means.assign(col=[f"{_role_label(r, lang)}: {t(w, lang).lower()}"
+                              for r, w in zip(means["role"], means["wave"], strict=True)],
+                         value=[fmt_number(m, lang) for m in means["mean"]])
+    table = means.pivot_table(index=["theme_order", "theme_label"], columns="col", values="value",
+                              aggfunc="first", sort=False)
+    table = table.reset_index(level=0, drop=True).reset_index()
+    table.columns.name = None
+    return table.rename(columns={"theme_label": "Thema" if lang == "nl" else "Theme"}).fillna("–")
+
+
+def framework_notes_html(results: dict, lang: str = "nl") -> str:
+    """The notes that must accompany the framework results (e.g. the Gerdes operationalisation)."""
+    notes = results.get("frameworks", {}).get("notes", [])
+    return "".join(f"<p class='pe-note'>{escape(n)}</p>" for n in notes)
+
+
+def rules_table(results: dict, lang: str = "nl") -> pd.DataFrame:
+    """The classification rules as they were applied (from the instruments' YAML)."""
+    df = framework_table(results, "rules")
+    if df.empty:
+        return df
+    cols = {"name": "Indeling" if lang == "nl" else "Classification",
+            "level": "Niveau" if lang == "nl" else "Level",
+            "label": "Label", "rule": "Regel" if lang == "nl" else "Rule"}
+    return df[list(cols)].rename(columns=cols)

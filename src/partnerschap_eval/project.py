@@ -9,6 +9,8 @@ Example::
     min_cell: 10                      # optional; Contract 5 minimum cell size
     language: nl                      # nl (default) or en
     out: reports/wish                 # output folder
+    frameworks:                       # optional: framework instruments and their responses
+      - {instrument: gerdes, responses: data/processed/wish/gerdes/responses.csv}
 
 Relative paths are relative to the config file.
 """
@@ -28,6 +30,12 @@ from .reporting import ReportSettings
 __all__ = ["ProjectConfig", "load_project"]
 
 
+class FrameworkInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    instrument: str
+    responses: Path
+
+
 class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     project: str
@@ -38,6 +46,7 @@ class ProjectConfig(BaseModel):
     min_cell: int = Field(DEFAULT_MIN_CELL, ge=1)
     language: Literal["nl", "en"] = "nl"
     schools: tuple[str, ...] | None = None
+    frameworks: tuple[FrameworkInput, ...] = ()
 
 
 def load_project(path: str | Path) -> ReportSettings:
@@ -60,4 +69,6 @@ def load_project(path: str | Path) -> ReportSettings:
     return ReportSettings(project=cfg.project, instrument=instrument,
                           responses=(base / cfg.responses).resolve(), out_dir=base / cfg.out,
                           lang=cfg.language, min_cell=cfg.min_cell, waves=cfg.waves,
-                          schools=cfg.schools)
+                          schools=cfg.schools,
+                          frameworks=tuple((f.instrument, (base / f.responses).resolve())
+                                           for f in cfg.frameworks))

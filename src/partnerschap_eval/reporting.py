@@ -57,11 +57,14 @@ class ReportSettings:
     schools: tuple[str, ...] | None = None
     #: Parallel notebook workers (default: the number of cores).
     workers: int | None = None
+    #: Framework instruments (Epstein, Gerdes, ladder, praatplaat) and their responses files.
+    frameworks: tuple[tuple[str, Path], ...] = ()
 
     def parameters(self) -> dict:
         return {"project": self.project, "instrument": self.instrument, "lang": self.lang,
                 "min_cell": self.min_cell, "waves": list(self.waves) if self.waves else None,
-                "schools": list(self.schools) if self.schools else None}
+                "schools": list(self.schools) if self.schools else None,
+                "frameworks": [inst for inst, _ in self.frameworks] or None}
 
 
 def notebook_path(name: str) -> Path:
@@ -124,19 +127,28 @@ def start_kernel(cwd: Path):
 
 
 def execute_notebook(name: str, parameters: dict, output: Path, cwd: Path, km=None) -> None:
-    """Run a report notebook with papermill (in ``km``'s kernel when given)."""
+    """Run a report notebook with papermill in ``km``'s kernel (a fresh one when None).
+
+    papermill's own ``cwd`` argument changes the working directory of this whole process,
+    which races when pages render in threads; the kernel's directory is set when it starts.
+    """
     import papermill as pm
 
     source = check_parameters(name, parameters)
-    extra = {"km": km} if km is not None else {"extra_arguments": _KERNEL_ARGS}
+    own = km is None
+    if own:
+        km = start_kernel(cwd)
     try:
         pm.execute_notebook(str(source), str(output), parameters=parameters,
                             kernel_name=_kernel_name(), progress_bar=False, log_output=False,
-                            cwd=str(cwd), report_mode=True, **extra)
+                            report_mode=True, km=km)
     except pm.PapermillExecutionError as exc:
         raise ReportError(f"The report notebook {name} failed in cell {exc.exec_count}: "
                           f"{exc.ename}: {exc.evalue}. The partly executed notebook is in "
                           f"{output}.") from None
+    finally:
+        if own:
+            km.shutdown_kernel(now=True)
 
 
 def export_html(notebook: Path, html_path: Path, lang: str) -> int:
@@ -244,6 +256,25 @@ def _render_all(jobs: list[tuple[str, str, dict, Path, Path | None]], lang: str,
     return stderr, seconds
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """A tidy table as JSON records with stable numbers (NaN -> null)."""
+    from .results import stable_number
+
+    return [{str(k): (stable_number(v) if not isinstance(v, str) and v is not None
+                      and not pd.isna(v) else (v if isinstance(v, str) else None))
+             for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _framework_results(settings: ReportSettings, first: str, last: str) -> dict:
+    """Framework tables (levels, rungs, transitions, profiles), computed once, suppressed."""
+    from .frameworks import summary
+
+    data = {inst: read_responses(path) for inst, path in settings.frameworks}
+    fw = summary(data, min_cell=settings.min_cell, lang=settings.lang, first=first, last=last)
+    return {"lang": settings.lang, "notes": list(fw.notes),
+            "tables": {name: _records(table) for name, table in fw.tables().items()}}
+
+
 @dataclass(frozen=True)
 class ReportOutputs:
     """Where a report run wrote its files, and how long each page took to render."""
@@ -262,13 +293,14 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
     from .schools import school_results
     from .scoring import score_scales, validate_responses
 
-    out = settings.out_dir
+    out = settings.out_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
     inst = load_instrument(settings.instrument)
     responses = read_responses(settings.responses)
     base = settings.base_dir or out
+    fw_paths = [Path(p) for _, p in settings.frameworks]
     inputs = [{"path": _rel(p, base), "sha256": sha256_file(p)}
-              for p in (settings.responses, *settings.extra_inputs)]
+              for p in (settings.responses, *fw_paths, *settings.extra_inputs)]
     params = settings.parameters()
     results = evaluate(responses, inst, waves=list(settings.waves) if settings.waves else None,
                        min_cell=settings.min_cell, inputs=inputs,
@@ -283,6 +315,8 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
     waves = results["waves"]
     results["schools"] = _clean(school_results(scores, inst, waves["first"], waves["last"],
                                                settings.min_cell))
+    if settings.frameworks:
+        results["frameworks"] = _framework_results(settings, waves["first"], waves["last"])
     paths = {"results": out / "results.json", "notebook": out / "project_report.ipynb",
              "html": out / "index.html", "manifest": out / "manifest.json"}
     write_text(paths["results"], canonical_json(results))
@@ -379,6 +413,8 @@ def reproduce(report_dir: str | Path) -> list[str]:
     if problems:
         return problems
     p = manifest["parameters"]
+    fw_ids = p.get("frameworks") or []
+    frameworks = tuple(zip(fw_ids, inputs[1:1 + len(fw_ids)], strict=True))
     with tempfile.TemporaryDirectory(prefix="pe-reproduce-") as tmp:
         # Rebuild next to the original so relative input paths resolve identically.
         tmp_out = report_dir / f".reproduce-{Path(tmp).name}"
@@ -388,7 +424,8 @@ def reproduce(report_dir: str | Path) -> list[str]:
                 out_dir=tmp_out, lang=p["lang"], min_cell=p["min_cell"],
                 waves=tuple(p["waves"]) if p.get("waves") else None,
                 schools=tuple(p["schools"]) if p.get("schools") else None,
-                extra_inputs=tuple(inputs[1:]), base_dir=report_dir))
+                frameworks=frameworks, extra_inputs=tuple(inputs[1 + len(fw_ids):]),
+                base_dir=report_dir))
             old = (report_dir / "results.json").read_text(encoding="utf-8")
             new = (tmp_out / "results.json").read_text(encoding="utf-8")
             if old != new:

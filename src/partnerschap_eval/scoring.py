@@ -5,6 +5,11 @@ Scoring follows Contract 1 of ``DESIGN.md``: a reverse-keyed answer ``x`` scores
 a scale score is the mean of the answered items when at least ``min_items`` are answered and
 missing otherwise. ``score: sum`` gives the prorated sum (mean x number of items) and ``rescale``
 maps the scale's possible range linearly onto the given range.
+
+Classifications (Gerdes level, ladder rung, ...) are ordered levels whose rules live in the
+instrument file (Contract 1 ``classifications``); :func:`classify` applies them, with
+undetermined levels (missing) when the scores a rule needs are missing, and
+:func:`describe_classifications` lists them for a report's method section.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .instruments import Instrument
+from .instruments import Classification, Instrument, pick_text
 
 KEY_COLUMNS = ["respondent_id", "wave", "role", "school_id"]
 
-__all__ = ["KEY_COLUMNS", "validate_responses", "reverse_key", "score_scales", "wave_order"]
+__all__ = ["KEY_COLUMNS", "validate_responses", "reverse_key", "score_scales", "wave_order",
+           "classify", "score_and_classify", "describe_classifications", "rule_text"]
 
 
 def wave_order(waves: pd.Series | list[str]) -> list[str]:
@@ -154,3 +160,254 @@ def score_scales(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFram
             score = a + (score - low) * (b - a) / (high - low)
         out[scale.id] = score
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# classifications (Contract 1 `classifications`): ordered levels from rules kept as data
+# ---------------------------------------------------------------------------------------------
+_EPS = 1e-9  # inclusive thresholds are compared with this tolerance (means such as 10/3)
+
+
+def _rule_names(rule: dict) -> list[tuple[str, str]]:
+    """Every (kind, id) a rule refers to: kind is 'scale', 'item' or 'either'."""
+    for key in ("all", "any"):
+        if key in rule:
+            return [ref for part in rule[key] for ref in _rule_names(part)]
+    if "scale" in rule:
+        return [("scale", rule["scale"])]
+    if "item" in rule:
+        return [("item", rule["item"])]
+    return [("either", name) for name in rule["difference"]]
+
+
+class _Values:
+    """Column values a rule refers to: scale scores (given or computed) and raw item answers."""
+
+    def __init__(self, data: pd.DataFrame, instrument: Instrument, needed: set[tuple[str, str]]):
+        self.data = data
+        self.instrument = instrument
+        self.scales: dict[str, np.ndarray] = {}
+        to_compute = []
+        problems = []
+        for kind, name in sorted(needed):
+            is_scale = name in instrument.scale_ids
+            if (kind == "scale" or (kind == "either" and is_scale)) and name not in data.columns:
+                items = instrument.scale(name).items
+                if not any(i in data.columns for i in items):
+                    problems.append(f"scale '{name}' (neither its score column nor any of its "
+                                    f"items {list(items)})")
+                to_compute.append(name)
+            elif (kind == "item" or (kind == "either" and not is_scale)) and name not in data.columns:
+                problems.append(f"item '{name}'")
+        if problems:
+            raise InputError("Cannot classify: the table lacks " + "; ".join(problems)
+                             + ". Pass the responses (item columns) or a scores table.")
+        if to_compute:
+            scores = score_scales(data, instrument)
+            for name in to_compute:
+                self.scales[name] = scores[name].to_numpy(dtype=float)
+
+    def __call__(self, name: str) -> np.ndarray:
+        if name in self.scales:
+            return self.scales[name]
+        return pd.to_numeric(self.data[name], errors="coerce").to_numpy(dtype=float)
+
+
+def _truth(rule: dict, values: _Values) -> np.ndarray:
+    """Three-valued truth of ``rule`` per row: 1.0 true, 0.0 false, NaN undetermined."""
+    if "all" in rule or "any" in rule:
+        parts = np.vstack([_truth(p, values) for p in rule.get("all", rule.get("any"))])
+        if "all" in rule:
+            out = np.where(np.any(parts == 0, axis=0), 0.0,
+                           np.where(np.any(np.isnan(parts), axis=0), np.nan, 1.0))
+        else:
+            out = np.where(np.any(parts == 1, axis=0), 1.0,
+                           np.where(np.any(np.isnan(parts), axis=0), np.nan, 0.0))
+        return out
+    if "difference" in rule:
+        a, b = rule["difference"]
+        v = values(a) - values(b)
+    else:
+        v = values(rule.get("scale", rule.get("item")))
+    ok = np.ones(v.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if "min" in rule:
+            ok &= v >= rule["min"] - _EPS
+        if "max" in rule:
+            ok &= v <= rule["max"] + _EPS
+        if "equals" in rule:
+            ok &= np.abs(v - rule["equals"]) <= _EPS
+        if "in" in rule:
+            ok &= np.any(np.abs(v[:, None] - np.asarray(rule["in"], float)[None, :]) <= _EPS, axis=1)
+    return np.where(np.isnan(v), np.nan, ok.astype(float))
+
+
+def _assign(classification: Classification, values: _Values, n: int) -> np.ndarray:
+    """Level code per row (float, NaN = undetermined) following the rules' semantics."""
+    levels = classification.levels
+    out = np.full(n, np.nan)
+    open_ = np.ones(n, dtype=bool)
+    if classification.cumulative:
+        for below, lv in zip(levels[:-1], levels[1:], strict=True):
+            t = _truth(lv.rule, values)
+            fails = open_ & (t == 0)
+            out[fails] = below.level
+            open_ &= t == 1  # undetermined rows close with NaN
+        out[open_] = levels[-1].level
+        return out
+    for lv in levels:
+        t = _truth(lv.rule, values)
+        out[open_ & (t == 1)] = lv.level
+        open_ &= t == 0  # holds -> assigned; undetermined -> closed as NaN
+    return out
+
+
+def classify(data: pd.DataFrame, instrument: Instrument, *, lang: str = "nl") -> pd.DataFrame:
+    """Place every row on each of the instrument's classifications.
+
+    Parameters
+    ----------
+    data
+        Responses (Contract 2: key columns and item columns) or a scores table. A rule on a scale
+        uses the table's column of that name when present (a scores table), otherwise the scale
+        score computed from the items by :func:`score_scales` (min-items rule included). A rule
+        on an item uses the raw answer code (not reverse-keyed).
+    instrument
+        The instrument whose ``classifications`` are applied.
+    lang
+        Language of the labels (``nl`` or ``en``; falls back to Dutch).
+
+    Returns
+    -------
+    DataFrame
+        The key columns present in ``data``, then per classification ``<id>`` (nullable integer
+        level code; ``<NA>`` = undetermined) and ``<id>_label`` (ordered categorical of the
+        level labels, categories in level order). Rows keep the order and index of ``data``.
+
+    Notes
+    -----
+    The rules are data (see :class:`~partnerschap_eval.instruments.Classification`). With the
+    three-valued truth :math:`r_k \\in \\{1, 0, \\text{?}\\}` of level *k*'s rule, a cumulative
+    classification gives
+
+    .. math:: L = \\max\\{k : r_1 = \\dots = r_k = 1\\}\\quad(0 \\text{ if } r_1 = 0),
+
+    undetermined when the first non-true :math:`r_j` (j <= the top level) is '?'. So a
+    respondent who meets level 2's rule but not level 1's stays at level 0, and a missing level-2
+    score leaves a respondent who met level 1 undetermined (not 1), while one who failed level 1
+    is at level 0 whatever the higher scores. A non-cumulative classification gives the first
+    level whose rule is true, undetermined when an earlier rule is '?' or none holds.
+
+    Thresholds are inclusive (``min: 3.5`` is met by 3.5), within a tolerance of 1e-9.
+
+    References
+    ----------
+    Kleene, S. C. (1952). *Introduction to metamathematics* (three-valued logic, §64).
+    North-Holland.
+
+    Examples
+    --------
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> inst = load_instrument("gerdes")
+    >>> keys = {"respondent_id": "r", "wave": "pre", "role": "parent", "school_id": "s"}
+    >>> answers = {**{f"gd_inf{i}": 4 for i in range(1, 5)},   # exchange 4.0: level 1 met
+    ...            **{f"gd_dep{i}": 3 for i in range(1, 5)},   # deepening 3.0: level 2 fails
+    ...            **{f"gd_int{i}": 5 for i in range(1, 5)}}   # intensive 5.0: no matter
+    >>> out = classify(pd.DataFrame([keys | answers]), inst, lang="en")
+    >>> int(out["gerdes_level"].iloc[0]), out["gerdes_level_label"].iloc[0]
+    (1, 'Exchanging information')
+    """
+    needed = {ref for cl in instrument.classifications for lv in cl.levels if lv.rule is not None
+              for ref in _rule_names(lv.rule)}
+    values = _Values(data, instrument, needed)
+    out = data[[c for c in KEY_COLUMNS if c in data.columns]].copy()
+    n = len(data)
+    for cl in instrument.classifications:
+        codes = _assign(cl, values, n)
+        out[cl.id] = pd.array(np.where(np.isnan(codes), None, codes), dtype="Int64")
+        labels = [pick_text(lv.label, lang) for lv in cl.levels]
+        by_code = {lv.level: lab for lv, lab in zip(cl.levels, labels, strict=True)}
+        out[f"{cl.id}_label"] = pd.Categorical(
+            [by_code.get(int(c)) if not np.isnan(c) else None for c in codes],
+            categories=labels, ordered=True)
+    return out
+
+
+def score_and_classify(responses: pd.DataFrame, instrument: Instrument, *,
+                       lang: str = "nl") -> pd.DataFrame:
+    """Scale scores and classifications in one table (DESIGN.md: the scores table).
+
+    Key columns, one float column per scale, then the :func:`classify` columns.
+
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> row = {"respondent_id": "r", "wave": "pre", "role": "teacher", "school_id": "s",
+    ...        "pl_expected": 4, "pl_experienced": 2}
+    >>> out = score_and_classify(pd.DataFrame([row]), load_instrument("participatieladder"),
+    ...                          lang="en")
+    >>> out[["ladder_expected_label", "ladder_agreement_label"]].iloc[0].tolist()
+    ['Co-producing', 'Less say than expected']
+    """
+    scores = score_scales(responses, instrument)
+    classes = classify(scores.join(responses[[c for c in responses.columns
+                                              if c not in scores.columns]]), instrument, lang=lang)
+    return scores.join(classes.drop(columns=[c for c in KEY_COLUMNS if c in classes.columns]))
+
+
+def _name_of(name: str, instrument: Instrument, lang: str) -> str:
+    if name in instrument.scale_ids:
+        return f"{pick_text(instrument.scale(name).name, lang)} ({name})"
+    return name
+
+
+def rule_text(rule: dict | None, instrument: Instrument, lang: str = "nl") -> str:
+    """A readable form of a rule for legends and method sections.
+
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> inst = load_instrument("gerdes")
+    >>> rule_text({"scale": "gerdes_exchange", "min": 3.5}, inst, "en")
+    'Exchanging knowledge and information (gerdes_exchange) >= 3.5'
+    """
+    if rule is None:
+        return {"nl": "basisniveau (als de regel van het volgende niveau niet geldt)",
+                "en": "base level (when the next level's rule does not hold)"}.get(lang, "base")
+    for key, word in (("all", {"nl": " en ", "en": " and "}), ("any", {"nl": " of ", "en": " or "})):
+        if key in rule:
+            joiner = word.get(lang, word["en"])
+            return "(" + joiner.join(rule_text(p, instrument, lang) for p in rule[key]) + ")"
+    if "difference" in rule:
+        a, b = rule["difference"]
+        subject = f"{_name_of(a, instrument, lang)} - {_name_of(b, instrument, lang)}"
+    else:
+        subject = _name_of(rule.get("scale", rule.get("item")), instrument, lang)
+    parts = []
+    if "min" in rule:
+        parts.append(f"{subject} >= {rule['min']:g}")
+    if "max" in rule:
+        parts.append(f"{subject} <= {rule['max']:g}")
+    if "equals" in rule:
+        parts.append(f"{subject} = {rule['equals']:g}")
+    if "in" in rule:
+        parts.append(f"{subject} in {{{', '.join(f'{v:g}' for v in rule['in'])}}}")
+    return {"nl": " en ", "en": " and "}.get(lang, " and ").join(parts)
+
+
+def describe_classifications(instrument: Instrument, *, lang: str = "nl") -> pd.DataFrame:
+    """The classification rules as a tidy table, for a report's method section.
+
+    Columns ``instrument, classification, name, cumulative, level, label, rule, notes``; one row
+    per level, in level order.
+
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> t = describe_classifications(load_instrument("gerdes"), lang="en")
+    >>> t[["level", "label"]].values.tolist()[:2]
+    [[0, 'Not yet exchanging information'], [1, 'Exchanging information']]
+    """
+    rows = []
+    for cl in instrument.classifications:
+        notes = pick_text(cl.notes, lang) if isinstance(cl.notes, dict) else cl.notes
+        for lv in cl.levels:
+            rows.append((instrument.id, cl.id, pick_text(cl.name, lang) if cl.name else cl.id,
+                         cl.cumulative, lv.level, pick_text(lv.label, lang),
+                         rule_text(lv.rule, instrument, lang), notes))
+    return pd.DataFrame(rows, columns=["instrument", "classification", "name", "cumulative",
+                                       "level", "label", "rule", "notes"])

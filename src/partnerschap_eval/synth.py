@@ -249,13 +249,44 @@ def _label(value: float, inst: Instrument, lang: str = "nl") -> str:
 def write_demo_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
     """Write the demo study as the exports schools submit; return the ingest specs for them.
 
-    Files that already exist are left untouched (``data/raw/`` is read-only for the package).
+    Files that already exist are left untouched (``data/raw/`` is read-only for the package): a
+    file is written only when it is missing.
 
-    Parents answered a Dutch online form (one CSV per wave, item text as header, answer labels,
-    "Weet ik niet" for some missing answers, names and e-mail addresses included); professionals
-    were exported as a Dutch Excel CSV (semicolon, item ids, numeric codes, a role column).
+    Five exports in five formats, each with the quirks of the tool that writes it:
+
+    ==============================  ======================================================
+    file                            format
+    ==============================  ======================================================
+    ``ouders_pre.csv``              Google Forms CSV: ``Tijdstempel``, ``E-mailadres``,
+                                    question text as headers, Dutch answer labels ("Weet
+                                    ik niet" for half of the missing answers), parent's
+                                    name and free-text comments; one double submission
+                                    and one row without a participant number (both
+                                    rejected)
+    ``ouders_post.xlsx``            Microsoft Forms workbook: ``ID``, ``Start time``,
+                                    ``Completion time``, ``Email``, ``Name``, question text
+                                    as headers, Dutch labels
+    ``professionals_pre.csv``       Dutch Excel CSV: semicolon, Windows-1252, CRLF, item ids,
+                                    numeric codes, role and name columns
+    ``professionals_post.sav``      SPSS (teachers): value labels on answers and role,
+                                    99 = "Weet ik niet" declared user-missing, variable
+                                    labels = item text
+    ``jeugdhulp_post.csv``          Qualtrics CSV, three header rows (youth-care workers):
+                                    ``ExternalReference`` = participant number, matrix
+                                    question text ``"... - <item>"``, choice text, IP address,
+                                    location, recipient name/e-mail, a free-text question,
+                                    and one survey-preview response (rejected)
+    ==============================  ======================================================
+
+    Accepted rows: exactly the simulated study (1371 with the default seed); no name, e-mail
+    address, IP address or comment reaches the responses.
     """
-    from ._io import write_bytes, write_text
+    from .ingest.exports import (
+        write_csv_export,
+        write_qualtrics_csv,
+        write_sav_export,
+        write_xlsx_export,
+    )
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,45 +296,505 @@ def write_demo_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
     resp = study.responses.merge(study.people[["respondent_id", "name", "email", "phone"]],
                                  on="respondent_id")
     resp = resp.merge(study.schools, on="school_id")
+    item_ids = inst.item_ids
+    specs: list[dict] = []
+
+    def new(name: str) -> Path | None:
+        path = out / name
+        return None if path.exists() else path  # raw data is never modified
+
+    def labels_with_dont_know(values: np.ndarray) -> list[str]:
+        # Half of the missing answers were given as "Weet ik niet" rather than left blank.
+        labels = [_label(v, inst) for v in values]
+        return [("Weet ik niet" if (lab == "" and rng.random() < 0.5) else lab) for lab in labels]
+
+    def moments(n: int, month: int) -> list[pd.Timestamp]:
+        base = pd.Timestamp(f"2025-{month:02d}-01 08:00")
+        return [base + pd.Timedelta(minutes=int(m)) for m in np.sort(rng.integers(0, 40_000, n))]
+
+    # parents, pre: Google Forms CSV ----------------------------------------------------------
+    parents = resp[(resp["wave"] == "pre") & (resp["role"] == "parent")]
+    when = moments(len(parents), 2)
+    cols = {
+        "Tijdstempel": [t.strftime("%d-%m-%Y %H:%M:%S") for t in when],
+        "E-mailadres": parents["email"].to_numpy(),
+        "Deelnemernummer": parents["respondent_id"].to_numpy(),
+        "School": parents["school_name"].to_numpy(),
+        "Naam ouder": parents["name"].to_numpy(),
+    }
+    for item in inst.items:
+        cols[pick_text(item.text["parent"], "nl")] = labels_with_dont_know(
+            parents[item.id].to_numpy())
+    cols["Opmerkingen"] = ["" if rng.random() < 0.8 else "Fijn dat er aandacht voor is, bel me gerust"
+                           for _ in range(len(parents))]
+    frame = pd.DataFrame(cols)
+    # a parent pressed "submit" twice (exact duplicate) and one left the number empty
+    extra = frame.iloc[[3, 10]].copy()
+    extra.iloc[1, extra.columns.get_loc("Deelnemernummer")] = ""
+    frame = pd.concat([frame.iloc[:4], extra.iloc[[0]], frame.iloc[4:], extra.iloc[[1]]],
+                      ignore_index=True)
+    if (path := new("ouders_pre.csv")) is not None:
+        write_csv_export(frame, path)
+    specs.append({"path": out / "ouders_pre.csv", "wave": "pre", "role": "parent"})
+
+    # parents, post: Microsoft Forms workbook --------------------------------------------------
+    parents = resp[(resp["wave"] == "post") & (resp["role"] == "parent")]
+    start = moments(len(parents), 6)
+    cols = {
+        "ID": np.arange(1, len(parents) + 1),
+        "Start time": start,
+        "Completion time": [t + pd.Timedelta(minutes=int(rng.integers(3, 15))) for t in start],
+        "Email": parents["email"].to_numpy(),
+        "Name": parents["name"].to_numpy(),
+        "Deelnemernummer": parents["respondent_id"].to_numpy(),
+        "Naam van de school": parents["school_name"].to_numpy(),
+    }
+    for item in inst.items:
+        cols[pick_text(item.text["parent"], "nl")] = labels_with_dont_know(
+            parents[item.id].to_numpy())
+    if (path := new("ouders_post.xlsx")) is not None:
+        write_xlsx_export(pd.DataFrame(cols), path, sheet="Form1")
+    specs.append({"path": out / "ouders_post.xlsx", "wave": "post", "role": "parent"})
+
+    # professionals, pre: Dutch Excel CSV -------------------------------------------------------
+    prof = resp[(resp["wave"] == "pre") & (resp["role"] != "parent")]
+    pframe = pd.DataFrame({
+        "respondent": prof["respondent_id"].to_numpy(),
+        "schoolnaam": prof["school_name"].to_numpy(),
+        "rol": [_ROLE_NL[r] for r in prof["role"]],
+        "naam": prof["name"].to_numpy(),
+        **{i: prof[i].astype("Int64").to_numpy() for i in item_ids},
+    })
+    if (path := new("professionals_pre.csv")) is not None:
+        write_csv_export(pframe, path, encoding="cp1252", delimiter=";", line_end="\r\n")
+    specs.append({"path": out / "professionals_pre.csv", "wave": "pre"})
+
+    # teachers, post: SPSS with value labels and a user-missing code ----------------------------
+    teach = resp[(resp["wave"] == "post") & (resp["role"] == "teacher")]
+    answers = teach[item_ids].to_numpy(copy=True)
+    blank = np.isnan(answers)
+    answers[blank & (rng.random(answers.shape) < 0.5)] = 99  # "Weet ik niet", declared missing
+    sav = pd.DataFrame({"deelnemer": teach["respondent_id"].to_numpy(),
+                        "school": teach["school_name"].to_numpy(),
+                        "rol": np.ones(len(teach)),
+                        "naam": teach["name"].to_numpy(),
+                        **{i: answers[:, j] for j, i in enumerate(item_ids)}})
+    scale = {float(code): pick_text(text, "nl")
+             for code, text in inst.response_scale.labels.items()}
+    if (path := new("professionals_post.sav")) is not None:
+        write_sav_export(
+            sav, path,
+            variable_labels={"deelnemer": "Deelnemernummer", "school": "Naam van de school",
+                             "rol": "Functie", "naam": "Naam",
+                             **{i: pick_text(inst.item(i).text["teacher"], "nl")
+                                for i in item_ids}},
+            value_labels={"rol": {1.0: "leerkracht", 2.0: "jeugdhulpverlener"},
+                          **{i: {**scale, 99.0: "Weet ik niet"} for i in item_ids}},
+            missing_ranges={i: [99] for i in item_ids})
+    specs.append({"path": out / "professionals_post.sav", "wave": "post"})
+
+    # youth-care workers, post: Qualtrics CSV (current layout) ----------------------------------
+    youth = resp[(resp["wave"] == "post") & (resp["role"] == "youthworker")]
+    n = len(youth)
+    start = moments(n + 1, 6)
+    first_last = [name.split(" ", 1) for name in youth["name"]]
+    q = {f"Q1_{j + 1}": i for j, i in enumerate(item_ids)}
+    qcols = {
+        "StartDate": [t.strftime("%Y-%m-%d %H:%M:%S") for t in start[:n]],
+        "EndDate": [(t + pd.Timedelta(minutes=7)).strftime("%Y-%m-%d %H:%M:%S") for t in start[:n]],
+        "Status": ["IP Address"] * n,
+        "IPAddress": [f"145.{rng.integers(1, 255)}.{rng.integers(1, 255)}.{rng.integers(1, 255)}"
+                      for _ in range(n)],
+        "Progress": ["100"] * n, "Duration (in seconds)": [str(420)] * n, "Finished": ["True"] * n,
+        "RecordedDate": [(t + pd.Timedelta(minutes=7)).strftime("%Y-%m-%d %H:%M:%S")
+                         for t in start[:n]],
+        "ResponseId": [f"R_{rng.integers(16**14):014x}" for _ in range(n)],
+        "RecipientLastName": [p[1] if len(p) > 1 else "" for p in first_last],
+        "RecipientFirstName": [p[0] for p in first_last],
+        "RecipientEmail": youth["email"].to_numpy(),
+        "ExternalReference": youth["respondent_id"].to_numpy(),
+        "LocationLatitude": [f"{51.69 + rng.normal(0, 0.01):.6f}" for _ in range(n)],
+        "LocationLongitude": [f"{5.30 + rng.normal(0, 0.01):.6f}" for _ in range(n)],
+        "DistributionChannel": ["email"] * n, "UserLanguage": ["NL"] * n,
+        **{col: [_label(v, inst) for v in youth[item].to_numpy()] for col, item in q.items()},
+        "Q2_TEXT": ["" if rng.random() < 0.7 else "Meer tijd voor overleg met ouders graag"
+                    for _ in range(n)],
+        "school": youth["school_name"].to_numpy(),
+    }
+    qframe = pd.DataFrame(qcols)
+    preview = qframe.iloc[[0]].copy()  # the coordinator tried the survey out first
+    preview.loc[:, ["Status", "ExternalReference", "RecipientEmail", "RecipientFirstName",
+                    "RecipientLastName", "Q2_TEXT"]] = ["Survey Preview", "", "", "", "", "test"]
+    qframe = pd.concat([preview, qframe], ignore_index=True)
+    text = {col: "In hoeverre bent u het eens met de volgende uitspraken? - "
+                 + pick_text(inst.item(item).text["youthworker"], "nl") for col, item in q.items()}
+    text["Q2_TEXT"] = "Wat wilt u ons nog meegeven?"
+    if (path := new("jeugdhulp_post.csv")) is not None:
+        write_qualtrics_csv(qframe, path, text)
+    specs.append({"path": out / "jeugdhulp_post.csv", "wave": "post", "role": "youthworker"})
+    return specs
+
+
+# ---------------------------------------------------------------------------------------------
+# the frameworks (Epstein, Gerdes, participatieladder, praatplaat): a seeded simulation with
+# known true shifts, on the same respondents as simulate_study
+# ---------------------------------------------------------------------------------------------
+__all__ += ["FrameworkDesign", "FrameworkStudy", "simulate_frameworks",
+            "simulate_framework_replications", "framework_true_shifts", "FRAMEWORK_INSTRUMENTS",
+            "EPSTEIN_TYPES"]
+
+FRAMEWORK_INSTRUMENTS = ("epstein", "gerdes", "participatieladder", "praatplaat")
+EPSTEIN_TYPES = ("epstein_parenting", "epstein_communicating", "epstein_volunteering",
+                 "epstein_learning_at_home", "epstein_decision_making", "epstein_community")
+
+
+@dataclass(frozen=True)
+class FrameworkDesign:
+    """True values of the framework simulation (see :func:`simulate_frameworks`).
+
+    Latent means are on the answer scale of each instrument; ``*_shift`` are the true changes
+    from ``pre`` to ``post``, all multiplied by ``shift_factor`` (0 gives a study without any
+    true change, for checking the tests' false-positive rate).
+    """
+
+    study: StudyDesign = field(default_factory=StudyDesign)
+    shift_factor: float = 1.0
+    sd_school: float = 0.25
+    sd_person: float = 0.55
+    sd_occasion: float = 0.30
+    sd_item: float = 0.60
+    # Gerdes: latent collaboration, items of level L offset by gerdes_steps[L - 1]
+    gerdes_pre: dict = field(default_factory=lambda: {
+        "parent": 3.40, "teacher": 3.70, "youthworker": 3.80})
+    gerdes_shift: dict = field(default_factory=lambda: {
+        "parent": 0.45, "teacher": 0.35, "youthworker": 0.35})
+    gerdes_steps: tuple[float, float, float] = (0.0, -0.6, -1.2)
+    # participatieladder: latent rungs (1 informing ... 5 deciding together, 6 self-management)
+    ladder_expected_pre: dict = field(default_factory=lambda: {
+        "parent": 3.30, "teacher": 3.20, "youthworker": 3.40})
+    ladder_expected_shift: dict = field(default_factory=lambda: {
+        "parent": 0.10, "teacher": 0.10, "youthworker": 0.10})
+    ladder_experienced_pre: dict = field(default_factory=lambda: {
+        "parent": 2.40, "teacher": 2.90, "youthworker": 3.00})
+    ladder_experienced_shift: dict = field(default_factory=lambda: {
+        "parent": 0.60, "teacher": 0.40, "youthworker": 0.40})
+    sd_ladder_person: float = 0.70
+    sd_ladder_occasion: float = 0.40
+    ladder_person_correlation: float = 0.5
+    zelfbeheer: bool = True
+    # Epstein: latent frequency per type (1 never ... 5 very often)
+    epstein_pre: dict = field(default_factory=lambda: {
+        "parent": dict(zip(EPSTEIN_TYPES, (2.4, 3.2, 2.2, 2.6, 2.0, 1.9), strict=True)),
+        "teacher": dict(zip(EPSTEIN_TYPES, (2.8, 3.6, 2.5, 3.0, 2.4, 2.3), strict=True)),
+        "youthworker": dict(zip(EPSTEIN_TYPES, (2.9, 3.2, 2.0, 2.8, 2.5, 2.8), strict=True)),
+    })
+    epstein_shift: dict = field(default_factory=lambda: dict(zip(
+        EPSTEIN_TYPES, (0.30, 0.40, 0.00, 0.50, 0.40, 0.10), strict=True)))
+    #: item offsets within a type: two 'offered' items, then 'took part'
+    epstein_offsets: tuple[float, float, float] = (0.15, -0.05, -0.30)
+    # praatplaat: latent on 1 needs work ... 3 going well
+    praatplaat_pre: dict = field(default_factory=lambda: {
+        "parent": 2.00, "teacher": 2.30, "youthworker": 2.30})
+    praatplaat_shift: dict = field(default_factory=lambda: {
+        "parent": 0.25, "teacher": 0.20, "youthworker": 0.20})
+    sd_praatplaat_item: float = 0.50
+    praatplaat_offsets: tuple[float, ...] = (0.2, 0.0, -0.1, -0.3, -0.15, -0.35, 0.0, 0.1,
+                                             0.25, 0.05, -0.2, -0.25)
+
+
+@dataclass(frozen=True)
+class FrameworkStudy:
+    """Simulated framework responses: instrument id -> Contract 2 table (raw ids)."""
+
+    responses: dict[str, pd.DataFrame]
+    design: FrameworkDesign
+
+
+def _framework_panel(seed: int, study: StudyDesign) -> tuple[pd.DataFrame, np.ndarray]:
+    """The respondents of ``simulate_study(seed)``: people and who answered at post."""
+    base = simulate_study(seed=seed, design=study)
+    pre = base.responses.loc[base.responses["wave"] == "pre", ["respondent_id", "role", "school_id"]]
+    post_ids = set(base.responses.loc[base.responses["wave"] == "post", "respondent_id"])
+    people = pre.reset_index(drop=True)
+    schools = {s: i for i, s in enumerate(sorted(people["school_id"].unique()))}
+    people["school_index"] = people["school_id"].map(schools).to_numpy()
+    return people, people["respondent_id"].isin(post_ids).to_numpy()
+
+
+def _framework_tables(seed_seq: np.random.SeedSequence, people: pd.DataFrame,
+                      in_post: np.ndarray, n_schools: int, design: FrameworkDesign,
+                      instruments: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """Answers of ``people`` to the framework instruments (one independent stream each)."""
+    n = len(people)
+    role = people["role"].to_numpy()
+    school = people["school_index"].to_numpy()
+    f = design.shift_factor
+    miss = design.study.item_missing
+    streams = dict(zip(FRAMEWORK_INSTRUMENTS, seed_seq.spawn(len(FRAMEWORK_INSTRUMENTS)),
+                       strict=True))
+    extra = [c for c in ("replication",) if c in people.columns]
+
+    def per_role(values: dict) -> np.ndarray:
+        return np.array([values[r] for r in role], dtype=float)
+
+    def frames(answers: dict[str, np.ndarray]) -> pd.DataFrame:
+        parts = []
+        for t, wave in enumerate(("pre", "post")):
+            keep = np.ones(n, bool) if t == 0 else in_post
+            frame = people.loc[keep, [*extra, "respondent_id", "role", "school_id"]].copy()
+            frame.insert(len(extra) + 1, "wave", wave)
+            for item, a in answers.items():
+                frame[item] = a[t][keep]
+            parts.append(frame)
+        return pd.concat(parts, ignore_index=True)
+
+    def answer(rng: np.random.Generator, y: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        a = np.clip(np.rint(y), lo, hi)
+        a[rng.random(a.shape) < miss] = np.nan
+        return a
+
+    out: dict[str, pd.DataFrame] = {}
+    if "gerdes" in instruments:
+        rng = np.random.default_rng(streams["gerdes"])
+        base = (per_role(design.gerdes_pre) + rng.normal(0, design.sd_school, n_schools)[school]
+                + rng.normal(0, design.sd_person, n))
+        latent = [base + rng.normal(0, design.sd_occasion, n) + t * f * per_role(design.gerdes_shift)
+                  for t in (0, 1)]
+        answers = {}
+        for level, prefix in enumerate(("gd_inf", "gd_dep", "gd_int")):
+            for j, b in enumerate((0.10, -0.10, 0.05, -0.05), start=1):
+                answers[f"{prefix}{j}"] = [
+                    answer(rng, latent[t] + design.gerdes_steps[level] + b
+                           + rng.normal(0, design.sd_item, n), 1, 5) for t in (0, 1)]
+        out["gerdes"] = frames(answers)
+    if "participatieladder" in instruments:
+        rng = np.random.default_rng(streams["participatieladder"])
+        rho = design.ladder_person_correlation
+        common = rng.normal(size=n)
+        u = rng.normal(0, design.sd_school, n_schools)[school]
+        top = 6 if design.zelfbeheer else 5
+        answers = {}
+        for item, pre, shift in (("pl_expected", design.ladder_expected_pre,
+                                  design.ladder_expected_shift),
+                                 ("pl_experienced", design.ladder_experienced_pre,
+                                  design.ladder_experienced_shift)):
+            v = design.sd_ladder_person * (np.sqrt(rho) * common
+                                           + np.sqrt(1 - rho) * rng.normal(size=n))
+            answers[item] = [answer(rng, per_role(pre) + u + v
+                                    + rng.normal(0, design.sd_ladder_occasion, n)
+                                    + t * f * per_role(shift), 1, top) for t in (0, 1)]
+        out["participatieladder"] = frames(answers)
+    if "epstein" in instruments:
+        rng = np.random.default_rng(streams["epstein"])
+        common = rng.normal(size=n)
+        answers = {}
+        prefixes = ("ep_par", "ep_com", "ep_vol", "ep_lth", "ep_dec", "ep_col")
+        for type_id, prefix in zip(EPSTEIN_TYPES, prefixes, strict=True):
+            mean = np.array([design.epstein_pre[r][type_id] for r in role])
+            v = design.sd_person * (np.sqrt(0.5) * common + np.sqrt(0.5) * rng.normal(size=n))
+            base = mean + rng.normal(0, design.sd_school, n_schools)[school] + v
+            latent = [base + rng.normal(0, design.sd_occasion, n)
+                      + t * f * design.epstein_shift[type_id] for t in (0, 1)]
+            for suffix, b in zip(("_o1", "_o2", "_part"), design.epstein_offsets, strict=True):
+                answers[prefix + suffix] = [
+                    answer(rng, latent[t] + b + rng.normal(0, design.sd_item, n), 1, 5)
+                    for t in (0, 1)]
+        out["epstein"] = frames(answers)
+    if "praatplaat" in instruments:
+        rng = np.random.default_rng(streams["praatplaat"])
+        themes = ("pp_child", "pp_possibilities", "pp_connection", "pp_children", "pp_expertise",
+                  "pp_support", "pp_equality", "pp_close", "pp_positive", "pp_results",
+                  "pp_agreements", "pp_review")
+        base = (per_role(design.praatplaat_pre)
+                + rng.normal(0, design.sd_school * 0.6, n_schools)[school]
+                + rng.normal(0, design.sd_person * 0.6, n))
+        latent = [base + rng.normal(0, design.sd_occasion * 0.6, n)
+                  + t * f * per_role(design.praatplaat_shift) for t in (0, 1)]
+        answers = {theme: [answer(rng, latent[t] + b + rng.normal(0, design.sd_praatplaat_item, n),
+                                  1, 3) for t in (0, 1)]
+                   for theme, b in zip(themes, design.praatplaat_offsets, strict=True)}
+        out["praatplaat"] = frames(answers)
+    return out
+
+
+def simulate_frameworks(seed: int = 2014, design: FrameworkDesign | None = None,
+                        instruments: tuple[str, ...] = FRAMEWORK_INSTRUMENTS) -> FrameworkStudy:
+    """Simulate the framework instruments for the WiSH-like study, with known true shifts.
+
+    The respondents are those of :func:`simulate_study` with the same ``seed`` (same ids such
+    as ``S01-O001``, schools, roles and the same ~20 % who did not answer at post); their
+    answers come from independent random streams, so the partnerschap data of that seed are
+    unchanged. About 3 % of item answers are missing completely at random.
+
+    Generating model (respondent *i* of role *r* in school *k*, wave *t* = 0 pre, 1 post;
+    school effects :math:`u_k \\sim N(0, 0.25^2)`, person effects :math:`v_i \\sim N(0, 0.55^2)`,
+    occasion noise :math:`e_{it} \\sim N(0, 0.30^2)`, item noise :math:`\\varepsilon \\sim
+    N(0, 0.60^2)`; answers are rounded and clipped to the response scale):
+
+    * Gerdes: latent :math:`g = G_r + u_k + v_i + e_{it} + t\\Delta_r`; an item of level L
+      answers :math:`g + s_L + b_j + \\varepsilon` with steps :math:`s = (0, -0.6, -1.2)`, so
+      higher levels are harder. :math:`G` = 3.40 / 3.70 / 3.80 and the true shift
+      :math:`\\Delta` = **+0.45 / +0.35 / +0.35** (parent / teacher / youthworker): Gerdes
+      levels move up.
+    * Participatieladder: expected rung latent 3.3 / 3.2 / 3.4 with shift **+0.10**, experienced
+      rung latent 2.4 / 2.9 / 3.0 with shift **+0.60 / +0.40 / +0.40**, person effects
+      :math:`N(0, 0.70^2)` correlated .5 between the two, occasion noise
+      :math:`N(0, 0.40^2)`, rounded to rungs 1..6 (6 = zelfbeheer, rare): the experienced rung
+      moves up and the mismatch (experienced - expected) shrinks from about -0.89 to -0.40
+      rungs for parents (exact values: :func:`framework_true_shifts`).
+    * Epstein: per type a latent frequency (parents: parenting 2.4, communicating 3.2,
+      volunteering 2.2, learning at home 2.6, decision making 2.0, community 1.9) with true
+      shifts **+0.30, +0.40, 0.00, +0.50, +0.40, +0.10** for every role (WiSH's parent
+      meetings, messages, home exercises and asking parents' views; volunteering unchanged);
+      'took part' items sit 0.30 below the 'offered' ones.
+    * Praatplaat: latent 2.0 / 2.3 / 2.3 on the 1-3 scale with shift **+0.25 / +0.20 / +0.20**.
+
+    ``design.shift_factor`` scales every shift (0: no true change anywhere).
+
+    Examples
+    --------
+    >>> fw = simulate_frameworks(seed=1)
+    >>> sorted(fw.responses)
+    ['epstein', 'gerdes', 'participatieladder', 'praatplaat']
+    >>> fw.responses["gerdes"]["respondent_id"].iloc[0]
+    'S01-O001'
+    >>> set(fw.responses["gerdes"]["respondent_id"]) == set(simulate_study(seed=1).responses["respondent_id"])
+    True
+    """
+    design = design or FrameworkDesign()
+    people, in_post = _framework_panel(seed, design.study)
+    seq = np.random.SeedSequence(seed, spawn_key=(7,))
+    tables = _framework_tables(seq, people, in_post, design.study.n_schools, design,
+                               tuple(instruments))
+    return FrameworkStudy(responses=tables, design=design)
+
+
+def simulate_framework_replications(seed: int, n_replications: int,
+                                    design: FrameworkDesign | None = None,
+                                    instruments: tuple[str, ...] = ("gerdes",
+                                                                    "participatieladder"),
+                                    ) -> FrameworkStudy:
+    """Many replications of :func:`simulate_frameworks` in one vectorised draw.
+
+    Every replication has the respondents of ``simulate_study(seed)`` (same sizes and
+    attrition) with new school effects and answers; the tables hold all replications stacked,
+    with a ``replication`` column (1..n) and ids prefixed ``R001-`` ... so that ids are unique.
+    Used to check that a test keeps its size when ``shift_factor = 0``.
+
+    >>> rep = simulate_framework_replications(seed=1, n_replications=3,
+    ...                                       instruments=("gerdes",))
+    >>> rep.responses["gerdes"]["replication"].nunique()
+    3
+    """
+    design = design or FrameworkDesign()
+    people, in_post = _framework_panel(seed, design.study)
+    m = len(people)
+    n_schools = design.study.n_schools
+    reps = np.repeat(np.arange(n_replications), m)
+    stacked = pd.DataFrame({
+        "replication": reps + 1,
+        "respondent_id": [f"R{r + 1:03d}-{i}" for r, i in
+                          zip(reps, np.tile(people["respondent_id"].to_numpy(), n_replications),
+                              strict=True)],
+        "role": np.tile(people["role"].to_numpy(), n_replications),
+        "school_id": np.tile(people["school_id"].to_numpy(), n_replications),
+        "school_index": np.tile(people["school_index"].to_numpy(), n_replications)
+        + reps * n_schools,
+    })
+    seq = np.random.SeedSequence(seed, spawn_key=(8, n_replications))
+    tables = _framework_tables(seq, stacked, np.tile(in_post, n_replications),
+                               n_schools * n_replications, design, tuple(instruments))
+    return FrameworkStudy(responses=tables, design=design)
+
+
+def framework_true_shifts(design: FrameworkDesign | None = None) -> pd.DataFrame:
+    """The true changes built into :func:`simulate_frameworks`, per framework, role and quantity.
+
+    Returns ``framework, role, quantity, latent_pre, latent_shift, expected_pre,
+    expected_post`` where ``latent_*`` are the generating values (times ``shift_factor``) and
+    ``expected_*`` the exact expected observed values where they have a closed form: the mean
+    rung :math:`E[\\mathrm{clip}(\\mathrm{round}(Y))] = 1 + \\sum_c P(Y > c + 1/2)` for the
+    expected and experienced rung, and their difference for the mismatch (NaN otherwise).
+
+    >>> t = framework_true_shifts().set_index(["framework", "role", "quantity"])
+    >>> round(float(t.loc[("participatieladder", "parent", "mismatch"), "expected_pre"]), 2)
+    -0.89
+    """
+    design = design or FrameworkDesign()
+    f = design.shift_factor
+    rows = []
+    for role in ROLES:
+        rows.append(("gerdes", role, "latent_collaboration", design.gerdes_pre[role],
+                     f * design.gerdes_shift[role], np.nan, np.nan))
+        sd = np.sqrt(design.sd_school**2 + design.sd_ladder_person**2
+                     + design.sd_ladder_occasion**2)
+        top = 6 if design.zelfbeheer else 5
+        expect = {}
+        for q, pre, shift in (("expected_rung", design.ladder_expected_pre,
+                               design.ladder_expected_shift),
+                              ("experienced_rung", design.ladder_experienced_pre,
+                               design.ladder_experienced_shift)):
+            e_pre = float(_expected_item(pre[role], sd, 1, top))
+            e_post = float(_expected_item(pre[role] + f * shift[role], sd, 1, top))
+            expect[q] = (e_pre, e_post)
+            rows.append(("participatieladder", role, q, pre[role], f * shift[role], e_pre, e_post))
+        rows.append(("participatieladder", role, "mismatch",
+                     design.ladder_experienced_pre[role] - design.ladder_expected_pre[role],
+                     f * (design.ladder_experienced_shift[role]
+                          - design.ladder_expected_shift[role]),
+                     expect["experienced_rung"][0] - expect["expected_rung"][0],
+                     expect["experienced_rung"][1] - expect["expected_rung"][1]))
+        for type_id in EPSTEIN_TYPES:
+            rows.append(("epstein", role, type_id, design.epstein_pre[role][type_id],
+                         f * design.epstein_shift[type_id], np.nan, np.nan))
+        rows.append(("praatplaat", role, "latent_praatplaat", design.praatplaat_pre[role],
+                     f * design.praatplaat_shift[role], np.nan, np.nan))
+    return pd.DataFrame(rows, columns=["framework", "role", "quantity", "latent_pre",
+                                       "latent_shift", "expected_pre", "expected_post"])
+
+
+# ---------------------------------------------------------------------------------------------
+# framework exports for the demo (Epstein, Gerdes, participatieladder, praatplaat)
+# ---------------------------------------------------------------------------------------------
+__all__ += ["FRAMEWORK_INSTRUMENTS", "write_framework_exports"]
+
+#: The framework instruments the demo study includes, in report order.
+FRAMEWORK_INSTRUMENTS = ("gerdes", "participatieladder", "epstein", "praatplaat")
+
+
+def write_framework_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
+    """Write the demo's framework questionnaires as one CSV per wave; return ingest specs.
+
+    The second part of the demo questionnaire (all four framework instruments, numeric codes,
+    a role column) as a survey tool would export it. Respondents, schools and dropouts are
+    those of :func:`simulate_study` with the same seed, so the pseudonyms link across
+    instruments. Existing files are never overwritten. Each spec names the instrument to
+    ingest the file with (the same file is ingested once per instrument).
+    """
+    from ._io import write_text
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    study = simulate_study(seed=seed)
+    names = dict(zip(study.schools["school_id"], study.schools["school_name"], strict=True))
+    frames = simulate_frameworks(seed=seed).responses
+    keys = ["respondent_id", "wave", "role", "school_id"]
+    wide = frames[FRAMEWORK_INSTRUMENTS[0]]
+    for inst_id in FRAMEWORK_INSTRUMENTS[1:]:
+        wide = wide.merge(frames[inst_id], on=keys, how="outer")
     specs = []
     for wave in ("pre", "post"):
-        part = resp[resp["wave"] == wave]
-        parents = part[part["role"] == "parent"]
-        cols = {
-            "Tijdstempel": [f"2025-{'02' if wave == 'pre' else '06'}-{1 + i % 27:02d} 19:{i % 60:02d}"
-                            for i in range(len(parents))],
-            "Deelnemernummer": parents["respondent_id"].to_numpy(),
-            "School": parents["school_name"].to_numpy(),
-            "Naam ouder": parents["name"].to_numpy(),
-            "E-mailadres": parents["email"].to_numpy(),
-        }
-        for item in inst.items:
-            labels = [_label(v, inst) for v in parents[item.id].to_numpy()]
-            # Half of the missing answers were given as "Weet ik niet" rather than left blank.
-            labels = [("Weet ik niet" if (lab == "" and rng.random() < 0.5) else lab) for lab in labels]
-            cols[pick_text(item.text["parent"], "nl")] = labels
-        cols["Opmerkingen"] = ["" if rng.random() < 0.8 else "Fijn dat er aandacht voor is, bel me gerust"
-                               for _ in range(len(parents))]
-        frame = pd.DataFrame(cols)
-        path = out / f"ouders_{wave}.csv"
-        if not path.exists():  # raw data is never modified: an existing export is kept as is
-            write_text(path, frame.to_csv(index=False, lineterminator="\n"))
-        specs.append({"path": path, "wave": wave, "role": "parent"})
-
-        prof = part[part["role"] != "parent"]
-        pcols = {
-            "respondent": prof["respondent_id"].to_numpy(),
-            "schoolnaam": prof["school_name"].to_numpy(),
-            "rol": [_ROLE_NL[r] for r in prof["role"]],
-            "naam": prof["name"].to_numpy(),
-        }
-        for item in inst.items:
-            pcols[item.id] = prof[item.id].to_numpy()
-        pframe = pd.DataFrame(pcols)
-        ppath = out / f"professionals_{wave}.csv"
-        # Dutch Excel: semicolon-separated, cp1252; codes written as integers.
-        text = pframe.to_csv(index=False, sep=";", lineterminator="\r\n", float_format="%.0f")
-        if not ppath.exists():
-            write_bytes(ppath, text.encode("cp1252", errors="replace"))
-        specs.append({"path": ppath, "wave": wave})
+        part = wide[wide["wave"] == wave].drop(columns="wave")
+        export = pd.DataFrame({
+            "respondent": part["respondent_id"].to_numpy(),
+            "school": part["school_id"].map(names).to_numpy(),
+            "rol": [_ROLE_NL[r] for r in part["role"]],
+        })
+        for col in part.columns[3:]:
+            export[col] = part[col].to_numpy()
+        path = out / f"kaders_{wave}.csv"
+        if not path.exists():
+            write_text(path, export.to_csv(index=False, lineterminator="\n", float_format="%.0f"))
+        specs += [{"path": path, "wave": wave, "instrument": inst_id}
+                  for inst_id in FRAMEWORK_INSTRUMENTS]
     return specs

@@ -1,22 +1,39 @@
-"""Column mapping: which export header becomes which item or key column.
+"""Column mapping: which export column becomes which item or key column.
 
-A mapping file (Contract 3) wins; otherwise a header maps when it equals an item id, an item's
-text in any role and language, or a known metadata name (ignoring case, surrounding spaces and
-trailing punctuation). Whatever is left is checked for personal data; the rest is listed as
-unmapped in the ingest log.
+Every column of an export gets exactly one fate, decided in this order:
+
+1. **mapping file** (Contract 3): the column's header — or, for Qualtrics, SPSS and LimeSurvey,
+   its question text — names an item id or ``respondent_id``, ``school_id``, ``wave``, ``role``,
+   ``drop`` or ``pii``;
+2. **survey-tool metadata** (response numbers, times, progress; see :mod:`.layouts`): not stored;
+3. **personal data the tool marks** (IP address, location, recipient e-mail, free-text answers);
+4. **automatic**: the header (or question text) equals an item id, a LimeSurvey subquestion code
+   (``G01Q01[rec1]``), an item's text in any role and language — also as the part after
+   ``" - "`` (Qualtrics matrix), inside ``[...]`` (Google Forms grid, LimeSurvey) or after a
+   ``"."``/``":"``/``"?"`` — or a known metadata name (``respondent``, ``deelnemernummer``,
+   ``school``, ``rol``, ``meting``, ...); matching ignores case, surrounding spaces and trailing
+   punctuation;
+5. **personal-data heuristics** on the header and the first 500 values
+   (:func:`partnerschap_eval.privacy.pii_reason`);
+6. columns with no value at all are ``empty``; what is left is **unmapped** and listed in the log.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from ..errors import InputError
 from ..instruments import Instrument, normalise_label
 from ..privacy import pii_reason
+from .readers import RawTable
+
+__all__ = ["KEY_TARGETS", "SPECIAL_TARGETS", "METADATA_NAMES", "MappingFile", "ColumnMap",
+           "load_mapping", "map_columns"]
 
 KEY_TARGETS = ("respondent_id", "school_id", "wave", "role")
 SPECIAL_TARGETS = (*KEY_TARGETS, "drop", "pii")
@@ -24,48 +41,82 @@ SPECIAL_TARGETS = (*KEY_TARGETS, "drop", "pii")
 #: Header names (normalised) that mean a key column, in Dutch and English.
 METADATA_NAMES = {
     "respondent_id": ["respondent_id", "respondent", "respondent id", "respondentnummer",
-                      "respondent nummer", "deelnemer", "deelnemernummer", "deelnemer id",
-                      "participant", "participant id", "participant_id", "id", "code",
-                      "externalreference", "external reference", "externe referentie"],
+                      "respondent nummer", "deelnemer", "deelnemernummer", "deelnemer nummer",
+                      "deelnemer id", "deelnemerscode", "participant", "participant id",
+                      "participant_id", "participant number", "id", "code",
+                      "externalreference", "external reference", "externe referentie",
+                      "externaldatareference", "external data reference", "token",
+                      "toegangscode", "access code", "leerlingnummer", "leerling nummer",
+                      "pupil number", "student number"],
     "school_id": ["school_id", "school", "schoolnaam", "school naam", "school name", "brin",
-                  "brin nummer", "brinnummer", "schoolcode", "school code", "locatie"],
+                  "brin nummer", "brinnummer", "schoolcode", "school code", "locatie",
+                  "naam van de school", "name of the school", "op welke school"],
     "wave": ["wave", "meting", "meetmoment", "golf", "wave name", "tijdstip", "moment"],
-    "role": ["role", "rol", "functie", "respondent type", "respondenttype", "ik ben", "i am"],
+    "role": ["role", "rol", "functie", "respondent type", "respondenttype", "ik ben", "i am",
+             "wie vult de vragenlijst in", "wie vult deze vragenlijst in"],
 }
 _META_LOOKUP = {normalise_label(name): target for target, names in METADATA_NAMES.items()
                 for name in names}
+_MISSING_WORDS = {"missing", "nan", "na", "leeg", "ontbrekend", "null", "none"}
 
 
 @dataclass(frozen=True)
 class MappingFile:
-    """A parsed mapping file: header -> target, extra value labels -> codes."""
+    """A parsed mapping file: header -> target, extra answer labels -> codes (NaN = missing)."""
 
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, float] = field(default_factory=dict)
     source: str | None = None
 
 
+def _value_code(key: object, value: object, lo: int, hi: int) -> tuple[float | None, str | None]:
+    if value is None or (isinstance(value, str) and value.strip().casefold() in _MISSING_WORDS):
+        return math.nan, None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None, f"values.{key}: '{value}' is not a number (or 'missing')"
+    if math.isnan(number):
+        return math.nan, None
+    if not number.is_integer() or not lo <= number <= hi:
+        return None, f"values.{key}: {value} is not a whole number in {lo}..{hi}"
+    return number, None
+
+
 def load_mapping(path: str | Path | None, instrument: Instrument) -> MappingFile:
-    """Read and check a mapping YAML file (or return an empty mapping)."""
+    """Read and check a mapping YAML file (or return an empty mapping).
+
+    ``values`` map extra answer labels or codes (LimeSurvey ``A1``, ``"Soms"``) to a code of the
+    response scale, or to ``missing`` (also written ``null``).
+    """
     if path is None:
         return MappingFile()
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: the mapping file cannot be read ({exc}).") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: the mapping file cannot be read ({exc}). Check that it is "
+                         "UTF-8 YAML with the keys 'columns' and 'values'.") from None
     if not isinstance(data, dict) or set(data) - {"columns", "values"}:
-        raise InputError(f"{path}: a mapping file holds only the keys 'columns' and 'values'.")
-    columns = {str(k): str(v) for k, v in (data.get("columns") or {}).items()}
+        raise InputError(f"{path}: a mapping file holds only the keys 'columns' and 'values' "
+                         "(see DESIGN.md Contract 3).")
+    raw_columns = data.get("columns") or {}
+    raw_values = data.get("values") or {}
+    if not isinstance(raw_columns, dict) or not isinstance(raw_values, dict):
+        raise InputError(f"{path}: 'columns' and 'values' must each be a mapping of "
+                         "'text: target' lines.")
+    columns = {str(k).strip(): str(v).strip() for k, v in raw_columns.items()}
     problems = [f"columns.{k}: '{v}' is neither an item id of '{instrument.id}' nor one of "
                 f"{list(SPECIAL_TARGETS)}"
                 for k, v in columns.items() if v not in SPECIAL_TARGETS and v not in instrument.item_ids]
     values: dict[str, float] = {}
-    for k, v in (data.get("values") or {}).items():
-        try:
-            values[normalise_label(k)] = float(v)
-        except (TypeError, ValueError):
-            problems.append(f"values.{k}: '{v}' is not a number")
+    lo, hi = instrument.response_scale.min, instrument.response_scale.max
+    for k, v in raw_values.items():
+        code, problem = _value_code(k, v, lo, hi)
+        if problem:
+            problems.append(problem)
+        elif code is not None:
+            values[normalise_label(k)] = code
     if problems:
         raise InputError(f"{path}: " + "; ".join(problems) + ".")
     return MappingFile(columns=columns, values=values, source=str(path))
@@ -73,46 +124,116 @@ def load_mapping(path: str | Path | None, instrument: Instrument) -> MappingFile
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """The outcome of mapping one export's headers."""
+    """The fate of every column of one export."""
 
-    targets: dict[str, str]  # header -> item id or key column
-    pii: dict[str, str]  # header -> why it is treated as personal data
-    dropped: list[str]
+    targets: dict[str, str]  # column -> item id or key column
+    pii: dict[str, str]  # column -> why it is treated as personal data
+    dropped: list[str]  # 'drop' in the mapping file
+    tool: dict[str, str]  # survey-tool metadata, not stored
+    empty: list[str]  # no value at all
     unmapped: list[str]
 
 
-def map_columns(frame: pd.DataFrame, instrument: Instrument, mapping: MappingFile) -> ColumnMap:
-    """Decide the target of every header of ``frame``; raise when two headers claim one target."""
+_SEPARATORS = (" - ", " – ", " — ", ":", "?", ".", " | ")
+_BRACKETS = re.compile(r"\[([^\[\]]+)\]")
+
+
+def text_candidates(*texts: str | None) -> list[str]:
+    """Normalised forms under which a header or question text may name an item.
+
+    The whole text, the text inside ``[...]``, and the parts before and after every separator
+    (``" - "``, ``":"``, ``"?"``, ``"."``, ...).
+
+    >>> cands = text_candidates("Hoe eens bent u? - Ik word gezien als kenner.", None)
+    >>> cands[0], "ik word gezien als kenner" in cands
+    ('hoe eens bent u? - ik word gezien als kenner', True)
+    """
+    out: list[str] = []
+    for text in texts:
+        if not text:
+            continue
+        parts = [text, *_BRACKETS.findall(text)]
+        for sep in _SEPARATORS:
+            idx = text.find(sep)
+            while idx >= 0:
+                parts += [text[:idx], text[idx + len(sep):]]
+                idx = text.find(sep, idx + 1)
+        for part in parts:
+            norm = normalise_label(part.lstrip(" -–—:?.|"))
+            if norm and norm not in out:
+                out.append(norm)
+    return out
+
+
+def _auto_target(column: str, text: str | None, instrument: Instrument,
+                 texts: dict[str, str], item_ids: dict[str, str]) -> str | None:
+    for cand in (column, text):
+        if not cand:
+            continue
+        key = normalise_label(cand)
+        if key in item_ids:
+            return item_ids[key]
+        for code in _BRACKETS.findall(cand):  # LimeSurvey G01Q01[rec1]
+            if normalise_label(code) in item_ids:
+                return item_ids[normalise_label(code)]
+    for cand in text_candidates(column, text):
+        if cand in texts:
+            return texts[cand]
+    for cand in (column, text):
+        if cand and normalise_label(cand) in _META_LOOKUP:
+            return _META_LOOKUP[normalise_label(cand)]
+    return None
+
+
+def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> ColumnMap:
+    """Decide the fate of every column of ``raw``; raise when two columns claim one target."""
     texts = instrument.item_texts()
     item_ids = {normalise_label(i): i for i in instrument.item_ids}
+    layout = raw.layout
     targets: dict[str, str] = {}
     pii: dict[str, str] = {}
     dropped: list[str] = []
+    tool: dict[str, str] = {}
+    empty: list[str] = []
     unmapped: list[str] = []
-    for header in frame.columns:
-        explicit = mapping.columns.get(header)
+    for column in raw.columns:
+        text = layout.header_text.get(column)
+        explicit = mapping.columns.get(column.strip())
+        if explicit is None and text:
+            explicit = mapping.columns.get(text.strip())
         if explicit == "pii":
-            pii[header] = "declared pii in the mapping file"
+            pii[column] = "declared pii in the mapping file"
             continue
         if explicit == "drop":
-            dropped.append(header)
+            dropped.append(column)
             continue
-        key = normalise_label(header)
-        target = explicit or item_ids.get(key) or texts.get(key) or _META_LOOKUP.get(key)
-        if target is None:
-            reason = pii_reason(header, frame[header])
-            if reason:
-                pii[header] = reason
-            else:
-                unmapped.append(header)
+        if explicit:
+            targets[column] = explicit
             continue
-        targets[header] = target
+        if column in layout.tool_columns:
+            tool[column] = layout.tool_columns[column]
+            continue
+        if column in layout.personal:
+            pii[column] = layout.personal[column]
+            continue
+        target = _auto_target(column, text, instrument, texts, item_ids)
+        if target is not None:
+            targets[column] = target
+            continue
+        reason = pii_reason(column, raw.sample(column), text=text)
+        if reason:
+            pii[column] = reason
+        elif raw.is_empty(column):
+            empty.append(column)
+        else:
+            unmapped.append(column)
     claimed: dict[str, list[str]] = {}
-    for header, target in targets.items():
-        claimed.setdefault(target, []).append(header)
-    clashes = {t: hs for t, hs in claimed.items() if len(hs) > 1}
+    for column, target in targets.items():
+        claimed.setdefault(target, []).append(column)
+    clashes = {t: cs for t, cs in claimed.items() if len(cs) > 1}
     if clashes:
-        detail = "; ".join(f"{t} <- {hs}" for t, hs in clashes.items())
+        detail = "; ".join(f"{t} <- {cs}" for t, cs in clashes.items())
         raise InputError(f"Several columns map to the same target ({detail}). Say which one to "
-                         "use in a mapping file (map the others to 'drop').")
-    return ColumnMap(targets=targets, pii=pii, dropped=dropped, unmapped=unmapped)
+                         "use in a mapping file (--mapping; map the others to 'drop').")
+    return ColumnMap(targets=targets, pii=pii, dropped=dropped, tool=tool, empty=empty,
+                     unmapped=unmapped)

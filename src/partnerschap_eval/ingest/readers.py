@@ -1,103 +1,228 @@
-"""Readers for export files, with format detection.
+"""Read any export a school submits, with automatic format detection.
 
-Every reader returns a :class:`RawTable`: all cells as text (nothing guessed yet: codes such as
-``0012345`` keep their leading zeros), the header, and the file line of every data row so a
-rejection can point at it.
+The **container** is recognised from the file's first bytes, never from its name: ``PK`` (a zip
+archive) is an Excel workbook, ``$FL2``/``$FL3`` an SPSS data file, anything else text (CSV). An
+old ``.xls`` or password-protected workbook (an OLE2 file) is refused with advice. The **layout**
+(which survey tool wrote it) is then recognised from the header rows, see :mod:`.layouts`.
+``format=`` (the CLI's ``--format``) overrides either: a container name (``csv``, ``xlsx``,
+``sav``) or a layout name (``qualtrics``, ``qualtrics-legacy``, ``limesurvey``, ``msforms``,
+``googleforms``, ``table``).
+
+Every reader returns a :class:`RawTable`: all cells as text (codes such as ``0012345`` keep their
+zeros), unique column names, the line (CSV), sheet row (XLSX) or case number (SAV) of every data
+row, and what the layout says about the columns. Cells are converted (to distinct values and codes) only
+when the pipeline asks for a column, so personal-data columns are never even decoded.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "export.csv"
+>>> _ = p.write_bytes("respondent;rec1\\r\\n0012;Mee eens\\r\\n".encode("cp1252"))
+>>> raw = read_export(p)
+>>> raw.format, raw.layout.name, raw.details["delimiter"], raw.frame.to_dict("records")
+('csv', 'table', ';', [{'respondent': '0012', 'rec1': 'Mee eens'}])
+>>> raw.lines.tolist()
+[2]
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import InputError
+from .columns import Coded, ColumnData, as_coded, cell_text, column_sample
+from .csv_reader import prepare_csv, read_csv_body
+from .excel import read_xlsx_rows
+from .layouts import LAYOUTS, Layout, detect_layout, unique_names
+from .spss import read_sav
 
-__all__ = ["RawTable", "read_export", "detect_format", "FORMATS"]
+__all__ = ["RawTable", "read_export", "detect_format", "FORMATS", "CONTAINERS", "MAX_FILE_BYTES"]
 
-FORMATS = ("csv",)
-MAX_FILE_BYTES = 2 * 1024**3
+CONTAINERS = ("csv", "xlsx", "sav")
+FORMATS = (*CONTAINERS, *LAYOUTS)
+_ALIASES = {"excel": "xlsx", "spss": "sav", "zsav": "sav", "text": "csv", "excel-csv": "csv",
+            "ms-forms": "msforms", "microsoft-forms": "msforms", "google-forms": "googleforms",
+            "lime": "limesurvey"}
+MAX_FILE_BYTES = 1 << 30  # 1 GiB: far above any school's export, far below a memory problem
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass(frozen=True)
 class RawTable:
-    """An export as read: text cells, original headers, and the source line of every row."""
+    """An export as read: text cells per column, their rows' lines, and the layout."""
 
-    frame: pd.DataFrame  # object/str columns, "" for empty cells, original header text
-    lines: list[int]  # 1-based line (record) number in the file of each row
-    format: str
-    details: dict = field(default_factory=dict)  # encoding, delimiter, sheet, ...
+    columns: list[str]
+    data: dict[str, ColumnData]
+    lines: np.ndarray  # line (CSV), sheet row (XLSX) or case number (SAV) of every row
+    format: str  # container: csv, xlsx or sav
+    layout: Layout
+    details: dict = field(default_factory=dict)
+    problems: dict[int, str] = field(default_factory=dict)  # row -> reason the reader rejects it
+    sha256: str = ""
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.lines)
+
+    def coded(self, column: str, answer_codes: bool = False) -> Coded:
+        """The column as distinct stripped texts and per-row codes (empty cells missing)."""
+        return as_coded(self.data[column], answer_codes=answer_codes)
+
+    def sample(self, column: str, k: int = 500) -> list[str]:
+        """The first ``k`` non-empty cells of a column (for personal-data heuristics)."""
+        return column_sample(self.data[column], k)
+
+    def is_empty(self, column: str) -> bool:
+        values = self.data[column]
+        if isinstance(values, pa.ChunkedArray | pa.Array):
+            return values.null_count == len(values) or not column_sample(values, 1)
+        return all(not cell_text(v).strip() for v in values)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """All cells as text (``""`` when empty), one column per export column."""
+        out = {}
+        for col in self.columns:
+            values = self.data[col]
+            if isinstance(values, pa.ChunkedArray | pa.Array):
+                out[col] = pd.Series(values.to_pylist(), dtype=object).fillna("")
+            else:
+                out[col] = pd.Series([cell_text(v) for v in values], dtype=object)
+        return pd.DataFrame(out, columns=self.columns) if out else pd.DataFrame()
 
 
-def detect_format(path: Path) -> str:
-    """Guess the export format from the file's first bytes and its name."""
-    head = path.read_bytes()[:8] if path.stat().st_size else b""
-    if head.startswith(b"PK\x03\x04"):
-        raise InputError(f"{path}: this looks like an Excel or zip file; only CSV exports are "
-                         "supported by this version. Save it as CSV and ingest again.")
+def _split_format(fmt: str | None, path: Path) -> tuple[str | None, str | None]:
+    if fmt is None:
+        return None, None
+    name = _ALIASES.get(fmt.strip().lower(), fmt.strip().lower())
+    if name in CONTAINERS:
+        return name, None
+    if name in LAYOUTS:
+        return None, name
+    raise InputError(f"{path}: unknown format '{fmt}'. Known formats: {', '.join(FORMATS)} "
+                     "(or leave out --format: the format is detected from the file).")
+
+
+def _container(raw: bytes, path: Path) -> str:
+    if raw.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        return "xlsx"
+    if raw.startswith(_OLE2):
+        raise InputError(f"{path}: this is an old Excel workbook (.xls) or a password-protected "
+                         "one; neither can be read safely. Remove any password, save it as Excel "
+                         "Workbook (.xlsx) or CSV and ingest that file.")
+    if raw[:4] in (b"$FL2", b"$FL3"):
+        return "sav"
     return "csv"
 
 
-def _decode(raw: bytes, path: Path) -> tuple[str, str]:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace"), "cp1252"
-
-
-def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        first = text.splitlines()[0] if text else ""
-        return max(",;\t|", key=first.count)
-
-
-def read_csv_export(path: Path) -> RawTable:
-    raw = path.read_bytes()
-    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{path}: the file holds binary data (NUL bytes), not a CSV export. "
-                         "Export the survey again as CSV (comma or semicolon separated).")
-    text, encoding = _decode(raw, path)
-    if not text.strip():
-        raise InputError(f"{path}: the file is empty; there is nothing to ingest.")
-    delimiter = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    try:
-        header = next(reader)
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            rows.append(row)
-            lines.append(reader.line_num)
-    except csv.Error as exc:
-        raise InputError(f"{path}: the CSV cannot be parsed near line {reader.line_num} ({exc}).") from None
-    header = [h.strip() for h in header]
-    width = len(header)
-    fixed = [(r + [""] * width)[:width] if len(r) != width else r for r in rows]
-    frame = pd.DataFrame(fixed, columns=header, dtype=object) if fixed else pd.DataFrame(columns=header, dtype=object)
-    return RawTable(frame=frame, lines=lines, format="csv",
-                    details={"encoding": encoding, "delimiter": delimiter})
-
-
-def read_export(path: str | Path, format: str | None = None) -> RawTable:
-    """Read an export file into a :class:`RawTable` (format detected unless given)."""
+def detect_format(path: str | Path) -> str:
+    """The container of an export (``csv``, ``xlsx`` or ``sav``) from its first bytes."""
     path = Path(path)
+    with open(path, "rb") as fh:
+        return _container(fh.read(8), path)
+
+
+def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
-        raise InputError(f"{path}: file not found.")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError(f"{path}: larger than {MAX_FILE_BYTES // 1024**3} GB; split the export.")
-    fmt = format or detect_format(path)
-    if fmt != "csv":
-        raise InputError(f"{path}: unknown format '{fmt}' (known: {', '.join(FORMATS)}).")
-    return read_csv_export(path)
+        raise InputError(f"{path}: file not found. Check the path (and that it is a file, not a "
+                         "folder).")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes); there is nothing to ingest. "
+                         "Export the survey again and ingest the new file.")
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"{path}: the file is larger than {MAX_FILE_BYTES >> 30} GB; no school "
+                         "export is that large. Check the file, or split it and ingest the parts.")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: the file cannot be read ({exc.strerror}).") from None
+
+
+def read_export(path: str | Path, format: str | None = None, sheet: str | None = None) -> RawTable:
+    """Read an export file into a :class:`RawTable` (format detected unless given).
+
+    Parameters
+    ----------
+    path
+        The export file; it is only read, never modified.
+    format
+        A container (``csv``, ``xlsx``, ``sav``) or layout name to skip detection.
+    sheet
+        For workbooks: the sheet name or its number counting from 1; default the first visible
+        sheet that holds data.
+    """
+    path = Path(path)
+    forced_container, forced_layout = _split_format(format, path)
+    raw = _read_bytes(path)
+    sha = hashlib.sha256(raw).hexdigest()
+    container = forced_container or _container(raw, path)
+    if sheet is not None and container != "xlsx":
+        raise InputError(f"{path}: --sheet only applies to Excel workbooks; this file is read as "
+                         f"{container}. Leave out --sheet.")
+    if container == "csv":
+        table = _from_csv(raw, path, forced_layout)
+    elif container == "xlsx":
+        table = _from_xlsx(raw, path, forced_layout, sheet)
+    else:
+        table = _from_sav(raw, path)
+    return RawTable(**{**table, "sha256": sha})
+
+
+def _from_csv(raw: bytes, path: Path, forced_layout: str | None) -> dict:
+    src = prepare_csv(raw, path)
+    layout = detect_layout([r.cells for r in src.head], forced_layout, where=str(path))
+    if len(src.head) < layout.header_rows:
+        raise InputError(f"{path}: the file ends inside its header rows; there are no answers.")
+    width = len(src.head[0].cells)
+    body = read_csv_body(src, layout.header_rows, width, path)
+    details = {**src.details, "engine": body.engine, "header_rows": layout.header_rows}
+    if body.blank_rows:
+        details["blank_rows"] = body.blank_rows
+    data = dict(zip(layout.columns, body.columns, strict=True))
+    return {"columns": layout.columns, "data": data, "lines": body.lines, "format": "csv",
+            "layout": layout, "details": details, "problems": body.problems}
+
+
+def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | None) -> dict:
+    name, rows = read_xlsx_rows(raw, path, sheet)
+    filled = [i for i, r in enumerate(rows) if r.count("") + r.count(None) != len(r)]
+    if not filled:
+        raise InputError(f"{path}: sheet '{name}' is empty.")
+    head_idx = filled[:3]
+    records = [[cell_text(v) for v in rows[i]] for i in head_idx]
+    layout = detect_layout(records, forced_layout, where=f"{path} (sheet '{name}')")
+    if len(head_idx) < layout.header_rows:
+        raise InputError(f"{path}: sheet '{name}' ends inside its header rows; there are no "
+                         "answers.")
+    last_header = head_idx[layout.header_rows - 1]
+    body_idx = [i for i in filled if i > last_header]
+    width = len(layout.columns)
+    body = [rows[i] for i in body_idx]
+    columns = list(zip(*body, strict=False)) if body else [() for _ in range(width)]
+    columns = (columns + [("",) * len(body)] * width)[:width]
+    blank = (filled[-1] - last_header) - len(body_idx)  # empty rows between answers
+    details = {"sheet": name, "header_rows": layout.header_rows, "engine": "calamine"}
+    if blank > 0:
+        details["blank_rows"] = blank
+    return {"columns": layout.columns, "data": dict(zip(layout.columns, columns, strict=True)),
+            "lines": np.asarray(body_idx, dtype=np.int64) + 1, "format": "xlsx",
+            "layout": layout, "details": details, "problems": {}}
+
+
+def _from_sav(raw: bytes, path: Path) -> dict:
+    names, labels, cells, details = read_sav(raw, path)
+    columns = unique_names(names)
+    layout = Layout("spss", 0, columns, header_text={c: labels[n] for c, n in zip(columns, names,
+                                                                                   strict=True)
+                                                     if n in labels})
+    data = {c: cells[n] for c, n in zip(columns, names, strict=True)}
+    n = details["cases"]
+    return {"columns": columns, "data": data, "lines": np.arange(1, n + 1, dtype=np.int64),
+            "format": "sav", "layout": layout, "details": details, "problems": {}}
