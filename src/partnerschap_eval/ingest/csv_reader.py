@@ -38,7 +38,8 @@ __all__ = ["CsvText", "prepare_csv", "read_csv_body", "DELIMITERS"]
 
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 4 << 20  # the header records must lie within the first 4 MB
-_SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
+# Excel's "sep=;" first line; some tools (and a round trip through a CSV writer) quote it
+_SEP_LINE = re.compile(r'^\s*"?sep=(.)"?\s*$', re.IGNORECASE)
 _BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32-le"),
     (b"\x00\x00\xfe\xff", "utf-32-be"),

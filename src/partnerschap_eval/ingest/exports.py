@@ -41,8 +41,11 @@ def _cells(frame: pd.DataFrame, neutralise: bool, decimal_comma: bool = False) -
 
 
 def _write_text(path: Path, rows: list[list[str]], encoding: str, delimiter: str,
-                line_end: str, bom: bool, quote_all: bool = False) -> None:
+                line_end: str, bom: bool, quote_all: bool = False,
+                first_line: str | None = None) -> None:
     buf = io.StringIO()
+    if first_line is not None:
+        buf.write(first_line + line_end)
     writer = csv.writer(buf, delimiter=delimiter, lineterminator=line_end,
                         quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
     writer.writerows(rows)
@@ -65,9 +68,10 @@ def write_csv_export(frame: pd.DataFrame, path: str | Path, *, encoding: str = "
     """
     path = Path(path)
     rows = [[str(c) for c in frame.columns], *_cells(frame, neutralise, decimal_comma)]
-    if sep_line:
-        rows.insert(0, [f"sep={delimiter}"])
-    _write_text(path, rows, encoding, delimiter, line_end, bom, quote_all)
+    # Excel writes its "sep=;" line bare; through the csv writer the delimiter in it would be
+    # quoted ('"sep=;"'), which is not what a school's file looks like
+    _write_text(path, rows, encoding, delimiter, line_end, bom, quote_all,
+                first_line=f"sep={delimiter}" if sep_line else None)
     return path
 
 
@@ -117,10 +121,22 @@ def write_xlsx_export(frame: pd.DataFrame, path: str | Path, *, sheet: str = "Sh
         ws = book.create_sheet(title=name)
         ws.append([str(c) for c in table.columns])
         for row in table.itertuples(index=False):
-            ws.append([_xlsx_value(v, neutralise) for v in row])
+            ws.append([_xlsx_cell(ws, _xlsx_value(v, neutralise)) for v in row])
     with atomic_path(path) as tmp:
         book.save(tmp)
     return path
+
+
+def _xlsx_cell(ws, value: object) -> object:
+    """A text starting with ``=`` as a text cell: openpyxl would silently store it as a formula
+    (without a cached value, so a reader sees an empty cell), which no survey tool's export does."""
+    if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def _xlsx_value(value: object, neutralise: bool) -> object:

@@ -68,6 +68,7 @@ _WAVE_LOOKUP = {normalise_label(a): w for w, names in WAVE_ALIASES.items() for a
 OUTPUT_KEYS = ["respondent_id", "wave", "role", "school_id"]
 MAX_KEY_CHARS = 200
 MAX_CLEARED_LISTED = 1000  # per file; the counts by reason and column are always complete
+_LOG_SCAN_MAX = 1000  # cleared values longer than this are withheld without a pattern search
 
 # Rejection reasons; the order is the priority (a row gets the first that applies).
 R_FIELDS = "row has more fields than the header"
@@ -151,6 +152,15 @@ def _mark(reason: np.ndarray, mask: np.ndarray, label: str) -> None:
 
 def _too_long(column: Coded) -> np.ndarray:
     return column.per_row(column.lengths() > MAX_KEY_CHARS, False)
+
+
+def _log_value(text: str) -> str:
+    """:func:`safe_log_value`, but a huge cell is withheld by its length alone: the personal-data
+    patterns are searched with regular expressions whose time grows with the square of the text
+    (100,000 digits took 40 s), and a text this long is withheld anyway."""
+    if len(text) > _LOG_SCAN_MAX:
+        return f"<withheld: {len(text)} characters>"
+    return safe_log_value(text)
 
 
 def _no_items_error(raw: RawTable, path: Path, inst: Instrument, cmap: ColumnMap) -> InputError:
@@ -248,7 +258,7 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
         room = MAX_CLEARED_LISTED - len(cleared)
         for row in rows[:max(room, 0)]:
             cleared.append({"line": int(raw.lines[row]), "column": item, "header": column,
-                            "value": safe_log_value(coded.text_at(row)),
+                            "value": _log_value(coded.text_at(row)),
                             "reason": reasons[why[row]], "source_file": path.name})
     log = {
         "path": str(path), "file": path.name, "sha256": raw.sha256, "format": raw.format,
