@@ -22,6 +22,7 @@ project = "demo"
 results_path = "results.json"
 instrument = "partnerschap"
 lang = "nl"
+report_date = "2026-01-01"
 
 # %%
 import json
@@ -35,7 +36,7 @@ from partnerschap_eval.instruments import load_instrument
 inst = load_instrument(instrument)
 with open(results_path, encoding="utf-8") as fh:
     results = json.load(fh)
-display(HTML(pres.report_header(project, inst, results, lang)))
+display(HTML(pres.report_header(project, inst, results, lang, report_date)))
 
 # %%
 display(HTML(pres.summary_html(results, inst, lang)))
@@ -95,6 +96,35 @@ display(HTML(pres.section(
     "Betrouwbaarheid van de schalen", "Reliability of the scales", lang,
     "Alfa en omega boven 0,70 gelden als voldoende.", "Alpha and omega above .70 count as adequate.")))
 display(HTML(pres.html_table(pres.reliability_table(results, inst, lang))))
+
+# %%
+if "psychometrics" in results:
+    display(HTML(pres.section(
+        "Meten de schalen voor iedereen hetzelfde?", "Do the scales measure the same for everyone?",
+        lang,
+        "Factoranalyse (CFA) van de drie schalen, voor iedereen en per rol, en de toets of ouders, "
+        "leerkrachten en jeugdhulpverleners de vragen op dezelfde manier opvatten. Vuistregels "
+        "voor goede fit: CFI en TLI boven 0,95, RMSEA onder 0,06, SRMR onder 0,08 (Hu & Bentler, "
+        "1999); bij kleine groepen zijn de maten onzeker.",
+        "Confirmatory factor analysis (CFA) of the three scales, for everyone and per role, and "
+        "the test of whether parents, teachers and youth-care workers read the questions the same "
+        "way. Rules of thumb for good fit: CFI and TLI above .95, RMSEA below .06, SRMR below .08 "
+        "(Hu & Bentler, 1999); in small groups the indices are uncertain.")))
+    display(HTML(pres.html_table(pres.cfa_table(results, lang))))
+    display(HTML(pres.invariance_conclusion(results, lang)))
+    display(HTML(pres.html_table(pres.invariance_table(results, lang))))
+
+# %%
+if "psychometrics" in results:
+    display(HTML(pres.section(
+        "De vragen afzonderlijk", "The questions one by one", lang,
+        "Per vraag: gemiddelde, spreiding, lege antwoorden, het deel in de laagste en hoogste "
+        "categorie, de samenhang met de rest van de schaal, en de alfa als de vraag zou vervallen. "
+        "(R) = omgekeerd gescoord.",
+        "Per question: mean, spread, missing answers, the share in the lowest and highest "
+        "category, the correlation with the rest of the scale, and alpha if the question were "
+        "dropped. (R) = reverse-keyed.")))
+    display(HTML(pres.html_table(pres.item_table(results, inst, lang))))
 
 # %%
 if "frameworks" in results:

@@ -20,6 +20,7 @@ project = "demo"
 results_path = "results.json"
 instrument = "partnerschap"
 lang = "nl"
+report_date = "2026-01-01"
 school_key = ""
 
 # %%
@@ -34,7 +35,7 @@ from partnerschap_eval.instruments import load_instrument
 inst = load_instrument(instrument)
 with open(results_path, encoding="utf-8") as fh:
     results = json.load(fh)
-display(HTML(pres.school_header(project, results, school_key, lang)))
+display(HTML(pres.school_header(project, results, school_key, lang, report_date)))
 display(HTML(pres.school_suppressed_note(results, school_key, lang)))
 
 # %%

@@ -43,6 +43,21 @@ def test_demo_writes_report_results_manifest(demo_dir):
     assert paired["df"] == paired["n"] - 1
     manifest = json.loads((report / "manifest.json").read_text())
     assert manifest["stderr_outputs"] == 0
+    # the printed date is a recorded parameter (so reproduce prints it again), not a number
+    assert "report_date" in manifest["parameters"]
+    assert "report_date" not in results["provenance"].get("parameters", {})
+    index = (report / "index.html").read_text()
+    day = manifest["parameters"]["report_date"]
+    months = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+              "september", "oktober", "november", "december"]
+    y, m, d = (int(x) for x in day.split("-"))
+    assert f"Rapportdatum: {d} {months[m - 1]} {y}" in index
+    # the psychometrics section: three-factor CFA per role and invariance across roles
+    psy = results["psychometrics"]
+    assert {r["group"] for r in psy["cfa"]} == {"all", "parent", "teacher", "youthworker"}
+    assert [r["level"] for r in psy["invariance"] if r["wave"] == "pre"] == [
+        "configural", "metric", "scalar"]
+    assert "Meten de schalen voor iedereen hetzelfde?" in index and "ΔCFI" in index
     for out in manifest["outputs"]:
         assert sha256_file(report / out["path"]) == out["sha256"]
 

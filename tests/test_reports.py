@@ -139,7 +139,7 @@ def test_unknown_or_missing_parameters_fail_before_execution():
                                             "lang": "nl", "colour": "red"})
     with pytest.raises(ReportError, match="missing \\['school_key'\\]"):
         check_parameters("school_report", {"project": "x", "results_path": "r", "instrument": "i",
-                                           "lang": "nl"})
+                                           "lang": "nl", "report_date": "2026-11-24"})
 
 
 def test_in_a_real_browser(small_report):
@@ -188,14 +188,17 @@ def test_report_from_project_config(small_report, tmp_path):
     responses.to_csv(tmp_path / "responses.csv", index=False)
     (tmp_path / "project.yaml").write_text(
         "project: Config test\ninstrument: partnerschap\nresponses: responses.csv\n"
-        "out: out\nlanguage: en\nmin_cell: 12\nschools: [S01, S03]\n", encoding="utf-8")
+        "out: out\nlanguage: en\nmin_cell: 12\nschools: [S01, S03]\ndate: 2026-06-30\n",
+        encoding="utf-8")
     cli = [sys.executable, "-m", "partnerschap_eval.cli"]
     res = subprocess.run([*cli, "report", "--config", str(tmp_path / "project.yaml")],
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     pages = sorted(p.name for p in (tmp_path / "out" / "schools").iterdir())
     assert len(pages) == 2 and all(p.startswith(("s01-", "s03-")) for p in pages)
-    assert "What changed?" in (tmp_path / "out" / "index.html").read_text()
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "What changed?" in index and "Report date: 30 June 2026" in index
+    assert "30 June 2026" in (tmp_path / "out" / "schools" / pages[0]).read_text()
     ok = subprocess.run([*cli, "reproduce", str(tmp_path / "out")], capture_output=True, text=True,
                         timeout=600)
     assert ok.returncode == 0, ok.stderr

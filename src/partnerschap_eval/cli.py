@@ -155,6 +155,8 @@ def report(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
     lang: Annotated[str, typer.Option(help="nl (default) or en.")] = "nl",
     min_cell: Annotated[int, typer.Option(help="Minimum cell size (Contract 5).")] = 10,
+    date: Annotated[str | None, typer.Option(
+        help="Date printed on the report, YYYY-MM-DD (default today).")] = None,
 ) -> None:
     """Compute results once and render the HTML report with papermill."""
     from .project import load_project
@@ -172,7 +174,8 @@ def report(
             if lang not in ("nl", "en"):
                 raise PartnerschapError(f"--lang must be 'nl' or 'en', not '{lang}'.")
             settings = ReportSettings(project=project, instrument=instrument, responses=responses,
-                                      out_dir=out_dir, lang=lang, min_cell=min_cell)
+                                      out_dir=out_dir, lang=lang, min_cell=min_cell,
+                                      report_date=date)
         with _Step(f"report '{settings.project}' -> {settings.out_dir}"):
             paths = build_report(settings)
     except PartnerschapError as exc:

@@ -228,8 +228,33 @@ def escape(text: object) -> str:
 
 
 # -- report sections (HTML strings; every value from data is escaped) ---------------------------
-def report_header(project: str, inst: Instrument, results: dict, lang: str = "nl") -> str:
-    """Title block: project name, instrument, waves compared and the minimum cell size."""
+_MONTHS = {"nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+                   "september", "oktober", "november", "december"],
+           "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+                  "September", "October", "November", "December"]}
+
+
+def fmt_date(iso: str | None, lang: str = "nl") -> str:
+    """A date as readers write it: ``24 november 2026`` in Dutch, ``24 November 2026`` in English.
+
+    >>> fmt_date("2026-03-05", "nl"), fmt_date("2026-03-05", "en"), fmt_date(None)
+    ('5 maart 2026', '5 March 2026', '–')
+    """
+    if not iso:
+        return "–"
+    year, month, day = (int(x) for x in str(iso)[:10].split("-"))
+    return f"{day} {_MONTHS.get(lang, _MONTHS['en'])[month - 1]} {year}"
+
+
+def _dated(report_date: str | None, lang: str) -> str:
+    if not report_date:
+        return ""
+    return f" {'Rapportdatum' if lang == 'nl' else 'Report date'}: {fmt_date(report_date, lang)}."
+
+
+def report_header(project: str, inst: Instrument, results: dict, lang: str = "nl",
+                  report_date: str | None = None) -> str:
+    """Title block: project name, date, instrument, waves compared and the minimum cell size."""
     waves = results.get("waves", {})
     title = t("title", lang)
     if lang == "nl":
@@ -240,6 +265,7 @@ def report_header(project: str, inst: Instrument, results: dict, lang: str = "nl
         sub = (f"Questionnaire: {escape(pick_text(inst.title, lang))} (version {escape(inst.version)})."
                f" Compared: {escape(waves.get('first'))} → {escape(waves.get('last'))}."
                f" Groups smaller than {results.get('min_cell')} people are not shown.")
+    sub += _dated(report_date, lang)
     return f"<h1>{title}: {escape(project)}</h1><p class='pe-note'>{sub}</p>"
 
 
@@ -310,6 +336,9 @@ d<sub>av</sub> = M<sub>D</sub> / ((SD<sub>voor</sub> + SD<sub>na</sub>)/2); g<su
 <li>Kloof ouders–professionals: verschil in gemiddelden (Welch) per meting; verandering van de kloof als verschil in verschilscores.</li>
 <li>Uitval: voormeting van wie bleef tegenover wie uitviel (Welch, Hedges' g).</li>
 <li>Betrouwbaarheid: Cronbachs alfa met Feldts (1965) interval; omega (McDonald, 1999) uit een één-factormodel.</li>
+<li>Factorstructuur: confirmatieve factoranalyse (maximum likelihood, complete gevallen) van het model met drie schalen,
+voor iedereen en per rol; meetinvariantie tussen rollen in drie stappen (configuraal, metrisch, scalair), beoordeeld met
+ΔCFI ≥ −0,010 en ΔRMSEA ≤ 0,015 (Chen, 2007). Items vallen op als de alfa zonder het item hoger is of de item-restcorrelatie onder 0,30 ligt.</li>
 <li>Betrouwbare verandering (Jacobson &amp; Truax, 1991): RC = (na − voor)/S<sub>diff</sub>, S<sub>diff</sub> = √2·SD<sub>voor</sub>·√(1 − α).</li>
 <li>Multilevelmodel: score ~ meting + rol met random intercepts voor school en respondent (alle beschikbare metingen; REML, Wald-intervallen);
 ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>respondent</sub> + σ²).</li>
@@ -318,7 +347,8 @@ ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>r
 groepen kleiner dan de minimale celgrootte worden niet getoond; professionals worden nooit per school getoond.</p>
 <p class='pe-note'>Literatuur: Feldt, L. S. (1965), Psychometrika 30, 357–370 · Jacobson, N. S. &amp; Truax, P. (1991),
 J. Consult. Clin. Psychol. 59, 12–19 · Lakens, D. (2013), Front. Psychol. 4, 863 · McDonald, R. P. (1999),
-Test theory · Benjamini, Y. &amp; Hochberg, Y. (1995), J. R. Stat. Soc. B 57, 289–300.</p>
+Test theory · Benjamini, Y. &amp; Hochberg, Y. (1995), J. R. Stat. Soc. B 57, 289–300 ·
+Chen, F. F. (2007), Struct. Equ. Modeling 14, 464–504 · Hu, L. &amp; Bentler, P. M. (1999), Struct. Equ. Modeling 6, 1–55.</p>
 """,
     "en": """
 <h2>Methods</h2>
@@ -334,6 +364,9 @@ d<sub>av</sub> = M<sub>D</sub> / ((SD<sub>pre</sub> + SD<sub>post</sub>)/2); g<s
 <li>Parent–professional gap: difference in means (Welch) per wave; its change as a difference in differences of change scores.</li>
 <li>Attrition: pre scores of those who stayed versus those who dropped out (Welch, Hedges' g).</li>
 <li>Reliability: Cronbach's alpha with Feldt's (1965) interval; omega (McDonald, 1999) from a one-factor model.</li>
+<li>Factor structure: confirmatory factor analysis (maximum likelihood, complete cases) of the three-scale model,
+for everyone and per role; measurement invariance across roles in three steps (configural, metric, scalar), judged by
+ΔCFI ≥ −.010 and ΔRMSEA ≤ .015 (Chen, 2007). Items are flagged when alpha without the item is higher or the item-rest correlation is below .30.</li>
 <li>Reliable change (Jacobson &amp; Truax, 1991): RC = (post − pre)/S<sub>diff</sub>, S<sub>diff</sub> = √2·SD<sub>pre</sub>·√(1 − α).</li>
 <li>Multilevel model: score ~ wave + role with random intercepts for school and respondent (all available rows; REML, Wald intervals);
 ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>respondent</sub> + σ²).</li>
@@ -342,7 +375,8 @@ ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>r
 than the minimum cell size are not shown; professionals are never shown per school.</p>
 <p class='pe-note'>References: Feldt, L. S. (1965), Psychometrika 30, 357–370 · Jacobson, N. S. &amp; Truax, P. (1991),
 J. Consult. Clin. Psychol. 59, 12–19 · Lakens, D. (2013), Front. Psychol. 4, 863 · McDonald, R. P. (1999),
-Test theory · Benjamini, Y. &amp; Hochberg, Y. (1995), J. R. Stat. Soc. B 57, 289–300.</p>
+Test theory · Benjamini, Y. &amp; Hochberg, Y. (1995), J. R. Stat. Soc. B 57, 289–300 ·
+Chen, F. F. (2007), Struct. Equ. Modeling 14, 464–504 · Hu, L. &amp; Bentler, P. M. (1999), Struct. Equ. Modeling 6, 1–55.</p>
 """,
 }
 
@@ -365,7 +399,8 @@ def provenance_html(results: dict, lang: str = "nl") -> str:
 
 
 # -- per-school pages (parents only) ---------------------------------------------------------
-def school_header(project: str, results: dict, school_key: str, lang: str = "nl") -> str:
+def school_header(project: str, results: dict, school_key: str, lang: str = "nl",
+                  report_date: str | None = None) -> str:
     """Title block of a school page; the school name is data, so it is escaped."""
     school = results["schools"][school_key]
     if lang == "nl":
@@ -377,7 +412,8 @@ def school_header(project: str, results: dict, school_key: str, lang: str = "nl"
                "teachers and youth-care workers are never shown per school.")
         back = "Back to the project report"
     return (f"<p class='pe-note'><a href='../index.html'>{back}</a></p>"
-            f"<h1>{escape(school['name'])}</h1><p class='pe-note'>{escape(project)}. {sub}</p>")
+            f"<h1>{escape(school['name'])}</h1><p class='pe-note'>{escape(project)}. {sub}"
+            f"{_dated(report_date, lang)}</p>")
 
 
 def school_table(results: dict, school_key: str, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
@@ -634,3 +670,149 @@ def rules_table(results: dict, lang: str = "nl") -> pd.DataFrame:
             "level": "Niveau" if lang == "nl" else "Level",
             "label": "Label", "rule": "Regel" if lang == "nl" else "Rule"}
     return df[list(cols)].rename(columns=cols)
+
+
+# -- psychometrics: items, factor structure, invariance across roles ---------------------------
+def _psy(results: dict, name: str) -> list[dict]:
+    return results.get("psychometrics", {}).get(name, [])
+
+
+def _wave_label(wave: object, lang: str) -> str:
+    return t(str(wave), lang) if wave in ("pre", "post") else escape(wave)
+
+
+def _item_label(inst: Instrument, item_id: str, lang: str) -> str:
+    """The item's text as parents read it (the parallel forms say the same thing)."""
+    try:
+        item = inst.item(item_id)
+    except (KeyError, ValueError):
+        return item_id
+    texts = item.text
+    form = texts.get("parent") or next(iter(texts.values()))
+    return f"{item_id}: {pick_text(form, lang)}" + (" (R)" if item.reverse else "")
+
+
+def item_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Item statistics per scale and wave, with the items that weaken their scale marked."""
+    nl = lang == "nl"
+    r_min = results.get("psychometrics", {}).get("r_rest_min", 0.30)
+    rows = []
+    for r in _psy(results, "items"):
+        why = []
+        if r.get("raises_alpha"):
+            why.append("alfa stijgt zonder dit item" if nl else "alpha rises without it")
+        if r.get("weak_r_rest"):
+            why.append(("item-restcorrelatie < " if nl else "item-rest r < ")
+                       + fmt_number(r_min, lang))
+        if r.get("reason"):
+            why = [t("suppressed", lang, n=results.get("min_cell", 10))]
+        rows.append({
+            t("scale", lang): _scale_name(inst, r["scale"], lang),
+            t("wave", lang): _wave_label(r.get("wave"), lang),
+            ("Item" if nl else "Item"): _item_label(inst, r["item"], lang),
+            t("n", lang): fmt_number(r.get("n"), lang, 0),
+            ("Gem." if nl else "Mean"): fmt_number(r.get("mean"), lang),
+            ("SD" if nl else "SD"): fmt_number(r.get("sd"), lang),
+            ("% leeg" if nl else "% missing"): fmt_number(r.get("pct_missing"), lang, 1),
+            ("% laagste" if nl else "% floor"): fmt_number(r.get("pct_floor"), lang, 1),
+            ("% hoogste" if nl else "% ceiling"): fmt_number(r.get("pct_ceiling"), lang, 1),
+            ("r item-rest" if nl else "item-rest r"): fmt_number(r.get("r_rest"), lang),
+            ("Alfa zonder item" if nl else "Alpha if deleted"):
+                fmt_number(r.get("alpha_if_deleted"), lang),
+            ("Let op" if nl else "Check"): "; ".join(why),
+        })
+    return pd.DataFrame(rows)
+
+
+def cfa_table(results: dict, lang: str = "nl") -> pd.DataFrame:
+    """Fit of the three-scale factor model, per wave, for everyone and per role."""
+    nl = lang == "nl"
+    rows = []
+    for r in _psy(results, "cfa"):
+        reason = r.get("reason") or ""
+        if reason.startswith("suppressed"):
+            reason = t("suppressed", lang, n=results.get("min_cell", 10))
+        chisq = (f"{fmt_number(r.get('chisq'), lang)} ({fmt_number(r.get('df'), lang, 0)})"
+                 if r.get("chisq") is not None else "–")
+        rows.append({
+            t("wave", lang): _wave_label(r.get("wave"), lang),
+            t("group", lang): t("all", lang) if r.get("group") == "all"
+            else _role_label(r.get("group"), lang),
+            t("n", lang): fmt_number(r.get("n"), lang, 0),
+            "χ² (df)": chisq,
+            "CFI": fmt_number(r.get("cfi"), lang, 3),
+            "TLI": fmt_number(r.get("tli"), lang, 3),
+            "RMSEA": fmt_number(r.get("rmsea"), lang, 3),
+            ("90%-BI RMSEA" if nl else "RMSEA 90% CI"):
+                fmt_ci([r.get("rmsea_ci_low"), r.get("rmsea_ci_high")], lang, 3),
+            "SRMR": fmt_number(r.get("srmr"), lang, 3),
+            ("Opmerking" if nl else "Note"): escape(reason),
+        })
+    return pd.DataFrame(rows)
+
+
+_LEVELS = {"configural": ("configuraal (zelfde structuur)", "configural (same structure)"),
+           "metric": ("metrisch (zelfde ladingen)", "metric (same loadings)"),
+           "scalar": ("scalair (zelfde intercepten)", "scalar (same intercepts)")}
+
+
+def invariance_table(results: dict, lang: str = "nl") -> pd.DataFrame:
+    """Measurement invariance across roles: each step's fit and its change (Chen, 2007)."""
+    nl = lang == "nl"
+    rows = []
+    for r in _psy(results, "invariance"):
+        if r.get("level") is None:
+            rows.append({t("wave", lang): _wave_label(r.get("wave"), lang),
+                         ("Stap" if nl else "Step"): "–",
+                         ("Opmerking" if nl else "Note"): escape(r.get("reason") or "")})
+            continue
+        ok = r.get("supported")
+        verdict = "–" if ok is None else (("ja" if ok else "nee") if nl else ("yes" if ok else "no"))
+        rows.append({
+            t("wave", lang): _wave_label(r.get("wave"), lang),
+            ("Stap" if nl else "Step"): _LEVELS.get(r["level"], (r["level"],) * 2)[0 if nl else 1],
+            "CFI": fmt_number(r.get("cfi"), lang, 3),
+            "RMSEA": fmt_number(r.get("rmsea"), lang, 3),
+            "ΔCFI": fmt_number(r.get("delta_cfi"), lang, 3),
+            "ΔRMSEA": fmt_number(r.get("delta_rmsea"), lang, 3),
+            ("Gelijkwaardig?" if nl else "Invariant?"): verdict,
+            ("Opmerking" if nl else "Note"): escape(r.get("reason") or ""),
+        })
+    return pd.DataFrame(rows)
+
+
+def invariance_conclusion(results: dict, lang: str = "nl") -> str:
+    """One sentence per wave: may parents' and professionals' scores be compared directly?"""
+    nl = lang == "nl"
+    out = []
+    by_wave: dict[str, dict[str, object]] = {}
+    for r in _psy(results, "invariance"):
+        if r.get("level"):
+            by_wave.setdefault(r["wave"], {})[r["level"]] = r.get("supported")
+    for wave, levels in by_wave.items():
+        w = _wave_label(wave, lang)
+        if levels.get("metric") and levels.get("scalar"):
+            out.append(f"{w}: de rollen vullen de schalen op dezelfde manier in (scalaire "
+                       "gelijkwaardigheid); hun gemiddelden mogen direct vergeleken worden."
+                       if nl else f"{w}: the roles use the scales in the same way (scalar "
+                       "invariance); their means may be compared directly.")
+        elif levels.get("metric"):
+            out.append(f"{w}: ladingen zijn gelijk, intercepten niet; vergelijk verbanden, "
+                       "maar wees voorzichtig met verschillen in gemiddelden tussen rollen."
+                       if nl else f"{w}: loadings are equal, intercepts are not; compare "
+                       "relations, but be careful with differences in means between roles.")
+        else:
+            out.append(f"{w}: de rollen lijken de schalen verschillend op te vatten; het "
+                       "verschil tussen ouders en professionals is lastig te duiden."
+                       if nl else f"{w}: the roles appear to read the scales differently; the "
+                       "gap between parents and professionals is hard to interpret.")
+    rule = results.get("psychometrics", {}).get("invariance_rule") or {}
+    cfi = fmt_number(abs(rule.get("delta_cfi_min", -0.01)), lang, 3)
+    rmsea = fmt_number(rule.get("delta_rmsea_max", 0.015), lang, 3)
+    note = (f"Beslisregel (Chen, 2007): een stap geldt als gelijkwaardig wanneer de CFI met "
+            f"hooguit {cfi} daalt en de RMSEA met hooguit {rmsea} stijgt." if nl else
+            f"Decision rule (Chen, 2007): a step counts as invariant when CFI drops by at most "
+            f"{cfi} and RMSEA rises by at most {rmsea}.")
+    items = "".join(f"<li>{escape(s)}</li>" for s in out)
+    return (f"<ul>{items}</ul>" if items else "") + (f"<p class='pe-note'>{escape(note)}</p>"
+                                                     if note else "")

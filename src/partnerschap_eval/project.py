@@ -9,6 +9,7 @@ Example::
     min_cell: 10                      # optional; Contract 5 minimum cell size
     language: nl                      # nl (default) or en
     out: reports/wish                 # output folder
+    date: 2026-06-30                  # optional; the date printed on the report (default today)
     frameworks:                       # optional: framework instruments and their responses
       - {instrument: gerdes, responses: data/processed/wish/gerdes/responses.csv}
 
@@ -17,6 +18,7 @@ Relative paths are relative to the config file.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -47,6 +49,7 @@ class ProjectConfig(BaseModel):
     language: Literal["nl", "en"] = "nl"
     schools: tuple[str, ...] | None = None
     frameworks: tuple[FrameworkInput, ...] = ()
+    date: datetime.date | None = None
 
 
 def load_project(path: str | Path) -> ReportSettings:
@@ -70,5 +73,6 @@ def load_project(path: str | Path) -> ReportSettings:
                           responses=(base / cfg.responses).resolve(), out_dir=base / cfg.out,
                           lang=cfg.language, min_cell=cfg.min_cell, waves=cfg.waves,
                           schools=cfg.schools,
+                          report_date=cfg.date.isoformat() if cfg.date else None,
                           frameworks=tuple((f.instrument, (base / f.responses).resolve())
                                            for f in cfg.frameworks))

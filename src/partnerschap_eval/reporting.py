@@ -11,6 +11,7 @@ Output layout of a report directory::
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import html.parser
 import os
@@ -19,6 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -59,12 +61,30 @@ class ReportSettings:
     workers: int | None = None
     #: Framework instruments (Epstein, Gerdes, ladder, praatplaat) and their responses files.
     frameworks: tuple[tuple[str, Path], ...] = ()
+    #: The date printed on the report (ISO ``YYYY-MM-DD``; default: the day it is built). It is
+    #: recorded in the manifest so ``reproduce`` prints the same date, and kept out of
+    #: results.json so the numbers file does not depend on the day.
+    report_date: str | None = None
 
     def parameters(self) -> dict:
         return {"project": self.project, "instrument": self.instrument, "lang": self.lang,
+                "report_date": self.report_date,
                 "min_cell": self.min_cell, "waves": list(self.waves) if self.waves else None,
                 "schools": list(self.schools) if self.schools else None,
                 "frameworks": [inst for inst, _ in self.frameworks] or None}
+
+
+def check_date(text: str) -> str:
+    """An ISO date (``YYYY-MM-DD``), or a clear error.
+
+    >>> check_date("2026-11-24")
+    '2026-11-24'
+    """
+    try:
+        return datetime.date.fromisoformat(str(text)).isoformat()
+    except ValueError:
+        raise ReportError(f"Report date {text!r} is not a date; write it as YYYY-MM-DD, "
+                          "for example 2026-11-24.") from None
 
 
 def notebook_path(name: str) -> Path:
@@ -257,12 +277,18 @@ def _render_all(jobs: list[tuple[str, str, dict, Path, Path | None]], lang: str,
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    """A tidy table as JSON records with stable numbers (NaN -> null)."""
+    """A tidy table as JSON records with stable numbers (NaN -> null, numpy bools -> bool)."""
     from .results import stable_number
 
-    return [{str(k): (stable_number(v) if not isinstance(v, str) and v is not None
-                      and not pd.isna(v) else (v if isinstance(v, str) else None))
-             for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    def value(v: object) -> object:
+        if v is None or isinstance(v, str | bool):
+            return v
+        if isinstance(v, np.bool_):
+            return bool(v)
+        return None if pd.isna(v) else stable_number(v)
+
+    return [{str(k): value(v) for k, v in row.items()}
+            for row in frame.to_dict(orient="records")]
 
 
 def _framework_results(settings: ReportSettings, first: str, last: str) -> dict:
@@ -273,6 +299,37 @@ def _framework_results(settings: ReportSettings, first: str, last: str) -> dict:
     fw = summary(data, min_cell=settings.min_cell, lang=settings.lang, first=first, last=last)
     return {"lang": settings.lang, "notes": list(fw.notes),
             "tables": {name: _records(table) for name, table in fw.tables().items()}}
+
+
+def _psychometric_results(responses: pd.DataFrame, inst, first: str, last: str,
+                          min_cell: int) -> dict:
+    """Item statistics, CFA per role and role invariance for the first and last wave.
+
+    Computed once per run (the same frames :func:`psychometrics.scale_quality` returns) and
+    stored as records, so the notebook only formats them. Roles are pooled over schools.
+    """
+    from .psychometrics import CHEN_DELTA_CFI, CHEN_DELTA_RMSEA, R_REST_MIN, scale_quality
+
+    waves = [first] if first == last else [first, last]
+    q = scale_quality(responses, inst, waves, min_cell=min_cell)
+    rel = q.reliability.set_index(["scale", "wave"])["alpha"]
+    items = q.items.drop(columns=["flag_reason"])
+    # Why an item is flagged, as codes the report words in its own language.
+    scale_alpha = rel.reindex(pd.MultiIndex.from_frame(items[["scale", "wave"]])).to_numpy()
+    items["raises_alpha"] = items["alpha_if_deleted"].to_numpy() > scale_alpha
+    items["weak_r_rest"] = items["r_rest"] < R_REST_MIN
+    cfa = q.cfa.drop(columns=["groups", "equal"], errors="ignore")
+    inv = q.invariance
+    inv = inv.drop(columns=["rule", "groups", "equal"], errors="ignore")
+    for frame in (items, cfa, inv):
+        if "reason" in frame and "n" in frame:
+            # Contract 5: not even the size of a suppressed group is published.
+            small = frame["reason"].fillna("").str.startswith("suppressed")
+            frame["n"] = frame["n"].astype(object).where(~small, None)
+    return {"items": _records(items), "cfa": _records(cfa), "invariance": _records(inv),
+            "r_rest_min": R_REST_MIN,
+            "invariance_rule": {"delta_cfi_min": CHEN_DELTA_CFI,
+                                "delta_rmsea_max": CHEN_DELTA_RMSEA}}
 
 
 @dataclass(frozen=True)
@@ -302,9 +359,11 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
     inputs = [{"path": _rel(p, base), "sha256": sha256_file(p)}
               for p in (settings.responses, *fw_paths, *settings.extra_inputs)]
     params = settings.parameters()
+    params["report_date"] = check_date(settings.report_date or datetime.date.today().isoformat())
     results = evaluate(responses, inst, waves=list(settings.waves) if settings.waves else None,
                        min_cell=settings.min_cell, inputs=inputs,
-                       parameters={k: v for k, v in params.items() if k != "lang"})
+                       parameters={k: v for k, v in params.items()
+                                   if k not in ("lang", "report_date")})
     if settings.schools:
         unknown = sorted(set(settings.schools) - set(responses["school_id"]))
         if unknown:
@@ -317,6 +376,8 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
                                                settings.min_cell))
     if settings.frameworks:
         results["frameworks"] = _framework_results(settings, waves["first"], waves["last"])
+    results["psychometrics"] = _psychometric_results(responses, inst, waves["first"],
+                                                     waves["last"], settings.min_cell)
     paths = {"results": out / "results.json", "notebook": out / "project_report.ipynb",
              "html": out / "index.html", "manifest": out / "manifest.json"}
     write_text(paths["results"], canonical_json(results))
@@ -324,7 +385,8 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
     instrument_arg = inst.source or settings.instrument
 
     common = {"project": settings.project, "results_path": results_arg,
-              "instrument": instrument_arg, "lang": settings.lang}
+              "instrument": instrument_arg, "lang": settings.lang,
+              "report_date": params["report_date"]}
     school_pages = [out / "schools" / f"{key}.html" for key in results["schools"]]
     jobs = [("project", "project_report", common, paths["html"], paths["notebook"])]
     jobs += [(key, "school_report", common | {"school_key": key}, html, None)
@@ -425,7 +487,7 @@ def reproduce(report_dir: str | Path) -> list[str]:
                 waves=tuple(p["waves"]) if p.get("waves") else None,
                 schools=tuple(p["schools"]) if p.get("schools") else None,
                 frameworks=frameworks, extra_inputs=tuple(inputs[1 + len(fw_ids):]),
-                base_dir=report_dir))
+                base_dir=report_dir, report_date=p.get("report_date")))
             old = (report_dir / "results.json").read_text(encoding="utf-8")
             new = (tmp_out / "results.json").read_text(encoding="utf-8")
             if old != new:
