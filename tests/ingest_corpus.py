@@ -187,6 +187,12 @@ case(name="csv_keys_missing", kind="csv", spec={}, rows_in=6, accepted=1,
          "c,S,,pre,1\n"
          "d,S,ouder,,1\n"
          "e,S,directeur,pre,1\n")))
+case(name="csv_id_column_all_empty", kind="csv", spec=P, rows_in=2, accepted=0,
+     rejected={"missing respondent id": 2},  # a column with no value at all is still mapped
+     write=_one(lambda p: p.write_text("respondent,school,rol,rec1\n,S,ouder,1\n,S,ouder,2\n")))
+case(name="csv_school_column_all_empty", kind="csv", spec=P, rows_in=2, accepted=0,
+     rejected={"missing school": 2},
+     write=_one(lambda p: p.write_text("respondent,school,rol,rec1\na,,ouder,1\nb,,ouder,2\n")))
 case(name="csv_duplicates", kind="csv", spec=P, rows_in=7, accepted=2,
      rejected={"exact duplicate": 3, "conflicting duplicate": 2},
      write=_one(lambda p: p.write_text(

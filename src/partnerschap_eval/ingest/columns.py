@@ -73,7 +73,12 @@ class Coded:
     def per_row(self, per_value: Sequence[object] | np.ndarray, missing: object) -> np.ndarray:
         """Spread one result per distinct value over the rows (``missing`` for empty cells)."""
         per_value = np.asarray(per_value)
-        lut = np.empty(self.n_values + 1, dtype=per_value.dtype if len(per_value) else object)
+        # keep the caller's dtype also when the column has no value at all (an empty id column):
+        # an object array here made a boolean row mask unusable as an index. Only a plain empty
+        # list (NumPy makes it float64) takes the dtype of ``missing``.
+        dtype = (per_value.dtype if len(per_value) or per_value.dtype.kind != "f"
+                 else np.asarray(missing).dtype)
+        lut = np.empty(self.n_values + 1, dtype=dtype)
         if len(per_value):
             lut[:-1] = per_value
         lut[-1] = missing

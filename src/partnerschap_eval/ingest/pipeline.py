@@ -164,10 +164,16 @@ def _log_value(text: str) -> str:
 
 
 def _no_items_error(raw: RawTable, path: Path, inst: Instrument, cmap: ColumnMap) -> InputError:
-    shown = [c for c in raw.columns if c not in cmap.pii][:8]
+    def listed(columns: list[str]) -> str:
+        return f"{columns[:8]}{' ...' if len(columns) > 8 else ''}"
+
+    # the unmapped columns are named apart: they are the ones a mapping file has to name, and a
+    # Qualtrics export starts with a dozen metadata columns that would otherwise fill the list
+    others = [c for c in raw.columns if c not in cmap.pii and c not in cmap.unmapped]
     return InputError(
         f"{path}: no column could be matched to an item of '{inst.id}' (read as "
-        f"{raw.format}/{raw.layout.name}; columns: {shown}{' ...' if len(raw.columns) > 8 else ''}). "
+        f"{raw.format}/{raw.layout.name}; unmapped columns: {listed(cmap.unmapped)}; other "
+        f"columns: {listed(others)}). "
         "Use the item ids (rec1, ...) or the item texts as column headers, or give a mapping "
         "file (--mapping) that names the item of each column.")
 
