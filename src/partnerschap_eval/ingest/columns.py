@@ -118,10 +118,11 @@ def cell_text(value: object) -> str:
     Whole numbers lose their ``.0`` (Excel and SPSS store every number as a double); dates are
     written in ISO format; missing values become ``""``.
 
-    >>> [cell_text(v) for v in (4.0, 4.5, None, float("nan"), "0012", True, datetime(2024, 2, 1, 9))]
-    ['4', '4.5', '', '', '0012', 'TRUE', '2024-02-01 09:00:00']
+    >>> [cell_text(v) for v in (4.0, 4.5, None, float("nan"), pd.NA, "0012", True,
+    ...                         datetime(2024, 2, 1, 9))]
+    ['4', '4.5', '', '', '', '0012', 'TRUE', '2024-02-01 09:00:00']
     """
-    if value is None:
+    if value is None or value is pd.NA:  # pd.NA: a missing cell of a nullable (Int64) column
         return ""
     if isinstance(value, str):
         return value
