@@ -66,6 +66,16 @@ plots.show(plots.pre_post_plot(results, inst, lang), pres.t("fig_pre_post", lang
 
 # %%
 display(HTML(pres.section(
+    "Hoeveel veranderde iedereen?", "How much did each person change?", lang,
+    "Het gemiddelde verschil verbergt spreiding: sommigen gingen vooruit, anderen achteruit. "
+    "Elke staaf telt de personen met ongeveer die verandering; gearceerde staven zijn te klein "
+    "om te tonen.",
+    "The mean difference hides spread: some people moved up, others down. Each bar counts the "
+    "people with about that change; hatched bars are too small to show.")))
+plots.show(plots.change_histogram(results, inst, lang), pres.t("fig_change", lang))
+
+# %%
+display(HTML(pres.section(
     "Effectgroottes met betrouwbaarheidsintervallen", "Effect sizes with confidence intervals",
     lang, "Een interval dat de nullijn niet raakt, wijst op een echte verandering.",
     "An interval that does not touch zero points to a real change.")))

@@ -49,7 +49,7 @@ __all__ = [
     "paired_scores", "paired_test", "ncp_ci", "dz_ci", "wilcoxon_signed_rank",
     "reliable_change", "bh_adjust", "design_effect", "hedges_j", "welch_test", "hedges_g",
     "role_gap", "attrition", "min_detectable_dz", "fit_random_intercepts", "mixed_model",
-    "PROFESSIONAL_ROLES",
+    "PROFESSIONAL_ROLES", "CHANGE_EDGES", "change_distribution",
 ]
 
 #: Roles pooled as "professionals" in the parent-professional gap (DOMAIN.md: who fills in what).
@@ -352,6 +352,43 @@ class ReliableChange:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(self)])
+
+
+#: Inner bin edges for change scores on a scale mean (post - pre): half-point bins centred on
+#: -1.5, -1, ..., +1.5, with open tails below -1.75 and from +1.75 up. Edges fall between the
+#: values a 4- or 5-item mean difference can take, so no answer pattern sits on a boundary
+#: by accident of rounding.
+CHANGE_EDGES = (-1.75, -1.25, -0.75, -0.25, 0.25, 0.75, 1.25, 1.75)
+
+
+def change_distribution(pre: np.ndarray, post: np.ndarray,
+                        edges: tuple[float, ...] = CHANGE_EDGES) -> pd.DataFrame:
+    """How many pairs changed by about how much: counts of :math:`d_i = post_i - pre_i` per bin.
+
+    Bins are :math:`(-\\infty, e_1), [e_1, e_2), \\dots, [e_k, \\infty)` for the inner edges
+    :math:`e_1 < \\dots < e_k`; ``centre`` is the midpoint of an inner bin and, for the tails,
+    the edge plus or minus half the neighbouring bin width. A histogram of the paired
+    differences is the distribution the paired t test and d_z summarise (Lakens, 2013).
+
+    >>> change_distribution(np.array([3.0, 3, 3, 2]), np.array([3.2, 4, 1, 4.5]),
+    ...                     edges=(-0.5, 0.5, 1.5))[["centre", "n"]].values.tolist()
+    [[-1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0]]
+    """
+    inner = np.asarray(edges, dtype=float)
+    if inner.ndim != 1 or inner.size < 1 or np.any(np.diff(inner) <= 0):
+        raise ValueError("edges must be a strictly increasing sequence of numbers")
+    diff = np.asarray(post, dtype=float) - np.asarray(pre, dtype=float)
+    diff = diff[np.isfinite(diff)]
+    # side="right": a difference equal to an edge belongs to the bin that starts there
+    counts = np.bincount(np.searchsorted(inner, diff, side="right"), minlength=inner.size + 1)
+    low = np.concatenate([[-np.inf], inner])
+    high = np.concatenate([inner, [np.inf]])
+    width_first = inner[1] - inner[0] if inner.size > 1 else 1.0
+    width_last = inner[-1] - inner[-2] if inner.size > 1 else 1.0
+    centre = np.concatenate([[inner[0] - width_first / 2], (inner[:-1] + inner[1:]) / 2,
+                             [inner[-1] + width_last / 2]])
+    return pd.DataFrame({"low": low, "high": high, "centre": centre,
+                         "n": counts.astype(float)})
 
 
 def reliable_change(pre: np.ndarray, post: np.ndarray, r_xx: float,

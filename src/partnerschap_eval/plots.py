@@ -15,7 +15,7 @@ from .instruments import Instrument, pick_text  # noqa: E402
 from .presentation import fmt_number, t  # noqa: E402
 
 __all__ = ["forest_plot", "pre_post_plot", "school_comparison_plot", "school_pre_post_plot",
-           "show", "to_png", "level_bars", "epstein_plot"]
+           "show", "to_png", "level_bars", "epstein_plot", "change_histogram"]
 
 _ROLE_COLOURS = {"all": "#1b4f72", "parent": "#d35400", "teacher": "#117a65",
                  "youthworker": "#7d3c98", "coordinator": "#7f8c8d", "pupil": "#b7950b"}
@@ -235,5 +235,44 @@ def epstein_plot(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
         ax.set_title(t(role, lang), fontsize=10)
         _decimal_comma(ax, lang)
         _style(ax)
+    fig.tight_layout()
+    return fig
+
+
+def change_histogram(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
+    """How much each person's score changed (post − pre), one panel per scale.
+
+    Bars are the numbers of pairs per half-point bin (``change_distribution`` in results.json);
+    a bin hidden by the minimum cell size is drawn as an empty, hatched outline without a
+    height, so a reader sees that something is there but not how much.
+    """
+    scales = [s for s in inst.scale_ids if "change_distribution" in results["scales"].get(s, {})]
+    fig, axes = plt.subplots(1, max(len(scales), 1), figsize=(3.2 * max(len(scales), 1), 3.0),
+                             dpi=100, sharey=True, squeeze=False)
+    min_cell = results.get("min_cell", 10)
+    for ax, scale_id in zip(axes[0], scales, strict=True):
+        dist = results["scales"][scale_id]["change_distribution"]
+        bins = dist["bins"]
+        xs = [b["centre"] for b in bins]
+        shown = [b["n"] if b["n"] is not None else 0 for b in bins]
+        ax.bar(xs, shown, width=0.45, color=_ROLE_COLOURS["all"])
+        top = max(shown) if any(shown) else min_cell
+        for b in bins:
+            if b["n"] is None and b.get("n_reason"):
+                ax.bar([b["centre"]], [min_cell], width=0.45, fill=False, hatch="///",
+                       edgecolor="#999999", linewidth=0.6)
+                ax.text(b["centre"], min_cell + 0.02 * top, f"<{min_cell}", ha="center",
+                        va="bottom", fontsize=6, color="#666666")
+        ax.axvline(0, color="#555555", linewidth=0.8, linestyle="--")
+        edges = dist["edges"]
+        labels = [fmt_number(x, lang, 1) for x in xs]
+        labels[0] = "< " + fmt_number(edges[0], lang, 2)
+        labels[-1] = "≥ " + fmt_number(edges[-1], lang, 2)
+        ax.set_xticks(xs, labels, fontsize=6, rotation=60)
+        ax.set_title(pick_text(inst.scale(scale_id).name, lang), fontsize=10)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0][0].set_ylabel("aantal personen" if lang == "nl" else "number of people", fontsize=8)
+    fig.supxlabel("verandering (na − voor)" if lang == "nl" else "change (post − pre)",
+                  fontsize=8)
     fig.tight_layout()
     return fig

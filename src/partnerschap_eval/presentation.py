@@ -60,6 +60,8 @@ _TEXT = {
                    "en": "Distribution over the levels of collaboration, before and after, per role"},
     "fig_ladder": {"nl": "Ervaren trede op de participatieladder, voor en na, per rol",
                    "en": "Experienced rung on the participation ladder, before and after, per role"},
+    "fig_change": {"nl": "Verandering per persoon (na − voor) per schaal: aantal personen per half punt",
+                   "en": "Change per person (post − pre) per scale: number of people per half point"},
     "fig_epstein": {"nl": "Gemiddelde frequentie per type betrokkenheid, voor en na, per rol",
                     "en": "Mean frequency per type of involvement, before and after, per role"},
     "wave_effect": {"nl": "Effect meting (multilevel)", "en": "Wave effect (multilevel)"},

@@ -20,9 +20,11 @@ import pandas as pd
 from . import __version__
 from .errors import InputError
 from .evaluation import (
+    CHANGE_EDGES,
     PROFESSIONAL_ROLES,
     attrition,
     bh_adjust,
+    change_distribution,
     min_detectable_dz,
     mixed_model,
     paired_scores,
@@ -160,6 +162,24 @@ def _protect(table: np.ndarray, min_cell: int, hidden: np.ndarray | None = None)
                 if i is not None:
                     mask[i, j], changed = True, True
     return mask
+
+
+def _change_distribution_block(pre: np.ndarray, post: np.ndarray, min_cell: int) -> dict:
+    """Histogram of paired change scores, small bins suppressed (complementary too: the
+    total number of pairs is published, so one hidden bin could be recovered by subtraction)."""
+    table = change_distribution(pre, post)
+    counts = table["n"].to_numpy()
+    primary = suppressed_reason(min_cell)
+    if len(pre) < min_cell:
+        hide, small = np.ones(counts.size, bool), np.ones(counts.size, bool)
+    else:
+        hide = _protect(counts[None, :], min_cell)[0]
+        small = (counts > 0) & (counts < min_cell)
+    bins = []
+    for centre, n, h, sm in zip(table["centre"], counts, hide, small, strict=True):
+        bins.append({"centre": centre, "n": None if h else int(n)}
+                    | ({"n_reason": primary if sm else f"{primary} (complementary)"} if h else {}))
+    return {"edges": list(CHANGE_EDGES), "bins": bins}
 
 
 def _suppress_keys(block: dict, keys: Iterable[str], reason: str) -> None:
@@ -444,6 +464,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             "gap": _gap_block(scores, scale.id, first, last, min_cell, pairs),
             "attrition": _attrition_block(scores, scale.id, first, last, min_cell),
             "sensitivity": _sensitivity_block(len(pairs), min_cell),
+            "change_distribution": _change_distribution_block(pre, post, min_cell),
         }
     _set_p_adj([scales[s.id]["paired"] for s in inst.scales])
     for role in roles:
