@@ -148,6 +148,40 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+def _arrow_digit_codes(arr: pa.Array) -> Coded | None:
+    """The usual answer column — cells of one or two digits, or empty — straight from Arrow's
+    buffers: a NumPy gather instead of a string-to-integer cast, min/max and two more casts (a
+    third of the ingest time of a 1 M x 30 export went to those casts). Anything else: None."""
+    if not pa.types.is_string(arr.type) or arr.buffers()[2] is None:
+        return None
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
+    lengths = np.diff(offsets)
+    if arr.null_count:
+        lengths = np.where(np.asarray(arr.is_valid()), lengths, 0)
+    if not n or lengths.max() > 2:
+        return None
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    data = np.append(data[:offsets[-1]], np.full(2, ord("0"), np.uint8))  # room past the end
+    starts = offsets[:-1]
+    value = data[starts].astype(np.int16) - ord("0")
+    filled = lengths > 0
+    if np.any(filled & ((value < 0) | (value > 9))):
+        return None
+    two = lengths == 2
+    if two.any():  # only then the second digit (most exports hold codes of one digit)
+        second = data[starts + 1].astype(np.int16) - ord("0")
+        if np.any(two & ((second < 0) | (second > 9))):
+            return None
+        value = np.where(two, value * 10 + second, value)
+    lo = int(np.where(filled, value, 1000).min())
+    hi = int(np.where(filled, value, -1).max())
+    if hi < 0:
+        return None
+    codes = np.where(filled, value - lo, -1).astype(np.int16)
+    return Coded(codes, [str(lo + i) for i in range(hi - lo + 1)])
+
+
 def _arrow_small_ints(arr: pa.Array) -> Coded | None:
     """A column of plain integers (the usual numeric export) without hashing a single string.
 
@@ -155,6 +189,9 @@ def _arrow_small_ints(arr: pa.Array) -> Coded | None:
     """
     if arr.null_count == len(arr):
         return None
+    digits = _arrow_digit_codes(arr)
+    if digits is not None:
+        return digits
     try:
         ints = pc.cast(arr, pa.int32())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -194,11 +231,27 @@ def as_coded(values: ColumnData, answer_codes: bool = False) -> Coded:
         fast = _arrow_small_ints(values) if answer_codes else None
         if fast is not None:
             return fast
-        trimmed = pc.utf8_trim_whitespace(values)
-        trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-        encoded = pc.dictionary_encode(trimmed)
-        codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False))
-        return Coded(codes, encoded.dictionary)
+        # encode first, then trim only the distinct texts: a key column has a few distinct
+        # values (or, for ids, half as many as rows), so this halves the work on a million rows
+        encoded = pc.dictionary_encode(values)
+        codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False),
+                           dtype=np.int64)
+        distinct = encoded.dictionary
+        trimmed = pc.utf8_trim_whitespace(distinct)
+        if trimmed.equals(distinct) and pc.min(pc.utf8_length(distinct)).as_py() != 0:
+            return Coded(codes, distinct)  # already clean: no value to merge or blank out
+        merged = pc.dictionary_encode(trimmed)
+        remap = np.append(np.asarray(merged.indices.to_numpy(zero_copy_only=False),
+                                     dtype=np.int64), -1)
+        dictionary = merged.dictionary
+        empty = pc.index(dictionary, "").as_py()
+        if empty >= 0:  # blank cells are missing; drop "" from the distinct texts
+            remap[remap == empty] = -1
+            remap[remap > empty] -= 1
+            keep = np.ones(len(dictionary), dtype=bool)
+            keep[empty] = False
+            dictionary = dictionary.filter(pa.array(keep))
+        return Coded(remap[codes], dictionary)
     arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
     if arr.dtype != object:
         arr = arr.astype(object)
