@@ -53,6 +53,14 @@ def test_small_roles_are_suppressed_in_cfa_with_their_size_hidden():
     assert (shown["n"] == "–").all() and shown["Note"].str.contains("fewer than 20").all()
 
 
+def test_cfa_on_few_people_per_parameter_is_flagged():
+    psy = {"cfa": [{"wave": "pre", "group": "teacher", "n": 164, "npar": 33, "cfi": 0.9},
+                   {"wave": "pre", "group": "parent", "n": 165, "npar": 33, "cfi": 0.99}]}
+    table = pres.cfa_table({"psychometrics": psy, "min_cell": 10}, "nl")
+    assert table["Opmerking"].tolist()[0].startswith("weinig personen voor 33 parameters")
+    assert table["Opmerking"].tolist()[1] == ""
+
+
 def _inv(metric, scalar):
     rows = [{"wave": "pre", "level": "configural", "supported": None},
             {"wave": "pre", "level": "metric", "supported": metric},

@@ -734,6 +734,13 @@ def cfa_table(results: dict, lang: str = "nl") -> pd.DataFrame:
         reason = r.get("reason") or ""
         if reason.startswith("suppressed"):
             reason = t("suppressed", lang, n=results.get("min_cell", 10))
+        elif r.get("n") and r.get("npar") and r["n"] < N_PER_PARAMETER * r["npar"]:
+            # Bentler & Chou (1987): fewer than ~5 people per free parameter makes ML fit
+            # indices unstable; the numbers are shown, with the warning beside them.
+            reason = (f"weinig personen voor {r['npar']} parameters (minder dan "
+                      f"{N_PER_PARAMETER} per parameter): fit onzeker" if nl else
+                      f"few people for {r['npar']} parameters (fewer than {N_PER_PARAMETER} per "
+                      "parameter): fit uncertain")
         chisq = (f"{fmt_number(r.get('chisq'), lang)} ({fmt_number(r.get('df'), lang, 0)})"
                  if r.get("chisq") is not None else "–")
         rows.append({
@@ -752,6 +759,10 @@ def cfa_table(results: dict, lang: str = "nl") -> pd.DataFrame:
         })
     return pd.DataFrame(rows)
 
+
+#: People per free parameter below which a CFA's fit is flagged as uncertain (Bentler & Chou,
+#: 1987, Sociol. Methods Res. 16, 78-117).
+N_PER_PARAMETER = 5
 
 _LEVELS = {"configural": ("configuraal (zelfde structuur)", "configural (same structure)"),
            "metric": ("metrisch (zelfde ladingen)", "metric (same loadings)"),
