@@ -101,3 +101,59 @@ def test_formula_injection_neutralised_in_rejected(tmp_path):
     res = ingest(tmp_path, HEADER + "r1,=HYPERLINK(1),directeur,A,1,1,1,1,1,1\n", wave="pre")
     paths = write_ingest_outputs(res, tmp_path / "out")
     assert "'=HYPERLINK(1)" in paths["rejected"].read_text()
+
+
+# -- pseudonyms hashed by a child process (large inputs) --------------------------------------
+def test_pseudonym_job_equals_in_process_pseudonyms():
+    import pyarrow as pa
+
+    from partnerschap_eval.privacy import PseudonymJob, pseudonym_array
+
+    ids = pa.array(["0012", "", "zoë-7", "x" * 300, "a\nb", "12"] * 3).slice(2, 12)
+    for key in (KEY, b"k" * 100):  # keys longer than the hash block are hashed first
+        job = PseudonymJob(ids, key, min_ids=0)
+        assert job._proc is not None  # really the child, not the fallback
+        assert job.result().equals(pseudonym_array(ids, key))
+        expected = "p-" + hmac.new(key, "zoë-7".encode(), hashlib.sha256).hexdigest()[:20]
+        assert job.result()[0].as_py() == expected
+
+
+def test_pseudonym_job_small_or_broken_falls_back_to_in_process(monkeypatch):
+    import pyarrow as pa
+
+    from partnerschap_eval import privacy
+
+    ids = pa.array(["1", "2"])
+    small = privacy.PseudonymJob(ids, KEY)
+    assert small._proc is None  # below the threshold: no process at all
+    assert small.result().equals(privacy.pseudonym_array(ids, KEY))
+    empty = privacy.PseudonymJob(pa.array([], pa.string()), KEY, min_ids=0)
+    assert len(empty.result()) == 0
+    monkeypatch.setattr(privacy.sys, "executable", "/nonexistent/python")
+    broken = privacy.PseudonymJob(ids, KEY, min_ids=0)
+    assert broken.result().equals(privacy.pseudonym_array(ids, KEY))
+
+
+def test_pseudonym_job_closed_without_result_leaves_no_child():
+    import pyarrow as pa
+
+    from partnerschap_eval.privacy import PseudonymJob
+
+    job = PseudonymJob(pa.array([str(i) for i in range(1000)]), KEY, min_ids=0)
+    proc = job._proc
+    job.close()
+    assert proc.returncode is not None
+    job.close()  # idempotent
+
+
+def test_large_single_file_uses_the_child_and_matches_hmac(tmp_path, monkeypatch):
+    from partnerschap_eval import privacy
+
+    monkeypatch.setattr(privacy, "PARALLEL_MIN_IDS", 0)
+    monkeypatch.setattr(privacy.PseudonymJob.__init__, "__defaults__", (0,))
+    text = HEADER + "".join(f"{i:04d},De Linde,ouder,,4,4,4,4,4,4\n" for i in range(50))
+    res = ingest(tmp_path, text, wave="pre")
+    got = sorted(res.responses["respondent_id"])
+    want = sorted("p-" + hmac.new(KEY, f"{i:04d}".encode(), hashlib.sha256).hexdigest()[:20]
+                  for i in range(50))
+    assert got == want

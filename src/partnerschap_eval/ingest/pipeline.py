@@ -38,7 +38,7 @@ from .. import __version__
 from .._io import write_json, write_table_csv
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument, normalise_label
-from ..privacy import pseudonym_array, safe_log_value
+from ..privacy import PseudonymJob, pseudonym_array, safe_log_value
 from .columns import Coded, collapse_space, constant
 from .decode import AnswerDecoder
 from .layouts import QUALTRICS_BAD_STATUS
@@ -126,6 +126,7 @@ class _FilePart:
     reason: np.ndarray  # index into REASONS; 0 = fine so far
     lines: np.ndarray
     log: dict
+    names: PseudonymJob | None = None  # pseudonyms of ``ids.arrow``, hashed meanwhile
 
 
 def _normalise_wave(value: str) -> str:
@@ -199,7 +200,7 @@ def _no_id_error(raw: RawTable, path: Path) -> InputError:
 
 
 def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: MappingFile,
-                 decoder: AnswerDecoder) -> _FilePart:
+                 decoder: AnswerDecoder, key: bytes | None = None) -> _FilePart:
     path = spec.path
     if raw.n_rows == 0:
         raise InputError(
@@ -213,8 +214,22 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
     by_target = {t: c for c, t in cmap.targets.items()}
     if "respondent_id" not in by_target:
         raise _no_id_error(raw, path)
-    n = raw.n_rows
     ids = raw.coded(by_target["respondent_id"])
+    # the ids are known before the answers are decoded: hash them on another core meanwhile
+    names = PseudonymJob(ids.arrow, key) if key is not None else None
+    try:
+        return _check_and_decode(raw, spec, inst, cmap, decoder, ids, names)
+    except BaseException:
+        if names is not None:
+            names.close()
+        raise
+
+
+def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, cmap: ColumnMap,
+                      decoder: AnswerDecoder, ids: Coded, names: PseudonymJob | None) -> _FilePart:
+    path, n, items = spec.path, raw.n_rows, inst.item_ids
+    mapped_items = [c for c, t in cmap.targets.items() if t in items]
+    by_target = {t: c for c, t in cmap.targets.items()}
     wave = _key(raw, by_target, "wave", spec.wave, path).recode(_normalise_wave)
     school = _key(raw, by_target, "school_id", spec.school, path)
     role_text = _key(raw, by_target, "role", spec.role, path)
@@ -279,7 +294,7 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
         "cleared_listed_max": MAX_CLEARED_LISTED,
     }
     return _FilePart(ids=ids, wave=wave, role=role, role_text=role_text, school=school,
-                     items=decoded, reason=reason, lines=raw.lines, log=log)
+                     items=decoded, reason=reason, lines=raw.lines, log=log, names=names)
 
 
 def _global_codes(columns: list[Coded]) -> tuple[pa.Array, np.ndarray]:
@@ -388,14 +403,26 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
     if not isinstance(mapping, MappingFile):
         mapping = load_mapping(mapping, inst)
     decoder = AnswerDecoder(inst, mapping)
+    parts: list[_FilePart] = []
+    try:
+        return _ingest_parts(list(specs), inst, mapping, decoder, key, parts)
+    finally:
+        for part in parts:  # a child still hashing after an error is ended, never left behind
+            if part.names is not None:
+                part.names.close()
+
+
+def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFile,
+                  decoder: AnswerDecoder, key: bytes, parts: list[_FilePart]) -> IngestResult:
     items = inst.item_ids
     lo, hi = inst.response_scale.min, inst.response_scale.max
-    parts: list[_FilePart] = []
     for spec in specs:
         if not isinstance(spec, ExportSpec):
             spec = ExportSpec(**spec)
         raw = read_export(spec.path, spec.format, spec.sheet)
-        parts.append(_ingest_file(raw, spec, inst, mapping, decoder))
+        # one file: its distinct ids are the run's, so they can be hashed while it is decoded
+        parts.append(_ingest_file(raw, spec, inst, mapping, decoder,
+                                  key if len(specs) == 1 else None))
         del raw
     if not parts:
         raise InputError("No export files were given; name at least one file to ingest.")
@@ -415,7 +442,8 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
     key_codes = gid * max(len(waves_u), 1) + gwave  # one integer per (respondent, wave)
     _mark_duplicates(reason, key_codes, gschool, role, item_values)
 
-    names = pseudonym_array(ids_u, key)  # each distinct id hashed once
+    # each distinct id hashed once
+    names = parts[0].names.result() if parts[0].names is not None else pseudonym_array(ids_u, key)
     schools_u, waves_u = schools_u.to_pylist(), waves_u.to_pylist()
     role_names = list(inst.roles)
 
