@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -348,12 +349,31 @@ def pa_strings(values: list[str]) -> pa.Array:
     return pa.array(values, type=pa.string())
 
 
+#: Cells (rows x items) from which the float table is filled by several threads.
+_THREADED_MIN_CELLS = 1_000_000
+
+
 def _take_rows(answers: np.ndarray, rows: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """The codes of ``rows`` as floats (NaN = missing), column-major, one item at a time."""
+    """The codes of ``rows`` as floats (NaN = missing), column-major, one item at a time.
+
+    NumPy's ``take`` releases the GIL, so for a large table the items are spread over threads
+    (a million rows x 30 items: 0.66 s on one core); the int16 codes become an index first, as
+    ``take`` would otherwise convert them to one itself, item by item, in a slower way.
+    """
     as_float = np.append(np.arange(lo, hi + 1, dtype=float), np.nan)  # offset -1 -> NaN
     out = np.empty((len(rows), answers.shape[1]), order="F")
-    for j in range(answers.shape[1]):
-        np.take(as_float, answers[:, j][rows], out=out[:, j])
+    rows = np.asarray(rows, dtype=np.intp)
+
+    def item(j: int) -> None:
+        np.take(as_float, answers[:, j].take(rows).astype(np.intp), out=out[:, j])
+
+    workers = min(os.cpu_count() or 1, 4, answers.shape[1])
+    if workers > 1 and out.size >= _THREADED_MIN_CELLS:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(item, range(answers.shape[1])))
+    else:
+        for j in range(answers.shape[1]):
+            item(j)
     return out
 
 
