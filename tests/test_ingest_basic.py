@@ -157,3 +157,19 @@ def test_large_single_file_uses_the_child_and_matches_hmac(tmp_path, monkeypatch
     want = sorted("p-" + hmac.new(KEY, f"{i:04d}".encode(), hashlib.sha256).hexdigest()[:20]
                   for i in range(50))
     assert got == want
+
+
+def test_threaded_paths_write_the_same_bytes(tmp_path, monkeypatch):
+    """The threaded float table and CSV writer (large inputs) equal the serial ones."""
+    from partnerschap_eval import _io
+    from partnerschap_eval.ingest import pipeline
+
+    text = HEADER + "".join(f"{i:04d},School {i % 3},ouder,,{i % 5 + 1},,3,=x,4,{i % 2 + 1}\n"
+                            for i in range(300))
+    serial = write_ingest_outputs(ingest(tmp_path, text, wave="pre"), tmp_path / "serial")
+    monkeypatch.setattr(pipeline, "_THREADED_MIN_CELLS", 0)
+    monkeypatch.setattr(_io, "_THREADED_MIN_CELLS", 0)
+    monkeypatch.setattr(_io, "_ROWS_PER_BLOCK", 7)  # many blocks, written in order
+    threaded = write_ingest_outputs(ingest(tmp_path, text, wave="pre"), tmp_path / "threads")
+    for name in ("responses", "rejected"):
+        assert threaded[name].read_bytes() == serial[name].read_bytes()

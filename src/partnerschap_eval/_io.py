@@ -15,7 +15,9 @@ import json
 import os
 import re
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,7 @@ _SENTINEL = 0xFF  # never a byte of UTF-8 text: marks padding in the row matrice
 _SPECIAL = r'^[=+\-@\t\r\x00]|[",\r\n\x00]'  # cells that need neutralising or quoting
 _ROWS_PER_BLOCK = 1 << 17
 _SMALL_INT_SPAN = 4096
+_THREADED_MIN_CELLS = 1_000_000  # cells from which a table is rendered by several threads
 
 
 def _csv_field(text: str) -> str:
@@ -193,29 +196,54 @@ def write_table_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     >>> p.read_text().splitlines()
     ['id,x', "'=1+1,3", '"a,b",']
     """
-    parts = []
-    for c in df.columns:
-        col = df[c]
+    def column_parts(c: int):
+        col = df.iloc[:, c]
         numeric = col.dtype.kind in "fiub" and not isinstance(col.dtype, pd.CategoricalDtype)
-        parts.append(_number_parts(col) if numeric else _text_parts(col))
+        codes, rendered = _number_parts(col) if numeric else _text_parts(col)
+        return codes, _padded(rendered)
+
     header = ",".join(_csv_field(neutralise_cell(str(c))) for c in df.columns) + "\n"
-    matrices = [_padded(rendered) for _, rendered in parts]
-    widths = [m.shape[1] for m in matrices]
-    total = sum(widths) + len(widths)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(header.encode("utf-8"))
-        for start in range(0, len(df), _ROWS_PER_BLOCK):
+    # Arrow's compute and NumPy's gathers release the GIL: a large table is rendered by several
+    # threads (columns first, then blocks of rows), and the blocks are written in order
+    workers = min(os.cpu_count() or 1, 4) if df.size >= _THREADED_MIN_CELLS else 1
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    run = pool.map if pool is not None else map
+    try:
+        parts = list(run(column_parts, range(df.shape[1])))
+        widths = [m.shape[1] for _, m in parts]
+        total = sum(widths) + len(widths)
+
+        def block_bytes(start: int) -> bytes:
             stop = min(start + _ROWS_PER_BLOCK, len(df))
             block = np.empty((stop - start, total), dtype=np.uint8)
             offset = 0
-            for i, ((codes, _), matrix) in enumerate(zip(parts, matrices, strict=True)):
+            for i, (codes, matrix) in enumerate(parts):
                 width = widths[i]
                 if width:
-                    block[:, offset:offset + width] = matrix[codes[start:stop]]
+                    np.take(matrix, codes[start:stop], axis=0, out=block[:, offset:offset + width])
                 block[:, offset + width] = ord("\n") if i == len(parts) - 1 else ord(",")
                 offset += width + 1
             flat = block.reshape(-1)
-            fh.write(flat[flat != _SENTINEL].tobytes())
+            return flat[flat != _SENTINEL].tobytes()
+
+        starts = range(0, len(df), _ROWS_PER_BLOCK)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            fh.write(header.encode("utf-8"))
+            if pool is None:
+                for start in starts:
+                    fh.write(block_bytes(start))
+            else:
+                # a window of blocks in flight: the output is never held whole in memory
+                pending: deque = deque()
+                for start in starts:
+                    pending.append(pool.submit(block_bytes, start))
+                    if len(pending) > workers:
+                        fh.write(pending.popleft().result())
+                while pending:
+                    fh.write(pending.popleft().result())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def canonical_json(obj: Any) -> str:
