@@ -226,6 +226,21 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
         raise
 
 
+def _log_cleared(raw: RawTable, path: Path, column: str, item: str, coded: Coded,
+                 why: np.ndarray, reasons: list[str], cleared: list[dict],
+                 by_reason: Counter[str], by_column: Counter[str]) -> None:
+    rows = np.flatnonzero(why >= 0)
+    counts = np.bincount(why[rows], minlength=len(reasons))
+    for r, count in zip(reasons, counts, strict=True):
+        by_reason[r] += int(count)
+    by_column[item] += len(rows)
+    room = MAX_CLEARED_LISTED - len(cleared)
+    for row in rows[:max(room, 0)]:
+        cleared.append({"line": int(raw.lines[row]), "column": item, "header": column,
+                        "value": _log_value(coded.text_at(row)),
+                        "reason": reasons[why[row]], "source_file": path.name})
+
+
 def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, cmap: ColumnMap,
                       decoder: AnswerDecoder, ids: Coded, names: PseudonymJob | None) -> _FilePart:
     path, n, items = spec.path, raw.n_rows, inst.item_ids
@@ -265,23 +280,23 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, cmap: C
     cleared: list[dict] = []
     by_reason: Counter[str] = Counter()
     by_column: Counter[str] = Counter()
-    for column in mapped_items:
-        item = cmap.targets[column]
+
+    def decode(column: str) -> tuple[Coded, np.ndarray, np.ndarray, list[str]]:
         coded = raw.coded(column, answer_codes=True)
-        values, why, reasons = decoder.decode_column(coded, raw.layout.answer_codes)
-        decoded[:, items.index(item)] = values
-        if not reasons:
-            continue
-        rows = np.flatnonzero(why >= 0)
-        counts = np.bincount(why[rows], minlength=len(reasons))
-        for r, count in zip(reasons, counts, strict=True):
-            by_reason[r] += int(count)
-        by_column[item] += len(rows)
-        room = MAX_CLEARED_LISTED - len(cleared)
-        for row in rows[:max(room, 0)]:
-            cleared.append({"line": int(raw.lines[row]), "column": item, "header": column,
-                            "value": _log_value(coded.text_at(row)),
-                            "reason": reasons[why[row]], "source_file": path.name})
+        return (coded, *decoder.decode_column(coded, raw.layout.answer_codes))
+
+    # the columns are decoded by threads for a large file (Arrow and NumPy release the GIL);
+    # their results are taken in column order, so the table and the log are as serial ones
+    workers = min(os.cpu_count() or 1, 4) if n * len(mapped_items) >= _THREADED_MIN_CELLS else 1
+    with ThreadPoolExecutor(workers) as pool:
+        for column, (coded, values, why, reasons) in zip(
+                mapped_items, pool.map(decode, mapped_items) if workers > 1
+                else map(decode, mapped_items), strict=True):
+            item = cmap.targets[column]
+            decoded[:, items.index(item)] = values
+            if reasons:
+                _log_cleared(raw, path, column, item, coded, why, reasons, cleared, by_reason,
+                             by_column)
     log = {
         "path": str(path), "file": path.name, "sha256": raw.sha256, "format": raw.format,
         "layout": raw.layout.name, "details": raw.details, "rows_in": n,
