@@ -173,3 +173,16 @@ def test_threaded_paths_write_the_same_bytes(tmp_path, monkeypatch):
     threaded = write_ingest_outputs(ingest(tmp_path, text, wave="pre"), tmp_path / "threads")
     for name in ("responses", "rejected"):
         assert threaded[name].read_bytes() == serial[name].read_bytes()
+
+
+def test_sort_order_is_lexsort_order():
+    import numpy as np
+
+    from partnerschap_eval.ingest.pipeline import _sort_order
+
+    rng = np.random.default_rng(1)
+    for n, span in ((0, 3), (1, 3), (500, 4), (500, 10**6), (300, 2**40)):
+        keys = [rng.integers(-1, span, n) for _ in range(3)]  # ties and -1 (missing) included
+        assert np.array_equal(_sort_order(keys), np.lexsort(keys[::-1]))
+    unique = [np.zeros(50, np.int64), rng.permutation(50)]
+    assert np.array_equal(_sort_order(unique), np.lexsort(unique[::-1]))

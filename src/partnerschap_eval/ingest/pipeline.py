@@ -338,6 +338,30 @@ def _rank(values: list[str]) -> np.ndarray:
     return rank
 
 
+def _sort_order(keys: list[np.ndarray]) -> np.ndarray:
+    """``np.lexsort`` of ranks (most significant first, each >= -1), but by one integer sort.
+
+    The ranks are packed into one int64 as digits of a mixed radix; when the packed values are
+    distinct (accepted rows: respondent and wave are unique) any sort gives lexsort's order, and
+    NumPy's default sort of a million integers is several times faster than lexsort of three
+    keys. Ties or a radix too large for 64 bits: lexsort itself.
+    """
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.intp)
+    bases = [int(k.max()) + 2 for k in keys]
+    if np.prod([float(b) for b in bases]) < 2.0**62:
+        packed = np.zeros(len(keys[0]), dtype=np.int64)
+        for k, base in zip(keys, bases, strict=True):
+            packed *= base
+            packed += k
+            packed += 1
+        order = np.argsort(packed)
+        ordered = packed[order]
+        if not np.any(ordered[1:] == ordered[:-1]):
+            return order
+    return np.lexsort(keys[::-1])
+
+
 def _mark_duplicates(reason: np.ndarray, key: np.ndarray, school: np.ndarray, role: np.ndarray,
                      items: np.ndarray) -> None:
     ok = np.flatnonzero(reason == 0)
@@ -484,8 +508,8 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
 
     accepted = np.flatnonzero(reason == 0)
     name_rank = np.append(pseudonym_rank(names), -1)
-    order = np.lexsort((name_rank[gid[accepted]], _rank(schools_u)[gschool[accepted]],
-                        _rank(waves_u)[gwave[accepted]]))
+    order = _sort_order([_rank(waves_u)[gwave[accepted]], _rank(schools_u)[gschool[accepted]],
+                         name_rank[gid[accepted]]])
     rows = accepted[order]
     responses = _frame({
         "respondent_id": _take_text(names, gid[rows]), "wave": _take_text(waves_u, gwave[rows]),
