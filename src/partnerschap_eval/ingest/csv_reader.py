@@ -80,6 +80,13 @@ def _nul_pattern(sample: bytes) -> str | None:
     return None
 
 
+def _check_utf8(data: bytes) -> None:
+    """Raise UnicodeDecodeError unless ``data`` is UTF-8; plain ASCII (most exports) is checked
+    without decoding, which would build a text as large as the file."""
+    if not data.isascii():
+        data.decode("utf-8")
+
+
 def _decode(raw: bytes, path: Path) -> tuple[bytes, str]:
     """Return the text as UTF-8 bytes (without byte-order mark) and the encoding it had."""
     for bom, name in _BOMS:
@@ -88,7 +95,7 @@ def _decode(raw: bytes, path: Path) -> tuple[bytes, str]:
                 return _transcode(raw[len(bom):], name, path), name
             data = raw[len(bom):]
             try:
-                data.decode("utf-8")
+                _check_utf8(data)
             except UnicodeDecodeError as exc:
                 raise InputError(
                     f"{path}: the file says it is UTF-8 (it starts with a byte-order mark) but "
@@ -99,7 +106,7 @@ def _decode(raw: bytes, path: Path) -> tuple[bytes, str]:
     if guess:
         return _transcode(raw, guess, path), guess
     try:
-        raw.decode("utf-8")
+        _check_utf8(raw)
     except UnicodeDecodeError:
         try:
             return _transcode(raw, "cp1252", path), "cp1252"
