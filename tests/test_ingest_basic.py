@@ -170,6 +170,7 @@ def test_threaded_paths_write_the_same_bytes(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "_THREADED_MIN_CELLS", 0)
     monkeypatch.setattr(_io, "_THREADED_MIN_CELLS", 0)
     monkeypatch.setattr(_io, "_ROWS_PER_BLOCK", 7)  # many blocks, written in order
+    monkeypatch.setattr(_io, "_ROWS_PER_FILL", 3)  # and each filled in slices
     threaded = write_ingest_outputs(ingest(tmp_path, text, wave="pre"), tmp_path / "threads")
     for name in ("responses", "rejected"):
         assert threaded[name].read_bytes() == serial[name].read_bytes()

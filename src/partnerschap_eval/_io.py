@@ -90,7 +90,8 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 
 _SENTINEL = 0xFF  # never a byte of UTF-8 text: marks padding in the row matrices below
 _SPECIAL = r'^[=+\-@\t\r\x00]|[",\r\n\x00]'  # cells that need neutralising or quoting
-_ROWS_PER_BLOCK = 1 << 17
+_ROWS_PER_BLOCK = 1 << 17  # rows a thread renders at a time
+_ROWS_PER_FILL = 1 << 13  # rows filled at a time: about 1 MB for a wide table
 _SMALL_INT_SPAN = 4096
 _THREADED_MIN_CELLS = 1_000_000  # cells from which a table is rendered by several threads
 
@@ -213,34 +214,41 @@ def write_table_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
         widths = [m.shape[1] for _, m in parts]
         total = sum(widths) + len(widths)
 
-        def block_bytes(start: int) -> bytes:
-            stop = min(start + _ROWS_PER_BLOCK, len(df))
-            block = np.empty((stop - start, total), dtype=np.uint8)
-            offset = 0
-            for i, (codes, matrix) in enumerate(parts):
-                width = widths[i]
-                if width:
-                    np.take(matrix, codes[start:stop], axis=0, out=block[:, offset:offset + width])
-                block[:, offset + width] = ord("\n") if i == len(parts) - 1 else ord(",")
-                offset += width + 1
-            flat = block.reshape(-1)
-            return flat[flat != _SENTINEL].tobytes()
+        def block_bytes(start: int) -> list[bytes]:
+            # filled in slices that stay in the CPU cache: every column is a pass over the slice,
+            # and over a block of 128 k rows (17 MB for 34 columns) those passes took twice as long
+            chunks = []
+            end = min(start + _ROWS_PER_BLOCK, len(df))
+            for first in range(start, end, _ROWS_PER_FILL):
+                stop = min(first + _ROWS_PER_FILL, end)
+                block = np.empty((stop - first, total), dtype=np.uint8)
+                offset = 0
+                for i, (codes, matrix) in enumerate(parts):
+                    width = widths[i]
+                    if width:
+                        np.take(matrix, codes[first:stop], axis=0,
+                                out=block[:, offset:offset + width])
+                    block[:, offset + width] = ord("\n") if i == len(parts) - 1 else ord(",")
+                    offset += width + 1
+                flat = block.reshape(-1)
+                chunks.append(flat[flat != _SENTINEL].tobytes())
+            return chunks
 
         starts = range(0, len(df), _ROWS_PER_BLOCK)
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             fh.write(header.encode("utf-8"))
             if pool is None:
                 for start in starts:
-                    fh.write(block_bytes(start))
+                    fh.writelines(block_bytes(start))
             else:
                 # a window of blocks in flight: the output is never held whole in memory
                 pending: deque = deque()
                 for start in starts:
                     pending.append(pool.submit(block_bytes, start))
                     if len(pending) > workers:
-                        fh.write(pending.popleft().result())
+                        fh.writelines(pending.popleft().result())
                 while pending:
-                    fh.write(pending.popleft().result())
+                    fh.writelines(pending.popleft().result())
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
