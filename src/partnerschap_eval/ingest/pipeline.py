@@ -276,7 +276,13 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, cmap: C
 
     # answers as small offsets on the scale (code - min, -1 = missing), one contiguous column per
     # item: 2 bytes a cell, so sorting and copying rows stays cheap
-    decoded = np.full((n, len(items)), -1, dtype=np.int16, order="F")
+    # not pre-filled: each mapped item's column is written below, the others are set to missing
+    # here (filling 60 MB that is overwritten anyway cost 0.1 s for a million rows)
+    decoded = np.empty((n, len(items)), dtype=np.int16, order="F")
+    mapped_targets = {cmap.targets[c] for c in mapped_items}
+    for j, item in enumerate(items):
+        if item not in mapped_targets:
+            decoded[:, j] = -1
     cleared: list[dict] = []
     by_reason: Counter[str] = Counter()
     by_column: Counter[str] = Counter()
