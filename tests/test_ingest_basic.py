@@ -187,3 +187,18 @@ def test_sort_order_is_lexsort_order():
         assert np.array_equal(_sort_order(keys), np.lexsort(keys[::-1]))
     unique = [np.zeros(50, np.int64), rng.permutation(50)]
     assert np.array_equal(_sort_order(unique), np.lexsort(unique[::-1]))
+
+
+@pytest.mark.parametrize("cells", [["p-0a1b", "p-ffff", "p-0a1b"], ["=1+2", "abcd"], ["a,bc", "abcd"],
+                                   ['a"bc', "abcd"], ["-123", "4567"], ["+abc", "xyzw"],
+                                   ["ab\ncd", "efghi"], ["zoë", "abcd"]])
+def test_fixed_width_text_written_as_the_csv_module_would(tmp_path, cells):
+    import pyarrow as pa
+
+    from partnerschap_eval._io import write_csv, write_table_csv
+
+    for dtype in (object, pd.ArrowDtype(pa.string()), pd.ArrowDtype(pa.large_string())):
+        df = pd.DataFrame({"c": pd.Series(cells, dtype=dtype), "x": [1] * len(cells)})
+        write_table_csv(df, tmp_path / "fast.csv")
+        write_csv(df.astype({"c": object}), tmp_path / "slow.csv")
+        assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "slow.csv").read_bytes()
