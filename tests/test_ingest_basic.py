@@ -202,3 +202,14 @@ def test_fixed_width_text_written_as_the_csv_module_would(tmp_path, cells):
         write_table_csv(df, tmp_path / "fast.csv")
         write_csv(df.astype({"c": object}), tmp_path / "slow.csv")
         assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "slow.csv").read_bytes()
+
+
+def test_shared_is_duplicated_keep_false():
+    import numpy as np
+
+    from partnerschap_eval.ingest.pipeline import _shared
+
+    rng = np.random.default_rng(2)
+    for keys in (np.zeros(0, np.int64), rng.integers(0, 50, 80), rng.integers(-3, 5, 30),
+                 rng.integers(0, 2**40, 50), np.array([7, 7]), np.array([3])):
+        assert np.array_equal(_shared(keys), pd.Series(keys).duplicated(keep=False).to_numpy())
