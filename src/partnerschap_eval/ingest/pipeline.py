@@ -215,15 +215,33 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
     by_target = {t: c for c, t in cmap.targets.items()}
     if "respondent_id" not in by_target:
         raise _no_id_error(raw, path)
-    ids = raw.coded(by_target["respondent_id"])
-    # the ids are known before the answers are decoded: hash them on another core meanwhile
-    names = PseudonymJob(ids.arrow, key) if key is not None else None
+
+    def decode(column: str) -> tuple[Coded, np.ndarray, np.ndarray, list[str]]:
+        coded = raw.coded(column, answer_codes=True)
+        return (coded, *decoder.decode_column(coded, raw.layout.answer_codes))
+
+    # A large file's answer columns are decoded by threads (Arrow and NumPy release the GIL),
+    # started first so they use the other core while this thread encodes the ids (a single-
+    # threaded hash of a million texts); the results are taken in column order, so the table
+    # and the log are those of a serial run. The ids are then hashed by a child process while
+    # the threads finish.
+    workers = (min(os.cpu_count() or 1, 4)
+               if raw.n_rows * len(mapped_items) >= _THREADED_MIN_CELLS else 1)
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    names = None
     try:
-        return _check_and_decode(raw, spec, inst, cmap, decoder, ids, names)
+        results = pool.map(decode, mapped_items) if pool is not None else map(decode, mapped_items)
+        ids = raw.coded(by_target["respondent_id"])
+        names = PseudonymJob(ids.arrow, key) if key is not None else None
+        return _check_and_decode(raw, spec, inst, cmap, ids, names, zip(mapped_items, results,
+                                                                         strict=True))
     except BaseException:
         if names is not None:
             names.close()
         raise
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _log_cleared(raw: RawTable, path: Path, column: str, item: str, coded: Coded,
@@ -242,7 +260,7 @@ def _log_cleared(raw: RawTable, path: Path, column: str, item: str, coded: Coded
 
 
 def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, cmap: ColumnMap,
-                      decoder: AnswerDecoder, ids: Coded, names: PseudonymJob | None) -> _FilePart:
+                      ids: Coded, names: PseudonymJob | None, results) -> _FilePart:
     path, n, items = spec.path, raw.n_rows, inst.item_ids
     mapped_items = [c for c, t in cmap.targets.items() if t in items]
     by_target = {t: c for c, t in cmap.targets.items()}
@@ -286,23 +304,12 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, cmap: C
     cleared: list[dict] = []
     by_reason: Counter[str] = Counter()
     by_column: Counter[str] = Counter()
-
-    def decode(column: str) -> tuple[Coded, np.ndarray, np.ndarray, list[str]]:
-        coded = raw.coded(column, answer_codes=True)
-        return (coded, *decoder.decode_column(coded, raw.layout.answer_codes))
-
-    # the columns are decoded by threads for a large file (Arrow and NumPy release the GIL);
-    # their results are taken in column order, so the table and the log are as serial ones
-    workers = min(os.cpu_count() or 1, 4) if n * len(mapped_items) >= _THREADED_MIN_CELLS else 1
-    with ThreadPoolExecutor(workers) as pool:
-        for column, (coded, values, why, reasons) in zip(
-                mapped_items, pool.map(decode, mapped_items) if workers > 1
-                else map(decode, mapped_items), strict=True):
-            item = cmap.targets[column]
-            decoded[:, items.index(item)] = values
-            if reasons:
-                _log_cleared(raw, path, column, item, coded, why, reasons, cleared, by_reason,
-                             by_column)
+    for column, (coded, values, why, reasons) in results:  # (column, decoded) in column order
+        item = cmap.targets[column]
+        decoded[:, items.index(item)] = values
+        if reasons:
+            _log_cleared(raw, path, column, item, coded, why, reasons, cleared, by_reason,
+                         by_column)
     log = {
         "path": str(path), "file": path.name, "sha256": raw.sha256, "format": raw.format,
         "layout": raw.layout.name, "details": raw.details, "rows_in": n,
