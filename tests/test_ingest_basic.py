@@ -213,3 +213,26 @@ def test_shared_is_duplicated_keep_false():
     for keys in (np.zeros(0, np.int64), rng.integers(0, 50, 80), rng.integers(-3, 5, 30),
                  rng.integers(0, 2**40, 50), np.array([7, 7]), np.array([3])):
         assert np.array_equal(_shared(keys), pd.Series(keys).duplicated(keep=False).to_numpy())
+
+
+def test_error_after_the_child_started_ends_it(tmp_path, monkeypatch):
+    from partnerschap_eval import privacy
+    from partnerschap_eval.errors import InputError
+    from partnerschap_eval.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "_THREADED_MIN_CELLS", 0)
+    monkeypatch.setattr(privacy.PseudonymJob.__init__, "__defaults__", (0,))
+    children = []
+    real_init = privacy.PseudonymJob.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        children.append(self._proc)
+
+    monkeypatch.setattr(privacy.PseudonymJob, "__init__", init)
+    text = "respondent,school,rol,meting,rec1\n" + "".join(
+        f"{i:04d},De Linde,ouder,voormeting,4\n" for i in range(50))
+    with pytest.raises(InputError, match="--wave must not be given"):
+        ingest(tmp_path, text, wave="pre")  # a wave column and --wave: refused after hashing began
+    assert children and children[0] is not None
+    assert children[0].returncode is not None  # ended and reaped, not left running
