@@ -236,3 +236,20 @@ def test_error_after_the_child_started_ends_it(tmp_path, monkeypatch):
         ingest(tmp_path, text, wave="pre")  # a wave column and --wave: refused after hashing began
     assert children and children[0] is not None
     assert children[0].returncode is not None  # ended and reaped, not left running
+
+
+def test_number_columns_in_slices_written_as_before(tmp_path, monkeypatch):
+    import numpy as np
+
+    from partnerschap_eval import _io
+
+    nan = float("nan")
+    df = pd.DataFrame({"a": [1.0, nan, 3.0, -2.0, 5.0], "b": [1.0, 2.0, 3.0, 4.0, 4.5],
+                       "c": pd.array([1, None, 7, 2, 2], dtype="Int64"),
+                       "d": np.array([0, 1, 2, 3, 4], dtype=np.int8), "e": [nan] * 5})
+    _io.write_table_csv(df, tmp_path / "whole.csv")
+    monkeypatch.setattr(_io, "_NUMBER_SLICE", 2)  # the non-whole 4.5 lies in a later slice
+    _io.write_table_csv(df, tmp_path / "sliced.csv")
+    text = (tmp_path / "sliced.csv").read_text()
+    assert text == (tmp_path / "whole.csv").read_text()
+    assert text.splitlines()[1:3] == ["1,1,1,0,", ",2,,1,"] and "4.5" in text
