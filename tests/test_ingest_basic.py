@@ -253,3 +253,22 @@ def test_number_columns_in_slices_written_as_before(tmp_path, monkeypatch):
     text = (tmp_path / "sliced.csv").read_text()
     assert text == (tmp_path / "whole.csv").read_text()
     assert text.splitlines()[1:3] == ["1,1,1,0,", ",2,,1,"] and "4.5" in text
+
+
+def test_large_tables_mapped_in_at_once_behave_as_arrays(monkeypatch):
+    import pickle
+
+    import numpy as np
+
+    from partnerschap_eval.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "_POPULATE_MIN_BYTES", 0)
+    table = pipeline._table((5, 3), np.int16)
+    assert table.shape == (5, 3) and table.dtype == np.int16 and table.flags.f_contiguous
+    table[:, 1] = 7
+    answers = np.asfortranarray(np.array([[0, -1], [2, 1], [-1, 0]], dtype=np.int16))
+    out = pipeline._take_rows(answers, np.array([2, 0]), 1, 5)
+    assert out.flags.writeable
+    frame = pd.DataFrame(out, copy=False)
+    assert pickle.loads(pickle.dumps(frame)).equals(frame)
+    np.testing.assert_array_equal(out, [[np.nan, 1.0], [1.0, np.nan]])  # offset -1 is NaN
