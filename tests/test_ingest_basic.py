@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -112,7 +113,7 @@ def test_pseudonym_job_equals_in_process_pseudonyms():
     ids = pa.array(["0012", "", "zoë-7", "x" * 300, "a\nb", "12"] * 3).slice(2, 12)
     for key in (KEY, b"k" * 100):  # keys longer than the hash block are hashed first
         job = PseudonymJob(ids, key, min_ids=0)
-        assert job._proc is not None  # really the child, not the fallback
+        assert job._procs  # really the child, not the fallback
         assert job.result().equals(pseudonym_array(ids, key))
         expected = "p-" + hmac.new(key, "zoë-7".encode(), hashlib.sha256).hexdigest()[:20]
         assert job.result()[0].as_py() == expected
@@ -125,7 +126,7 @@ def test_pseudonym_job_small_or_broken_falls_back_to_in_process(monkeypatch):
 
     ids = pa.array(["1", "2"])
     small = privacy.PseudonymJob(ids, KEY)
-    assert small._proc is None  # below the threshold: no process at all
+    assert not small._procs  # below the threshold: no process at all
     assert small.result().equals(privacy.pseudonym_array(ids, KEY))
     empty = privacy.PseudonymJob(pa.array([], pa.string()), KEY, min_ids=0)
     assert len(empty.result()) == 0
@@ -140,9 +141,10 @@ def test_pseudonym_job_closed_without_result_leaves_no_child():
     from partnerschap_eval.privacy import PseudonymJob
 
     job = PseudonymJob(pa.array([str(i) for i in range(1000)]), KEY, min_ids=0)
-    proc = job._proc
+    procs = [proc for proc, _ in job._procs]
+    assert len(procs) == min(os.cpu_count() or 1, 2)  # one per core, at most two
     job.close()
-    assert proc.returncode is not None
+    assert all(proc.returncode is not None for proc in procs)
     job.close()  # idempotent
 
 
@@ -227,15 +229,15 @@ def test_error_after_the_child_started_ends_it(tmp_path, monkeypatch):
 
     def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
-        children.append(self._proc)
+        children.extend(proc for proc, _ in self._procs)
 
     monkeypatch.setattr(privacy.PseudonymJob, "__init__", init)
     text = "respondent,school,rol,meting,rec1\n" + "".join(
         f"{i:04d},De Linde,ouder,voormeting,4\n" for i in range(50))
     with pytest.raises(InputError, match="--wave must not be given"):
         ingest(tmp_path, text, wave="pre")  # a wave column and --wave: refused after hashing began
-    assert children and children[0] is not None
-    assert children[0].returncode is not None  # ended and reaped, not left running
+    assert children
+    assert all(c.returncode is not None for c in children)  # ended and reaped, not left running
 
 
 def test_number_columns_in_slices_written_as_before(tmp_path, monkeypatch):
