@@ -133,6 +133,10 @@ def test_pseudonym_job_small_or_broken_falls_back_to_in_process(monkeypatch):
     monkeypatch.setattr(privacy.sys, "executable", "/nonexistent/python")
     broken = privacy.PseudonymJob(ids, KEY, min_ids=0)
     assert broken.result().equals(privacy.pseudonym_array(ids, KEY))
+    monkeypatch.setattr(privacy.sys, "executable", "/usr/bin/uwsgi")  # embedded: not started
+    embedded = privacy.PseudonymJob(ids, KEY, min_ids=0)
+    assert not embedded._procs
+    assert embedded.result().equals(privacy.pseudonym_array(ids, KEY))
 
 
 def test_pseudonym_job_closed_without_result_leaves_no_child():

@@ -122,6 +122,14 @@ MAX_CHILDREN = 2  # hashing processes at most (each takes a share of at least ha
 _WORKER = Path(__file__).resolve().parent / "ingest" / "_hmac_worker.py"
 
 
+def _interpreter() -> bool:
+    """Whether ``sys.executable`` is a Python interpreter that can run the worker script: in an
+    embedding program (a web server, a GUI) it may name that program, which must not be started
+    with the worker's arguments."""
+    name = os.path.basename(sys.executable or "").lower()
+    return name.startswith(("python", "pypy"))
+
+
 class PseudonymJob:
     """:func:`pseudonym_array` of an Arrow string array, computed by child processes meanwhile.
 
@@ -142,7 +150,7 @@ class PseudonymJob:
 
         self._ids, self._key = ids, key
         self._procs: list[tuple[subprocess.Popen, int]] = []  # (child, number of its ids)
-        if len(ids) < min_ids or ids.null_count or not _WORKER.is_file() or not sys.executable:
+        if len(ids) < min_ids or ids.null_count or not _WORKER.is_file() or not _interpreter():
             return
         arr = ids.cast(pa.string()) if pa.types.is_large_string(ids.type) else ids
         if not pa.types.is_string(arr.type):
