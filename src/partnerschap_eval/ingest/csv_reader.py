@@ -23,6 +23,7 @@ import io
 import re
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,6 +253,9 @@ def _arrow_body(data: bytes, start: int, delimiter: str, width: int,
         return Body([pa.chunked_array([], pa.string()) for _ in range(width)],
                     np.zeros(0, dtype=np.int64), {}, "arrow", 0)
     names = [f"f{i}" for i in range(width)]
+    # the line count (a pass over the whole body) is taken by a thread while Arrow parses
+    counter = ThreadPoolExecutor(1)
+    lines_future = counter.submit(data.count, b"\n", start, end)
     try:
         table = pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(data).slice(start, end - start)),
@@ -266,7 +270,9 @@ def _arrow_body(data: bytes, start: int, delimiter: str, width: int,
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowIndexError):
         return None  # ragged rows, a cell larger than a block, ...: the csv module handles it
-    n_lines = data.count(b"\n", start, end) + 1
+    finally:
+        counter.shutdown()
+    n_lines = lines_future.result() + 1
     if table.num_rows != n_lines:
         return None  # blank lines or line breaks inside cells: need the line of every record
     lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
