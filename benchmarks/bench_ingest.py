@@ -27,7 +27,9 @@ pseudonymise every distinct id (HMAC-SHA-256 through :mod:`hashlib`, a fixed cha
 id) and write a table as large as the input. The last run (one child) times both of these alone
 — HMAC of the distinct ids, and writing the accepted responses with the faster of pyarrow's C++
 CSV writer and ours — so ``floor_ratio`` says how many times the read even an ingest that spent
-no time on decoding, checking or building tables would need on this machine.
+no time on decoding, checking or building tables would need on this machine — done one after the
+other on one core. The ingest itself hashes in child processes while it decodes, and renders the
+responses in threads, so on two or more cores it can hide part of this floor.
 
 Run: ``.venv/bin/python -m benchmarks ingest``.
 """
