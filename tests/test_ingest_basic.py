@@ -278,3 +278,34 @@ def test_large_tables_mapped_in_at_once_behave_as_arrays(monkeypatch):
     frame = pd.DataFrame(out, copy=False)
     assert pickle.loads(pickle.dumps(frame)).equals(frame)
     np.testing.assert_array_equal(out, [[np.nan, 1.0], [1.0, np.nan]])  # offset -1 is NaN
+
+
+def test_digit_codes_match_a_cell_by_cell_reading():
+    import random
+
+    import numpy as np
+    import pyarrow as pa
+
+    from partnerschap_eval.ingest.columns import _arrow_digit_codes
+
+    def reference(cells):
+        filled = [c for c in cells if c]
+        if not filled or any(not (c.isascii() and c.isdigit() and len(c) <= 2) for c in filled):
+            return None
+        lo, hi = min(map(int, filled)), max(map(int, filled))
+        return [int(c) - lo if c else -1 for c in cells], [str(v) for v in range(lo, hi + 1)]
+
+    rng = random.Random(3)
+    alphabet = ["", None, "0", "1", "3", "5", "9", "/", ":", "a", " ", "é", "12", "07"]
+    for _ in range(3000):
+        cells = [rng.choice(alphabet[:rng.randint(2, len(alphabet))])
+                 for _ in range(rng.randint(1, 8))]
+        arr, shown = pa.array(cells, pa.string()), cells
+        if rng.random() < 0.3 and len(cells) > 2:  # an array that starts inside its buffers
+            arr, shown = arr.slice(1, len(cells) - 2), cells[1:-1]
+        got, want = _arrow_digit_codes(arr), reference(shown)
+        if want is None:
+            assert got is None, shown
+        else:
+            assert got is not None and got.codes.dtype == np.int16, shown
+            assert (got.codes.tolist(), got.values) == want, shown

@@ -162,6 +162,8 @@ def _arrow_digit_codes(arr: pa.Array) -> Coded | None:
     if not n or lengths.max() > 2:
         return None
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    if lengths.max() < 2:
+        return _one_digit_codes(data, offsets[:-1], lengths > 0)
     data = np.append(data[:offsets[-1]], np.full(2, ord("0"), np.uint8))  # room past the end
     starts = offsets[:-1]
     value = data[starts].astype(np.int16) - ord("0")
@@ -179,6 +181,26 @@ def _arrow_digit_codes(arr: pa.Array) -> Coded | None:
     if hi < 0:
         return None
     codes = np.where(filled, value - lo, -1).astype(np.int16)
+    return Coded(codes, [str(lo + i) for i in range(hi - lo + 1)])
+
+
+def _one_digit_codes(data: np.ndarray, starts: np.ndarray, filled: np.ndarray) -> Coded | None:
+    """:func:`_arrow_digit_codes` when no cell has two characters (the usual 1..5 or 1..7 codes):
+    the digits are read as bytes, and the range and the validity come from the filled cells'
+    minimum and maximum (a byte below ``0`` wraps above 9), a third less work per column."""
+    if not len(data):
+        return None
+    # an empty last cell starts at the end of the data: clipped, and masked as empty below
+    digit = np.take(data, starts, mode="clip") - np.uint8(ord("0"))
+    present = digit[filled]
+    if not len(present):
+        return None
+    lo, hi = int(present.min()), int(present.max())
+    if hi > 9:
+        return None  # a cell that is not a digit
+    codes = digit.astype(np.int16)
+    codes -= lo
+    codes[~filled] = -1
     return Coded(codes, [str(lo + i) for i in range(hi - lo + 1)])
 
 
