@@ -195,6 +195,33 @@ def test_sort_order_is_lexsort_order():
     assert np.array_equal(_sort_order(unique), np.lexsort(unique[::-1]))
 
 
+def test_pseudonym_sort_is_full_rank_order():
+    import numpy as np
+    import pyarrow as pa
+
+    from partnerschap_eval.ingest.pipeline import _pseudonym_sort, _sort_order, pseudonym_rank
+
+    rng = np.random.default_rng(2)
+    for n_names, n_rows, waves, schools in ((40, 60, 2, 3), (5, 5, 1, 1), (300, 500, 2, 700)):
+        digits = rng.integers(0, 16, (n_names, 20))
+        digits[1, :] = digits[0, :]  # two pseudonyms sharing their leading digits
+        digits[1, -1] = (digits[0, -1] + 1) % 16
+        names = pa.array(["p-" + "".join("0123456789abcdef"[d] for d in row) for row in digits])
+        # accepted rows: each (pseudonym, wave) at most once
+        pairs = rng.choice(n_names * waves, size=min(n_rows, n_names * waves), replace=False)
+        gid, wave = pairs // waves, pairs % waves
+        school = rng.integers(0, schools, len(pairs))
+        expected = _sort_order([wave, school, pseudonym_rank(names)[gid]])
+        order = _pseudonym_sort(wave, school, names, gid)
+        assert order is None or np.array_equal(order, expected)
+    # equal leading digits in one group cannot be ordered by the packed key: the caller ranks
+    same = pa.array(["p-" + "0" * 19 + "1", "p-" + "0" * 19 + "2"])
+    assert _pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), same,
+                           np.arange(2)) is None
+    assert _pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), pa.array(["a", "b"]),
+                           np.arange(2)) is None
+
+
 @pytest.mark.parametrize("cells", [["p-0a1b", "p-ffff", "p-0a1b"], ["=1+2", "abcd"], ["a,bc", "abcd"],
                                    ['a"bc', "abcd"], ["-123", "4567"], ["+abc", "xyzw"],
                                    ["ab\ncd", "efghi"], ["zoë", "abcd"]])

@@ -551,9 +551,11 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
     role_names = list(inst.roles)
 
     accepted = np.flatnonzero(reason == 0)
-    name_rank = np.append(pseudonym_rank(names), -1)
-    order = _sort_order([_rank(waves_u)[gwave[accepted]], _rank(schools_u)[gschool[accepted]],
-                         name_rank[gid[accepted]]])
+    wave_rank, school_rank = _rank(waves_u)[gwave[accepted]], _rank(schools_u)[gschool[accepted]]
+    order = _pseudonym_sort(wave_rank, school_rank, names, gid[accepted])
+    if order is None:
+        name_rank = np.append(pseudonym_rank(names), -1)
+        order = _sort_order([wave_rank, school_rank, name_rank[gid[accepted]]])
     rows = accepted[order]
     responses = _frame({
         "respondent_id": _take_text(names, gid[rows]), "wave": _take_text(waves_u, gwave[rows]),
@@ -603,6 +605,49 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
     return IngestResult(responses=responses, rejected=rejected, log=log)
 
 
+def _pseudonym_prefix(names) -> np.ndarray | None:
+    """The first 16 hex digits of each pseudonym as an unsigned 64-bit integer (their string
+    order is the numbers' order), or None when the names are not all ``p-`` + 20 digits."""
+    n = len(names)
+    if not n or names.null_count or names.buffers()[2] is None:
+        return None
+    offsets = np.frombuffer(names.buffers()[1], dtype=np.int32)[names.offset:names.offset + n + 1]
+    width = 2 + 20
+    if not np.all(np.diff(offsets) == width):
+        return None
+    raw = np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[0] + n * width]
+    hex_value = np.zeros(256, dtype=np.uint8)
+    hex_value[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
+    nibbles = hex_value[raw.reshape(n, width)[:, 2:18]]
+    packed = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])
+    return packed.view(">u8").ravel().astype(np.uint64)
+
+
+def _pseudonym_sort(wave_rank: np.ndarray, school_rank: np.ndarray, names,
+                    gid: np.ndarray) -> np.ndarray | None:
+    """The accepted rows' order by wave, school and pseudonym in one sort of 64-bit keys.
+
+    Wave and school ranks take the top bits, the pseudonym's leading digits the rest: one
+    argsort of the accepted rows instead of ranking every distinct pseudonym first (a second
+    sort of a million integers). Accepted rows never share respondent and wave, so equal keys
+    mean digits cut off by the packing (rare): then None, and the caller ranks in full.
+    """
+    prefix = _pseudonym_prefix(names)
+    if prefix is None or not len(gid) or wave_rank.min() < 0 or school_rank.min() < 0:
+        return None
+    group = wave_rank * (int(school_rank.max()) + 1) + school_rank
+    bits = int(group.max()).bit_length()
+    if bits > 24:  # too few digits left to separate the pseudonyms
+        return None
+    key = prefix[gid]
+    if bits:
+        key >>= np.uint64(bits)
+        key |= group.astype(np.uint64) << np.uint64(64 - bits)
+    order = np.argsort(key)
+    ordered = key[order]
+    return None if np.any(ordered[1:] == ordered[:-1]) else order
+
+
 def pseudonym_rank(names) -> np.ndarray:
     """0-based rank of each pseudonym in string order, from the hex digits as integers.
 
@@ -613,15 +658,8 @@ def pseudonym_rank(names) -> np.ndarray:
     import pyarrow.compute as pc
 
     n = len(names)
-    offsets = np.frombuffer(names.buffers()[1], dtype=np.int32)[names.offset:names.offset + n + 1]
-    width = 2 + 20
-    if n and np.all(np.diff(offsets) == width):
-        raw = np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[0] + n * width]
-        hex_value = np.zeros(256, dtype=np.uint8)
-        hex_value[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
-        nibbles = hex_value[raw.reshape(n, width)[:, 2:18]]
-        packed = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])
-        value = packed.view(">u8").ravel().astype(np.uint64)
+    value = _pseudonym_prefix(names)
+    if value is not None:
         order = np.argsort(value)
         if not np.any(value[order][1:] == value[order][:-1]):
             rank = np.empty(n, dtype=np.int64)
