@@ -310,6 +310,8 @@ def test_flag_rule():
     alpha = ps.cronbach_alpha(x).alpha
     expected = (t["alpha_if_deleted"] > alpha) | (t["r_rest"] < 0.30)
     assert t["flag"].tolist() == expected.tolist()
+    assert t["raises_alpha"].tolist() == (t["alpha_if_deleted"] > alpha).tolist()
+    assert t["weak_r_rest"].tolist() == (t["r_rest"] < 0.30).tolist()
     assert t.loc["e", "flag"] and "alpha rises if deleted" in t.loc["e", "flag_reason"]
     assert t.loc["w", "flag"] and "item-rest r < 0.30" in t.loc["w", "flag_reason"]
     assert not t.loc[["a", "b", "c", "d"], "flag"].any()

@@ -559,6 +559,8 @@ def item_analysis(items: pd.DataFrame | np.ndarray, *, scale_min: float | None =
         "pct_ceiling": pct_ceiling,
         "r_rest": r_rest,
         "alpha_if_deleted": alpha_del,
+        "raises_alpha": raises,
+        "weak_r_rest": weak,
         "flag": raises | weak,
         "flag_reason": reasons,
     })
@@ -588,11 +590,11 @@ def item_statistics(items: pd.DataFrame | np.ndarray, *, scale_min: float | None
     -------
     DataFrame
         ``item, n, mean, sd, pct_missing, pct_floor, pct_ceiling, r_rest, alpha_if_deleted,
-        flag, flag_reason``. ``pct_missing`` is over all rows given; ``pct_floor`` and
-        ``pct_ceiling`` are % of the item's answers (in the rows used) at the declared minimum
-        and maximum. ``flag`` is True when deleting the item would raise alpha
-        (alpha_if_deleted > alpha) or its item-rest correlation is below ``r_rest_min``;
-        ``flag_reason`` says which.
+        raises_alpha, weak_r_rest, flag, flag_reason``. ``pct_missing`` is over all rows given;
+        ``pct_floor`` and ``pct_ceiling`` are % of the item's answers (in the rows used) at the
+        declared minimum and maximum. ``raises_alpha``: deleting the item would raise alpha
+        (alpha_if_deleted > alpha); ``weak_r_rest``: its item-rest correlation is below
+        ``r_rest_min``; ``flag`` is either, and ``flag_reason`` says which in words.
 
     Notes
     -----
@@ -1610,9 +1612,10 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
                             "boot_ci_high", "omega", "omega_ci_low", "omega_ci_high"):
                     row[key] = nan
                 row["reason"] = _suppressed(min_cell)
-                num = table.columns.drop(["item", "n", "flag", "flag_reason", "reason"])
+                flags = ["raises_alpha", "weak_r_rest", "flag"]
+                num = table.columns.drop(["item", "n", *flags, "flag_reason", "reason"])
                 table[num] = nan
-                table["flag"] = False
+                table[flags] = False
                 table["flag_reason"] = ""
                 table["reason"] = _suppressed(min_cell)
             elif om is not None and om.n < min_cell:  # omega is listwise: its n can be smaller

@@ -312,15 +312,10 @@ def _psychometric_results(responses: pd.DataFrame, inst, first: str, last: str,
 
     waves = [first] if first == last else [first, last]
     q = scale_quality(responses, inst, waves, min_cell=min_cell)
-    rel = q.reliability.set_index(["scale", "wave"])["alpha"]
+    # Flags travel as the booleans raises_alpha / weak_r_rest; the report words them itself.
     items = q.items.drop(columns=["flag_reason"])
-    # Why an item is flagged, as codes the report words in its own language.
-    scale_alpha = rel.reindex(pd.MultiIndex.from_frame(items[["scale", "wave"]])).to_numpy()
-    items["raises_alpha"] = items["alpha_if_deleted"].to_numpy() > scale_alpha
-    items["weak_r_rest"] = items["r_rest"] < R_REST_MIN
     cfa = q.cfa.drop(columns=["groups", "equal"], errors="ignore")
-    inv = q.invariance
-    inv = inv.drop(columns=["rule", "groups", "equal"], errors="ignore")
+    inv = q.invariance.drop(columns=["rule", "groups", "equal"], errors="ignore")
     for frame in (items, cfa, inv):
         if "reason" in frame and "n" in frame:
             # Contract 5: not even the size of a suppressed group is published.
