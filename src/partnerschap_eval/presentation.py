@@ -687,7 +687,7 @@ def _item_label(inst: Instrument, item_id: str, lang: str) -> str:
     """The item's text as parents read it (the parallel forms say the same thing)."""
     try:
         item = inst.item(item_id)
-    except (KeyError, ValueError):
+    except KeyError:  # an item the instrument no longer has: show its id
         return item_id
     texts = item.text
     form = texts.get("parent") or next(iter(texts.values()))
