@@ -182,6 +182,20 @@ def test_threaded_paths_write_the_same_bytes(tmp_path, monkeypatch):
         assert threaded[name].read_bytes() == serial[name].read_bytes()
 
 
+def test_edited_responses_frame_is_what_gets_written(tmp_path):
+    """Without the frame, responses.csv comes from the ingest's codes; once the frame was built
+    (and perhaps edited), the frame is written."""
+    text = HEADER + "".join(f"{i:04d},De Linde,ouder,,{i % 5 + 1},2,3,4,5,1\n" for i in range(20))
+    untouched = write_ingest_outputs(ingest(tmp_path, text, wave="pre"), tmp_path / "codes")
+    res = ingest(tmp_path, text, wave="pre")
+    res.responses.loc[:, "rec2"] = 5.0
+    edited = write_ingest_outputs(res, tmp_path / "frame")
+    before = pd.read_csv(untouched["responses"])
+    after = pd.read_csv(edited["responses"])
+    assert (before["rec2"] == 2).all() and (after["rec2"] == 5).all()
+    pd.testing.assert_frame_equal(before.drop(columns="rec2"), after.drop(columns="rec2"))
+
+
 def test_sort_order_is_lexsort_order():
     import numpy as np
 
@@ -336,3 +350,47 @@ def test_digit_codes_match_a_cell_by_cell_reading():
         else:
             assert got is not None and got.codes.dtype == np.int16, shown
             assert (got.codes.tolist(), got.values) == want, shown
+
+
+@pytest.mark.parametrize("out_dtype", ["int8", "int16"])
+def test_one_character_columns_decode_as_the_general_path(monkeypatch, out_dtype):
+    """decode_chars (byte lookup, in slices) gives decode_column's answers, cleared cells,
+    reasons and logged texts, for random columns; anything longer than one byte is left to
+    the general path."""
+    import random
+
+    import numpy as np
+    import pyarrow as pa
+
+    from partnerschap_eval.ingest import decode as decode_mod
+    from partnerschap_eval.ingest.columns import as_coded
+    from partnerschap_eval.ingest.decode import AnswerDecoder
+    from partnerschap_eval.instruments import load_instrument
+
+    monkeypatch.setattr(decode_mod, "_SLICE", 3)  # many slices, each with its own bitmap start
+    dec = AnswerDecoder(load_instrument("partnerschap"))
+    rng = random.Random(11)
+    alphabet = ["", None, "0", "1", "3", "5", "7", "9", " ", "\t", ".", "a", "A", "?", "é", "12",
+                "4 "]
+    for _ in range(2000):
+        cells = [rng.choice(alphabet[:rng.randint(2, len(alphabet))])
+                 for _ in range(rng.randint(1, 12))]
+        arr = pa.array(cells, pa.string())
+        if rng.random() < 0.3 and len(cells) > 2:  # an array that starts inside its buffers
+            arr, cells = arr.slice(1, len(cells) - 2), cells[1:-1]
+        for codes in (None, "limesurvey"):
+            out = np.full(len(cells), 99, dtype=out_dtype)
+            got = dec.decode_chars(pa.chunked_array([arr]), codes, out)
+            want = dec.decode_column(as_coded(arr, answer_codes=True), codes)
+            if any(c is not None and len(c.encode()) > 1 for c in cells):
+                assert got is None, cells
+                continue
+            if all(c is None or c == "" for c in cells):  # nothing to look up: general path
+                assert got is None or (got.answers == -1).all(), cells
+                continue
+            assert got is not None, cells
+            assert got.answers is out and got.answers.tolist() == want.answers.tolist(), cells
+            assert got.rows.tolist() == want.rows.tolist(), cells
+            assert [got.reasons[w] for w in got.why] == [want.reasons[w] for w in want.why]
+            assert set(got.reasons) == {want.reasons[w] for w in want.why}  # only those found
+            assert [got.text_at(r) for r in got.rows] == [want.text_at(r) for r in want.rows]

@@ -21,6 +21,7 @@ import yaml
 from ingest_corpus import CASES, ITEMS, PII_TOKENS, Case
 from typer.testing import CliRunner
 
+from partnerschap_eval._io import write_table_csv
 from partnerschap_eval.errors import InputError
 from partnerschap_eval.ingest import ExportSpec, ingest_exports, write_ingest_outputs
 
@@ -108,6 +109,11 @@ def test_corpus_case(case: Case, tmp_path: Path):
         assert {p["column"] for p in flog["pii_columns"]} == case.pii
     if case.layout is not None:
         assert flog["layout"] == case.layout
+
+    # responses.csv is written from the ingest's codes; the frame the API returns, written by
+    # the general table writer, gives the same bytes
+    write_table_csv(result.responses, tmp_path / "from_frame.csv")
+    assert (tmp_path / "from_frame.csv").read_bytes() == out["responses"].read_bytes()
 
     responses = pd.read_csv(out["responses"], dtype={"respondent_id": str})
     rejected = pd.read_csv(out["rejected"], dtype=str, keep_default_na=False)

@@ -106,40 +106,12 @@ def _csv_field(text: str) -> str:
     return buf.getvalue()[:-1]
 
 
-def _fixed_width_parts(arr):  # (pyarrow.StringArray) -> tuple[np.ndarray, pyarrow.Array] | None
-    """A column whose cells all have the same byte length, none empty, missing or needing
-    quotes or neutralising (pseudonyms): the cells are their own rendering, row by row.
-
-    Hashing a million distinct pseudonyms to find the distinct ones (every one is written
-    anyway) took a fifth of the writer's time; two byte counts decide that nothing needs care.
-    """
-    n = len(arr)
-    if not n or arr.null_count or arr.buffers()[2] is None:
-        return None
+def _text_array(values: pd.Series):  # -> pyarrow.StringArray
+    """A text column as one Arrow string array (zero-copy for Arrow-backed strings)."""
     import pyarrow as pa
-
-    wide = pa.types.is_large_string(arr.type)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32)[
-        arr.offset:arr.offset + n + 1]
-    width = int(offsets[1] - offsets[0])
-    if not width or int(offsets[-1] - offsets[0]) != n * width \
-            or np.any(np.diff(offsets) != width):
-        return None
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    anywhere, first = data.tobytes(), data[::width].tobytes()  # byte searches are memchr
-    if any(c in anywhere for c in (b'"', b",", b"\r", b"\n", b"\x00")) \
-            or any(c in first for c in (b"=", b"+", b"-", b"@", b"\t")):
-        return None  # the dictionary path quotes, neutralises or keeps numbers as they are
-    return np.arange(n, dtype=np.int64), arr
-
-
-def _text_parts(values: pd.Series):
-    """Codes and rendered distinct values of a text column, vectorised through Arrow."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     try:
-        arr = pa.array(values, from_pandas=True)  # zero-copy for Arrow-backed strings
+        arr = pa.array(values, from_pandas=True)
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
         if pa.types.is_dictionary(arr.type) or pa.types.is_large_string(arr.type):
@@ -149,21 +121,67 @@ def _text_parts(values: pd.Series):
     except (pa.ArrowException, TypeError):  # mixed objects: their text
         arr = pa.array(values.astype(object).where(values.notna(), None).map(
             lambda v: v if v is None else str(v)), type=pa.string())
-    fixed = _fixed_width_parts(arr)
-    if fixed is not None:
-        return fixed
+    return arr
+
+
+def render_texts(values):  # (pyarrow.StringArray | list[str]) -> pyarrow.StringArray
+    """Distinct texts as CSV fields: neutralised (:func:`neutralise_cell`) and quoted as needed.
+
+    >>> render_texts(["a", "=1+1", "a,b", "-3"]).to_pylist()
+    ['a', "'=1+1", '"a,b"', '-3']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
+    if _safe_fixed_width(arr):
+        return arr
+    special = np.asarray(pc.match_substring_regex(arr, _SPECIAL).to_numpy(
+        zero_copy_only=False), dtype=bool)
+    if not special.any():
+        return arr
+    texts = arr.to_pylist()
+    for i in np.flatnonzero(special):
+        texts[i] = _csv_field(neutralise_cell(texts[i]))
+    return pa.array(texts, type=pa.string())
+
+
+def _safe_fixed_width(arr) -> bool:  # (pyarrow.StringArray) -> bool
+    """Whether every cell has the same byte length, none empty or missing, and none needs quotes
+    or neutralising (pseudonyms): then the cells are their own rendering.
+
+    Searching a million distinct pseudonyms with a pattern (every one is written anyway) took a
+    fifth of the writer's time; two byte searches decide that nothing needs care.
+    """
+    n = len(arr)
+    if not n or arr.null_count or arr.buffers()[2] is None:
+        return False
+    import pyarrow as pa
+
+    wide = pa.types.is_large_string(arr.type)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32)[
+        arr.offset:arr.offset + n + 1]
+    width = int(offsets[1] - offsets[0])
+    if not width or int(offsets[-1] - offsets[0]) != n * width \
+            or np.any(np.diff(offsets) != width):
+        return False
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    anywhere, first = data.tobytes(), data[::width].tobytes()  # byte searches are memchr
+    return not (any(c in anywhere for c in (b'"', b",", b"\r", b"\n", b"\x00"))
+                or any(c in first for c in (b"=", b"+", b"-", b"@", b"\t")))
+
+
+def _text_parts(values: pd.Series):
+    """Codes and rendered distinct values of a text column, vectorised through Arrow."""
+    import pyarrow.compute as pc
+
+    arr = _text_array(values)
+    if _safe_fixed_width(arr):  # distinct or not, each cell is written as it is
+        return np.arange(len(arr), dtype=np.int64), arr
     encoded = pc.dictionary_encode(arr)
     codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False),
                        dtype=np.int64)
-    uniques = encoded.dictionary
-    special = np.asarray(pc.match_substring_regex(uniques, _SPECIAL).to_numpy(
-        zero_copy_only=False), dtype=bool)
-    if special.any():
-        texts = uniques.to_pylist()
-        for i in np.flatnonzero(special):
-            texts[i] = _csv_field(neutralise_cell(texts[i]))
-        uniques = pa.array(texts, type=pa.string())
-    return codes, uniques
+    return codes, render_texts(encoded.dictionary)
 
 
 def _number_text(u: object) -> str:
@@ -250,55 +268,126 @@ def write_table_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
         codes, rendered = _number_parts(col) if numeric else _text_parts(col)
         return codes, _padded(rendered)
 
-    header = ",".join(_csv_field(neutralise_cell(str(c))) for c in df.columns) + "\n"
-    # Arrow's compute and NumPy's gathers release the GIL: a large table is rendered by several
-    # threads (columns first, then blocks of rows), and the blocks are written in order
-    workers = min(os.cpu_count() or 1, 4) if df.size >= _THREADED_MIN_CELLS else 1
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    run = pool.map if pool is not None else map
-    try:
-        parts = list(run(column_parts, range(df.shape[1])))
-        widths = [m.shape[1] for _, m in parts]
-        total = sum(widths) + len(widths)
-        offsets = [sum(widths[:i]) + i for i in range(len(widths))]  # each column's first byte
+    with _Renderer(df.size) as renderer:
+        parts = renderer.map(column_parts, range(df.shape[1]))
+        renderer.write(path, [str(c) for c in df.columns], parts, len(df))
+
+
+def write_coded_csv(path: str | os.PathLike[str], columns: list[str],
+                    parts: list[tuple[np.ndarray, Any]], order: np.ndarray | None = None) -> None:
+    """Write a table given, per column, a code per row and the rendered distinct values.
+
+    Parameters
+    ----------
+    path
+        The CSV file, written atomically.
+    columns
+        Column names (neutralised and quoted here).
+    parts
+        Per column ``(codes, rendered)``: ``codes[i]`` indexes ``rendered`` (-1 = empty cell);
+        ``rendered`` holds CSV fields as written (see :func:`render_texts`; numbers as text).
+        Codes of shape ``(rows, k)`` stand for ``k`` adjacent columns with the same rendered
+        values (the answers to the items of one scale): one gather fills them all.
+    order
+        The rows to write, as indices into the codes, in output order (default: every row).
+
+    The bytes are those :func:`write_table_csv` writes for the same cells: a table kept as codes
+    (the ingest's answers) is written without first becoming a frame of floats.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> write_coded_csv(p, ["id", "x"], [(np.array([0, 1]), render_texts(["=1", "a,b"])),
+    ...                                  (np.array([2, -1]), ["1", "2", "3"])], np.array([1, 0]))
+    >>> p.read_text().splitlines()
+    ['id,x', '"a,b",', "'=1,3"]
+    """
+    n = len(order) if order is not None else (len(parts[0][0]) if parts else 0)
+    parts = [(np.asarray(codes), rendered) for codes, rendered in parts]
+    with _Renderer(n * len(parts)) as renderer:
+        padded = renderer.map(lambda part: (part[0], _padded(part[1])), parts)
+        renderer.write(path, columns, padded, n, order)
+
+
+class _Renderer:
+    """Rows rendered as byte matrices, by several threads for a large table.
+
+    Arrow's compute and NumPy's gathers release the GIL: a large table is rendered by several
+    threads (columns first, then blocks of rows), and the blocks are written in order.
+    """
+
+    def __init__(self, cells: int):
+        self.workers = min(os.cpu_count() or 1, 4) if cells >= _THREADED_MIN_CELLS else 1
+        self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+
+    def __enter__(self) -> _Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def map(self, fn, items) -> list:
+        return list(self.pool.map(fn, items) if self.pool is not None else map(fn, items))
+
+    def write(self, path: str | os.PathLike[str], columns: list[str],
+              parts: list[tuple[np.ndarray, np.ndarray]], n_rows: int,
+              order: np.ndarray | None = None) -> None:
+        header = ",".join(_csv_field(neutralise_cell(c)) for c in columns) + "\n"
+        # a part covers one column, or k adjacent columns when its codes are 2-D (n, k)
+        spans = [(1 if codes.ndim == 1 else codes.shape[1]) * (m.shape[1] + 1)
+                 for codes, m in parts]
+        total = sum(spans)
+        offsets = [sum(spans[:i]) for i in range(len(spans))]  # each part's first byte
         separators = np.full(total, ord(","), dtype=np.uint8)  # a row's commas and line end
         separators[-1:] = ord("\n")
+
+        def fill(block: np.ndarray, codes: np.ndarray, matrix: np.ndarray, offset: int,
+                 span: int) -> None:
+            # "wrap": code -1 takes the matrix's last row, the empty cell, and the output is
+            # written in place (the default mode buffers it)
+            width = matrix.shape[1]
+            if not width:
+                return
+            if codes.ndim == 1:
+                np.take(matrix, codes, axis=0, out=block[:, offset:offset + width], mode="wrap")
+                return
+            cells = block[:, offset:offset + span].reshape(len(block), codes.shape[1], width + 1)
+            if width == 1:  # one byte per cell (answer codes): one gather for all the columns
+                np.take(matrix[:, 0], codes, out=cells[:, :, 0], mode="wrap")
+            else:
+                cells[:, :, :width] = np.take(matrix, codes, axis=0, mode="wrap")
 
         def block_bytes(start: int) -> list[bytes]:
             # filled in slices that stay in the CPU cache: every column is a pass over the slice,
             # and over a block of 128 k rows (17 MB for 34 columns) those passes took twice as long
             chunks = []
-            end = min(start + _ROWS_PER_BLOCK, len(df))
+            end = min(start + _ROWS_PER_BLOCK, n_rows)
             for first in range(start, end, _ROWS_PER_FILL):
                 stop = min(first + _ROWS_PER_FILL, end)
+                rows = order[first:stop] if order is not None else slice(first, stop)
                 block = np.empty((stop - first, total), dtype=np.uint8)
                 block[:] = separators  # one contiguous pass rather than one per column
-                for (codes, matrix), width, offset in zip(parts, widths, offsets, strict=True):
-                    if width:
-                        np.take(matrix, codes[first:stop], axis=0,
-                                out=block[:, offset:offset + width])
+                for (codes, matrix), offset, span in zip(parts, offsets, spans, strict=True):
+                    fill(block, codes[rows], matrix, offset, span)
                 flat = block.reshape(-1)
                 chunks.append(flat[flat != _SENTINEL].tobytes())
             return chunks
 
-        starts = range(0, len(df), _ROWS_PER_BLOCK)
+        starts = range(0, n_rows, _ROWS_PER_BLOCK)
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             fh.write(header.encode("utf-8"))
-            if pool is None:
+            if self.pool is None:
                 for start in starts:
                     fh.writelines(block_bytes(start))
-            else:
-                # a window of blocks in flight: the output is never held whole in memory
-                pending: deque = deque()
-                for start in starts:
-                    pending.append(pool.submit(block_bytes, start))
-                    if len(pending) > workers:
-                        fh.writelines(pending.popleft().result())
-                while pending:
+                return
+            # a window of blocks in flight: the output is never held whole in memory
+            pending: deque = deque()
+            for start in starts:
+                pending.append(self.pool.submit(block_bytes, start))
+                if len(pending) > self.workers:
                     fh.writelines(pending.popleft().result())
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            while pending:
+                fh.writelines(pending.popleft().result())
 
 
 def canonical_json(obj: Any) -> str:
