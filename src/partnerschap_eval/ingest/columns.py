@@ -228,6 +228,29 @@ def _arrow_small_ints(arr: pa.Array) -> Coded | None:
     return Coded(codes, [str(lo + i) for i in range(hi - lo + 1)])
 
 
+def _dictionary_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Per row the index of its text among the distinct texts (-1 = null), and those texts.
+
+    A reader's column comes in chunks (one per block Arrow parsed); they are encoded as they
+    are: joining the chunks first copied every column once more (a million-row export: 200 MB
+    of fresh memory, which a virtual machine hands out slowly). Arrow encodes the chunks with
+    one growing dictionary, so each chunk's indices point into the longest (final) one.
+    """
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.Array):
+        chunks = [encoded]
+    else:
+        chunks = encoded.chunks
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), pa.array([], type=pa.string())
+    codes = np.empty(len(values), dtype=np.int64)
+    at = 0
+    for chunk in chunks:
+        codes[at:at + len(chunk)] = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        at += len(chunk)
+    return codes, max((c.dictionary for c in chunks), key=len)
+
+
 def _merge(codes: np.ndarray, texts: list[str]) -> Coded:
     """Codes into possibly repeated or empty texts -> codes into distinct non-empty texts."""
     new: dict[str, int] = {}
@@ -245,9 +268,10 @@ def as_coded(values: ColumnData, answer_codes: bool = False) -> Coded:
     column of plain integers takes a fast path that never hashes a string. Never use it for
     identifiers: ``0012`` must stay ``0012``.
     """
-    if isinstance(values, pa.ChunkedArray):
+    if isinstance(values, pa.ChunkedArray) and (values.num_chunks == 1 or answer_codes):
+        # (answer codes, the rare general path for items: one array for the fast digit reading)
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    if isinstance(values, pa.Array):
+    if isinstance(values, pa.Array | pa.ChunkedArray):
         if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
             values = pc.cast(values, pa.string())
         fast = _arrow_small_ints(values) if answer_codes else None
@@ -255,10 +279,7 @@ def as_coded(values: ColumnData, answer_codes: bool = False) -> Coded:
             return fast
         # encode first, then trim only the distinct texts: a key column has a few distinct
         # values (or, for ids, half as many as rows), so this halves the work on a million rows
-        encoded = pc.dictionary_encode(values)
-        codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False),
-                           dtype=np.int64)
-        distinct = encoded.dictionary
+        codes, distinct = _dictionary_codes(values)
         trimmed = pc.utf8_trim_whitespace(distinct)
         if trimmed.equals(distinct) and pc.min(pc.utf8_length(distinct)).as_py() != 0:
             return Coded(codes, distinct)  # already clean: no value to merge or blank out

@@ -141,53 +141,68 @@ class AnswerDecoder:
         went to those). Otherwise None (``out`` may then hold a part of the answers): the
         caller takes the general path, which gives the same answers and reasons.
         """
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-        if not isinstance(values, pa.Array) or not pa.types.is_string(values.type) \
-                or not len(values) or values.buffers()[2] is None:
-            return None
-        n, first = len(values), values.offset
-        offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[first:first + n + 1]
-        data = np.frombuffer(values.buffers()[2], dtype=np.uint8)
-        bitmap = (np.frombuffer(values.buffers()[0], dtype=np.uint8) if values.null_count
-                  else None)
-        if not len(data):
+        chunks = (values.chunks if isinstance(values, pa.ChunkedArray)
+                  else [values] if isinstance(values, pa.Array) else [])
+        n = sum(len(c) for c in chunks)
+        if not n or any(not pa.types.is_string(c.type) for c in chunks):
             return None
         if out is None:
             out = np.empty(n, dtype=np.int16)
         table, why_table, all_reasons = self._byte_table(answer_codes)
         table = table.astype(out.dtype, copy=False)  # the caller's codes may be int8
-        rows, whys = [], []
-        for start in range(0, n, _SLICE):
-            stop = min(start + _SLICE, n)
-            off = offsets[start:stop + 1]
-            lengths = np.diff(off)
-            if bitmap is not None:  # a missing cell's slot may span bytes: count it as empty
-                lo = first + start
-                bits = np.unpackbits(bitmap[lo >> 3:((first + stop) >> 3) + 1],
-                                     bitorder="little")[lo & 7:(lo & 7) + stop - start]
-                lengths[bits == 0] = 0
-            if lengths.max() > 1:
+        rows: list[np.ndarray] = []
+        whys: list[np.ndarray] = []
+        at = 0  # first row of the chunk: the reader's column comes in chunks, taken as they are
+        for chunk in chunks:
+            if len(chunk) and not _decode_chunk(chunk, table, why_table, out[at:at + len(chunk)],
+                                                at, rows, whys):
                 return None
-            # an empty last cell starts at the end of the data: clipped, then slot 256
-            key = np.where(lengths == 1, np.take(data, off[:-1], mode="clip"), np.uint16(256))
-            answers = out[start:stop]
-            np.take(table, key, out=answers)
-            if answers.min() < -1:
-                return None  # not text the reader validated as UTF-8: the general path decides
-            why = why_table.take(key)
-            hit = np.flatnonzero(why >= 0)
-            if len(hit):
-                rows.append(hit + start)
-                whys.append(why[hit])
+            at += len(chunk)
+        cells = _CharCells(values)
         if not rows:
-            return Cleared(out, _NO_ROWS, _NO_ROWS.astype(np.int16), [], _CharCells(values).text_at)
+            return Cleared(out, _NO_ROWS, _NO_ROWS.astype(np.int16), [], cells.text_at)
         rows_all, why_all = np.concatenate(rows), np.concatenate(whys)
         found = np.flatnonzero(np.bincount(why_all, minlength=len(all_reasons)))  # only these
         renumber = np.full(len(all_reasons), -1, dtype=np.int16)
         renumber[found] = np.arange(len(found))
         return Cleared(out, rows_all, renumber[why_all], [all_reasons[r] for r in found],
-                       _CharCells(values).text_at)
+                       cells.text_at)
+
+
+def _decode_chunk(chunk: pa.Array, table: np.ndarray, why_table: np.ndarray, out: np.ndarray,
+                  at: int, rows: list[np.ndarray], whys: list[np.ndarray]) -> bool:
+    """Decode one Arrow chunk of one-character cells into ``out``; False when a cell is longer
+    (or not UTF-8 text). Cleared cells' rows (counted from ``at``) and reasons are appended."""
+    n, first = len(chunk), chunk.offset
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[first:first + n + 1]
+    data = (np.frombuffer(chunk.buffers()[2], dtype=np.uint8) if chunk.buffers()[2] is not None
+            else np.zeros(0, dtype=np.uint8))
+    if not len(data):  # no character at all: every cell empty (or missing)
+        data = np.zeros(1, dtype=np.uint8)
+    bitmap = np.frombuffer(chunk.buffers()[0], dtype=np.uint8) if chunk.null_count else None
+    for start in range(0, n, _SLICE):
+        stop = min(start + _SLICE, n)
+        off = offsets[start:stop + 1]
+        lengths = np.diff(off)
+        if bitmap is not None:  # a missing cell's slot may span bytes: count it as empty
+            lo = first + start
+            bits = np.unpackbits(bitmap[lo >> 3:((first + stop) >> 3) + 1],
+                                 bitorder="little")[lo & 7:(lo & 7) + stop - start]
+            lengths[bits == 0] = 0
+        if lengths.max() > 1:
+            return False
+        # an empty last cell starts at the end of the data: clipped, then slot 256
+        key = np.where(lengths == 1, np.take(data, off[:-1], mode="clip"), np.uint16(256))
+        answers = out[start:stop]
+        np.take(table, key, out=answers)
+        if answers.min() < -1:
+            return False  # not text the reader validated as UTF-8: the general path decides
+        why = why_table.take(key)
+        hit = np.flatnonzero(why >= 0)
+        if len(hit):
+            rows.append(hit + at + start)
+            whys.append(why[hit])
+    return True
 
 
 _SLICE = 1 << 15  # rows per slice in decode_chars: its temporaries stay in the CPU cache
@@ -213,7 +228,7 @@ class Cleared:
 class _CharCells:
     """Cells of a one-character column, read from its Arrow buffers when the log needs them."""
 
-    def __init__(self, values: pa.Array):
+    def __init__(self, values: pa.Array | pa.ChunkedArray):
         self._values = values
 
     def text_at(self, row: int) -> str:

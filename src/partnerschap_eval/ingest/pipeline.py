@@ -276,19 +276,19 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
         return decoder.decode_column(raw.coded(column, answer_codes=True),
                                      raw.layout.answer_codes, out)
 
-    # A large file's answer columns are decoded by threads (Arrow and NumPy release the GIL),
-    # started first so they use the other core while this thread encodes the ids (a single-
-    # threaded hash of a million texts); the results are taken in column order, so the table
-    # and the log are those of a serial run. The ids are then hashed by a child process while
-    # the threads finish.
+    # The ids are encoded first and their pseudonyms computed by child processes from then on:
+    # hashing is the longest single chain of work, so it starts before anything else competes
+    # for the cores. A large file's answer columns are then decoded by threads (Arrow and NumPy
+    # release the GIL); the results are taken in column order, so the table and the log are
+    # those of a serial run.
     workers = (min(os.cpu_count() or 1, 4)
                if raw.n_rows * len(mapped_items) >= _THREADED_MIN_CELLS else 1)
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    names = None
+    names = pool = None
     try:
-        results = pool.map(decode, mapped_items) if pool is not None else map(decode, mapped_items)
         ids = raw.coded(by_target["respondent_id"])
         names = PseudonymJob(ids.arrow, key) if key is not None else None
+        pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        results = pool.map(decode, mapped_items) if pool is not None else map(decode, mapped_items)
         return _check_and_decode(raw, spec, inst, cmap, ids, names, decoded,
                                  zip(mapped_items, results, strict=True))
     except BaseException:
