@@ -418,3 +418,16 @@ def test_chunked_key_columns_code_as_one_array():
         got, want = as_coded(chunked), as_coded(pa.array(cells, pa.string()))
         assert got.codes.tolist() == want.codes.tolist(), cells
         assert got.values == want.values, cells
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_lines_after_blank_lines_are_physical_lines(tmp_path, quoted):
+    """Blank lines are not rows, yet every later row keeps its physical line (with and without
+    quotes in the file, which decide whether lines are counted or follow from the rows)."""
+    school = '"De Linde"' if quoted else "De Linde"
+    text = (HEADER + f"0001,{school},ouder,,4,4,4,4,4,4\n\n\n"
+            f",{school},ouder,,1,1,1,1,1,1\n\n0002,{school},ouder,,2,2,2,2,2,2\n")
+    res = ingest(tmp_path, text, wave="pre")
+    assert res.rejected["line"].tolist() == [5]  # header 1, row 2, blanks 3-4, no id on 5
+    assert res.log["files"][0]["details"].get("blank_rows") == 3
+    assert len(res.responses) == 2

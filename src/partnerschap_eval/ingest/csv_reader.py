@@ -12,8 +12,9 @@ Detection rules
 * **Rows**: Arrow's multi-threaded reader parses the body with every column as text. When the
   file has exactly one physical line per record the line of row *i* follows directly; files with
   line breaks inside quoted cells, blank lines, old Mac line ends, ragged rows or huge cells are
-  parsed again with Python's :mod:`csv` module, which tracks the line of every record. Rows whose
-  cells are all empty are skipped and counted (``blank_rows``), they are not rows of data.
+  parsed again with Python's :mod:`csv` module, which tracks the line of every record. Empty
+  lines and rows whose cells are all empty are skipped and counted (``blank_rows``), they are not
+  rows of data.
 """
 
 from __future__ import annotations
@@ -253,17 +254,21 @@ def _arrow_body(data: bytes, start: int, delimiter: str, width: int,
         return Body([pa.chunked_array([], pa.string()) for _ in range(width)],
                     np.zeros(0, dtype=np.int64), {}, "arrow", 0)
     names = [f"f{i}" for i in range(width)]
-    # the line count (a pass over the whole body) is taken by a thread while Arrow parses
-    counter = ThreadPoolExecutor(1)
-    lines_future = counter.submit(data.count, b"\n", start, end)
+    # Without a quote in the body no record spans lines, and with empty lines kept (a blank line
+    # in a file of several columns is then a ragged row: the csv module's path) every line is a
+    # record, so the line of each row follows without counting. With quotes, a thread counts the
+    # lines (a pass over the whole body) while Arrow parses.
+    quoted = data.find(b'"', start, end) >= 0
+    counter = ThreadPoolExecutor(1) if quoted else None
+    lines_future = counter.submit(data.count, b"\n", start, end) if counter else None
     try:
         table = pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(data).slice(start, end - start)),
             read_options=pacsv.ReadOptions(column_names=names, block_size=8 << 20),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"',
                                              double_quote=True, escape_char=False,
-                                             newlines_in_values=data.find(b'"', start, end) >= 0,
-                                             ignore_empty_lines=True),
+                                             newlines_in_values=quoted,
+                                             ignore_empty_lines=quoted),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
                 quoted_strings_can_be_null=True, null_values=[""], check_utf8=True),
@@ -271,8 +276,9 @@ def _arrow_body(data: bytes, start: int, delimiter: str, width: int,
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowIndexError):
         return None  # ragged rows, a cell larger than a block, ...: the csv module handles it
     finally:
-        counter.shutdown()
-    n_lines = lines_future.result() + 1
+        if counter is not None:
+            counter.shutdown()
+    n_lines = lines_future.result() + 1 if lines_future is not None else table.num_rows
     if table.num_rows != n_lines:
         return None  # blank lines or line breaks inside cells: need the line of every record
     lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
@@ -315,8 +321,8 @@ def _python_body(text: str, delimiter: str, width: int, first_line: int) -> Body
                     "spreadsheet program, check that line, save as CSV and ingest again.") from None
             start = first_line + previous
             previous = reader.line_num
-            if not row or not any(row):
-                blank += 1 if row else 0
+            if not any(row):  # an empty line, or a row of empty cells: not a row of data
+                blank += 1
                 continue
             if len(row) > width:
                 extra = row[width:]
@@ -340,7 +346,7 @@ def read_csv_body(src: CsvText, header_rows: int, width: int, path: Path) -> Bod
     if parsed is not None:
         return parsed
     try:
-        return _python_body(src.data[offset:].decode("utf-8"), src.delimiter, width,
+        return _python_body(src.data[offset:].rstrip(b"\r\n").decode("utf-8"), src.delimiter, width,
                             last_header + 1)
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
