@@ -73,7 +73,7 @@ def test_pii_never_written(tmp_path):
     assert {c["column"] for c in log["files"][0]["pii_columns"]} == {"Naam", "Opmerkingen"}
 
 
-def test_flag_conflicts_with_column(tmp_path):
+def test_flag_conflicts_with_column(tmp_path):  # refused before any hashing starts
     from partnerschap_eval.errors import InputError
 
     with pytest.raises(InputError, match="must not be given"):
@@ -276,11 +276,15 @@ def test_error_after_the_child_started_ends_it(tmp_path, monkeypatch):
         real_init(self, *args, **kwargs)
         children.extend(proc for proc, _ in self._procs)
 
+    def fail(*args, **kwargs):
+        raise InputError("a problem found after hashing began")
+
     monkeypatch.setattr(privacy.PseudonymJob, "__init__", init)
+    monkeypatch.setattr(pipeline, "_check_and_decode", fail)
     text = "respondent,school,rol,meting,rec1\n" + "".join(
         f"{i:04d},De Linde,ouder,voormeting,4\n" for i in range(50))
-    with pytest.raises(InputError, match="--wave must not be given"):
-        ingest(tmp_path, text, wave="pre")  # a wave column and --wave: refused after hashing began
+    with pytest.raises(InputError, match="after hashing began"):
+        ingest(tmp_path, text)
     assert children
     assert all(c.returncode is not None for c in children)  # ended and reaped, not left running
 

@@ -176,17 +176,27 @@ def _normalise_wave(value: str) -> str:
     return _WAVE_LOOKUP.get(norm, norm)
 
 
-def _key(raw: RawTable, by_target: dict[str, str], target: str, flag: str | None,
-         path: Path) -> Coded:
-    if target in by_target and flag is not None:
-        option = "school" if target == "school_id" else target
-        raise InputError(
-            f"{path}: the export has a {target} column ('{by_target[target]}'), so --{option} "
-            f"must not be given for it. Leave out --{option}, or map the column to 'drop' in a "
-            "mapping file to use the option instead.")
+def _check_flags(by_target: dict[str, str], spec: ExportSpec) -> None:
+    for target, flag in (("wave", spec.wave), ("school_id", spec.school), ("role", spec.role)):
+        if target in by_target and flag is not None:
+            option = "school" if target == "school_id" else target
+            raise InputError(
+                f"{spec.path}: the export has a {target} column ('{by_target[target]}'), so "
+                f"--{option} must not be given for it. Leave out --{option}, or map the column to "
+                "'drop' in a mapping file to use the option instead.")
+
+
+def _key(raw: RawTable, by_target: dict[str, str], target: str, flag: str | None) -> Coded:
     if target in by_target:
         return raw.coded(by_target[target]).recode(collapse_space)
     return constant(flag, raw.n_rows)
+
+
+def _keys(raw: RawTable, by_target: dict[str, str], spec: ExportSpec) -> tuple[Coded, ...]:
+    """Wave, school and role as written (wave names normalised)."""
+    return (_key(raw, by_target, "wave", spec.wave).recode(_normalise_wave),
+            _key(raw, by_target, "school_id", spec.school),
+            _key(raw, by_target, "role", spec.role))
 
 
 def _mark(reason: np.ndarray, mask: np.ndarray, label: str) -> None:
@@ -278,19 +288,23 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
 
     # The ids are encoded first and their pseudonyms computed by child processes from then on:
     # hashing is the longest single chain of work, so it starts before anything else competes
-    # for the cores. A large file's answer columns are then decoded by threads (Arrow and NumPy
-    # release the GIL); the results are taken in column order, so the table and the log are
-    # those of a serial run.
+    # for the cores; meanwhile a thread encodes wave, school and role (Arrow releases the GIL).
+    # A large file's answer columns are then decoded by threads; the results are taken in column
+    # order, so the table and the log are those of a serial run.
+    _check_flags(by_target, spec)
     workers = (min(os.cpu_count() or 1, 4)
                if raw.n_rows * len(mapped_items) >= _THREADED_MIN_CELLS else 1)
-    names = pool = None
+    names = None
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:
+        keys = pool.submit(_keys, raw, by_target, spec) if pool is not None else None
         ids = raw.coded(by_target["respondent_id"])
         names = PseudonymJob(ids.arrow, key) if key is not None else None
-        pool = ThreadPoolExecutor(workers) if workers > 1 else None
         results = pool.map(decode, mapped_items) if pool is not None else map(decode, mapped_items)
-        return _check_and_decode(raw, spec, inst, cmap, ids, names, decoded,
-                                 zip(mapped_items, results, strict=True))
+        wave, school, role_text = keys.result() if keys is not None else _keys(raw, by_target,
+                                                                                  spec)
+        return _check_and_decode(raw, spec, inst, ids, wave, school, role_text, names, decoded,
+                                 cmap, zip(mapped_items, results, strict=True))
     except BaseException:
         if names is not None:
             names.close()
@@ -313,14 +327,10 @@ def _log_cleared(raw: RawTable, path: Path, column: str, item: str, col: Cleared
                         "reason": col.reasons[why], "source_file": path.name})
 
 
-def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, cmap: ColumnMap,
-                      ids: Coded, names: PseudonymJob | None, decoded: np.ndarray,
-                      results) -> _FilePart:
+def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Coded,
+                      wave: Coded, school: Coded, role_text: Coded, names: PseudonymJob | None,
+                      decoded: np.ndarray, cmap: ColumnMap, results) -> _FilePart:
     path, n = spec.path, raw.n_rows
-    by_target = {t: c for c, t in cmap.targets.items()}
-    wave = _key(raw, by_target, "wave", spec.wave, path).recode(_normalise_wave)
-    school = _key(raw, by_target, "school_id", spec.school, path)
-    role_text = _key(raw, by_target, "role", spec.role, path)
     role_of_value = []
     for text in role_text.values:
         norm = normalise_label(text)
