@@ -435,3 +435,43 @@ def test_lines_after_blank_lines_are_physical_lines(tmp_path, quoted):
     assert res.rejected["line"].tolist() == [5]  # header 1, row 2, blanks 3-4, no id on 5
     assert res.log["files"][0]["details"].get("blank_rows") == 3
     assert len(res.responses) == 2
+
+
+def test_digit_ids_code_as_texts_do():
+    """Ids of digits of one width are coded through their numbers: the same codes and distinct
+    texts (first appearance order) as hashing the texts; anything else is left to that."""
+    import random
+
+    import pyarrow as pa
+
+    from partnerschap_eval.ingest.columns import _dictionary_codes, _digit_id_codes
+
+    rng = random.Random(8)
+    for _ in range(1500):
+        width = rng.choice([1, 3, 7, 18, 19])
+        pool = ["".join(rng.choice("0123456789") for _ in range(width)) for _ in range(5)]
+        pool += [None, "", "0" * width]
+        if rng.random() < 0.3:  # something that is not an id of that width
+            pool.append(rng.choice(["12a", " 12", "1" * (width + 1), "-" + "1" * (width - 1),
+                                    "é" * width]))
+        cells = [rng.choice(pool) for _ in range(rng.randint(1, 12))]
+        cuts = sorted(rng.randint(0, len(cells)) for _ in range(rng.randint(0, 3)))
+        arr = pa.array(cells, pa.string())
+        if rng.random() < 0.3 and len(cells) > 2:  # an array that starts inside its buffers
+            arr, cells = arr.slice(1, len(cells) - 2), cells[1:-1]
+            cuts = [min(c, len(cells)) for c in cuts]
+        chunked = pa.chunked_array([arr.slice(a, b - a) for a, b in
+                                    zip([0, *cuts], [*cuts, len(cells)], strict=True)],
+                                   type=pa.string())
+        got = _digit_id_codes(chunked)
+        filled = [c for c in cells if c]
+        plain = (filled and len(filled[0]) <= 18
+                 and all(c.isascii() and c.isdigit() for c in filled)
+                 and len({len(c) for c in filled}) == 1)
+        if not plain:
+            assert got is None, cells
+            continue
+        codes, distinct = _dictionary_codes(pa.array([c or None for c in cells], pa.string()))
+        assert got is not None, cells
+        assert got.codes.tolist() == codes.tolist(), cells
+        assert got.values == distinct.to_pylist(), cells

@@ -357,7 +357,7 @@ class _Renderer:
             else:
                 cells[:, :, :width] = np.take(matrix, codes, axis=0, mode="wrap")
 
-        def block_bytes(start: int) -> list[bytes]:
+        def block_bytes(start: int) -> list[np.ndarray]:
             # filled in slices that stay in the CPU cache: every column is a pass over the slice,
             # and over a block of 128 k rows (17 MB for 34 columns) those passes took twice as long
             chunks = []
@@ -370,7 +370,7 @@ class _Renderer:
                 for (codes, matrix), offset, span in zip(parts, offsets, spans, strict=True):
                     fill(block, codes[rows], matrix, offset, span)
                 flat = block.reshape(-1)
-                chunks.append(flat[flat != _SENTINEL].tobytes())
+                chunks.append(flat[flat != _SENTINEL])  # written as it is (a buffer): no copy
             return chunks
 
         starts = range(0, n_rows, _ROWS_PER_BLOCK)

@@ -382,7 +382,7 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Co
 def _global_codes(columns: list[Coded]) -> tuple[pa.Array, np.ndarray]:
     """One array of distinct values for several coded columns, and all rows' codes into it."""
     if len(columns) == 1:
-        return columns[0].arrow, columns[0].codes.astype(np.int64)
+        return columns[0].arrow, columns[0].codes.astype(np.int64, copy=False)  # read only
     union = pd.Index([v for c in columns for v in c.values], dtype=object).unique()
     out = []
     for c in columns:
@@ -591,7 +591,6 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
     reason = _concat([p.reason for p in parts]).copy()
     lines = _concat([p.lines for p in parts])
     sizes = [len(p.lines) for p in parts]
-    spec_index = np.repeat(np.arange(len(parts)), sizes)
     item_values = (parts[0].items if len(parts) == 1
                    else np.asfortranarray(np.concatenate([p.items for p in parts])))
     for p in parts:
@@ -616,16 +615,17 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
         items=items, answers=item_values, rows=accepted[order], lo=lo, hi=hi)
 
     rej = np.flatnonzero(reason != 0)
-    rej = rej[np.lexsort((lines[rej], spec_index[rej]))]
-    rej_role = _take_text(role_names, role[rej]).to_pylist()
     starts = np.cumsum([0, *sizes])
+    spec_index = np.searchsorted(starts, rej, side="right") - 1  # each rejected row's file
+    order = np.lexsort((lines[rej], spec_index))
+    rej, spec_index = rej[order], spec_index[order]
+    rej_role = _take_text(role_names, role[rej]).to_pylist()
     for j in np.flatnonzero(reason[rej] == _CODE[R_ROLE]):  # show the role as written
         row = rej[j]
-        part = parts[spec_index[row]]
-        rej_role[j] = part.role_text.text_at(row - starts[spec_index[row]])[:100]
+        rej_role[j] = parts[spec_index[j]].role_text.text_at(row - starts[spec_index[j]])[:100]
     files = [p.log["file"] for p in parts]
     rejected = _frame({
-        "source_file": _take_text(files, spec_index[rej]), "line": lines[rej],
+        "source_file": _take_text(files, spec_index), "line": lines[rej],
         "reason": _take_text(REASONS, reason[rej].astype(np.int64)),
         "respondent_id": _take_text(names, gid[rej]), "wave": _take_text(waves_u, gwave[rej]),
         "role": pa_strings(rej_role), "school_id": _take_text(schools_u, gschool[rej])},
