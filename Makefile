@@ -1,6 +1,8 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both build .venv themselves from
 # the lock file (uv for speed), register a Jupyter kernel inside the venv for papermill, and are
 # no-ops on the environment when nothing changed (a stamp file tracks the lock and pyproject).
+# Installed packages are compiled to bytecode once: where PYTHONDONTWRITEBYTECODE is set, every
+# process (CLI, report kernel, test) would otherwise compile pandas & co. again (1.3 s -> 0.4 s).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -16,7 +18,7 @@ export MPLBACKEND := Agg
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip install --quiet --python $(PY) -r requirements.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (partnerschap-eval)" >/dev/null
 	@touch $(STAMP)
