@@ -107,7 +107,7 @@ class AnswerDecoder:
             return Cleared(out, _NO_ROWS, _NO_ROWS.astype(np.int16), [], column.text_at)
         why_rows = column.per_row(why, -1)
         rows = np.flatnonzero(why_rows >= 0)
-        return Cleared(out, rows, why_rows[rows], reasons, column.text_at)
+        return _cleared(out, rows, why_rows[rows], reasons, column.text_at)
 
     def _byte_table(self, answer_codes: str | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """:meth:`decode` of every one-byte cell, as lookup tables indexed by the byte.
@@ -161,12 +161,8 @@ class AnswerDecoder:
         cells = _CharCells(values)
         if not rows:
             return Cleared(out, _NO_ROWS, _NO_ROWS.astype(np.int16), [], cells.text_at)
-        rows_all, why_all = np.concatenate(rows), np.concatenate(whys)
-        found = np.flatnonzero(np.bincount(why_all, minlength=len(all_reasons)))  # only these
-        renumber = np.full(len(all_reasons), -1, dtype=np.int16)
-        renumber[found] = np.arange(len(found))
-        return Cleared(out, rows_all, renumber[why_all], [all_reasons[r] for r in found],
-                       cells.text_at)
+        return _cleared(out, np.concatenate(rows), np.concatenate(whys), all_reasons,
+                        cells.text_at)
 
 
 def _decode_chunk(chunk: pa.Array, table: np.ndarray, why_table: np.ndarray, out: np.ndarray,
@@ -203,6 +199,15 @@ def _decode_chunk(chunk: pa.Array, table: np.ndarray, why_table: np.ndarray, out
             rows.append(hit + at + start)
             whys.append(why[hit])
     return True
+
+
+def _cleared(answers: np.ndarray, rows: np.ndarray, why: np.ndarray, reasons: list[str],
+             text_at: Callable[[int], str]) -> Cleared:
+    """The cleared cells with only the reasons that occur (renumbered in the given order)."""
+    found = np.flatnonzero(np.bincount(why, minlength=len(reasons)))
+    renumber = np.full(len(reasons), -1, dtype=np.int16)
+    renumber[found] = np.arange(len(found))
+    return Cleared(answers, rows, renumber[why], [reasons[r] for r in found], text_at)
 
 
 _SLICE = 1 << 15  # rows per slice in decode_chars: its temporaries stay in the CPU cache
