@@ -87,17 +87,7 @@ class AnswerDecoder:
         into ``out`` (a new array when not given, then ``Cleared.answers``); returns the cleared
         cells.
         """
-        answers = np.full(column.n_values, -1, dtype=np.int16)
-        why = np.full(column.n_values, -1, dtype=np.int16)
-        reasons: list[str] = []
-        for i, text in enumerate(column.values):
-            code, reason = self.decode(text, answer_codes)
-            if not math.isnan(code):
-                answers[i] = int(code) - self.lo
-            if reason is not None:
-                if reason not in reasons:
-                    reasons.append(reason)
-                why[i] = reasons.index(reason)
+        answers, why, reasons = self._lookup(column.values, answer_codes)
         per_row = column.per_row(answers, -1)
         if out is None:
             out = per_row
@@ -115,20 +105,28 @@ class AnswerDecoder:
         Slot 256 is the empty cell; bytes 128-255 (never a whole UTF-8 character) are marked -2.
         """
         if answer_codes not in self._byte_tables:
-            answers = np.full(257, -1, dtype=np.int16)
-            why = np.full(257, -1, dtype=np.int16)
-            reasons: list[str] = []
-            for b in range(128):
-                code, reason = self.decode(chr(b), answer_codes)
-                if not math.isnan(code):
-                    answers[b] = int(code) - self.lo
-                if reason is not None:
-                    if reason not in reasons:
-                        reasons.append(reason)
-                    why[b] = reasons.index(reason)
-            answers[128:256] = -2
+            answers, why, reasons = self._lookup([chr(b) for b in range(128)], answer_codes)
+            answers = np.concatenate([answers, np.full(128, -2, np.int16), [-1]]).astype(np.int16)
+            why = np.concatenate([why, np.full(129, -1, np.int16)]).astype(np.int16)
             self._byte_tables[answer_codes] = (answers, why, reasons)
         return self._byte_tables[answer_codes]
+
+    def _lookup(self, texts: list[str], answer_codes: str | None
+                ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Per text its answer (offset on the scale, -1 = missing) and the index of the reason it
+        is cleared for (-1 = kept), and those reasons."""
+        answers = np.full(len(texts), -1, dtype=np.int16)
+        why = np.full(len(texts), -1, dtype=np.int16)
+        reasons: list[str] = []
+        for i, text in enumerate(texts):
+            code, reason = self.decode(text, answer_codes)
+            if not math.isnan(code):
+                answers[i] = int(code) - self.lo
+            if reason is not None:
+                if reason not in reasons:
+                    reasons.append(reason)
+                why[i] = reasons.index(reason)
+        return answers, why, reasons
 
     def decode_chars(self, values: object, answer_codes: str | None = None,
                      out: np.ndarray | None = None) -> Cleared | None:
