@@ -228,6 +228,11 @@ def test_pseudonym_sort_is_full_rank_order():
         expected = _sort_order([wave, school, pseudonym_rank(names)[gid]])
         order = _pseudonym_sort(wave, school, names, gid)
         assert order is None or np.array_equal(order, expected)
+    # digits that differ only below the bits left beside the row numbers: the positions of the
+    # full keys are sorted instead, still in string order
+    close = pa.array(["p-" + "0" * 15 + "1" + "0" * 4, "p-" + "0" * 15 + "0" + "f" * 4])
+    assert _pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), close,
+                           np.arange(2)).tolist() == [1, 0]
     # equal leading digits in one group cannot be ordered by the packed key: the caller ranks
     same = pa.array(["p-" + "0" * 19 + "1", "p-" + "0" * 19 + "2"])
     assert _pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), same,
