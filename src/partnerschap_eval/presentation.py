@@ -711,10 +711,10 @@ def item_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFram
         rows.append({
             t("scale", lang): _scale_name(inst, r["scale"], lang),
             t("wave", lang): _wave_label(r.get("wave"), lang),
-            ("Item" if nl else "Item"): _item_label(inst, r["item"], lang),
+            "Item": _item_label(inst, r["item"], lang),
             t("n", lang): fmt_number(r.get("n"), lang, 0),
             ("Gem." if nl else "Mean"): fmt_number(r.get("mean"), lang),
-            ("SD" if nl else "SD"): fmt_number(r.get("sd"), lang),
+            "SD": fmt_number(r.get("sd"), lang),
             ("% leeg" if nl else "% missing"): fmt_number(r.get("pct_missing"), lang, 1),
             ("% laagste" if nl else "% floor"): fmt_number(r.get("pct_floor"), lang, 1),
             ("% hoogste" if nl else "% ceiling"): fmt_number(r.get("pct_ceiling"), lang, 1),
@@ -827,5 +827,4 @@ def invariance_conclusion(results: dict, lang: str = "nl") -> str:
             f"Decision rule (Chen, 2007): a step counts as invariant when CFI drops by at most "
             f"{cfi} and RMSEA rises by at most {rmsea}.")
     items = "".join(f"<li>{escape(s)}</li>" for s in out)
-    return (f"<ul>{items}</ul>" if items else "") + (f"<p class='pe-note'>{escape(note)}</p>"
-                                                     if note else "")
+    return (f"<ul>{items}</ul>" if items else "") + f"<p class='pe-note'>{escape(note)}</p>"

@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..instruments import Instrument, normalise_label
-from .columns import Coded
+from .columns import Coded, present_cells
 from .mapping import MappingFile
 
 __all__ = ["AnswerDecoder", "Cleared", "UNKNOWN", "NOT_WHOLE"]
@@ -156,11 +156,12 @@ class AnswerDecoder:
                                                 at, rows, whys):
                 return None
             at += len(chunk)
-        cells = _CharCells(values)
+        def text_at(row: int) -> str:  # a cleared cell's text, read when the log lists it
+            return (values[row].as_py() or "").strip()
+
         if not rows:
-            return Cleared(out, _NO_ROWS, _NO_ROWS.astype(np.int16), [], cells.text_at)
-        return _cleared(out, np.concatenate(rows), np.concatenate(whys), all_reasons,
-                        cells.text_at)
+            return Cleared(out, _NO_ROWS, _NO_ROWS.astype(np.int16), [], text_at)
+        return _cleared(out, np.concatenate(rows), np.concatenate(whys), all_reasons, text_at)
 
 
 def _decode_chunk(chunk: pa.Array, table: np.ndarray, why_table: np.ndarray, out: np.ndarray,
@@ -173,16 +174,13 @@ def _decode_chunk(chunk: pa.Array, table: np.ndarray, why_table: np.ndarray, out
             else np.zeros(0, dtype=np.uint8))
     if not len(data):  # no character at all: every cell empty (or missing)
         data = np.zeros(1, dtype=np.uint8)
-    bitmap = np.frombuffer(chunk.buffers()[0], dtype=np.uint8) if chunk.null_count else None
     for start in range(0, n, _SLICE):
         stop = min(start + _SLICE, n)
         off = offsets[start:stop + 1]
         lengths = np.diff(off)
-        if bitmap is not None:  # a missing cell's slot may span bytes: count it as empty
-            lo = first + start
-            bits = np.unpackbits(bitmap[lo >> 3:((first + stop) >> 3) + 1],
-                                 bitorder="little")[lo & 7:(lo & 7) + stop - start]
-            lengths[bits == 0] = 0
+        present = present_cells(chunk, start, stop)
+        if present is not None:  # a missing cell's slot may span bytes: count it as empty
+            lengths[~present] = 0
         if lengths.max() > 1:
             return False
         # an empty last cell starts at the end of the data: clipped, then slot 256
@@ -226,13 +224,3 @@ class Cleared:
     why: np.ndarray
     reasons: list[str]
     text_at: Callable[[int], str]
-
-
-class _CharCells:
-    """Cells of a one-character column, read from its Arrow buffers when the log needs them."""
-
-    def __init__(self, values: pa.Array | pa.ChunkedArray):
-        self._values = values
-
-    def text_at(self, row: int) -> str:
-        return (self._values[row].as_py() or "").strip()

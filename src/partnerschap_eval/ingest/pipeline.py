@@ -71,7 +71,6 @@ _WAVE_LOOKUP = {normalise_label(a): w for w, names in WAVE_ALIASES.items() for a
 OUTPUT_KEYS = ["respondent_id", "wave", "role", "school_id"]
 MAX_KEY_CHARS = 200
 MAX_CLEARED_LISTED = 1000  # per file; the counts by reason and column are always complete
-_LOG_SCAN_MAX = 1000  # cleared values longer than this are withheld without a pattern search
 
 # Rejection reasons; the order is the priority (a row gets the first that applies).
 R_FIELDS = "row has more fields than the header"
@@ -209,15 +208,6 @@ def _too_long(column: Coded) -> np.ndarray:
     return column.per_row(column.lengths() > MAX_KEY_CHARS, False)
 
 
-def _log_value(text: str) -> str:
-    """:func:`safe_log_value`, but a huge cell is withheld by its length alone: the personal-data
-    patterns are searched with regular expressions whose time grows with the square of the text
-    (100,000 digits took 40 s), and a text this long is withheld anyway."""
-    if len(text) > _LOG_SCAN_MAX:
-        return f"<withheld: {len(text)} characters>"
-    return safe_log_value(text)
-
-
 def _no_items_error(raw: RawTable, path: Path, inst: Instrument, cmap: ColumnMap) -> InputError:
     def listed(columns: list[str]) -> str:
         return f"{columns[:8]}{' ...' if len(columns) > 8 else ''}"
@@ -325,7 +315,7 @@ def _log_cleared(raw: RawTable, path: Path, column: str, item: str, col: Cleared
     room = MAX_CLEARED_LISTED - len(cleared)
     for row, why in zip(col.rows[:max(room, 0)], col.why, strict=False):
         cleared.append({"line": int(raw.lines[row]), "column": item, "header": column,
-                        "value": _log_value(col.text_at(row)),
+                        "value": safe_log_value(col.text_at(row)),
                         "reason": col.reasons[why], "source_file": path.name})
 
 
@@ -467,7 +457,8 @@ def pa_strings(values: list[str]) -> pa.Array:
     return pa.array(values, type=pa.string())
 
 
-#: Cells (rows x items) from which the float table is filled by several threads.
+#: Cells (rows x items) from which answers are decoded, and the float table filled, by
+#: several threads.
 _THREADED_MIN_CELLS = 1_000_000
 _POPULATE_MIN_BYTES = 32 << 20
 
@@ -495,7 +486,7 @@ def _take_rows(answers: np.ndarray, rows: np.ndarray, lo: int, hi: int) -> np.nd
     """The codes of ``rows`` as floats (NaN = missing), column-major, one item at a time.
 
     NumPy's ``take`` releases the GIL, so for a large table the items are spread over threads
-    (a million rows x 30 items: 0.66 s on one core); the int16 codes become an index first, as
+    (a million rows x 30 items: 0.66 s on one core); the small codes become an index first, as
     ``take`` would otherwise convert them to one itself, item by item, in a slower way.
     """
     as_float = np.append(np.arange(lo, hi + 1, dtype=float), np.nan)  # offset -1 -> NaN

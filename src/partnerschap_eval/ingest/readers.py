@@ -78,9 +78,9 @@ class RawTable:
 
     def sample(self, column: str, k: int = 500) -> list[str]:
         """The first ``k`` non-empty cells of a column (for personal-data heuristics), each cut
-        to :data:`SAMPLE_CHARS` characters: the heuristics' patterns take time quadratic in a
-        cell's length (a 100,000-character cell took 40 s), and the start of a cell shows
-        whether it holds free text, an e-mail address or a name as well as the whole does."""
+        to :data:`SAMPLE_CHARS` characters: every pattern reads every sampled character, so a
+        column of huge cells would cost seconds, and the start of a cell shows whether it holds
+        free text, an e-mail address or a name as well as the whole does."""
         return [v[:SAMPLE_CHARS] for v in column_sample(self.data[column], k)]
 
     def is_empty(self, column: str) -> bool:
