@@ -27,6 +27,11 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+def _yaml_path(instrument: str | None) -> Path | None:
+    """The instrument as a file when it is given as a YAML path (an input to protect)."""
+    return Path(instrument) if instrument and instrument.endswith((".yaml", ".yml")) else None
+
+
 class _Step:
     """Prints a step and how long it took (the demo and reports are a few seconds each)."""
 
@@ -73,15 +78,18 @@ def ingest(
         help="Workbook sheet (name or number from 1); default the first with data.")] = None,
 ) -> None:
     """Read exports, map and decode answers, pseudonymise ids; write responses, rejected, log."""
-    from .ingest import ExportSpec, ingest_exports, write_ingest_outputs
+    from .ingest import ExportSpec, ingest_exports, ingest_output, write_ingest_files
     from .privacy import load_key
 
     try:
-        key = load_key(key_file)
-        specs = [ExportSpec(path=p, wave=wave, role=role, school=school, format=format, sheet=sheet)
-                 for p in exports]
-        result = ingest_exports(specs, instrument, key, mapping)
-        paths = write_ingest_outputs(result, out_dir)
+        # checks, lock and staging before anything is read: a refused run has done nothing
+        with ingest_output(out_dir, [*exports, mapping, key_file, _yaml_path(instrument)]) as stage:
+            key = load_key(key_file)
+            specs = [ExportSpec(path=p, wave=wave, role=role, school=school, format=format,
+                                sheet=sheet) for p in exports]
+            result = ingest_exports(specs, instrument, key, mapping)
+            written = write_ingest_files(result, stage)
+        paths = {kind: out_dir / p.name for kind, p in written.items()}
     except PartnerschapError as exc:
         _fail(exc)
     totals = result.log["totals"]
@@ -105,11 +113,14 @@ def score(
 ) -> None:
     """Scale scores per respondent and wave (reverse keys, min-items rule)."""
     from ._io import write_csv
+    from ._outputs import check_output
     from .instruments import load_instrument
     from .reporting import read_responses
     from .scoring import score_scales, validate_responses
 
     try:
+        check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
+                     what="scores file")
         inst = load_instrument(instrument)
         data = validate_responses(read_responses(responses), inst)
         scores = score_scales(data, inst)
@@ -129,11 +140,14 @@ def evaluate(
 ) -> None:
     """Pre/post statistics for every scale, written as results.json (Contract 4)."""
     from ._io import canonical_json, write_text
+    from ._outputs import check_output
     from .reporting import read_responses
     from .results import evaluate as _evaluate
     from .results import input_record
 
     try:
+        check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
+                     what="results file")
         if min_cell < 1:
             raise PartnerschapError("--min-cell must be at least 1.")
         order = [w.strip() for w in waves.split(",")] if waves else None
@@ -177,7 +191,7 @@ def report(
                                       out_dir=out_dir, lang=lang, min_cell=min_cell,
                                       report_date=date)
         with _Step(f"report '{settings.project}' -> {settings.out_dir}"):
-            paths = build_report(settings)
+            paths = build_report(settings, protect=(config,) if config is not None else ())
     except PartnerschapError as exc:
         _fail(exc)
     out.print(f"report: {paths.html} ({len(paths.school_pages)} school pages)")
@@ -208,35 +222,42 @@ def demo(
     lang: Annotated[str, typer.Option(help="nl (default) or en.")] = "nl",
 ) -> None:
     """The whole pipeline on the bundled WiSH-like demo study."""
-    from .ingest import ExportSpec, ingest_exports, write_ingest_outputs
+    from ._outputs import output_set
+    from .ingest import ExportSpec, ingest_exports, write_ingest_files
     from .privacy import DEMO_KEY
-    from .reporting import ReportSettings, build_report
+    from .reporting import ReportSettings, build_report_into
     from .synth import FRAMEWORK_INSTRUMENTS, write_demo_exports, write_framework_exports
 
     try:
-        with _Step(f"demo exports in {raw_dir} (written only when missing)"):
-            specs = write_demo_exports(raw_dir)
-            fw_specs = write_framework_exports(raw_dir)
-        with _Step("ingest (demo key; a real project uses its own key)"):
-            result = ingest_exports([ExportSpec(**s) for s in specs], "partnerschap", DEMO_KEY)
-            paths = write_ingest_outputs(result, out_dir / "ingest")
-            t = result.log["totals"]
-            out.print(f"  partnerschap: {t['rows_in']} rows: {t['accepted']} accepted, "
-                      f"{t['rejected']} rejected", highlight=False)
-            frameworks = []
-            for inst_id in FRAMEWORK_INSTRUMENTS:
-                mine = [ExportSpec(path=s["path"], wave=s["wave"]) for s in fw_specs
-                        if s["instrument"] == inst_id]
-                fw = ingest_exports(mine, inst_id, DEMO_KEY)
-                fw_paths = write_ingest_outputs(fw, out_dir / "ingest" / inst_id)
-                frameworks.append((inst_id, fw_paths["responses"]))
-                t = fw.log["totals"]
-                out.print(f"  {inst_id}: {t['rows_in']} rows: {t['accepted']} accepted, "
+        # The demo folder (ingest outputs and the report on them) is one output set: built in a
+        # staging sibling and moved into place whole.
+        with output_set(out_dir, kind="report", inputs=[raw_dir],
+                        what="demo folder") as stage:
+            with _Step(f"demo exports in {raw_dir} (written only when missing)"):
+                specs = write_demo_exports(raw_dir)
+                fw_specs = write_framework_exports(raw_dir)
+            with _Step("ingest (demo key; a real project uses its own key)"):
+                result = ingest_exports([ExportSpec(**s) for s in specs], "partnerschap", DEMO_KEY)
+                paths = write_ingest_files(result, stage / "ingest")
+                t = result.log["totals"]
+                out.print(f"  partnerschap: {t['rows_in']} rows: {t['accepted']} accepted, "
                           f"{t['rejected']} rejected", highlight=False)
-        with _Step("evaluate and render the report"):
-            report = build_report(ReportSettings(
-                project="WiSH demo", instrument="partnerschap", responses=paths["responses"],
-                out_dir=out_dir, lang=lang, frameworks=tuple(frameworks)))
+                frameworks = []
+                for inst_id in FRAMEWORK_INSTRUMENTS:
+                    mine = [ExportSpec(path=s["path"], wave=s["wave"]) for s in fw_specs
+                            if s["instrument"] == inst_id]
+                    fw = ingest_exports(mine, inst_id, DEMO_KEY)
+                    fw_paths = write_ingest_files(fw, stage / "ingest" / inst_id)
+                    frameworks.append((inst_id, fw_paths["responses"]))
+                    t = fw.log["totals"]
+                    out.print(f"  {inst_id}: {t['rows_in']} rows: {t['accepted']} accepted, "
+                              f"{t['rejected']} rejected", highlight=False)
+            with _Step("evaluate and render the report"):
+                report = build_report_into(ReportSettings(
+                    project="WiSH demo", instrument="partnerschap",
+                    responses=paths["responses"], out_dir=stage, lang=lang,
+                    frameworks=tuple(frameworks)), stage)
+        report = report.moved(stage, out_dir)
     except PartnerschapError as exc:
         _fail(exc)
     out.print(f"[bold green]demo report:[/] {report.html} ({len(report.school_pages)} school pages)",

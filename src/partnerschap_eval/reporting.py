@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import hashlib
 import html.parser
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._io import canonical_json, sha256_file, write_json, write_text
+from ._io import canonical_json, sha256_file, write_bytes, write_json, write_text
+from ._outputs import check_input_set, output_set
 from .errors import InputError, PartnerschapError
 from .instruments import load_instrument
 from .privacy import DEFAULT_MIN_CELL
@@ -101,6 +102,7 @@ def read_responses(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: responses file not found.")
+    check_input_set(path)  # not half of an interrupted ingest, not files of two runs
     keys = {"respondent_id": str, "wave": str, "role": str, "school_id": str}
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path).astype(keys)
@@ -227,10 +229,7 @@ def _render(name: str, parameters: dict, html_path: Path, lang: str, keep: Path 
         execute_notebook(name, parameters, executed, cwd=cwd, km=km)
         stderr = export_html(executed, html_path, lang)
         if keep is not None:
-            keep.parent.mkdir(parents=True, exist_ok=True)
-            staged = keep.parent / f".{keep.name}.tmp"
-            shutil.copyfile(executed, staged)
-            os.replace(staged, keep)
+            write_bytes(keep, executed.read_bytes())
     return stderr, time.perf_counter() - start
 
 
@@ -338,15 +337,57 @@ class ReportOutputs:
     school_pages: tuple[Path, ...]
     page_seconds: dict[str, float]
 
+    def moved(self, old: Path, new: Path) -> ReportOutputs:
+        """The same outputs after their folder ``old`` was moved to ``new``."""
+        old = Path(old).resolve()
 
-def build_report(settings: ReportSettings) -> ReportOutputs:
-    """Compute results once, render the project and school reports, and write the manifest."""
+        def move(p: Path) -> Path:
+            return Path(new) / Path(p).resolve().relative_to(old)
+
+        return ReportOutputs(results=move(self.results), html=move(self.html),
+                             notebook=move(self.notebook), manifest=move(self.manifest),
+                             school_pages=tuple(move(p) for p in self.school_pages),
+                             page_seconds=self.page_seconds)
+
+
+def report_inputs(settings: ReportSettings) -> list[Path]:
+    """Every file a report reads: responses, framework responses, extra inputs, and the
+    instrument when it is a YAML file (the report folder may not be or hold any of them)."""
+    paths = [Path(settings.responses), *(Path(p) for _, p in settings.frameworks),
+             *settings.extra_inputs]
+    if str(settings.instrument).endswith((".yaml", ".yml")):
+        paths.append(Path(settings.instrument))
+    return paths
+
+
+def build_report(settings: ReportSettings, protect: tuple[Path, ...] = ()) -> ReportOutputs:
+    """Compute results once, render the project and school reports, and write the manifest.
+
+    The report is built in a staging sibling of ``settings.out_dir`` and replaces that folder
+    as a whole in one rename: a re-run leaves nothing of an earlier run (a withdrawn school's
+    page included), and a crash or a full disk leaves the earlier report untouched. A second
+    run writing the same folder at the same time is refused, and so is a folder that is, lies
+    in ``data/raw/`` or holds one of the inputs (or one of ``protect``, such as the project
+    file).
+    """
+    final = Path(settings.out_dir)
+    with output_set(final, kind="report", inputs=[*report_inputs(settings), *protect],
+                    what="report folder") as stage:
+        built = build_report_into(settings, stage)
+    return built.moved(stage, final)
+
+
+def build_report_into(settings: ReportSettings, out: Path) -> ReportOutputs:
+    """Build a report in ``out``, a folder nobody reads yet (see :func:`build_report`).
+
+    Input paths in the manifest are relative to ``settings.base_dir`` or ``out``; ``out`` is a
+    sibling of the final folder, so they are the same relative paths the final folder has.
+    """
     from .results import _clean, evaluate
     from .schools import school_results
     from .scoring import score_scales, validate_responses
 
-    out = settings.out_dir.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out).resolve()
     inst = load_instrument(settings.instrument)
     responses = read_responses(settings.responses)
     base = settings.base_dir or out
@@ -376,7 +417,8 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
     paths = {"results": out / "results.json", "notebook": out / "project_report.ipynb",
              "html": out / "index.html", "manifest": out / "manifest.json"}
     write_text(paths["results"], canonical_json(results))
-    results_arg = str(paths["results"].resolve())
+    # relative to the kernel's folder (the staging folder): no temporary path in the notebook
+    results_arg = paths["results"].name
     instrument_arg = inst.source or settings.instrument
 
     common = {"project": settings.project, "results_path": results_arg,
@@ -396,8 +438,9 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
                        "sha256": sha256_file(inst.source) if inst.source else None},
         "parameters": params,
         "inputs": inputs,
-        "outputs": [{"path": _rel(p, out), "sha256": sha256_file(p)}
-                    for p in (paths["results"], paths["html"], *sorted(school_pages))],
+        # every file of the folder: pages, results, the executed notebook (and, in the demo,
+        # the ingest files beside the inputs), so reproduce notices any file edited or added
+        "outputs": _output_records(out, paths, school_pages, inputs_in(out, inputs, base)),
         "stderr_outputs": stderr,
     }
     write_json(manifest, paths["manifest"])
@@ -406,11 +449,37 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
                          page_seconds=seconds)
 
 
+def inputs_in(out: Path, inputs: list[dict], base: Path) -> set[str]:
+    """The recorded inputs that lie inside the report folder, relative to it (the demo's)."""
+    inside = set()
+    for rec in inputs:
+        path = (base / rec["path"]).resolve()
+        if out in path.parents:
+            inside.add(path.relative_to(out).as_posix())
+    return inside
+
+
+def _output_records(out: Path, paths: dict, school_pages: list[Path], inputs: set[str]) -> list:
+    """sha256 of every file in ``out`` except the manifest and the inputs: results and pages
+    first (in the order earlier manifests had), then the rest sorted."""
+    first = [paths["results"], paths["html"], *sorted(school_pages)]
+    names = [_rel(p, out) for p in first]
+    rest = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    names += [n for n in rest if n not in names and n not in inputs and n != "manifest.json"]
+    return [{"path": n, "sha256": sha256_file(out / n)} for n in names]
+
+
 # ---------------------------------------------------------------------------------------------
 # reproduce
 # ---------------------------------------------------------------------------------------------
 class _Text(html.parser.HTMLParser):
-    """Visible text of a page and the number of images (image bytes depend on fonts)."""
+    """What a reader gets from a page: its visible text, each figure (by the sha256 of its
+    bytes), each link target, and every element or attribute that could run or fetch code
+    (``<script>``, ``<iframe>``, ``onload=``, ...), so a page edited after the run differs from
+    the re-run even when its text does not."""
+
+    _ACTIVE = {"script", "iframe", "object", "embed", "link", "base", "form", "meta", "frame",
+               "svg", "style", "video", "audio", "source"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -421,8 +490,16 @@ class _Text(html.parser.HTMLParser):
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in ("style", "script"):
             self._skip += 1
+        handlers = sorted(k for k, _ in attrs if k.lower().startswith("on"))
+        if tag in self._ACTIVE - {"style"} or handlers:
+            self.parts.append(f"[element <{tag}> {' '.join(handlers)}]".replace(" ]", "]"))
+        values = dict(attrs)
         if tag == "img":
             self.images += 1
+            digest = hashlib.sha256(str(values.get("src") or "").encode("utf-8")).hexdigest()
+            self.parts.append(f"[figure {self.images}: {digest[:16]}]")
+        if tag == "a" and values.get("href"):
+            self.parts.append(f"[link {values['href']}]")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("style", "script"):
@@ -434,47 +511,160 @@ class _Text(html.parser.HTMLParser):
 
 
 def page_content(path: Path) -> list[str]:
-    """What a reader sees on a page: its text lines plus the number of figures."""
+    """What a reader sees on a page: its text lines, figures, links and active elements."""
     parser = _Text()
-    parser.feed(path.read_text(encoding="utf-8"))
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
     return parser.parts + [f"[figures: {parser.images}]"]
 
 
-def reproduce(report_dir: str | Path) -> list[str]:
-    """Re-run a report from its manifest; return readable differences (empty = reproduced).
+def _malformed(path: Path, why: str) -> ReportError:
+    return ReportError(
+        f"{path} cannot be used to reproduce the report: {why}. A manifest is written by "
+        "`partnerschap-eval report`; build the report again rather than editing it.")
 
-    Inputs are checked against their recorded sha256 first; then the report is rebuilt in a
-    temporary directory and ``results.json`` (byte for byte) and the visible content of
-    ``index.html`` are compared.
+
+def read_manifest(report_dir: Path) -> dict:
+    """The manifest of a report folder, checked for the keys reproduce needs.
+
+    Raises
+    ------
+    ReportError
+        When it is missing, unreadable, not JSON, or lacks a recorded key (exit status 2).
     """
-    report_dir = Path(report_dir)
-    manifest_path = report_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise ReportError(f"{report_dir}: no manifest.json; is this a report directory?")
     import json
 
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    problems: list[str] = []
-    inputs = [report_dir / i["path"] for i in manifest["inputs"]]
-    for rec, path in zip(manifest["inputs"], inputs, strict=True):
+    path = report_dir / "manifest.json"
+    if not report_dir.is_dir():
+        raise ReportError(f"{report_dir} is not a folder; give the folder of a report.")
+    if not path.is_file():
+        raise ReportError(f"{report_dir}: no manifest.json; is this a report folder? A "
+                          "report run that did not finish leaves no folder at all.")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _malformed(path, f"it cannot be read ({exc.strerror})") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _malformed(path, f"it is not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(manifest, dict):
+        raise _malformed(path, "it is not a JSON object")
+    if manifest.get("schema") != MANIFEST_SCHEMA:
+        raise _malformed(path, f"its schema is not {MANIFEST_SCHEMA}")
+
+    def files(key: str) -> list:
+        recs = manifest.get(key)
+        ok = isinstance(recs, list) and all(
+            isinstance(r, dict) and isinstance(r.get("path"), str)
+            and isinstance(r.get("sha256"), str) and len(r["sha256"]) == 64 for r in recs)
+        if not ok or (key == "inputs" and not recs):
+            raise _malformed(path, f"'{key}' is not a list of files with their sha256")
+        for r in recs:
+            rel = Path(r["path"])
+            if rel.is_absolute() or (key == "outputs" and ".." in rel.parts):
+                raise _malformed(path, f"'{key}' names a path outside the folder: {r['path']!r}")
+        return recs
+
+    files("inputs")
+    files("outputs")
+    params = manifest.get("parameters")
+    needed = {"project": str, "instrument": str, "lang": str, "min_cell": int}
+    if not isinstance(params, dict) or any(not isinstance(params.get(k), t)
+                                           for k, t in needed.items()):
+        raise _malformed(path, "'parameters' lacks the project, instrument, lang or min_cell")
+    for key in ("waves", "schools", "frameworks"):
+        value = params.get(key)
+        if value is not None and not (isinstance(value, list)
+                                      and all(isinstance(v, str) for v in value)):
+            raise _malformed(path, f"parameter '{key}' is not a list of names")
+    if len(params.get("frameworks") or []) >= len(manifest["inputs"]):
+        raise _malformed(path, "it records more framework instruments than framework inputs")
+    inst = manifest.get("instrument")
+    if not isinstance(inst, dict) or not all(k in inst for k in ("id", "version", "sha256")):
+        raise _malformed(path, "'instrument' lacks its id, version or sha256")
+    for key in ("package_version", "lock_sha256"):
+        if key not in manifest:
+            raise _malformed(path, f"'{key}' is missing")
+    return manifest
+
+
+def _environment_drift(manifest: dict) -> list[str]:
+    """The package version, lock file and instrument of this run against the recorded ones."""
+    problems = []
+    if manifest["package_version"] != __version__:
+        problems.append(f"package version {manifest['package_version']!r} recorded, "
+                        f"{__version__!r} installed")
+    lock = _lock_hash()
+    if manifest["lock_sha256"] != lock:
+        problems.append(f"requirements.lock sha256 {manifest['lock_sha256']!r} recorded, "
+                        f"{lock!r} now")
+    rec = manifest["instrument"]
+    try:
+        inst = load_instrument(manifest["parameters"]["instrument"])
+    except PartnerschapError as exc:
+        return [*problems, f"instrument {manifest['parameters']['instrument']!r} cannot be "
+                           f"loaded: {exc}"]
+    now = {"id": inst.id, "version": inst.version,
+           "sha256": sha256_file(inst.source) if inst.source else None}
+    for key in ("id", "version", "sha256"):
+        if rec.get(key) != now[key]:
+            problems.append(f"instrument {key} {rec.get(key)!r} recorded, {now[key]!r} now")
+    return problems
+
+
+def _file_drift(report_dir: Path, manifest: dict) -> tuple[list[str], list[str]]:
+    """Recorded inputs and outputs against the files there now; (input problems, others)."""
+    bad_inputs, problems = [], []
+    inside = set()
+    for rec in manifest["inputs"]:
+        path = report_dir / rec["path"]
+        if path.resolve().is_relative_to(report_dir.resolve()):
+            inside.add(path.resolve().relative_to(report_dir.resolve()).as_posix())
         if not path.is_file():
-            problems.append(f"input {rec['path']} is missing")
+            bad_inputs.append(f"input {rec['path']} is missing")
         elif sha256_file(path) != rec["sha256"]:
-            problems.append(f"input {rec['path']} changed (sha256 differs from the manifest)")
+            bad_inputs.append(f"input {rec['path']} changed (sha256 differs from the manifest)")
+    recorded = set()
     for rec in manifest["outputs"]:
         path = report_dir / rec["path"]
+        recorded.add(Path(rec["path"]).as_posix())
         if not path.is_file():
             problems.append(f"output {rec['path']} is missing")
-        elif rec["path"] == "results.json" and sha256_file(path) != rec["sha256"]:
-            problems.append("results.json differs from the manifest's checksum (edited after the run?)")
-    if problems:
-        return problems
+        elif sha256_file(path) != rec["sha256"]:
+            problems.append(f"output {rec['path']} changed after the run (sha256 differs from "
+                            "the manifest)")
+    for path in sorted(report_dir.rglob("*")):
+        rel = path.relative_to(report_dir).as_posix()
+        if path.is_file() and rel not in recorded | inside | {"manifest.json"}:
+            problems.append(f"file {rel} is not part of the recorded run (added afterwards)")
+    return bad_inputs, problems
+
+
+def reproduce(report_dir: str | Path) -> list[str]:
+    """Check a report against its manifest and re-run it; return readable differences.
+
+    Checked, in order: every recorded input and output file against its sha256 (pages,
+    results.json, the executed notebook; files added afterwards too); the package version, the
+    lock file and the instrument (id, version, sha256) against the recorded ones; then the
+    report is rebuilt in a temporary folder (the report folder may be read-only) and
+    ``results.json`` (byte for byte) and every page (text, figures, links, active elements) are
+    compared. An empty list means reproduced.
+
+    Raises
+    ------
+    ReportError
+        When the folder has no usable manifest (missing, unreadable, malformed).
+    """
+    report_dir = Path(report_dir)
+    manifest = read_manifest(report_dir)
+    bad_inputs, problems = _file_drift(report_dir, manifest)
+    problems += _environment_drift(manifest)
+    if bad_inputs:  # a re-run from other inputs proves nothing
+        return bad_inputs + problems
+    inputs = [report_dir / i["path"] for i in manifest["inputs"]]
     p = manifest["parameters"]
     fw_ids = p.get("frameworks") or []
-    frameworks = tuple(zip(fw_ids, inputs[1:1 + len(fw_ids)], strict=True))
+    frameworks = tuple(zip(fw_ids, inputs[1:1 + len(fw_ids)], strict=False))
     with tempfile.TemporaryDirectory(prefix="pe-reproduce-") as tmp:
-        # Rebuild next to the original so relative input paths resolve identically.
-        tmp_out = report_dir / f".reproduce-{Path(tmp).name}"
+        tmp_out = Path(tmp) / "report"
         try:
             build_report(ReportSettings(
                 project=p["project"], instrument=p["instrument"], responses=inputs[0],
@@ -483,22 +673,28 @@ def reproduce(report_dir: str | Path) -> list[str]:
                 schools=tuple(p["schools"]) if p.get("schools") else None,
                 frameworks=frameworks, extra_inputs=tuple(inputs[1 + len(fw_ids):]),
                 base_dir=report_dir, report_date=p.get("report_date")))
-            old = (report_dir / "results.json").read_text(encoding="utf-8")
-            new = (tmp_out / "results.json").read_text(encoding="utf-8")
-            if old != new:
-                problems.append("results.json drifted:\n" + "".join(difflib.unified_diff(
-                    old.splitlines(True), new.splitlines(True), "recorded/results.json",
-                    "rerun/results.json", n=1)))
-            pages = [r["path"] for r in manifest["outputs"] if r["path"].endswith(".html")]
-            for rel in pages:
-                if not (tmp_out / rel).is_file():
-                    problems.append(f"{rel} was not produced again")
-                    continue
-                old_page = page_content(report_dir / rel)
-                new_page = page_content(tmp_out / rel)
-                if old_page != new_page:
-                    problems.append(f"{rel} content drifted:\n" + "\n".join(difflib.unified_diff(
-                        old_page, new_page, f"recorded/{rel}", f"rerun/{rel}", n=1, lineterm="")))
-        finally:
-            shutil.rmtree(tmp_out, ignore_errors=True)
+        except PartnerschapError as exc:
+            return [*problems, f"the report could not be built again: {exc}"]
+        old = (report_dir / "results.json").read_text(encoding="utf-8", errors="replace") \
+            if (report_dir / "results.json").is_file() else ""
+        new = (tmp_out / "results.json").read_text(encoding="utf-8")
+        if old != new:
+            problems.append("results.json drifted:\n" + "".join(difflib.unified_diff(
+                old.splitlines(True), new.splitlines(True), "recorded/results.json",
+                "rerun/results.json", n=1)))
+        recorded = {r["path"] for r in manifest["outputs"] if r["path"].endswith(".html")}
+        rerun = {p.relative_to(tmp_out).as_posix() for p in tmp_out.rglob("*.html")}
+        for rel in sorted(rerun - recorded):
+            problems.append(f"{rel} is produced by the re-run but not recorded")
+        for rel in sorted(recorded):
+            if not (tmp_out / rel).is_file():
+                problems.append(f"{rel} was not produced again")
+                continue
+            if not (report_dir / rel).is_file():
+                continue  # already listed as missing
+            old_page = page_content(report_dir / rel)
+            new_page = page_content(tmp_out / rel)
+            if old_page != new_page:
+                problems.append(f"{rel} content drifted:\n" + "\n".join(difflib.unified_diff(
+                    old_page, new_page, f"recorded/{rel}", f"rerun/{rel}", n=1, lineterm="")))
     return problems

@@ -11,9 +11,16 @@ with its reason); ``ingest_log.json`` holds the counts per file, and for every f
 """
 
 from .mapping import ColumnMap, MappingFile, load_mapping, map_columns
-from .pipeline import ExportSpec, IngestResult, ingest_exports, write_ingest_outputs
+from .pipeline import (
+    ExportSpec,
+    IngestResult,
+    ingest_exports,
+    ingest_output,
+    write_ingest_files,
+    write_ingest_outputs,
+)
 from .readers import FORMATS, RawTable, detect_format, read_export
 
 __all__ = ["ColumnMap", "ExportSpec", "FORMATS", "IngestResult", "MappingFile", "RawTable",
            "detect_format", "ingest_exports", "load_mapping", "map_columns", "read_export",
-           "write_ingest_outputs"]
+           "write_ingest_files", "write_ingest_outputs", "ingest_output"]

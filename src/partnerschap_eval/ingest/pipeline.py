@@ -28,6 +28,7 @@ from __future__ import annotations
 import mmap
 import os
 from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,6 +40,7 @@ import pyarrow as pa
 
 from .. import __version__
 from .._io import render_texts, write_coded_csv, write_json, write_table_csv
+from .._outputs import output_set, seal_set
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument, normalise_label
 from ..privacy import PseudonymJob, pseudonym_array, safe_log_value
@@ -728,13 +730,14 @@ def pseudonym_rank(names) -> np.ndarray:
                       .to_numpy(zero_copy_only=False), dtype=np.int64) - 1
 
 
-def write_ingest_outputs(result: IngestResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write responses.csv, rejected.csv and ingest_log.json atomically into ``out_dir``.
+def write_ingest_files(result: IngestResult, folder: str | Path) -> dict[str, Path]:
+    """Write responses.csv, rejected.csv, ingest_log.json and their completion record into
+    ``folder`` (a staging folder nobody reads yet: see :func:`write_ingest_outputs`).
 
     Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR,
     NUL at the start) get a leading apostrophe; numbers stay numbers.
     """
-    out = Path(out_dir)
+    out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"responses": out / "responses.csv", "rejected": out / "rejected.csv",
              "log": out / "ingest_log.json"}
@@ -744,4 +747,26 @@ def write_ingest_outputs(result: IngestResult, out_dir: str | Path) -> dict[str,
         result.accepted.write_csv(paths["responses"])
     write_table_csv(result.rejected, paths["rejected"])
     write_json(result.log, paths["log"])
+    seal_set(out, "ingest", [p.name for p in paths.values()])
     return paths
+
+
+def ingest_output(out_dir: str | Path, inputs: Iterable[str | Path | None] = ()):
+    """The output set of an ingest: checks ``out_dir`` against the inputs, takes the writer lock
+    and yields a staging folder that replaces ``out_dir`` as a whole when the block succeeds
+    (see :func:`partnerschap_eval._outputs.output_set`)."""
+    return output_set(out_dir, kind="ingest", inputs=inputs, what="ingest output folder")
+
+
+def write_ingest_outputs(result: IngestResult, out_dir: str | Path,
+                         inputs: Iterable[str | Path | None] = ()) -> dict[str, Path]:
+    """Write responses.csv, rejected.csv and ingest_log.json into ``out_dir`` as one set.
+
+    The set is written into a staging sibling and moved into place in one rename, with a
+    completion record (``output_set.json``) that readers check: a crash or a full disk leaves
+    the earlier set or the new one, never a mix. ``out_dir`` may not be or hold one of
+    ``inputs`` (the exports, mapping and key file) and may not lie in ``data/raw/``.
+    """
+    with ingest_output(out_dir, inputs) as stage:
+        written = write_ingest_files(result, stage)
+    return {kind: Path(out_dir) / path.name for kind, path in written.items()}

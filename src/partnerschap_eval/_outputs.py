@@ -1,0 +1,376 @@
+"""Output sets: whole folders that appear complete or not at all, one writer at a time, and
+outputs that can never land on an input.
+
+An output folder (an ingest's ``responses.csv`` + ``rejected.csv`` + ``ingest_log.json``; a
+report) is built in a temporary sibling folder on the same file system and moved into place in
+one rename (an atomic exchange with the earlier folder when there is one), so a crash, a
+``kill -9`` or a full disk leaves either the earlier set or the new one, never a mix. A sibling
+lock file (``flock``) refuses a second writer of the same output while the first is running; the
+kernel releases it when its process dies, however it dies.
+
+An ingest set also carries a completion record (:data:`MARKER`: the sha256 of every file of the
+set). Readers (:func:`check_input_set`) refuse a ``responses.csv`` whose folder holds a set that
+is incomplete or mixed: files of one run beside files of another, a file edited or cut short.
+
+Before anything runs, :func:`check_output` refuses an output that is an input, lies inside a
+``data/raw/`` folder, or holds an input; a folder output also refuses to replace a folder that
+is not an earlier output of the same kind (it would delete somebody's files).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ._io import canonical_json, sha256_file, write_text
+from .errors import InputError, OutputBusyError, OutputError, os_error_message
+
+__all__ = ["MARKER", "check_input_set", "check_output", "output_set", "seal_set", "writer_lock"]
+
+#: The completion record of an ingest set: schema, kind and the sha256 of every file.
+MARKER = "output_set.json"
+SET_SCHEMA = "partnerschap-eval/output-set/v1"
+#: The manifest that marks a report folder (written last, inside the staging folder).
+REPORT_MANIFEST = "manifest.json"
+REPORT_SCHEMA = "partnerschap-eval/manifest/v1"
+#: The files an ingest writes; a folder holding only these (and the marker) is an ingest set.
+INGEST_FILES = ("responses.csv", "rejected.csv", "ingest_log.json")
+_STAGING = ".staging-"
+_OLD = ".old-"
+
+
+def _resolved(path: str | os.PathLike[str]) -> Path:
+    return Path(os.path.abspath(path)).resolve()
+
+
+def _in_raw(path: Path) -> Path | None:
+    """The ``data/raw`` folder ``path`` lies in (or is), if any."""
+    for p in (path, *path.parents):
+        if p.name == "raw" and p.parent.name == "data":
+            return p
+    return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a == b or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def check_output(out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None],
+                 *, folder: bool, what: str = "output") -> Path:
+    """Refuse an output path that would overwrite or delete an input; return it resolved.
+
+    Parameters
+    ----------
+    out
+        The output: a folder (``folder=True``, replaced as a whole) or a single file.
+    inputs
+        Every file or folder the command reads (``None`` entries are skipped).
+    folder
+        Whether ``out`` is a folder that the command replaces as a whole.
+    what
+        What the output is, for the message (``"ingest output folder"``, ...).
+
+    Raises
+    ------
+    OutputError
+        When ``out`` is an input, lies inside ``data/raw/``, holds an input (folders), or is a
+        folder where a file is expected (or the other way round).
+    """
+    target = _resolved(out)
+    raw = _in_raw(target)
+    if raw is not None:
+        raise OutputError(
+            f"The {what} {out} lies inside {raw}, the folder of raw exports, which is never "
+            "written to. Choose an output outside data/raw/, for example data/processed/.")
+    for given in inputs:
+        if given is None:
+            continue
+        inp = _resolved(given)
+        if _same_file(target, inp):
+            raise OutputError(
+                f"The {what} {out} is one of this command's inputs ({given}); writing it would "
+                "destroy the input. Choose another output path.")
+        if folder and target in inp.parents:
+            raise OutputError(
+                f"The {what} {out} holds an input of this command ({given}); the folder is "
+                "replaced as a whole, so the input would be lost. Choose another output folder "
+                "(a new one, or an earlier output of the same command).")
+    if folder and target.exists() and not target.is_dir():
+        raise OutputError(f"The {what} {out} is a file, not a folder. Give a folder path (it "
+                          "is created when missing).")
+    if not folder and target.is_dir():
+        raise OutputError(f"The {what} {out} is a folder; give a file name, for example "
+                          f"{Path(out) / 'scores.csv'}.")
+    if not folder:
+        _refuse_set_member(target, out, what)
+    return target
+
+
+def _refuse_set_member(target: Path, out: object, what: str) -> None:
+    """A single-file output must not overwrite a file of an output set (it would be mixed)."""
+    marker = target.parent / MARKER
+    manifest = target.parent / REPORT_MANIFEST
+    names: set[str] = set()
+    for path in (marker, manifest):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("files"), dict):
+            names |= set(data["files"])
+        if isinstance(data, dict) and isinstance(data.get("outputs"), list):
+            names |= {o.get("path") for o in data["outputs"] if isinstance(o, dict)}
+    if target.name in names | {MARKER, REPORT_MANIFEST} and (marker.exists() or manifest.exists()):
+        raise OutputError(
+            f"The {what} {out} is a file of the output set in {target.parent}; overwriting it "
+            "would leave that set mixed. Write to another file name or folder.")
+
+
+# ---------------------------------------------------------------------------------------------
+# the lock
+# ---------------------------------------------------------------------------------------------
+def lock_path(target: Path) -> Path:
+    """The lock file of an output: a hidden sibling, so the output folder itself stays clean."""
+    return target.parent / f".{target.name}.lock"
+
+
+@contextmanager
+def writer_lock(target: str | os.PathLike[str], what: str = "output") -> Iterator[Path]:
+    """Hold the writer lock of ``target`` (created when missing) or refuse at once.
+
+    ``flock`` locks belong to the open file: the kernel drops them when the process ends, also
+    on ``kill -9``, so a crashed writer never leaves a stale lock. The lock file holds the
+    writer's process id (for the message); it is left in place because deleting a lock file
+    races with the next writer opening it.
+    """
+    target = _resolved(target)
+    path = lock_path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise OutputError(os_error_message(exc, path, "creating the lock file")) from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
+            raise OutputBusyError(
+                f"Another run is writing the {what} {target} right now (process "
+                f"{holder}); two writers would mix their files. Wait for it to finish, or "
+                "choose another output path.") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
+
+
+# ---------------------------------------------------------------------------------------------
+# staging and the swap
+# ---------------------------------------------------------------------------------------------
+def _is_set(folder: Path, kind: str) -> bool:
+    """Whether ``folder`` is an earlier output of ``kind`` (so replacing it loses nothing else)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    if not entries:
+        return True
+    if kind == "report":
+        try:
+            manifest = json.loads((folder / REPORT_MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(manifest, dict) and manifest.get("schema") == REPORT_SCHEMA
+    allowed = {*INGEST_FILES, MARKER}
+    return all(e.name in allowed and e.is_file() or e.is_dir() and _is_set(e, kind)
+               for e in entries)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Staging and old folders of ``target`` left by a killed run (we hold the lock)."""
+    for prefix in (f".{target.name}{_STAGING}", f".{target.name}{_OLD}"):
+        for stale in target.parent.glob(f"{prefix}*"):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False when the
+    system cannot, so the caller falls back to two renames."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and folder of the staging tree: after a power loss the renamed folder
+    must not hold empty files."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fd = os.open(root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _swap_into_place(stage: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(stage, target)  # one step; onto a missing (or empty) folder
+    elif _exchange(stage, target):
+        shutil.rmtree(stage, ignore_errors=True)  # now the earlier set
+    else:
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}{_OLD}", dir=target.parent))
+        os.rename(target, old / "set")
+        os.rename(stage, target)
+        shutil.rmtree(old, ignore_errors=True)
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def output_set(out: str | os.PathLike[str], *, kind: str,
+               inputs: Iterable[str | os.PathLike[str] | None] = (),
+               what: str | None = None) -> Iterator[Path]:
+    """Build an output folder in a staging sibling and move it into place as a whole.
+
+    Yields the staging folder; when the block succeeds it replaces ``out`` in one atomic step
+    (nothing of an earlier ``out`` survives); when it fails (an error, a full disk) the staging
+    folder is removed and ``out`` stays as it was. The checks of :func:`check_output` run and
+    the writer lock is taken before the block, so a refused run has done nothing.
+
+    Parameters
+    ----------
+    out
+        The output folder.
+    kind
+        ``"ingest"`` or ``"report"``: an existing ``out`` is replaced only when it is empty or
+        an earlier output of that kind.
+    inputs
+        Files and folders the command reads; ``out`` may not be, lie in, or hold one of them.
+    """
+    what = what or f"{kind} output folder"
+    target = check_output(out, inputs, folder=True, what=what)
+    with writer_lock(target, what):
+        if target.exists() and not _is_set(target, kind):
+            raise OutputError(
+                f"The {what} {out} already holds files that are not an earlier {kind} output of "
+                "partnerschap-eval; it is replaced as a whole, so they would be lost. Choose a "
+                "new or empty folder.")
+        try:
+            _remove_leftovers(target)
+            stage: Path | None = Path(tempfile.mkdtemp(prefix=f".{target.name}{_STAGING}",
+                                                       dir=target.parent))
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(stage, 0o777 & ~umask)
+        except OSError as exc:
+            raise OutputError(os_error_message(exc, out)) from exc
+        try:
+            # OS errors of the block's own writes are mapped where they happen (atomic_path);
+            # one that escapes is a bug or a read error and keeps its own type.
+            yield stage
+            try:
+                _fsync_tree(stage)
+                _swap_into_place(stage, target)
+            except OSError as exc:
+                raise OutputError(os_error_message(exc, out)) from exc
+            stage = None
+        finally:
+            if stage is not None:
+                shutil.rmtree(stage, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# completion records
+# ---------------------------------------------------------------------------------------------
+def seal_set(folder: str | os.PathLike[str], kind: str, names: Iterable[str]) -> Path:
+    """Write the completion record of a set: the sha256 of each named file of ``folder``."""
+    folder = Path(folder)
+    record = {"schema": SET_SCHEMA, "kind": kind,
+              "files": {name: sha256_file(folder / name) for name in sorted(names)}}
+    write_text(folder / MARKER, canonical_json(record))
+    return folder / MARKER
+
+
+def check_input_set(path: str | os.PathLike[str]) -> None:
+    """Refuse a file that belongs to an incomplete or mixed output set.
+
+    A file with no set around it (a responses table made by hand, Contract 2) passes. A file
+    next to a completion record passes only when every file the record names is there with the
+    recorded sha256. A ``responses.csv`` beside an ingest log but without a record (a run that
+    was cut short, or an older version) is refused, and so is a file inside a staging folder.
+
+    Raises
+    ------
+    InputError
+        With the path, what is wrong, and to run the ingest again.
+    """
+    path = Path(path)
+    folder = path.parent
+    again = ("Run `partnerschap-eval ingest` again to write a complete set, or copy a table you "
+             "made yourself into a folder of its own.")
+    if folder.name.startswith(".") and _STAGING in folder.name:
+        raise InputError(f"{path} lies in the unfinished output folder {folder} of a run that "
+                         f"did not complete. {again}")
+    marker = folder / MARKER
+    if not marker.exists():
+        if path.name in INGEST_FILES and any((folder / n).exists() for n in INGEST_FILES
+                                             if n != path.name):
+            raise InputError(
+                f"{path} sits in an ingest output folder without a completion record "
+                f"({MARKER}): the run that wrote it did not finish, or the files were put "
+                f"together by hand, so they may belong to different runs. {again}")
+        return
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+        files = record["files"]
+        if record.get("schema") != SET_SCHEMA or not isinstance(files, dict):
+            raise ValueError(record.get("schema"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(f"The completion record {marker} is unreadable or not one that "
+                         f"partnerschap-eval writes, so the set cannot be checked. {again}") from None
+    if path.name not in files:
+        if path.name in INGEST_FILES:
+            raise InputError(f"{path} is not part of the set recorded in {marker}. {again}")
+        return
+    problems = []
+    for name, digest in sorted(files.items()):
+        member = folder / name
+        if not member.is_file():
+            problems.append(f"{name} is missing")
+        elif sha256_file(member) != digest:
+            problems.append(f"{name} differs from the recorded run")
+    if problems:
+        raise InputError(f"The output set in {folder} is incomplete or mixed ({'; '.join(problems)}"
+                         f"): its files are not those of one finished run. {again}")
