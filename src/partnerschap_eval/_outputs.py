@@ -299,7 +299,10 @@ def output_set(out: str | os.PathLike[str], *, kind: str,
         try:
             # OS errors of the block's own writes are mapped where they happen (atomic_path);
             # one that escapes is a bug or a read error and keeps its own type.
-            yield stage
+            try:
+                yield stage
+            except OutputError as exc:  # name the output the user gave, not the staging folder
+                raise type(exc)(str(exc).replace(str(stage), str(out))) from exc.__cause__
             try:
                 _fsync_tree(stage)
                 _swap_into_place(stage, target)
