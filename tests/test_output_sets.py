@@ -35,12 +35,12 @@ ITEMS = ["rec1", "rec2", "rec3", "rec4", "rec5", "twc1"]
 ENV = os.environ | {"PYTHONHASHSEED": "0", "PARTNERSCHAP_EVAL_KEY": KEY}
 
 
-def export(path: Path, rows: int, seed: int = 0) -> Path:
+def export(path: Path, rows: int, seed: int = 0, role: str = "ouder") -> Path:
     """A parent export of ``rows`` rows (ids unique), answers 1..5; a million rows in a second."""
     rng = np.random.default_rng(seed)
     block = min(rows, 50_000)
     answers = rng.integers(1, 6, size=(block, len(ITEMS))).astype(np.uint8) + ord("0")
-    tails = [f",S{i % 7},ouder," + ",".join(map(chr, row)) + "\n" for i, row in enumerate(answers)]
+    tails = [f",S{i % 7},{role}," + ",".join(map(chr, row)) + "\n" for i, row in enumerate(answers)]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("respondent,school,rol," + ",".join(ITEMS) + "\n")
@@ -271,10 +271,23 @@ def _kill_tree(proc: subprocess.Popen) -> None:
     proc.wait(timeout=60)
 
 
-def _run_killed(args: list[str], after: float) -> int | None:
-    """Start the command, SIGKILL it after ``after`` seconds; its exit status if it finished."""
+def _listing(folder: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return []
+
+
+def _run_killed(args: list[str], after: float, watch: Path | None = None) -> int | None:
+    """Start the command and SIGKILL it ``after`` seconds after its start, or, with ``watch``,
+    after the first change in that folder's listing (the moment writing begins); return its
+    exit status if it finished first."""
     proc = subprocess.Popen([*CLI, *args], env=ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    if watch is not None:
+        seen = _listing(watch)
+        while proc.poll() is None and _listing(watch) == seen:
+            time.sleep(0.002)
     try:
         proc.wait(timeout=after)
         return proc.returncode
@@ -285,27 +298,34 @@ def _run_killed(args: list[str], after: float) -> int | None:
 
 def test_kill_9_during_ingest_never_leaves_a_set_a_reader_accepts(tmp_path):
     """Property over moments: whenever ingest dies, the folder holds the earlier set or the new
-    one, whole; a reader accepts nothing else; a re-run succeeds and clears the debris."""
+    one, whole; a reader accepts nothing else; a re-run succeeds and clears the debris.
+
+    Moments are drawn over the whole run and, to hit the writing itself, just after the first
+    change in the output folder. The new set has many accepted and many rejected rows, so its
+    files take a while to write."""
     old_exp = export(tmp_path / "old.csv", 30_000, seed=7)
-    new_exp = export(tmp_path / "new.csv", 150_000, seed=8)
+    new_exps = [export(tmp_path / "new.csv", 60_000, seed=8),
+                export(tmp_path / "bad.csv", 60_000, seed=9, role="directeur")]
+    new_args = ["ingest", *map(str, new_exps), "--instrument", "partnerschap", "--wave", "pre"]
     out, ref = tmp_path / "out", tmp_path / "ref"
     assert cli(*ingest_args(old_exp, out)).returncode == 0
     start = time.monotonic()
-    assert cli(*ingest_args(new_exp, ref)).returncode == 0
+    assert cli(*new_args, "--out", str(ref)).returncode == 0
     duration = time.monotonic() - start
     old_state, new_state = digests(out), digests(ref)
     rng = random.Random(20261202)
-    moments = sorted(rng.uniform(0.05, 1.1) * duration for _ in range(6))
+    moments = [(rng.uniform(0.05, 1.1) * duration, None) for _ in range(2)]
+    moments += [(rng.uniform(0, 0.3), out) for _ in range(4)]
     seen = set()
-    for after in moments:
-        status = _run_killed(ingest_args(new_exp, out), after)
+    for after, watch in moments:
+        status = _run_killed([*new_args, "--out", str(out)], after, watch)
         state = digests(out)
         assert state in (old_state, new_state), f"mixed set after kill at {after:.2f} s"
         seen.add("new" if state == new_state else "old")
         assert status in (None, 0)
         # the reader: it accepts exactly what is whole, and nothing left in a staging folder
         table = read_responses(out / "responses.csv")
-        assert len(table) == (150_000 if state == new_state else 30_000)
+        assert len(table) == (60_000 if state == new_state else 30_000)
         for debris in leftovers(tmp_path):
             staged = tmp_path / debris / "responses.csv"
             if staged.exists():
@@ -314,7 +334,7 @@ def test_kill_9_during_ingest_never_leaves_a_set_a_reader_accepts(tmp_path):
         if state == new_state:  # back to the old set for the next moment
             assert cli(*ingest_args(old_exp, out)).returncode == 0
     assert "old" in seen, "no kill landed before the swap: the moments test nothing"
-    assert cli(*ingest_args(new_exp, out)).returncode == 0
+    assert cli(*new_args, "--out", str(out)).returncode == 0
     assert digests(out) == new_state and leftovers(tmp_path) == []
 
 
@@ -384,12 +404,19 @@ def test_full_disk_mid_file_leaves_the_earlier_set_and_says_so(tmp_path):
     a full disk does to a file): one paragraph naming the output, the earlier set intact."""
     old_exp = export(tmp_path / "old.csv", 200, seed=1)
     new_exp = export(tmp_path / "new.csv", 50_000, seed=2)
+    # the disk fills up with the *second* file: responses.csv (small) is whole by then
+    rejects = export(tmp_path / "bad.csv", 30_000, seed=3, role="directeur")
     out = tmp_path / "out"
     assert cli(*ingest_args(old_exp, out)).returncode == 0
     before = digests(out)
-    limit = 200_000  # the new responses.csv is about 1.5 MB; the old set's files are small
-    res = subprocess.run([*CLI, *ingest_args(new_exp, out)], capture_output=True, text=True,
-                         env=ENV, timeout=600, preexec_fn=_limited(limit))
+    limit = 1_000_000
+    assert cli(*ingest_args(export(tmp_path / "few.csv", 2_000), tmp_path / "probe"),
+               ).returncode == 0
+    assert (tmp_path / "probe" / "responses.csv").stat().st_size < limit
+    res = subprocess.run([*CLI, "ingest", str(tmp_path / "few.csv"), str(rejects),
+                          "--instrument", "partnerschap", "--wave", "pre", "--out", str(out)],
+                         capture_output=True, text=True, env=ENV, timeout=600,
+                         preexec_fn=_limited(limit))
     assert res.returncode == 2, res.stderr
     assert "Could not finish writing" in res.stderr and "Traceback" not in res.stderr
     assert str(out) in res.stderr.replace("\n", "")

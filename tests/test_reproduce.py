@@ -59,10 +59,18 @@ def sha(path: Path) -> str:
 IMG_SRC = re.compile(r'(<img[^>]*?src=")([^"]+)(")')
 
 
-def test_every_tampered_file_is_named(report, tmp_path):
+def test_every_tampered_file_and_a_forged_manifest_are_named(report, tmp_path):
+    """Each recorded file is tampered with; for index.html the attacker also updates its
+    sha256 in the manifest, so only the re-run can tell (its page has no script and its
+    figures in the other order); the recorded environment hashes are changed too. One run of
+    reproduce must name every one of them."""
     folder = copy_of(report, tmp_path)
     index = folder / "index.html"
-    index.write_text(index.read_text().replace("</body>", "<script>alert(1)</script></body>"))
+    page = index.read_text().replace("</h1>", "</h1><script>fetch('//evil')</script>", 1)
+    srcs = [m.group(2) for m in IMG_SRC.finditer(page)]
+    assert len(srcs) >= 2 and srcs[0] != srcs[1]
+    page = page.replace(srcs[0], "\0").replace(srcs[1], srcs[0]).replace("\0", srcs[1])
+    index.write_text(page)
     # swap the figures of the two school pages (their text stays the same)
     a, b = sorted((folder / "schools").iterdir())
     src_a = IMG_SRC.search(a.read_text()).group(2)
@@ -78,27 +86,6 @@ def test_every_tampered_file_is_named(report, tmp_path):
     results = folder / "results.json"
     results.write_text(results.read_text().replace('"n": ', '"n": 1', 1))
     (folder / "schools" / "extra.html").write_text("<p>planted</p>")
-    res = reproduce(folder)
-    assert res.returncode == 1, res.stdout + res.stderr
-    for name in ("output index.html changed", f"output schools/{a.name} changed",
-                 f"output schools/{b.name} changed", "output project_report.ipynb changed",
-                 "output results.json changed", "file schools/extra.html is not part",
-                 "results.json drifted"):
-        assert name in res.stderr, name
-    assert "Traceback" not in res.stderr
-
-
-def test_a_forged_manifest_and_changed_environment_hashes_still_fail(report, tmp_path):
-    """The attacker edits the page and updates its sha256 in the manifest: the re-run's page
-    has no script and its figures in the other order. The environment's recorded hashes are
-    changed too: each is named."""
-    folder = copy_of(report, tmp_path)
-    index = folder / "index.html"
-    page = index.read_text().replace("</h1>", "</h1><script>fetch('//evil')</script>", 1)
-    srcs = [m.group(2) for m in IMG_SRC.finditer(page)]
-    assert len(srcs) >= 2 and srcs[0] != srcs[1]
-    page = page.replace(srcs[0], "\0").replace(srcs[1], srcs[0]).replace("\0", srcs[1])
-    index.write_text(page)
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     for rec in manifest["outputs"]:
@@ -110,13 +97,18 @@ def test_a_forged_manifest_and_changed_environment_hashes_still_fail(report, tmp
     manifest_path.write_text(json.dumps(manifest))
     res = reproduce(folder)
     assert res.returncode == 1, res.stdout + res.stderr
+    for name in (f"output schools/{a.name} changed", f"output schools/{b.name} changed",
+                 "output project_report.ipynb changed", "output results.json changed",
+                 "file schools/extra.html is not part", "results.json drifted",
+                 f"schools/{a.name} content drifted", f"schools/{b.name} content drifted",
+                 "requirements.lock sha256", "package version '0.0.0-forged'",
+                 "instrument sha256"):
+        assert name in res.stderr, name
     assert "output index.html changed" not in res.stderr  # the hash check was fooled ...
     assert "index.html content drifted" in res.stderr  # ... the re-run was not
     assert "-[element <script>]" in res.stderr
     assert re.search(r"-\[figure 1: [0-9a-f]{16}\]", res.stderr)
-    for what in ("requirements.lock sha256", "package version '0.0.0-forged'",
-                 "instrument sha256"):
-        assert what in res.stderr, what
+    assert "Traceback" not in res.stderr
 
 
 def test_reproduce_of_a_read_only_report_writes_nothing_into_it(report, tmp_path):

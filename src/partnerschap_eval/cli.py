@@ -210,7 +210,7 @@ def reproduce(report_dir: Annotated[Path, typer.Argument(help="A report folder."
     if problems:
         err.print("[bold red]drift:[/] the report does not reproduce:", highlight=False)
         for p in problems:
-            err.print(p, highlight=False, markup=False)
+            err.print(p, highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(code=1)
     out.print("reproduced: results.json identical, page content identical.")
 
