@@ -456,3 +456,48 @@ def test_enospc_at_flush_removes_the_staging_folder(tmp_path, monkeypatch):
     assert str(out) in str(info.value)
     monkeypatch.undo()
     assert digests(out) == before and leftovers(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# OS errors while writing: one paragraph naming the path
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("code, advice", [
+    (errno.EROFS, "read-only"), (errno.EACCES, "fix its permissions"),
+    (errno.EEXIST, "already exists"), (errno.ENOSPC, "disk is full"),
+    (errno.EISDIR, "not a file")])
+def test_os_errors_on_the_final_rename_become_a_paragraph(tmp_path, monkeypatch, code, advice):
+    """The system refuses the last step (moving the finished file into place): the command
+    prints one paragraph naming the file, leaves the earlier file and no temporary file."""
+    from partnerschap_eval.synth import StudyDesign, simulate_study
+
+    data = tmp_path / "responses.csv"
+    simulate_study(seed=5, design=StudyDesign(n_schools=2, parents_invited=20)).responses.to_csv(
+        data, index=False)
+    target = tmp_path / "scores.csv"
+    target.write_text("earlier scores\n")
+    real_replace = os.replace
+
+    def refuse(src, dst, *args, **kwargs):
+        if Path(dst) == target:
+            raise OSError(code, os.strerror(code))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    res = invoke("score", str(data), "--instrument", "partnerschap", "--out", str(target))
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit), res.output
+    assert advice in res.output and str(target) in res.output.replace("\n", "")
+    assert one_paragraph(res.output)
+    assert target.read_text() == "earlier scores\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["responses.csv", "scores.csv"]
+
+
+def test_a_path_through_a_file_is_refused_before_anything_runs(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    exp = export(tmp_path / "e.csv", 30)
+    for args in (ingest_args(exp, tmp_path / "afile" / "out"),
+                 ["score", str(exp), "--instrument", "partnerschap", "--out",
+                  str(tmp_path / "afile" / "s.csv")]):
+        res = invoke(*args)
+        assert res.exit_code == 2 and "is a file, not a folder" in res.output, res.output
+        assert one_paragraph(res.output)
+    assert (tmp_path / "afile").read_text() == "x"

@@ -88,6 +88,10 @@ def check_output(out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike
         folder where a file is expected (or the other way round).
     """
     target = _resolved(out)
+    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OutputError(f"The {what} {out} cannot be made: {blocker} is a file, not a folder. "
+                          "Correct the path.")
     raw = _in_raw(target)
     if raw is not None:
         raise OutputError(

@@ -51,7 +51,7 @@ _OS_ADVICE = {
     "EFBIG": "the file grew beyond the size this system allows (a file-size limit or a full "
              "disk); free space or raise the limit and run again",
     "EROFS": "the file system is read-only; choose a writable folder",
-    "EACCES": "permission denied; choose a folder you may write to, or fix its permissions",
+    "EACCES": "choose a folder you may write to, or fix its permissions",
     "EPERM": "the operation is not permitted here; choose a folder you may write to",
     "EEXIST": "something already exists at that place; move it away or choose another name",
     "ENOTDIR": "a part of the path is a file, not a folder; correct the path",
@@ -67,12 +67,12 @@ def os_error_message(exc: OSError, path: object, doing: str = "writing") -> str:
 
     >>> import errno
     >>> os_error_message(OSError(errno.ENOSPC, "No space left on device"), "out/responses.csv")
-    'Could not finish writing out/responses.csv: No space left on device; the disk is full; ...'
+    'Could not finish writing out/responses.csv (No space left on device): the disk is full; ...'
     """
     import errno as _errno
 
     name = _errno.errorcode.get(exc.errno or 0, "")
     reason = exc.strerror or type(exc).__name__
     advice = _OS_ADVICE.get(name, "check the path and the disk, then run again")
-    return (f"Could not finish {doing} {path}: {reason}; {advice}. Nothing was replaced: an "
+    return (f"Could not finish {doing} {path} ({reason}): {advice}. Nothing was replaced: an "
             f"earlier output at that place, if any, is unchanged.")
