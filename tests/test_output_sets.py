@@ -104,6 +104,28 @@ def test_ingest_out_that_holds_the_export_is_refused_and_the_export_survives(tmp
     assert res.exit_code == 2 and key.read_text() == KEY
 
 
+def test_report_folder_that_holds_its_inputs_is_refused(tmp_path):
+    from partnerschap_eval.synth import StudyDesign, simulate_study
+
+    data = tmp_path / "responses.csv"
+    simulate_study(seed=5, design=StudyDesign(n_schools=2, parents_invited=20)).responses.to_csv(
+        data, index=False)
+    before = data.read_bytes()
+    res = invoke("report", "--responses", str(data), "--instrument", "partnerschap",
+                 "--project", "P", "--out", str(tmp_path))
+    assert res.exit_code == 2 and "holds an input" in res.output and one_paragraph(res.output)
+    # a project file whose report folder is the folder of the project file itself
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "project.yaml").write_text("project: P\ninstrument: partnerschap\n"
+                                       "responses: ../responses.csv\nout: .\n")
+    res = invoke("report", "--config", str(proj / "project.yaml"))
+    assert res.exit_code == 2 and "holds an input" in res.output, res.output
+    assert "project.yaml" in res.output
+    assert data.read_bytes() == before and (proj / "project.yaml").exists()
+    assert leftovers(tmp_path) == []
+
+
 def test_outputs_inside_data_raw_are_refused(tmp_path):
     exp = export(tmp_path / "data" / "raw" / "wave1" / "export.csv", 30)
     for out in (tmp_path / "data" / "raw" / "processed", tmp_path / "data" / "raw"):
@@ -383,6 +405,7 @@ def test_kill_9_during_report_leaves_the_earlier_report_whole(tmp_path, two_stud
             old_state = digests(out)
             continue
         assert digests(out) == old_state, f"report changed by a run killed at {fraction:.0%}"
+    (out / "schools" / "withdrawn-school.html").write_text("<p>an earlier run's page</p>")
     res = cli(*report_args(new_data, out))
     assert res.returncode == 0, res.stderr
     assert _whole_report(out) and leftovers(tmp_path) == []
