@@ -524,3 +524,24 @@ def test_a_path_through_a_file_is_refused_before_anything_runs(tmp_path):
         assert res.exit_code == 2 and "is a file, not a folder" in res.output, res.output
         assert one_paragraph(res.output)
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_without_an_atomic_exchange_the_set_is_still_replaced_whole(tmp_path, monkeypatch):
+    """Systems without renameat2 take the two-rename path: same end state, no debris."""
+    from partnerschap_eval import _outputs
+    from partnerschap_eval.ingest import ExportSpec, ingest_exports, write_ingest_outputs
+
+    results = [ingest_exports([ExportSpec(path=export(tmp_path / f"e{n}.csv", n), wave="pre")],
+                              "partnerschap", KEY.encode()) for n in (20, 35)]
+    out = tmp_path / "out"
+    write_ingest_outputs(results[0], out)
+    (out / "stale.csv").write_text("x")  # not part of a set: the folder is not replaceable
+    with pytest.raises(OutputError, match="not an earlier ingest output"):
+        write_ingest_outputs(results[1], out)
+    (out / "stale.csv").unlink()
+    monkeypatch.setattr(_outputs, "_exchange", lambda a, b: False)
+    write_ingest_outputs(results[1], out)
+    assert len(read_responses(out / "responses.csv")) == 35
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["responses.csv", "rejected.csv", "ingest_log.json", MARKER])
+    assert leftovers(tmp_path) == []

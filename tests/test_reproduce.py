@@ -168,3 +168,30 @@ def test_an_unusable_manifest_exits_2_with_a_paragraph(report, tmp_path):
             missing.mkdir()
         res = runner.invoke(app, ["reproduce", str(missing)])
         assert res.exit_code == 2 and isinstance(res.exception, SystemExit), res.output
+
+
+def test_a_report_build_that_fails_midway_leaves_the_earlier_report(report, tmp_path,
+                                                                     monkeypatch):
+    """results.json is written, a page is half done, then the disk fills: the earlier report
+    is untouched (reproduce's file checks pass) and no staging folder is left."""
+    import errno
+
+    from partnerschap_eval import reporting
+    from partnerschap_eval.errors import OutputError, os_error_message
+
+    folder = copy_of(report, tmp_path)
+    before = {p.relative_to(folder): sha(p) for p in folder.rglob("*") if p.is_file()}
+
+    def fail_midway(jobs, lang, cwd, workers):
+        (Path(cwd) / "index.html").write_text("<html>half")
+        raise OutputError(os_error_message(
+            OSError(errno.ENOSPC, "No space left on device"), Path(cwd) / "schools" / "x.html"))
+
+    monkeypatch.setattr(reporting, "_render_all", fail_midway)
+    with pytest.raises(OutputError, match="disk is full"):
+        build_report(ReportSettings(project="Repro", instrument="partnerschap",
+                                    responses=tmp_path / "responses.csv", out_dir=folder,
+                                    min_cell=5, report_date="2026-02-02"))
+    assert {p.relative_to(folder): sha(p) for p in folder.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".report.lock", "report",
+                                                          "responses.csv"]
