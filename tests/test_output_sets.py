@@ -132,6 +132,11 @@ def test_outputs_inside_data_raw_are_refused(tmp_path):
         res = invoke(*ingest_args(exp, out))
         assert res.exit_code == 2 and "data/raw" in res.output, res.output
         assert not out.joinpath("responses.csv").exists()
+    # a harmless-looking name that is a symlink into data/raw
+    (tmp_path / "looks-fine").symlink_to(tmp_path / "data" / "raw" / "wave1")
+    res = invoke(*ingest_args(exp, tmp_path / "looks-fine"))
+    assert res.exit_code == 2 and "data/raw" in res.output
+    assert sorted(p.name for p in exp.parent.iterdir()) == ["export.csv"]
     good = tmp_path / "data" / "processed"
     assert invoke(*ingest_args(exp, good)).exit_code == 0
     target = tmp_path / "data" / "raw" / "scores.csv"
