@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -241,22 +242,17 @@ def safe_log_value(value: object, max_chars: int = 40) -> str:
     """An answer as it may appear in the ingest log: short, and never personal data.
 
     Answers that were not understood are logged so a school can fix them, but the log is an
-    output too (Contract 5): text that looks like an e-mail address, phone number, BSN, IP
-    address or postcode, and anything longer than ``max_chars``, is replaced by a placeholder.
+    output too (Contract 5): this is :func:`screen` of kind ``"answer"`` — text that looks like
+    an e-mail address, phone number, BSN or other long number, IP address, postcode, street
+    address or a person's name, and anything longer than ``max_chars``, is replaced by a
+    placeholder.
 
     >>> safe_log_value("7"), safe_log_value("bel 06-12345678"), safe_log_value("x" * 90)
     ('7', '<withheld: looks like a phone number>', '<withheld: 90 characters>')
+    >>> safe_log_value("Jan de Vries"), safe_log_value("Kerkstraat 12")
+    ("<withheld: looks like a person's name>", '<withheld: looks like a street address>')
     """
-    text = str(value)
-    for pattern, what in ((_EMAIL, "an e-mail address"), (_PHONE, "a phone number"),
-                          (_IPV4, "an IP address"), (_POSTCODE_IN, "a postcode")):
-        if pattern.search(text):
-            return f"<withheld: looks like {what}>"
-    if re.search(r"\d{9}", text):
-        return "<withheld: looks like a BSN>"
-    if len(text) > max_chars:
-        return f"<withheld: {len(text)} characters>"
-    return text.replace("\x00", "")
+    return screen(value, "answer", max_chars=max_chars).text
 
 
 # -- PII heuristics ------------------------------------------------------------------------------
@@ -322,7 +318,7 @@ def pii_reason(header: str, values: pd.Series | Sequence[object], text: str | No
     """
     for label in (header, text):
         if label and _PII_HEADER.search(str(label)):
-            return f"header '{label}' suggests personal data or free text"
+            return f"header '{screen(label, 'header').text}' suggests personal data or free text"
     cleaned = [str(v).strip() for v in (values.dropna().tolist() if isinstance(values, pd.Series)
                                         else values) if v is not None and v == v]
     sample = pd.Series([v for v in cleaned if v][:500], dtype=object)
@@ -351,3 +347,207 @@ def pii_reason(header: str, values: pd.Series | Sequence[object], text: str | No
 def suppressed_reason(min_cell: int) -> str:
     """The reason string Contract 5 uses for a suppressed value."""
     return f"suppressed: n < {min_cell}"
+
+
+# -- the output firewall -------------------------------------------------------------------------
+# Every text that can reach an output (a file's bytes, a file name, a message) and that came from
+# an input rather than from the package passes :func:`screen`. It lets a value through only when
+# it is declared (a role of the instrument, a known or declared wave, a declared school) or, for
+# kinds where the package cannot know every legitimate value (school names, answers that could
+# not be decoded, headers, file and sheet names), when it has a harmless shape and none of the
+# personal-data patterns match. Everything else is withheld with a reason that never quotes it.
+
+#: How a withheld school, wave or role cell is shown (rejected.csv, messages, pages).
+WITHHELD = "unknown value (withheld)"
+#: The kinds :func:`screen` knows, with the longest text each lets through.
+KINDS = {"id": 0, "school": 80, "wave": 40, "role": 40, "answer": 40, "label": 40,
+         "header": 120, "file": 120, "sheet": 31, "text": 40}
+#: Wave names that are declared by their shape: T0, T1, W2, wave 3, meting 2, ronde 4 ...
+_WAVE_SHAPE = re.compile(r"(?:t|w|m|wave|meting|ronde|round|fase|phase|golf|tijdstip)"
+                         r"[\s_-]?\d{1,2}", re.IGNORECASE)
+_LONG_NUMBER = re.compile(r"\d{5,}")
+_BSN_LIKE = re.compile(r"\d{9}")
+# A street name (one word ending in a street word) and a house number; the look-behind lets a
+# match start only where a word starts, which keeps the search linear on long cells.
+_STREET = re.compile(
+    r"(?<![\w'.-])[\w'.-]*(?:straat|laan|weg|plein|gracht|kade|dijk|singel|hof|pad|steeg|"
+    r"dreef|park|baan|markt|veld|erf|wal|burg|haven|street|road|avenue|lane|drive)"
+    r"\s+\d{1,5}(?:\s?[a-z])?\b", re.IGNORECASE)
+_TOKEN_SPLIT = re.compile(r"[\s_.,;:/()\[\]{}\"|+]+")
+#: Capitalised words that are survey, school or place vocabulary, not parts of a person's name:
+#: "Basisschool De Regenboog Noord" or "Ouders Pre" are not names. Casefolded.
+_VOCABULARY = frozenset("""
+school basisschool obs cbs rkbs pcbs ikc sbo so vso kindcentrum kindcentra montessori dalton
+jenaplan vrije openbare christelijke katholieke protestantse rk college lyceum gymnasium academie
+noord zuid oost west centrum midden
+ouder ouders parent parents verzorger verzorgers leerkracht leerkrachten teacher teachers leraar
+docent youthworker jeugdhulp jeugdhulpverlener coordinator coördinator leerling leerlingen pupil
+pupils kind kinderen groep klas
+pre post voormeting nameting baseline meting wave ronde
+export data survey enquete enquête vragenlijst questionnaire antwoorden responses results
+naam name datum date opmerkingen vraag question blad sheet
+email e-mail mail address adres phone telefoon number nummer time tijd start end submitted
+response id full first last timestamp tijdstempel comments remarks role rol status progress
+duration finished recorded ip location language progress score total
+""".split())
+
+@dataclass(frozen=True)
+class Screened:
+    """The verdict of :func:`screen`: what may be written, and why a value was withheld.
+
+    ``text`` is the value itself when ``allowed``, else a placeholder; ``reason`` (None when
+    allowed) says why, without quoting the value.
+    """
+
+    text: str
+    allowed: bool
+    reason: str | None = None
+
+
+def _norm(text: object) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def declared(values: Iterable[object]) -> frozenset[str]:
+    """Declared values in the form :func:`screen` compares them (case and spacing ignored)."""
+    return frozenset(_norm(v) for v in values if v is not None)
+
+
+def _name_run(text: str, whole: bool = False) -> bool:
+    """Whether two or more capitalised name words stand together (name particles allowed
+    between them, survey and school vocabulary excluded): "Jan de Vries", "bel Fatima El
+    Amrani", "Jan_de_Vries_pre". With ``whole``, only when the text is nothing but a name of
+    at most five words (for headers, which are often written in title case)."""
+    if whole:
+        tokens = [t.strip(".!?'-") for t in _TOKEN_SPLIT.split(text)]
+        tokens = [t for t in tokens if t]
+        if not 2 <= len(tokens) <= 5 or not all(
+                t.casefold() in _PARTICLES or _NAME_WORD.match(t) for t in tokens):
+            return False
+    run = 0
+    for token in _TOKEN_SPLIT.split(text):
+        word = token.strip(".!?'-")
+        if not word:
+            continue
+        folded = word.casefold()
+        if folded in _PARTICLES:  # neither counts nor breaks a run: "Jan de Vries", "De Linde"
+            continue
+        if (_NAME_WORD.match(word) and folded not in _VOCABULARY
+                and not folded.endswith(("school", "college", "lyceum"))):
+            run += 1
+            if run >= 2:
+                return True
+        else:
+            run = 0
+    return False
+
+
+def personal_data(value: object, whole_name: bool = False) -> str | None:
+    """What kind of personal data a single text looks like, or None.
+
+    The per-value counterpart of :func:`pii_reason`: e-mail addresses, phone numbers, IP
+    addresses, postcodes, street addresses, BSN-like and other long numbers (a raw pupil or
+    participant number), and person names (two or more capitalised words, name particles
+    allowed). Only the first 1,000 characters are searched: the patterns are linear, and a
+    longer text is withheld for its length anyway.
+
+    >>> personal_data("Jan de Vries"), personal_data("OBS De Linde"), personal_data("S01")
+    ("a person's name", None, None)
+    >>> personal_data("111222333"), personal_data("Dorpsstraat 3a")
+    ('a BSN', 'a street address')
+    """
+    text = str(value)[:1000]
+    for pattern, what in ((_EMAIL, "an e-mail address"), (_PHONE, "a phone number"),
+                          (_IPV4, "an IP address"), (_POSTCODE_IN, "a postcode"),
+                          (_STREET, "a street address"), (_BSN_LIKE, "a BSN"),
+                          (_LONG_NUMBER, "an identifier (a long number)")):
+        if pattern.search(text):
+            return what
+    if _IPV6.match(text.strip()):
+        return "an IP address"
+    if _POSTCODE.match(text.strip()):
+        return "a postcode"
+    if _name_run(text, whole_name):
+        return "a person's name"
+    return None
+
+
+def screen(value: object, kind: str, known: Iterable[str] = frozenset(),
+           max_chars: int | None = None) -> Screened:
+    """The output firewall: let a text through to an output, or withhold it with a reason.
+
+    Parameters
+    ----------
+    value
+        A text that came from an input: a cell, a header, a value label, a file or sheet name.
+    kind
+        What the text is (one of :data:`KINDS`): ``"id"`` (a raw identifier: always withheld;
+        only pseudonyms are published), ``"role"`` (through only when declared), ``"wave"``
+        (declared, or shaped like ``T0``, ``W2``, ``meting 3``), ``"school"`` (declared, or
+        a short name or code that is no personal data), ``"answer"`` (an answer that was
+        cleared), ``"label"`` (a value label), ``"header"``, ``"file"``, ``"sheet"`` or
+        ``"text"`` (any other fragment a message would quote).
+    known
+        Declared values of this kind (see :func:`declared`; case and spacing are ignored). A
+        declared value is let through whatever its shape: the researcher named it.
+    max_chars
+        Longest text let through (default: the kind's limit in :data:`KINDS`).
+
+    Returns
+    -------
+    Screened
+        ``text`` to write (the value, or a placeholder: :data:`WITHHELD` for school, wave and
+        role cells, ``<withheld: ...>`` for the rest), ``allowed`` and the ``reason``.
+
+    Examples
+    --------
+    >>> screen("Basisschool De Regenboog", "school").allowed
+    True
+    >>> screen("Jan de Vries", "school")
+    Screened(text='unknown value (withheld)', allowed=False, reason="looks like a person's name")
+    >>> screen("directeur", "role", known=declared(["parent", "teacher"])).text
+    'unknown value (withheld)'
+    >>> screen("T2", "wave").allowed, screen("j.devries@mail.nl", "file").text
+    (True, '<withheld: looks like an e-mail address>')
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; one of {sorted(KINDS)}")
+    text = "" if value is None else str(value)
+    cell = kind in ("school", "wave", "role")
+
+    def withheld(reason: str) -> Screened:
+        return Screened(WITHHELD if cell else f"<withheld: {reason}>", False, reason)
+
+    if kind == "id":
+        return withheld("a raw identifier")
+    if known and _norm(text) in known:
+        return Screened(text.replace("\x00", ""), True)
+    if kind == "role":
+        return withheld("not a role of the instrument")
+    what = personal_data(text, whole_name=kind == "header")
+    if what is not None:
+        return withheld(f"looks like {what}")
+    limit = KINDS[kind] if max_chars is None else max_chars
+    if len(text) > limit:
+        return withheld(f"{len(text)} characters")
+    if kind == "wave" and not _WAVE_SHAPE.fullmatch(text.strip()):
+        return withheld("not a declared wave")
+    if kind == "school" and len(text.split()) > 8:
+        return withheld("looks like free text")
+    return Screened(text, True)
+
+
+def shown(value: object, kind: str, known: Iterable[str] = frozenset()) -> str:
+    """:func:`screen`'s text only: the value, or its placeholder (for messages and logs)."""
+    return screen(value, kind, known).text
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path as messages and logs may show it: each part through :func:`screen`.
+
+    >>> shown_path("/data/raw/ouders_pre.csv"), shown_path("/x/Jan de Vries.csv")
+    ('/data/raw/ouders_pre.csv', "/x/<withheld: looks like a person's name>")
+    """
+    p = Path(path)
+    parts = [part if part == p.anchor else screen(part, "file").text for part in p.parts]
+    return str(Path(*parts)) if parts else str(p)

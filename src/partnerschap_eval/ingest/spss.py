@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..privacy import screen
 from .columns import cell_text
 
 __all__ = ["read_sav"]
@@ -53,7 +54,8 @@ def read_sav(raw: bytes, path: Path) -> tuple[list[str], dict[str, str], dict[st
                                               apply_value_formats=False)
         except Exception as exc:  # pyreadstat raises plain ReadstatError/PyreadstatError
             raise InputError(
-                f"{path}: the SPSS file cannot be read ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"{path}: the SPSS file cannot be read ({type(exc).__name__}: "
+                f"{screen(str(exc), 'text', max_chars=200).text}); "
                 "it may be damaged or truncated. Save it again in SPSS (File > Save As > .sav) "
                 "and ingest the new file.") from None
     labels = {c: str(t).strip() for c, t in (meta.column_names_to_labels or {}).items() if t}
