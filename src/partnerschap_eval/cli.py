@@ -106,12 +106,14 @@ def score(
     """Scale scores per respondent and wave (reverse keys, min-items rule)."""
     from ._io import write_csv
     from .instruments import load_instrument
+    from .privacy import screen_responses
     from .reporting import read_responses
     from .scoring import score_scales, validate_responses
 
     try:
         inst = load_instrument(instrument)
         data = validate_responses(read_responses(responses), inst)
+        screen_responses(data, inst.roles)  # scores.csv is an output: no key cell as typed
         scores = score_scales(data, inst)
         write_csv(scores, out_path)
     except PartnerschapError as exc:

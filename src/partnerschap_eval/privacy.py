@@ -362,6 +362,10 @@ WITHHELD = "unknown value (withheld)"
 #: The kinds :func:`screen` knows, with the longest text each lets through.
 KINDS = {"id": 0, "school": 80, "wave": 40, "role": 40, "answer": 40, "label": 40,
          "header": 120, "file": 120, "sheet": 31, "text": 40}
+#: Wave names the package knows (Contract 2 and the ingest's aliases), declared for every run.
+KNOWN_WAVES = frozenset({"pre", "post", "voormeting", "nameting", "voor", "na", "baseline",
+                         "before", "after", "mid", "tussenmeting", "follow_up", "follow-up",
+                         "followup", "midline", "endline"})
 #: Wave names that are declared by their shape: T0, T1, W2, wave 3, meting 2, ronde 4 ...
 _WAVE_SHAPE = re.compile(r"(?:t|w|m|wave|meting|ronde|round|fase|phase|golf|tijdstip)"
                          r"[\s_-]?\d{1,2}", re.IGNORECASE)
@@ -530,7 +534,7 @@ def screen(value: object, kind: str, known: Iterable[str] = frozenset(),
     limit = KINDS[kind] if max_chars is None else max_chars
     if len(text) > limit:
         return withheld(f"{len(text)} characters")
-    if kind == "wave" and not _WAVE_SHAPE.fullmatch(text.strip()):
+    if kind == "wave" and not (_norm(text) in KNOWN_WAVES or _WAVE_SHAPE.fullmatch(text.strip())):
         return withheld("not a declared wave")
     if kind == "school" and len(text.split()) > 8:
         return withheld("looks like free text")
@@ -551,3 +555,59 @@ def shown_path(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     parts = [part if part == p.anchor else screen(part, "file").text for part in p.parts]
     return str(Path(*parts)) if parts else str(p)
+
+
+def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
+                     waves: Iterable[str] | None = None, schools: Iterable[str] | None = None,
+                     where: str = "The responses table") -> None:
+    """Refuse a Contract 2 table whose school, wave or role cells the firewall withholds.
+
+    ``score``, ``evaluate`` and ``report`` accept any table with the Contract 2 columns, not
+    only one written by ``ingest`` (which rejects such rows): a role that is not a role of the
+    instrument, an undeclared wave or a school cell that looks like personal data would
+    otherwise be published as typed (in results.json, on a page, in a page's title). The
+    message counts rows and values per column and never quotes them.
+
+    Raises
+    ------
+    InputError
+        When any key cell is withheld.
+    """
+    from .errors import InputError
+
+    checks = (("role", "role", declared(roles)), ("wave", "wave", declared(waves or ())),
+              ("school_id", "school", declared(schools or ())))
+    problems = []
+    for column, kind, known in checks:
+        if column not in responses:
+            continue
+        cells = responses[column].dropna().astype(str)
+        bad = [v for v in cells.unique() if not screen(v, kind, known).allowed]
+        if bad:
+            rows = int(cells.isin(bad).sum())
+            problems.append(f"{rows} row(s) have a {column} that is {_NOT_DECLARED[kind]} "
+                            f"({len(bad)} distinct value(s), not shown)")
+    if problems:
+        raise InputError(
+            f"{where} cannot be used: " + "; ".join(problems) + ". Such values are never "
+            "published as typed. Ingest the exports with `partnerschap-eval ingest`, which "
+            "rejects these rows and lists them in rejected.csv, or correct the cells (roles: "
+            f"{', '.join(sorted(declared(roles)))}; waves: pre/post, T0, T1, ... or --waves).")
+
+
+_NOT_DECLARED = {"role": "not a role of the instrument",
+                 "wave": "not a declared wave or looks like personal data",
+                 "school": "not a declared school or looks like personal data"}
+
+
+def school_keys(schools: Iterable[object]) -> dict[str, str]:
+    """Sequential, file-name-safe keys for schools: ``school-001``, ``school-002`` ... in the
+    order of the sorted names. A school's name never becomes (part of) a file name or a link:
+    names can be personal data, and a hash of a short name can be reversed by trying names.
+
+    >>> school_keys(["S02", "OBS De Linde", "S01"])
+    {'OBS De Linde': 'school-001', 'S01': 'school-002', 'S02': 'school-003'}
+    """
+    names = sorted({str(s) for s in schools})
+    width = max(3, len(str(len(names))))
+    return {name: f"school-{i + 1:0{width}d}" for i, name in enumerate(names)}

@@ -27,7 +27,7 @@ from . import __version__
 from ._io import canonical_json, sha256_file, write_json, write_text
 from .errors import InputError, PartnerschapError
 from .instruments import load_instrument
-from .privacy import DEFAULT_MIN_CELL
+from .privacy import DEFAULT_MIN_CELL, shown
 
 __all__ = ["ReportSettings", "ReportOutputs", "build_report", "reproduce", "read_responses", "notebook_path",
            "ReportError"]
@@ -362,7 +362,8 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
     if settings.schools:
         unknown = sorted(set(settings.schools) - set(responses["school_id"]))
         if unknown:
-            raise ReportError(f"Schools not in the data: {unknown}. Check the names in 'schools'.")
+            raise ReportError(f"Schools not in the data: {[shown(u, 'school') for u in unknown]}. "
+                              "Check the names in 'schools'.")
     scores = score_scales(validate_responses(responses, inst), inst)
     if settings.schools:
         scores = scores[scores["school_id"].isin(settings.schools)]

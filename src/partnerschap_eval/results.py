@@ -33,7 +33,7 @@ from .evaluation import (
     role_gap,
 )
 from .instruments import Instrument, load_instrument
-from .privacy import DEFAULT_MIN_CELL, suppressed_reason
+from .privacy import DEFAULT_MIN_CELL, screen_responses, suppressed_reason
 from .psychometrics import cronbach_alpha, omega_total
 from .scoring import reverse_key, score_scales, validate_responses, wave_order
 
@@ -380,6 +380,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     """
     inst = load_instrument(instrument)
     data = validate_responses(responses, inst)
+    screen_responses(data, inst.roles, waves=waves)  # the output firewall: nothing as typed
     order = waves or wave_order(data["wave"])
     if len(order) < 2:
         raise InputError(f"Cannot evaluate: only one wave ({order}) in the data; a pre/post "
