@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from partnerschap_eval.ingest.exports import write_csv_export, write_sav_export, write_xlsx_export
-from partnerschap_eval.privacy import WITHHELD, _bsn_valid
+from partnerschap_eval.privacy import WITHHELD, _bsn_valid, screen
 
 ITEMS = [f"{s}{i}" for s in ("rec", "twc", "sdm") for i in range(1, 6)]
 KEY = "firewall-test-key-0123456789abcdef"
@@ -301,3 +301,219 @@ def test_the_attack_reached_the_outputs(attacked):
     assert sorted(s["name"] for s in report["schools"].values()) == SCHOOLS
     assert sorted(n for n in files if n.startswith("report/schools/")) == [
         "report/schools/school-001.html", "report/schools/school-002.html"]
+
+
+# -- messages: failures whose paragraph would quote a file name, header, sheet or cell ------------
+def _contract2(path: Path, school: str) -> Path:
+    """A hand-made Contract 2 table (not from ingest) with one hostile school."""
+    rng = np.random.default_rng(2)
+    rows = []
+    for i in range(30):
+        for wave in ("pre", "post"):
+            rows.append({"respondent_id": f"p-{i:020x}", "wave": wave, "role": "parent",
+                         "school_id": school if i < 12 else "S01",
+                         **{item: int(rng.integers(1, 6)) for item in ITEMS}})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _table(n: int = 3, **columns) -> pd.DataFrame:
+    frame = pd.DataFrame({"Deelnemernummer": [f"R{i}" for i in range(n)], **columns})
+    for item in ITEMS[:5]:
+        frame[item] = 3
+    return frame
+
+
+SCENARIOS = {
+    # the file name is personal data, and the file fails: its name would open the paragraph
+    "empty file": lambda d: ([(d / "Jan de Vries.csv").write_bytes(b"") and d / "Jan de Vries.csv"],
+                             ["--wave", "pre", "--role", "parent", "--school", "S01"]),
+    "no item columns, hostile headers": lambda d: (
+        [write_csv_export(pd.DataFrame({"Deelnemernummer": ["1", "2"],
+                                        "ouder.jansen@voorbeeld.nl": ["a", "b"],
+                                        "Fatima El Amrani": ["c", "d"], "0612345678": ["e", "f"]}),
+                          d / "Kerkstraat 12.csv")],
+        ["--wave", "pre", "--role", "parent", "--school", "S01"]),
+    "no such sheet": lambda d: (
+        [write_xlsx_export(_table(), d / "export.xlsx", sheet="Sem Bakker",
+                           extra_sheets={"ouder@voorbeeld.nl": _table()})],
+        ["--wave", "pre", "--role", "parent", "--school", "S01", "--sheet", "Noor van Dijk"]),
+    "damaged SPSS file": lambda d: ([(d / "Daan Visser.sav").write_bytes(b"$FL2" + b"\0" * 40)
+                                     and d / "Daan Visser.sav"],
+                                    ["--wave", "pre", "--role", "parent", "--school", "S01"]),
+    "personal data as --school": lambda d: (
+        [write_csv_export(_table(), d / "export.csv")],
+        ["--wave", "pre", "--role", "parent", "--school", "Lotte Smit"]),
+    "e-mail as --wave": lambda d: (
+        [write_csv_export(_table(), d / "export.csv")],
+        ["--wave", "lotte.smit@voorbeeld.nl", "--role", "parent", "--school", "S01"]),
+    "flag beside a hostile school header": lambda d: (
+        [write_csv_export(_table(**{"Emma Jansen": ["S01"] * 3}), d / "export.csv")],
+        ["--wave", "pre", "--role", "parent", "--school", "S01", "--mapping",
+         str(_mapping(d, {"Emma Jansen": "school_id"}))]),
+}
+PLANTED_IN_SCENARIOS = ["Jan de Vries", "ouder.jansen@voorbeeld.nl", "Fatima El Amrani",
+                        "0612345678", "Kerkstraat 12", "Sem Bakker", "ouder@voorbeeld.nl",
+                        "Noor van Dijk", "Daan Visser", "Lotte Smit", "lotte.smit@voorbeeld.nl",
+                        "Emma Jansen"]
+
+
+def _mapping(d: Path, columns: dict[str, str]) -> Path:
+    path = d / "mapping.yaml"
+    path.write_text("columns:\n" + "".join(f'  "{k}": {v}\n' for k, v in columns.items()),
+                    encoding="utf-8")
+    return path
+
+
+def _paragraph_without(res: subprocess.CompletedProcess, planted: list[str]) -> str:
+    """The failure is one paragraph (exit 2, no traceback) that quotes none of ``planted``."""
+    printed = res.stdout + res.stderr
+    assert res.returncode == 2, printed
+    assert "Traceback" not in printed and "error:" in printed, printed
+    leaked = [p for p in planted if p.casefold() in printed.casefold()]
+    assert not leaked, (leaked, printed)
+    return printed
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_ingest_messages_quote_no_personal_data(tmp_path, scenario):
+    files, options = SCENARIOS[scenario](tmp_path)
+    res = _run(["ingest", *map(str, files), "--instrument", "partnerschap", *options,
+                "--out", str(tmp_path / "out")], tmp_path)
+    _paragraph_without(res, PLANTED_IN_SCENARIOS)
+    assert not (tmp_path / "out" / "responses.csv").exists()
+
+
+@pytest.mark.parametrize(("school", "command"), [
+    ("Jan de Vries", "score"), ("ouder.jansen@voorbeeld.nl", "evaluate"), ("Kerkstraat 12", "report"),
+    ("111222333", "evaluate"), ("06-12345678", "score")])
+def test_a_hand_made_responses_file_cannot_publish_a_hostile_school(tmp_path, command, school):
+    """score, evaluate and report accept any Contract 2 table: its key cells pass the firewall
+    too, and the refusal counts them without quoting them."""
+    responses = str(_contract2(tmp_path / "responses.csv", school))
+    out = tmp_path / "out"
+    args = {"score": ["score", responses, "--instrument", "partnerschap", "--out", f"{out}.csv"],
+            "evaluate": ["evaluate", responses, "--instrument", "partnerschap",
+                         "--out", f"{out}.json"],
+            "report": ["report", "--responses", responses, "--instrument", "partnerschap",
+                       "--project", "P", "--out", str(out)]}[command]
+    printed = _paragraph_without(_run(args, tmp_path), [school])
+    assert "24 row(s) have a school_id" in printed
+    written = [out / "results.json", out / "index.html", Path(f"{out}.csv"), Path(f"{out}.json")]
+    assert not any(p.exists() for p in written)
+
+
+def test_a_symlinked_export_is_refused_and_nothing_of_it_echoed(tmp_path):
+    secret = tmp_path / "elsewhere" / "Sara de Groot.csv"
+    secret.parent.mkdir()
+    write_csv_export(_table(School=["Milan Bos"] * 3, Opmerkingen=["eva.vos@voorbeeld.nl"] * 3),
+                     secret)
+    link = tmp_path / "ouders.csv"
+    link.symlink_to(secret)
+    res = _run(["ingest", str(link), "--instrument", "partnerschap", "--wave", "pre",
+                "--role", "parent", "--out", str(tmp_path / "out")], tmp_path)
+    printed = _paragraph_without(res, ["Sara de Groot", "Milan Bos", "eva.vos@voorbeeld.nl",
+                                       "R0", "elsewhere"])
+    assert "symbolic link" in printed
+    assert not (tmp_path / "out").exists()
+
+
+HOSTILE_KEYS = ["Jan de Vries", "Fatima El Amrani", "ouder@voorbeeld.nl", "+31 6 12345678",
+                "06-12345678", "111222333", "Kerkstraat 12", "1234 AB", "192.168.1.20",
+                "LLN0048213", "x" * 200]
+
+
+@pytest.mark.parametrize("value", HOSTILE_KEYS)
+@pytest.mark.parametrize("column", ["school_id", "wave", "role"])
+def test_screen_responses_refuses_every_hostile_key_cell(value, column):
+    """The API path (what evaluate and report call): every kind of personal data in every key
+    column is refused, and the message never quotes it."""
+    from partnerschap_eval.errors import InputError
+    from partnerschap_eval.privacy import screen_responses
+
+    frame = pd.DataFrame({"respondent_id": ["p-1", "p-2"], "wave": ["pre", "post"],
+                          "role": ["parent", "teacher"], "school_id": ["S01", "OBS De Linde"]})
+    screen_responses(frame, ["parent", "teacher"])  # the clean table passes
+    frame.loc[1, column] = value
+    with pytest.raises(InputError) as info:
+        screen_responses(frame, ["parent", "teacher"])
+    assert value.casefold() not in str(info.value).casefold()
+    assert f"1 row(s) have a {column}" in str(info.value)
+
+
+# -- the firewall function itself ----------------------------------------------------------------
+def _pii_values():
+    from hypothesis import strategies as st
+
+    names = st.builds(lambda f, ln: f"{f} {ln}", st.sampled_from(FIRST), st.sampled_from(LAST))
+    emails = st.builds(lambda a, b: f"{a}.{b}@voorbeeld.nl", st.sampled_from(FIRST),
+                       st.sampled_from(["jansen", "devries", "x1"]))
+    phones = st.builds(lambda n, sep: f"06{sep}{n:08d}", st.integers(0, 10**8 - 1),
+                       st.sampled_from(["", "-", " "]))
+    bsns = st.integers(10**8, 10**9 - 1).map(str)
+    streets = st.builds(lambda s, n: f"{s} {n}", st.sampled_from(STREETS), st.integers(1, 999))
+    postcodes = st.builds(lambda n, a: f"{n} {a}", st.integers(1000, 9999),
+                          st.sampled_from(["AB", "XY", "KL"]))
+    return st.one_of(names, emails, phones, bsns, streets, postcodes)
+
+
+def test_personal_data_is_withheld_wherever_it_stands():
+    """Planted alone or inside other text, in every kind that lets free-form text through:
+    withheld, and the placeholder does not contain it."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    words = st.sampled_from(["", "bel ", "mail: ", "graag ", "(", "adres "])
+
+    @settings(max_examples=300, derandomize=True, deadline=None)
+    @given(_pii_values(), words, st.sampled_from(["", " graag", ")", " svp", "!"]),
+           st.sampled_from(["answer", "label", "text", "file", "sheet", "school", "wave"]))
+    def check(value, before, after, kind):
+        verdict = screen(f"{before}{value}{after}", kind)
+        assert not verdict.allowed, (before, value, after, kind)
+        assert value.casefold() not in verdict.text.casefold()
+        assert verdict.reason and value.casefold() not in verdict.reason.casefold()
+
+    check()
+
+
+def test_declared_and_harmless_values_pass():
+    """Not a firewall that withholds everything: school names and codes of the demo, known and
+    shaped waves, declared values whatever their shape."""
+    from partnerschap_eval.privacy import declared
+    from partnerschap_eval.synth import _school_names
+
+    schools = [*_school_names(60, np.random.default_rng(0)), "S01", "12AB", "OBS De Linde",
+               "CBS 't Kompas", "Het Palet", "Sint-Jozef", '<script>alert("x")</script> & Zn']
+    assert [s for s in schools if not screen(s, "school").allowed] == []
+    for wave in ["pre", "post", "Voormeting", "nameting", "T0", "t1", "W2", "meting 3", "mid"]:
+        assert screen(wave, "wave").allowed, wave
+    assert screen("Prins Willem-Alexander", "school", declared(["prins willem-alexander"])).allowed
+    assert not screen("Prins Willem-Alexander", "school").allowed
+    assert screen("Herfst", "wave", declared(["herfst"])).allowed
+    assert not screen("Herfst", "wave").allowed
+    for answer in ["7", "99", "Mee eens!", "Soms", "n.v.t."]:
+        assert screen(answer, "answer").allowed, answer
+
+
+def test_roles_and_raw_ids_only_as_declared():
+    from partnerschap_eval.privacy import declared
+
+    roles = declared(["parent", "teacher"])
+    assert screen(" Parent ", "role", roles).allowed
+    for hostile in ["directeur", "Jan de Vries", "parent2", ""]:
+        verdict = screen(hostile, "role", roles)
+        assert (verdict.allowed, verdict.text) == (False, WITHHELD)
+    assert screen("0012", "id").text == "<withheld: a raw identifier>"
+
+
+@pytest.mark.parametrize("kind", ["answer", "school", "header", "file"])
+def test_the_firewall_is_linear_on_hostile_cells(kind):
+    """Cells of 100,000 characters built to make patterns backtrack are judged at once."""
+    import time
+
+    for cell in ("Jan " * 25_000, "a" * 100_000 + "straat", "0" * 100_000, "A." * 50_000,
+                 ("Kerkstraat" * 10_000) + " 1"):
+        start = time.perf_counter()
+        assert not screen(cell, kind).allowed
+        assert time.perf_counter() - start < 0.5, (kind, cell[:20])
