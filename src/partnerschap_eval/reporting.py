@@ -27,7 +27,7 @@ from . import __version__
 from ._io import canonical_json, sha256_file, write_json, write_text
 from .errors import InputError, PartnerschapError
 from .instruments import load_instrument
-from .privacy import DEFAULT_MIN_CELL, shown
+from .privacy import DEFAULT_MIN_CELL, screen_responses, shown, shown_path
 
 __all__ = ["ReportSettings", "ReportOutputs", "build_report", "reproduce", "read_responses", "notebook_path",
            "ReportError"]
@@ -296,6 +296,10 @@ def _framework_results(settings: ReportSettings, first: str, last: str) -> dict:
     from .frameworks import summary
 
     data = {inst: read_responses(path) for inst, path in settings.frameworks}
+    for (inst, path), frame in zip(settings.frameworks, data.values(), strict=True):
+        # framework tables are published per role and wave: their key cells pass the firewall
+        screen_responses(frame, load_instrument(inst).roles, waves=settings.waves,
+                         where=f"The responses file {shown_path(path)}")
     fw = summary(data, min_cell=settings.min_cell, lang=settings.lang, first=first, last=last)
     return {"lang": settings.lang, "notes": list(fw.notes),
             "tables": {name: _records(table) for name, table in fw.tables().items()}}
