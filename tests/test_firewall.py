@@ -517,3 +517,24 @@ def test_the_firewall_is_linear_on_hostile_cells(kind):
         start = time.perf_counter()
         assert not screen(cell, kind).allowed
         assert time.perf_counter() - start < 0.5, (kind, cell[:20])
+
+
+def test_a_short_raw_id_elsewhere_in_the_row_is_withheld(tmp_path):
+    """Ids too short for any pattern ("B2") typed into a school or answer cell: the school
+    rejects its row and shows WITHHELD, the cleared answer is logged as withheld."""
+    from partnerschap_eval.ingest import ExportSpec, ingest_exports, write_ingest_outputs
+
+    path = tmp_path / "ouders.csv"
+    path.write_text("Deelnemernummer,School,rec1,rec2\nA1,B2,4,5\nB2,S01,A1,3\nC3,S01,7,2\n",
+                    encoding="utf-8")
+    result = ingest_exports([ExportSpec(path, wave="pre", role="parent")], "partnerschap",
+                            KEY.encode())
+    out = write_ingest_outputs(result, tmp_path / "out")
+    log = json.loads(out["log"].read_text(encoding="utf-8"))
+    assert [c["value"] for c in log["files"][0]["cleared"]] == [
+        "<withheld: a respondent id>", "7"]
+    assert log["files"][0]["withheld_values"] == {"school": 1}
+    for name in ("responses", "rejected", "log"):
+        text = out[name].read_text(encoding="utf-8")
+        for raw_id in ("A1", "B2", "C3"):
+            assert f",{raw_id}," not in text and f'"{raw_id}"' not in text, (name, raw_id)

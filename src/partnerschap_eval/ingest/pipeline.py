@@ -343,6 +343,22 @@ def _log_cleared(raw: RawTable, path: Path, column: str, item: str, col: Cleared
                         "reason": col.reasons[why], "source_file": path.name})
 
 
+def _withhold_ids(cleared: list[dict], ids: Coded) -> None:
+    """A cleared answer that is a respondent id of the file is withheld, however short: the
+    log would otherwise pair a raw id with the line it stands on. The few distinct logged
+    values are hashed, the ids probe them (a million ids: a few milliseconds)."""
+    import pyarrow.compute as pc
+
+    shown_values = sorted({c["value"] for c in cleared if not c["value"].startswith("<withheld")})
+    if not shown_values or not len(ids.arrow):
+        return
+    hits = pc.index_in(ids.arrow, value_set=pa.array(shown_values, type=pa.string()))
+    found = {shown_values[i] for i in np.unique(hits.drop_null().to_numpy())}
+    for c in cleared:
+        if c["value"] in found:
+            c["value"] = "<withheld: a respondent id>"
+
+
 def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Coded,
                       wave: Coded, school: Coded, role_text: Coded, names: PseudonymJob | None,
                       decoded: np.ndarray, cmap: ColumnMap, results) -> _FilePart:
@@ -380,6 +396,8 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Co
         if col.reasons:
             _log_cleared(raw, path, column, cmap.targets[column], col, cleared, by_reason,
                          by_column)
+    _withhold_ids(cleared, ids)
+
     def headers(columns) -> list[str]:
         return [_header(raw, c) for c in columns]
 
