@@ -82,7 +82,10 @@ def read_sav(raw: bytes, path: Path) -> tuple[list[str], dict[str, str], dict[st
                 user_missing += int(np.isin(codes, blank_uniques).sum())
         cells[str(col)] = list(values)
     details = {"cases": int(len(frame)), "user_missing": user_missing,
-               "value_labels": len(value_labels), "file_encoding": meta.file_encoding}
+               "value_labels": len(value_labels),
+               # written by whatever made the file: through the firewall like any cell
+               "file_encoding": screen(meta.file_encoding, "text").text
+               if meta.file_encoding is not None else None}
     return [str(c) for c in frame.columns], labels, cells, details
 
 
