@@ -445,7 +445,11 @@ def test_screen_responses_refuses_every_hostile_key_cell(value, column):
 def _pii_values():
     from hypothesis import strategies as st
 
-    names = st.builds(lambda f, ln: f"{f} {ln}", st.sampled_from(FIRST), st.sampled_from(LAST))
+    # as typed in real exports: "Jan de Vries", "J. de Vries", "de Vries, Jan", "JAN DE VRIES"
+    names = st.builds(lambda f, ln, form: form.format(f=f, fi=f[0], ln=ln),
+                      st.sampled_from(FIRST), st.sampled_from(LAST),
+                      st.sampled_from(["{f} {ln}", "{fi}. {ln}", "{ln}, {f}", "{ln}, {fi}."]))
+    names = st.one_of(names, names.map(str.upper))
     emails = st.builds(lambda a, b: f"{a}.{b}@voorbeeld.nl", st.sampled_from(FIRST),
                        st.sampled_from(["jansen", "devries", "x1"]))
     phones = st.builds(lambda n, sep: f"06{sep}{n:08d}", st.integers(0, 10**8 - 1),

@@ -392,7 +392,8 @@ export data survey enquete enquête vragenlijst questionnaire antwoorden respons
 naam name datum date opmerkingen vraag question blad sheet
 email e-mail mail address adres phone telefoon number nummer time tijd start end submitted
 response id full first last timestamp tijdstempel comments remarks role rol status progress
-duration finished recorded ip location language progress score total
+duration finished recorded ip location language score total
+kc po vo avo havo vwo vmbo mavo isk azc zmlk bao brin vestiging locatie
 """.split())
 
 @dataclass(frozen=True)
@@ -417,27 +418,35 @@ def declared(values: Iterable[object]) -> frozenset[str]:
     return frozenset(_norm(v) for v in values if v is not None)
 
 
+def _words(text: str) -> list[str]:
+    """Tokens of a text for the name heuristic; a word in capitals reads as capitalised
+    ("JAN" as "Jan"), so names typed in capitals are found too."""
+    words = []
+    for token in _TOKEN_SPLIT.split(text):
+        word = token.strip(".!?'-")
+        if word:
+            words.append(word.capitalize() if len(word) > 1 and word.isupper() else word)
+    return words
+
+
 def _name_run(text: str, whole: bool = False) -> bool:
     """Whether two or more capitalised name words stand together (name particles allowed
     between them, survey and school vocabulary excluded): "Jan de Vries", "bel Fatima El
-    Amrani", "Jan_de_Vries_pre". With ``whole``, only when the text is nothing but a name of
-    at most five words (for headers, which are often written in title case)."""
-    if whole:
-        tokens = [t.strip(".!?'-") for t in _TOKEN_SPLIT.split(text)]
-        tokens = [t for t in tokens if t]
-        if not 2 <= len(tokens) <= 5 or not all(
-                t.casefold() in _PARTICLES or _NAME_WORD.match(t) for t in tokens):
-            return False
+    Amrani", "Jan_de_Vries_pre", "JAN DE VRIES", and with an initial, "J. de Vries". With
+    ``whole``, only when the text is nothing but a name of at most five words (for headers,
+    which are often written in title case)."""
+    words = _words(text)
+    if whole and (not 2 <= len(words) <= 5 or not all(
+            w.casefold() in _PARTICLES or _NAME_WORD.match(w) for w in words)):
+        return False
     run = 0
-    for token in _TOKEN_SPLIT.split(text):
-        word = token.strip(".!?'-")
-        if not word:
-            continue
+    for word in words:
         folded = word.casefold()
-        if folded in _PARTICLES:  # neither counts nor breaks a run: "Jan de Vries", "De Linde"
+        initial = len(word) == 1 and word.isupper()  # "T. de Vries": not the particle 't
+        if folded in _PARTICLES and not initial:  # neither counts nor breaks a run
             continue
-        if (_NAME_WORD.match(word) and folded not in _VOCABULARY
-                and not folded.endswith(("school", "college", "lyceum"))):
+        if initial or (_NAME_WORD.match(word) and folded not in _VOCABULARY
+                       and not folded.endswith(("school", "college", "lyceum"))):
             run += 1
             if run >= 2:
                 return True
