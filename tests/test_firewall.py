@@ -286,6 +286,9 @@ def test_the_attack_reached_the_outputs(attacked):
     assert [r.returncode for r in runs] == [0, 0, 0, 0], [r.stderr[-500:] for r in runs]
     log = json.loads(files["ingest/ingest_log.json"])
     assert log["totals"]["accepted"] > 100
+    # file names withheld, yet every file told apart (by its position in the run)
+    assert len({f["file"] for f in log["files"]}) == len(study.files) == 6
+    assert sum("withheld" in f["file"] for f in log["files"]) == 6
     withheld = sum(sum(f.get("withheld_values", {}).values()) for f in log["files"])
     assert withheld == study.key_rows
     rejected = pd.read_csv(out / "ingest" / "rejected.csv", dtype=str)

@@ -668,6 +668,13 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
         del raw
     if not parts:
         raise InputError("No export files were given; name at least one file to ingest.")
+    for i, part in enumerate(parts):
+        if part.log["file"].startswith("<withheld"):  # withheld names: told apart by position
+            shown = f"export {i + 1} {part.log['file']}"
+            part.log["file"] = shown
+            part.log["path"] = str(Path(part.log["path"]).parent / shown)
+            for c in part.log["cleared"]:
+                c["source_file"] = shown
 
     ids_u, gid = _global_codes([p.ids for p in parts])
     waves_u, gwave = _global_codes([p.wave for p in parts])
