@@ -545,3 +545,24 @@ def test_a_short_raw_id_elsewhere_in_the_row_is_withheld(tmp_path):
         text = out[name].read_text(encoding="utf-8")
         for raw_id in ("A1", "B2", "C3"):
             assert f",{raw_id}," not in text and f'"{raw_id}"' not in text, (name, raw_id)
+
+
+def test_a_declared_school_named_after_a_person_is_shown_only_when_declared(instrument,
+                                                                           tmp_path):
+    """"Prins Claus" looks like a person's name: evaluate refuses it and a school page would
+    show it withheld, unless the project declares it (``schools:``)."""
+    from partnerschap_eval.errors import InputError
+    from partnerschap_eval.results import evaluate
+    from partnerschap_eval.schools import school_results
+    from partnerschap_eval.scoring import score_scales
+
+    frame = pd.read_csv(_contract2(tmp_path / "r.csv", "Prins Claus"), dtype={"school_id": str})
+    with pytest.raises(InputError, match="school_id"):
+        evaluate(frame, instrument, mixed=False)
+    evaluate(frame, instrument, mixed=False, schools=["Prins Claus"])  # declared: accepted
+    scores = score_scales(frame, instrument)
+    names = [s["name"] for s in school_results(scores, instrument, "pre", "post", 10).values()]
+    assert names == [WITHHELD, "S01"]
+    names = [s["name"] for s in school_results(scores, instrument, "pre", "post", 10,
+                                               schools=["prins claus"]).values()]
+    assert names == ["Prins Claus", "S01"]

@@ -360,7 +360,7 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
     params = settings.parameters()
     params["report_date"] = check_date(settings.report_date or datetime.date.today().isoformat())
     results = evaluate(responses, inst, waves=list(settings.waves) if settings.waves else None,
-                       min_cell=settings.min_cell, inputs=inputs,
+                       min_cell=settings.min_cell, inputs=inputs, schools=settings.schools,
                        parameters={k: v for k, v in params.items()
                                    if k not in ("lang", "report_date")})
     if settings.schools:
@@ -373,7 +373,7 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
         scores = scores[scores["school_id"].isin(settings.schools)]
     waves = results["waves"]
     results["schools"] = _clean(school_results(scores, inst, waves["first"], waves["last"],
-                                               settings.min_cell))
+                                               settings.min_cell, settings.schools or ()))
     if settings.frameworks:
         results["frameworks"] = _framework_results(settings, waves["first"], waves["last"])
     results["psychometrics"] = _psychometric_results(responses, inst, waves["first"],

@@ -45,6 +45,7 @@ from ..instruments import Instrument, load_instrument, normalise_label
 from ..privacy import (
     WITHHELD,
     PseudonymJob,
+    Screened,
     declared,
     personal_data,
     pseudonym_array,
@@ -629,12 +630,20 @@ def _declared(specs: list[ExportSpec], schools: Iterable[str] | None,
     """
     for spec in specs:
         for option, value in (("school", spec.school), ("wave", spec.wave)):
-            what = personal_data(value) if value is not None else None
-            if what is not None:
+            # a wave given here may have any name (its order is declared later, --waves); a
+            # school must pass the firewall as it is, or score and report would refuse it
+            if value is None:
+                continue
+            what = personal_data(value)
+            verdict = (screen(value, "school") if option == "school"
+                       else Screened(value, what is None, f"looks like {what}"))
+            if not verdict.allowed:
+                example = ("the school's id, for example S01 or its BRIN number"
+                           if option == "school" else "the wave's name, for example pre or T1")
                 raise InputError(
-                    f"--{option} for {shown_path(spec.path)}: the value looks like {what} (not "
-                    f"shown here). Give the {option}'s id or name (for example S01 or pre), never "
-                    "a person's details.")
+                    f"--{option} for {shown_path(spec.path)}: the value is withheld "
+                    f"({verdict.reason}; not shown here), because it would appear in every "
+                    f"output. Give {example}, never a person's details.")
     return {"school": declared([*(schools or ()), *(s.school for s in specs if s.school)]),
             "wave": declared([_normalise_wave(w) for w in
                               [*WAVE_ALIASES, *(waves or ()), *(s.wave for s in specs if s.wave)]])}
