@@ -371,12 +371,18 @@ _WAVE_SHAPE = re.compile(r"(?:t|w|m|wave|meting|ronde|round|fase|phase|golf|tijd
                          r"[\s_-]?\d{1,2}", re.IGNORECASE)
 _LONG_NUMBER = re.compile(r"\d{5,}")
 _BSN_LIKE = re.compile(r"\d{9}")
-# A street name (one word ending in a street word) and a house number; the look-behind lets a
-# match start only where a word starts, which keeps the search linear on long cells.
+# A street word ending a word ("Kerkstraat", "Dorpsweg", "Main Street") and a house number.
+# Searched as the word's ending alone: a literal alternation the engine finds fast, where a
+# pattern for the whole street name retried every word start (18 us a cell instead of 2).
 _STREET = re.compile(
-    r"(?<![\w'.-])[\w'.-]*(?:straat|laan|weg|plein|gracht|kade|dijk|singel|hof|pad|steeg|"
-    r"dreef|park|baan|markt|veld|erf|wal|burg|haven|street|road|avenue|lane|drive)"
-    r"\s+\d{1,5}(?:\s?[a-z])?\b", re.IGNORECASE)
+    r"(?:straat|laan|weg|plein|gracht|kade|dijk|singel|hof|pad|steeg|dreef|park|baan|markt|"
+    r"veld|erf|wal|burg|haven|street|road|avenue|lane|drive)\s+\d{1,5}(?:\s?[a-z])?\b",
+    re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_DIGIT_PATTERNS = ((_PHONE, "a phone number"), (_IPV4, "an IP address"),
+                   (_POSTCODE_IN, "a postcode"), (_POSTCODE, "a postcode"),
+                   (_STREET, "a street address"), (_BSN_LIKE, "a BSN"),
+                   (_LONG_NUMBER, "an identifier (a long number)"))
 _TOKEN_SPLIT = re.compile(r"[\s_.,;:/()\[\]{}\"|+]+")
 #: Capitalised words that are survey, school or place vocabulary, not parts of a person's name:
 #: "Basisschool De Regenboog Noord" or "Ouders Pre" are not names. Casefolded.
@@ -470,16 +476,16 @@ def personal_data(value: object, whole_name: bool = False) -> str | None:
     ('a BSN', 'a street address')
     """
     text = str(value)[:1000]
-    for pattern, what in ((_EMAIL, "an e-mail address"), (_PHONE, "a phone number"),
-                          (_IPV4, "an IP address"), (_POSTCODE_IN, "a postcode"),
-                          (_STREET, "a street address"), (_BSN_LIKE, "a BSN"),
-                          (_LONG_NUMBER, "an identifier (a long number)")):
-        if pattern.search(text):
-            return what
-    if _IPV6.match(text.strip()):
-        return "an IP address"
-    if _POSTCODE.match(text.strip()):
-        return "a postcode"
+    if "@" in text and _EMAIL.search(text):
+        return "an e-mail address"
+    # every other pattern needs a digit: most names and labels have none, and are judged by
+    # the name heuristic alone (a school name in 5 us instead of 25)
+    if _DIGIT.search(text):
+        for pattern, what in _DIGIT_PATTERNS:
+            if pattern.search(text):
+                return what
+        if _IPV6.match(text.strip()):
+            return "an IP address"
     if _name_run(text, whole_name):
         return "a person's name"
     return None
