@@ -92,6 +92,11 @@ def ingest(
             cols = ", ".join(c["column"] for c in f["pii_columns"])
             err.print(f"[yellow]warning:[/] {f['file']}: personal data not stored: {cols}",
                       highlight=False)
+        if f.get("withheld_values"):  # counted, never shown (the output firewall)
+            counts = ", ".join(f"{n} {kind}" for kind, n in f["withheld_values"].items())
+            err.print(f"[yellow]note:[/] {f['file']}: unknown values withheld (not shown): "
+                      f"{counts} cell(s); their rows are rejected (see rejected.csv)",
+                      highlight=False)
         if f["unmapped_columns"]:
             err.print(f"[yellow]note:[/] {f['file']}: unmapped columns ignored: "
                       f"{', '.join(f['unmapped_columns'])}", highlight=False)

@@ -1,4 +1,9 @@
-"""Privacy by design: keyed pseudonyms, PII detection and small-cell suppression.
+"""Privacy by design: keyed pseudonyms, PII detection, the output firewall and small-cell
+suppression.
+
+The output firewall (:func:`screen`) is the one gate every text from an input passes before it
+may reach an output — a file's bytes, a file name, a message: declared values (roles, waves,
+schools) and harmless shapes pass, anything else is withheld with a reason that never quotes it.
 
 Identifiers are replaced by ``HMAC-SHA-256(key, identifier)``: the same person links across waves
 and exports, and without the project key nobody can recompute or reverse a pseudonym (unlike a
