@@ -195,7 +195,11 @@ def test_report_from_project_config(small_report, tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     pages = sorted(p.name for p in (tmp_path / "out" / "schools").iterdir())
-    assert len(pages) == 2 and all(p.startswith(("s01-", "s03-")) for p in pages)
+    # sequential keys: nothing of a school's name in a file name
+    assert pages == ["school-001.html", "school-002.html"]
+    names = {v["name"] for v in json.loads((tmp_path / "out" / "results.json").read_text())
+             ["schools"].values()}
+    assert names == {"S01", "S03"}
     index = (tmp_path / "out" / "index.html").read_text()
     assert "What changed?" in index and "Report date: 30 June 2026" in index
     assert "30 June 2026" in (tmp_path / "out" / "schools" / pages[0]).read_text()

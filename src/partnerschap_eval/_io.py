@@ -419,14 +419,3 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def safe_slug(text: str, max_len: int = 40) -> str:
-    """A file-name-safe slug with a short hash, so raw names never become paths.
-
-    >>> safe_slug("../OBS <De Linde>")
-    'obs-de-linde-...'
-    """
-    base = re.sub(r"[^a-z0-9]+", "-", str(text).casefold()).strip("-")[:max_len] or "x"
-    digest = hashlib.sha256(str(text).encode("utf-8")).hexdigest()[:8]
-    return f"{base}-{digest}"

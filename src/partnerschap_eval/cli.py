@@ -100,6 +100,11 @@ def ingest(
             cols = ", ".join(c["column"] for c in f["pii_columns"])
             err.print(f"[yellow]warning:[/] {f['file']}: personal data not stored: {cols}",
                       highlight=False)
+        if f.get("withheld_values"):  # counted, never shown (the output firewall)
+            counts = ", ".join(f"{n} {kind}" for kind, n in f["withheld_values"].items())
+            err.print(f"[yellow]note:[/] {f['file']}: unknown values withheld (not shown): "
+                      f"{counts} cell(s); their rows are rejected (see rejected.csv)",
+                      highlight=False)
         if f["unmapped_columns"]:
             err.print(f"[yellow]note:[/] {f['file']}: unmapped columns ignored: "
                       f"{', '.join(f['unmapped_columns'])}", highlight=False)
@@ -115,6 +120,7 @@ def score(
     from ._io import write_csv
     from ._outputs import check_output
     from .instruments import load_instrument
+    from .privacy import screen_responses
     from .reporting import read_responses
     from .scoring import score_scales, validate_responses
 
@@ -123,6 +129,7 @@ def score(
                      what="scores file")
         inst = load_instrument(instrument)
         data = validate_responses(read_responses(responses), inst)
+        screen_responses(data, inst.roles)  # scores.csv is an output: no key cell as typed
         scores = score_scales(data, inst)
         write_csv(scores, out_path)
     except PartnerschapError as exc:

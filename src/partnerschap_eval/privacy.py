@@ -1,4 +1,9 @@
-"""Privacy by design: keyed pseudonyms, PII detection and small-cell suppression.
+"""Privacy by design: keyed pseudonyms, PII detection, the output firewall and small-cell
+suppression.
+
+The output firewall (:func:`screen`) is the one gate every text from an input passes before it
+may reach an output — a file's bytes, a file name, a message: declared values (roles, waves,
+schools) and harmless shapes pass, anything else is withheld with a reason that never quotes it.
 
 Identifiers are replaced by ``HMAC-SHA-256(key, identifier)``: the same person links across waves
 and exports, and without the project key nobody can recompute or reverse a pseudonym (unlike a
@@ -14,6 +19,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -241,22 +247,17 @@ def safe_log_value(value: object, max_chars: int = 40) -> str:
     """An answer as it may appear in the ingest log: short, and never personal data.
 
     Answers that were not understood are logged so a school can fix them, but the log is an
-    output too (Contract 5): text that looks like an e-mail address, phone number, BSN, IP
-    address or postcode, and anything longer than ``max_chars``, is replaced by a placeholder.
+    output too (Contract 5): this is :func:`screen` of kind ``"answer"`` — text that looks like
+    an e-mail address, phone number, BSN or other long number, IP address, postcode, street
+    address or a person's name, and anything longer than ``max_chars``, is replaced by a
+    placeholder.
 
     >>> safe_log_value("7"), safe_log_value("bel 06-12345678"), safe_log_value("x" * 90)
     ('7', '<withheld: looks like a phone number>', '<withheld: 90 characters>')
+    >>> safe_log_value("Jan de Vries"), safe_log_value("Kerkstraat 12")
+    ("<withheld: looks like a person's name>", '<withheld: looks like a street address>')
     """
-    text = str(value)
-    for pattern, what in ((_EMAIL, "an e-mail address"), (_PHONE, "a phone number"),
-                          (_IPV4, "an IP address"), (_POSTCODE_IN, "a postcode")):
-        if pattern.search(text):
-            return f"<withheld: looks like {what}>"
-    if re.search(r"\d{9}", text):
-        return "<withheld: looks like a BSN>"
-    if len(text) > max_chars:
-        return f"<withheld: {len(text)} characters>"
-    return text.replace("\x00", "")
+    return screen(value, "answer", max_chars=max_chars).text
 
 
 # -- PII heuristics ------------------------------------------------------------------------------
@@ -322,7 +323,7 @@ def pii_reason(header: str, values: pd.Series | Sequence[object], text: str | No
     """
     for label in (header, text):
         if label and _PII_HEADER.search(str(label)):
-            return f"header '{label}' suggests personal data or free text"
+            return f"header '{screen(label, 'header').text}' suggests personal data or free text"
     cleaned = [str(v).strip() for v in (values.dropna().tolist() if isinstance(values, pd.Series)
                                         else values) if v is not None and v == v]
     sample = pd.Series([v for v in cleaned if v][:500], dtype=object)
@@ -351,3 +352,282 @@ def pii_reason(header: str, values: pd.Series | Sequence[object], text: str | No
 def suppressed_reason(min_cell: int) -> str:
     """The reason string Contract 5 uses for a suppressed value."""
     return f"suppressed: n < {min_cell}"
+
+
+# -- the output firewall -------------------------------------------------------------------------
+# Every text that can reach an output (a file's bytes, a file name, a message) and that came from
+# an input rather than from the package passes :func:`screen`. It lets a value through only when
+# it is declared (a role of the instrument, a known or declared wave, a declared school) or, for
+# kinds where the package cannot know every legitimate value (school names, answers that could
+# not be decoded, headers, file and sheet names), when it has a harmless shape and none of the
+# personal-data patterns match. Everything else is withheld with a reason that never quotes it.
+
+#: How a withheld school, wave or role cell is shown (rejected.csv, messages, pages).
+WITHHELD = "unknown value (withheld)"
+#: The kinds :func:`screen` knows, with the longest text each lets through.
+KINDS = {"id": 0, "school": 80, "wave": 40, "role": 40, "answer": 40, "label": 40,
+         "header": 120, "file": 120, "sheet": 31, "text": 40}
+#: Wave names the package knows (Contract 2 and the ingest's aliases), declared for every run.
+KNOWN_WAVES = frozenset({"pre", "post", "voormeting", "nameting", "voor", "na", "baseline",
+                         "before", "after", "mid", "tussenmeting", "follow_up", "follow-up",
+                         "followup", "midline", "endline"})
+#: Wave names that are declared by their shape: T0, T1, W2, wave 3, meting 2, ronde 4 ...
+_WAVE_SHAPE = re.compile(r"(?:t|w|m|wave|meting|ronde|round|fase|phase|golf|tijdstip)"
+                         r"[\s_-]?\d{1,2}", re.IGNORECASE)
+_LONG_NUMBER = re.compile(r"\d{5,}")
+_BSN_LIKE = re.compile(r"\d{9}")
+# A street word ending a word ("Kerkstraat", "Dorpsweg", "Main Street") and a house number.
+# Searched as the word's ending alone: a literal alternation the engine finds fast, where a
+# pattern for the whole street name retried every word start (18 us a cell instead of 2).
+_STREET = re.compile(
+    r"(?:straat|laan|weg|plein|gracht|kade|dijk|singel|hof|pad|steeg|dreef|park|baan|markt|"
+    r"veld|erf|wal|burg|haven|street|road|avenue|lane|drive)\s+\d{1,5}(?:\s?[a-z])?\b",
+    re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_DIGIT_PATTERNS = ((_PHONE, "a phone number"), (_IPV4, "an IP address"),
+                   (_POSTCODE_IN, "a postcode"), (_POSTCODE, "a postcode"),
+                   (_STREET, "a street address"), (_BSN_LIKE, "a BSN"),
+                   (_LONG_NUMBER, "an identifier (a long number)"))
+_TOKEN_SPLIT = re.compile(r"[\s_.,;:/()\[\]{}\"|+]+")
+#: Capitalised words that are survey, school or place vocabulary, not parts of a person's name:
+#: "Basisschool De Regenboog Noord" or "Ouders Pre" are not names. Casefolded.
+_VOCABULARY = frozenset("""
+school basisschool obs cbs rkbs pcbs ikc sbo so vso kindcentrum kindcentra montessori dalton
+jenaplan vrije openbare christelijke katholieke protestantse rk college lyceum gymnasium academie
+noord zuid oost west centrum midden
+ouder ouders parent parents verzorger verzorgers leerkracht leerkrachten teacher teachers leraar
+docent youthworker jeugdhulp jeugdhulpverlener coordinator coördinator leerling leerlingen pupil
+pupils kind kinderen groep klas
+pre post voormeting nameting baseline meting wave ronde
+export data survey enquete enquête vragenlijst questionnaire antwoorden responses results
+naam name datum date opmerkingen vraag question blad sheet
+email e-mail mail address adres phone telefoon number nummer time tijd start end submitted
+response id full first last timestamp tijdstempel comments remarks role rol status progress
+duration finished recorded ip location language score total
+kc po vo avo havo vwo vmbo mavo isk azc zmlk bao brin vestiging locatie
+""".split())
+
+@dataclass(frozen=True)
+class Screened:
+    """The verdict of :func:`screen`: what may be written, and why a value was withheld.
+
+    ``text`` is the value itself when ``allowed``, else a placeholder; ``reason`` (None when
+    allowed) says why, without quoting the value.
+    """
+
+    text: str
+    allowed: bool
+    reason: str | None = None
+
+
+def _norm(text: object) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def declared(values: Iterable[object]) -> frozenset[str]:
+    """Declared values in the form :func:`screen` compares them (case and spacing ignored)."""
+    return frozenset(_norm(v) for v in values if v is not None)
+
+
+def _words(text: str) -> list[str]:
+    """Tokens of a text for the name heuristic; a word in capitals reads as capitalised
+    ("JAN" as "Jan"), so names typed in capitals are found too."""
+    words = []
+    for token in _TOKEN_SPLIT.split(text):
+        word = token.strip(".!?'-")
+        if word:
+            words.append(word.capitalize() if len(word) > 1 and word.isupper() else word)
+    return words
+
+
+def _name_run(text: str, whole: bool = False) -> bool:
+    """Whether two or more capitalised name words stand together (name particles allowed
+    between them, survey and school vocabulary excluded): "Jan de Vries", "bel Fatima El
+    Amrani", "Jan_de_Vries_pre", "JAN DE VRIES", and with an initial, "J. de Vries". With
+    ``whole``, only when the text is nothing but a name of at most five words (for headers,
+    which are often written in title case)."""
+    words = _words(text)
+    if whole and (not 2 <= len(words) <= 5 or not all(
+            w.casefold() in _PARTICLES or _NAME_WORD.match(w) for w in words)):
+        return False
+    run = 0
+    for word in words:
+        folded = word.casefold()
+        initial = len(word) == 1 and word.isupper()  # "T. de Vries": not the particle 't
+        if folded in _PARTICLES and not initial:  # neither counts nor breaks a run
+            continue
+        if initial or (_NAME_WORD.match(word) and folded not in _VOCABULARY
+                       and not folded.endswith(("school", "college", "lyceum"))):
+            run += 1
+            if run >= 2:
+                return True
+        else:
+            run = 0
+    return False
+
+
+def personal_data(value: object, whole_name: bool = False) -> str | None:
+    """What kind of personal data a single text looks like, or None.
+
+    The per-value counterpart of :func:`pii_reason`: e-mail addresses, phone numbers, IP
+    addresses, postcodes, street addresses, BSN-like and other long numbers (a raw pupil or
+    participant number), and person names (two or more capitalised words, name particles
+    allowed). Only the first 1,000 characters are searched: the patterns are linear, and a
+    longer text is withheld for its length anyway.
+
+    >>> personal_data("Jan de Vries"), personal_data("OBS De Linde"), personal_data("S01")
+    ("a person's name", None, None)
+    >>> personal_data("111222333"), personal_data("Dorpsstraat 3a")
+    ('a BSN', 'a street address')
+    """
+    text = str(value)[:1000]
+    if "@" in text and _EMAIL.search(text):
+        return "an e-mail address"
+    # every other pattern needs a digit: most names and labels have none, and are judged by
+    # the name heuristic alone (a school name in 5 us instead of 25)
+    if _DIGIT.search(text):
+        for pattern, what in _DIGIT_PATTERNS:
+            if pattern.search(text):
+                return what
+        if _IPV6.match(text.strip()):
+            return "an IP address"
+    if _name_run(text, whole_name):
+        return "a person's name"
+    return None
+
+
+def screen(value: object, kind: str, known: Iterable[str] = frozenset(),
+           max_chars: int | None = None) -> Screened:
+    """The output firewall: let a text through to an output, or withhold it with a reason.
+
+    Parameters
+    ----------
+    value
+        A text that came from an input: a cell, a header, a value label, a file or sheet name.
+    kind
+        What the text is (one of :data:`KINDS`): ``"id"`` (a raw identifier: always withheld;
+        only pseudonyms are published), ``"role"`` (through only when declared), ``"wave"``
+        (declared, or shaped like ``T0``, ``W2``, ``meting 3``), ``"school"`` (declared, or
+        a short name or code that is no personal data), ``"answer"`` (an answer that was
+        cleared), ``"label"`` (a value label), ``"header"``, ``"file"``, ``"sheet"`` or
+        ``"text"`` (any other fragment a message would quote).
+    known
+        Declared values of this kind (see :func:`declared`; case and spacing are ignored). A
+        declared value is let through whatever its shape: the researcher named it.
+    max_chars
+        Longest text let through (default: the kind's limit in :data:`KINDS`).
+
+    Returns
+    -------
+    Screened
+        ``text`` to write (the value, or a placeholder: :data:`WITHHELD` for school, wave and
+        role cells, ``<withheld: ...>`` for the rest), ``allowed`` and the ``reason``.
+
+    Examples
+    --------
+    >>> screen("Basisschool De Regenboog", "school").allowed
+    True
+    >>> screen("Jan de Vries", "school")
+    Screened(text='unknown value (withheld)', allowed=False, reason="looks like a person's name")
+    >>> screen("directeur", "role", known=declared(["parent", "teacher"])).text
+    'unknown value (withheld)'
+    >>> screen("T2", "wave").allowed, screen("j.devries@mail.nl", "file").text
+    (True, '<withheld: looks like an e-mail address>')
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; one of {sorted(KINDS)}")
+    text = "" if value is None else str(value)
+    cell = kind in ("school", "wave", "role")
+
+    def withheld(reason: str) -> Screened:
+        return Screened(WITHHELD if cell else f"<withheld: {reason}>", False, reason)
+
+    if kind == "id":
+        return withheld("a raw identifier")
+    if known and _norm(text) in known:
+        return Screened(text.replace("\x00", ""), True)
+    if kind == "role":
+        return withheld("not a role of the instrument")
+    what = personal_data(text, whole_name=kind == "header")
+    if what is not None:
+        return withheld(f"looks like {what}")
+    limit = KINDS[kind] if max_chars is None else max_chars
+    if len(text) > limit:
+        return withheld(f"{len(text)} characters")
+    if kind == "wave" and not (_norm(text) in KNOWN_WAVES or _WAVE_SHAPE.fullmatch(text.strip())):
+        return withheld("not a declared wave")
+    if kind == "school" and len(text.split()) > 8:
+        return withheld("looks like free text")
+    return Screened(text, True)
+
+
+def shown(value: object, kind: str, known: Iterable[str] = frozenset()) -> str:
+    """:func:`screen`'s text only: the value, or its placeholder (for messages and logs)."""
+    return screen(value, kind, known).text
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path as messages and logs may show it: each part through :func:`screen`.
+
+    >>> shown_path("/data/raw/ouders_pre.csv"), shown_path("/x/Jan de Vries.csv")
+    ('/data/raw/ouders_pre.csv', "/x/<withheld: looks like a person's name>")
+    """
+    p = Path(path)
+    parts = [part if part == p.anchor else screen(part, "file").text for part in p.parts]
+    return str(Path(*parts)) if parts else str(p)
+
+
+def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
+                     waves: Iterable[str] | None = None, schools: Iterable[str] | None = None,
+                     where: str = "The responses table") -> None:
+    """Refuse a Contract 2 table whose school, wave or role cells the firewall withholds.
+
+    ``score``, ``evaluate`` and ``report`` accept any table with the Contract 2 columns, not
+    only one written by ``ingest`` (which rejects such rows): a role that is not a role of the
+    instrument, an undeclared wave or a school cell that looks like personal data would
+    otherwise be published as typed (in results.json, on a page, in a page's title). The
+    message counts rows and values per column and never quotes them.
+
+    Raises
+    ------
+    InputError
+        When any key cell is withheld.
+    """
+    from .errors import InputError
+
+    checks = (("role", "role", declared(roles)), ("wave", "wave", declared(waves or ())),
+              ("school_id", "school", declared(schools or ())))
+    problems = []
+    for column, kind, known in checks:
+        if column not in responses:
+            continue
+        cells = responses[column].dropna().astype(str)
+        bad = [v for v in cells.unique() if not screen(v, kind, known).allowed]
+        if bad:
+            rows = int(cells.isin(bad).sum())
+            problems.append(f"{rows} row(s) have a {column} that is {_NOT_DECLARED[kind]} "
+                            f"({len(bad)} distinct value(s), not shown)")
+    if problems:
+        raise InputError(
+            f"{where} cannot be used: " + "; ".join(problems) + ". Such values are never "
+            "published as typed. Ingest the exports with `partnerschap-eval ingest`, which "
+            "rejects these rows and lists them in rejected.csv, or correct the cells (roles: "
+            f"{', '.join(sorted(declared(roles)))}; waves: pre/post, T0, T1, ... or --waves).")
+
+
+_NOT_DECLARED = {"role": "not a role of the instrument",
+                 "wave": "not a declared wave or looks like personal data",
+                 "school": "not a declared school or looks like personal data"}
+
+
+def school_keys(schools: Iterable[object]) -> dict[str, str]:
+    """Sequential, file-name-safe keys for schools: ``school-001``, ``school-002`` ... in the
+    order of the sorted names. A school's name never becomes (part of) a file name or a link:
+    names can be personal data, and a hash of a short name can be reversed by trying names.
+
+    >>> school_keys(["S02", "OBS De Linde", "S01"])
+    {'OBS De Linde': 'school-001', 'S01': 'school-002', 'S02': 'school-003'}
+    """
+    names = sorted({str(s) for s in schools})
+    width = max(3, len(str(len(names))))
+    return {name: f"school-{i + 1:0{width}d}" for i, name in enumerate(names)}

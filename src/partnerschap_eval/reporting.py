@@ -28,7 +28,7 @@ from ._io import canonical_json, sha256_file, write_bytes, write_json, write_tex
 from ._outputs import check_input_set, output_set
 from .errors import InputError, PartnerschapError
 from .instruments import load_instrument
-from .privacy import DEFAULT_MIN_CELL
+from .privacy import DEFAULT_MIN_CELL, screen_responses, shown, shown_path
 
 __all__ = ["ReportSettings", "ReportOutputs", "build_report", "reproduce", "read_responses", "notebook_path",
            "ReportError"]
@@ -295,6 +295,10 @@ def _framework_results(settings: ReportSettings, first: str, last: str) -> dict:
     from .frameworks import summary
 
     data = {inst: read_responses(path) for inst, path in settings.frameworks}
+    for (inst, path), frame in zip(settings.frameworks, data.values(), strict=True):
+        # framework tables are published per role and wave: their key cells pass the firewall
+        screen_responses(frame, load_instrument(inst).roles, waves=settings.waves,
+                         where=f"The responses file {shown_path(path)}")
     fw = summary(data, min_cell=settings.min_cell, lang=settings.lang, first=first, last=last)
     return {"lang": settings.lang, "notes": list(fw.notes),
             "tables": {name: _records(table) for name, table in fw.tables().items()}}
@@ -397,19 +401,20 @@ def build_report_into(settings: ReportSettings, out: Path) -> ReportOutputs:
     params = settings.parameters()
     params["report_date"] = check_date(settings.report_date or datetime.date.today().isoformat())
     results = evaluate(responses, inst, waves=list(settings.waves) if settings.waves else None,
-                       min_cell=settings.min_cell, inputs=inputs,
+                       min_cell=settings.min_cell, inputs=inputs, schools=settings.schools,
                        parameters={k: v for k, v in params.items()
                                    if k not in ("lang", "report_date")})
     if settings.schools:
         unknown = sorted(set(settings.schools) - set(responses["school_id"]))
         if unknown:
-            raise ReportError(f"Schools not in the data: {unknown}. Check the names in 'schools'.")
+            raise ReportError(f"Schools not in the data: {[shown(u, 'school') for u in unknown]}. "
+                              "Check the names in 'schools'.")
     scores = score_scales(validate_responses(responses, inst), inst)
     if settings.schools:
         scores = scores[scores["school_id"].isin(settings.schools)]
     waves = results["waves"]
     results["schools"] = _clean(school_results(scores, inst, waves["first"], waves["last"],
-                                               settings.min_cell))
+                                               settings.min_cell, settings.schools or ()))
     if settings.frameworks:
         results["frameworks"] = _framework_results(settings, waves["first"], waves["last"])
     results["psychometrics"] = _psychometric_results(responses, inst, waves["first"],

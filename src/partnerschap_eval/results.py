@@ -33,7 +33,7 @@ from .evaluation import (
     role_gap,
 )
 from .instruments import Instrument, load_instrument
-from .privacy import DEFAULT_MIN_CELL, suppressed_reason
+from .privacy import DEFAULT_MIN_CELL, screen_responses, suppressed_reason
 from .psychometrics import cronbach_alpha, omega_total
 from .scoring import reverse_key, score_scales, validate_responses, wave_order
 
@@ -343,7 +343,7 @@ def _rc_dict(rc: Any) -> dict:
 def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
              waves: list[str] | None = None, min_cell: int = DEFAULT_MIN_CELL,
              inputs: Iterable[dict] = (), parameters: dict | None = None,
-             mixed: bool = True) -> dict:
+             mixed: bool = True, schools: Iterable[str] | None = None) -> dict:
     """Compute Contract 4 for a tidy responses table.
 
     Parameters
@@ -361,6 +361,10 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         Provenance recorded in the result.
     mixed
         Fit the multilevel model per scale.
+    schools
+        Schools the researcher declared (a project's ``schools:``): let through the output
+        firewall whatever their shape; other school cells must not look like personal data
+        (:func:`~partnerschap_eval.privacy.screen_responses`, as roles and waves).
 
     Notes
     -----
@@ -380,6 +384,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     """
     inst = load_instrument(instrument)
     data = validate_responses(responses, inst)
+    screen_responses(data, inst.roles, waves=waves, schools=schools)  # nothing as typed
     order = waves or wave_order(data["wave"])
     if len(order) < 2:
         raise InputError(f"Cannot evaluate: only one wave ({order}) in the data; a pre/post "

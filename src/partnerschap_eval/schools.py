@@ -1,18 +1,19 @@
 """Per-school results, parents only (Contract 5: professionals are never reported per school).
 
 Computed once per report run, next to the project results, and shared by every school page.
-Each school gets a stable, file-name-safe key (:func:`partnerschap_eval._io.safe_slug`), so a
-school's name never becomes a path.
+Each school gets a sequential, file-name-safe key (:func:`partnerschap_eval.privacy.school_keys`),
+so a school's name never becomes a path; the name itself passes the output firewall.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
-from ._io import safe_slug
 from .evaluation import paired_scores, paired_test
 from .instruments import Instrument
-from .privacy import suppressed_reason
+from .privacy import declared, school_keys, screen, suppressed_reason
 
 __all__ = ["school_results", "PER_SCHOOL_ROLE"]
 
@@ -31,12 +32,14 @@ def _block(pre: pd.Series, post: pd.Series, min_cell: int) -> dict:
 
 
 def school_results(scores: pd.DataFrame, inst: Instrument, first: str, last: str,
-                   min_cell: int) -> dict:
+                   min_cell: int, schools: Iterable[str] = ()) -> dict:
     """Parents' pre/post per school and scale, suppressed below ``min_cell``.
 
     Returns ``{school_key: {"name": ..., "n_parents": {wave: n}, "scales": {scale: block}}}``
     where a block holds ``n, mean_pre, mean_post, mean_diff, ci95, d_z, d_z_ci95`` or nulls
-    with ``"<key>_reason": "suppressed: n < min_cell"``.
+    with ``"<key>_reason": "suppressed: n < min_cell"``. ``schools`` are the declared schools
+    (a project's ``schools:``), shown by name whatever their shape; any other name passes the
+    output firewall or is shown as withheld.
 
     >>> import pandas as pd
     >>> from partnerschap_eval.instruments import load_instrument
@@ -50,7 +53,9 @@ def school_results(scores: pd.DataFrame, inst: Instrument, first: str, last: str
     """
     parents = scores[scores["role"] == PER_SCHOOL_ROLE]
     out: dict[str, dict] = {}
-    for school in sorted(scores["school_id"].unique()):
+    keys = school_keys(scores["school_id"].unique())
+    known = declared(schools)
+    for school, key in keys.items():
         mine = parents[parents["school_id"] == school]
         counts = {}
         for wave in (first, last):
@@ -60,5 +65,6 @@ def school_results(scores: pd.DataFrame, inst: Instrument, first: str, last: str
         for scale in inst.scale_ids:
             pairs = paired_scores(mine, scale, first, last)
             scales[scale] = _block(pairs["pre"], pairs["post"], min_cell)
-        out[safe_slug(school)] = {"name": str(school), "n_parents": counts, "scales": scales}
+        out[key] = {"name": screen(school, "school", known).text, "n_parents": counts,
+                    "scales": scales}
     return out

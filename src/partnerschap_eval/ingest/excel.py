@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import InputError
+from ..privacy import screen, shown
 
 __all__ = ["check_zip", "read_xlsx_rows", "MAX_RATIO", "MAX_EXPANDED", "MAX_MEMBERS"]
 
@@ -56,7 +57,7 @@ def check_zip(raw: bytes, path: Path) -> list[str]:
             total += info.file_size
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
-                raise _refuse(path, f"member '{info.filename}' would expand {ratio:.0f} to 1 "
+                raise _refuse(path, f"member '{shown(info.filename, 'file')}' would expand {ratio:.0f} to 1 "
                                     f"(more than {MAX_RATIO} to 1): a possible decompression bomb")
             if total > MAX_EXPANDED:
                 raise _refuse(path, f"the archive would expand to more than "
@@ -80,16 +81,17 @@ def _test_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) ->
                     break
                 seen += len(block)
                 if seen > info.file_size:
-                    raise _refuse(path, f"member '{info.filename}' holds more data than its zip "
+                    raise _refuse(path, f"member '{shown(info.filename, 'file')}' holds more data than its zip "
                                         "directory declares: a possible decompression bomb")
                 if len(head) < 4096:
                     head += block[: 4096 - len(head)]
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
-        raise _refuse(path, f"the workbook is damaged or truncated ({info.filename}: {exc})") from None
+        raise _refuse(path, f"the workbook is damaged or truncated ({shown(info.filename, 'file')}: "
+                            f"{type(exc).__name__})") from None
     if info.filename.lower().endswith((".xml", ".rels", ".vml")):
         low = head.lower()
         if any(marker in low for marker in _DTD_MARKERS):
-            raise _refuse(path, f"member '{info.filename}' declares a DTD or XML entities, which "
+            raise _refuse(path, f"member '{shown(info.filename, 'file')}' declares a DTD or XML entities, which "
                                 "Excel never writes (an XML entity attack?)")
 
 
@@ -107,8 +109,9 @@ def read_xlsx_rows(raw: bytes, path: Path, sheet: str | None = None) -> tuple[st
         book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
         metas = book.sheets_metadata
         names = [m.name for m in metas]
+        listed = [shown(n, "sheet") for n in names]  # for messages only
         if sheet is not None:
-            chosen = _pick_sheet(sheet, names, path)
+            chosen = _pick_sheet(sheet, names, path, listed)
             rows = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
             return chosen, rows
         for meta in metas:
@@ -119,9 +122,9 @@ def read_xlsx_rows(raw: bytes, path: Path, sheet: str | None = None) -> tuple[st
                 return meta.name, rows
     except CalamineError as exc:
         raise InputError(f"{path}: the workbook cannot be read ({type(exc).__name__}: "
-                         f"{str(exc)[:200]}). Open it in Excel, save it again as .xlsx and ingest "
+                         f"{screen(str(exc), 'text', max_chars=200).text}). Open it in Excel, save it again as .xlsx and ingest "
                          "the new file.") from None
-    raise InputError(f"{path}: every visible sheet of the workbook is empty (sheets: {names}). "
+    raise InputError(f"{path}: every visible sheet of the workbook is empty (sheets: {listed}). "
                      "Export the survey again with its answers.")
 
 
@@ -129,10 +132,10 @@ def _row_has_data(row: list) -> bool:
     return row.count("") + row.count(None) != len(row)
 
 
-def _pick_sheet(sheet: str, names: list[str], path: Path) -> str:
+def _pick_sheet(sheet: str, names: list[str], path: Path, listed: list[str]) -> str:
     if sheet in names:
         return sheet
     if sheet.isdigit() and 1 <= int(sheet) <= len(names):
         return names[int(sheet) - 1]
-    raise InputError(f"{path}: there is no sheet '{sheet}' (sheets: {names}). Give --sheet "
+    raise InputError(f"{path}: there is no sheet '{shown(sheet, 'sheet')}' (sheets: {listed}). Give --sheet "
                      "with one of these names, or its number counting from 1.")

@@ -29,7 +29,7 @@ import yaml
 
 from ..errors import InputError
 from ..instruments import Instrument, normalise_label
-from ..privacy import pii_reason
+from ..privacy import pii_reason, shown
 from .readers import RawTable
 
 __all__ = ["KEY_TARGETS", "SPECIAL_TARGETS", "METADATA_NAMES", "MappingFile", "ColumnMap",
@@ -232,7 +232,9 @@ def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> 
         claimed.setdefault(target, []).append(column)
     clashes = {t: cs for t, cs in claimed.items() if len(cs) > 1}
     if clashes:
-        detail = "; ".join(f"{t} <- {cs}" for t, cs in clashes.items())
+        # headers pass the output firewall: a header can be a name or an address too
+        detail = "; ".join(f"{t} <- {[shown(c, 'header') for c in cs]}"
+                           for t, cs in clashes.items())
         raise InputError(f"Several columns map to the same target ({detail}). Say which one to "
                          "use in a mapping file (--mapping; map the others to 'drop').")
     return ColumnMap(targets=targets, pii=pii, dropped=dropped, tool=tool, empty=empty,

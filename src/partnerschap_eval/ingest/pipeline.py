@@ -43,7 +43,17 @@ from .._io import render_texts, write_coded_csv, write_json, write_table_csv
 from .._outputs import output_set, seal_set
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument, normalise_label
-from ..privacy import PseudonymJob, pseudonym_array, safe_log_value
+from ..privacy import (
+    WITHHELD,
+    PseudonymJob,
+    Screened,
+    declared,
+    personal_data,
+    pseudonym_array,
+    safe_log_value,
+    screen,
+    shown_path,
+)
 from .columns import Coded, collapse_space, constant
 from .decode import AnswerDecoder, Cleared
 from .layouts import QUALTRICS_BAD_STATUS
@@ -83,9 +93,13 @@ R_ROLE = "unknown role"
 R_LONG = {"respondent_id": f"respondent id longer than {MAX_KEY_CHARS} characters",
           "school_id": f"school longer than {MAX_KEY_CHARS} characters",
           "wave": f"wave longer than {MAX_KEY_CHARS} characters"}
+# A wave or school the output firewall withholds (privacy.screen): not declared, or shaped like
+# personal data. The value itself never reaches an output; rejected.csv shows WITHHELD.
+R_WAVE = "unknown wave (value withheld)"
+R_SCHOOL = "school withheld (not declared, or looks like personal data)"
 R_EXACT, R_CONFLICT = "exact duplicate", "conflicting duplicate"
 REASONS = ["", R_FIELDS, R_STATUS, R_NO_ID, R_NO_WAVE, R_NO_ROLE, R_NO_SCHOOL, R_ROLE,
-           *R_LONG.values(), R_EXACT, R_CONFLICT]
+           *R_LONG.values(), R_WAVE, R_SCHOOL, R_EXACT, R_CONFLICT]
 _CODE = {r: i for i, r in enumerate(REASONS)}
 
 
@@ -165,12 +179,13 @@ class _FilePart:
     ids: Coded
     wave: Coded
     role: np.ndarray  # index into instrument roles, -1 = missing or unknown
-    role_text: Coded  # as written (for rejected rows with an unknown role)
+    role_text: Coded  # as written (never shown: an unknown role is withheld)
     school: Coded
     items: np.ndarray  # (rows, instrument items): code - scale min, -1 = missing
     reason: np.ndarray  # index into REASONS; 0 = fine so far
     lines: np.ndarray
     log: dict
+    unknown_role: np.ndarray | None = None  # rows whose role cell is not a role: withheld
     names: PseudonymJob | None = None  # pseudonyms of ``ids.arrow``, hashed meanwhile
 
 
@@ -179,12 +194,20 @@ def _normalise_wave(value: str) -> str:
     return _WAVE_LOOKUP.get(norm, norm)
 
 
-def _check_flags(by_target: dict[str, str], spec: ExportSpec) -> None:
+def _header(raw: RawTable, column: str) -> str:
+    """A column header as logs and messages show it: itself, or its position when the
+    firewall withholds it (a header can be a name or an e-mail address as well)."""
+    s = screen(column, "header")
+    return column if s.allowed else f"column {raw.columns.index(column) + 1} {s.text}"
+
+
+def _check_flags(raw: RawTable, by_target: dict[str, str], spec: ExportSpec) -> None:
     for target, flag in (("wave", spec.wave), ("school_id", spec.school), ("role", spec.role)):
         if target in by_target and flag is not None:
             option = "school" if target == "school_id" else target
             raise InputError(
-                f"{spec.path}: the export has a {target} column ('{by_target[target]}'), so "
+                f"{shown_path(spec.path)}: the export has a {target} column "
+                f"('{_header(raw, by_target[target])}'), so "
                 f"--{option} must not be given for it. Leave out --{option}, or map the column to "
                 "'drop' in a mapping file to use the option instead.")
 
@@ -212,7 +235,7 @@ def _too_long(column: Coded) -> np.ndarray:
 
 def _no_items_error(raw: RawTable, path: Path, inst: Instrument, cmap: ColumnMap) -> InputError:
     def listed(columns: list[str]) -> str:
-        return f"{columns[:8]}{' ...' if len(columns) > 8 else ''}"
+        return f"{[_header(raw, c) for c in columns[:8]]}{' ...' if len(columns) > 8 else ''}"
 
     # the unmapped columns are named apart: they are the ones a mapping file has to name, and a
     # Qualtrics export starts with a dozen metadata columns that would otherwise fill the list
@@ -247,7 +270,7 @@ def _no_id_error(raw: RawTable, path: Path) -> InputError:
 
 def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: MappingFile,
                  decoder: AnswerDecoder, key: bytes | None = None) -> _FilePart:
-    path = spec.path
+    path = Path(shown_path(spec.path))  # only for messages: the file was read already
     if raw.n_rows == 0:
         raise InputError(
             f"{path}: the export has column headers but no answers (no data rows). Export the "
@@ -285,7 +308,7 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
     # for the cores; meanwhile a thread encodes wave, school and role (Arrow releases the GIL).
     # A large file's answer columns are then decoded by threads; the results are taken in column
     # order, so the table and the log are those of a serial run.
-    _check_flags(by_target, spec)
+    _check_flags(raw, by_target, spec)
     workers = (min(os.cpu_count() or 1, 4)
                if raw.n_rows * len(mapped_items) >= _THREADED_MIN_CELLS else 1)
     names = None
@@ -316,15 +339,32 @@ def _log_cleared(raw: RawTable, path: Path, column: str, item: str, col: Cleared
     by_column[item] += len(col.rows)
     room = MAX_CLEARED_LISTED - len(cleared)
     for row, why in zip(col.rows[:max(room, 0)], col.why, strict=False):
-        cleared.append({"line": int(raw.lines[row]), "column": item, "header": column,
+        cleared.append({"line": int(raw.lines[row]), "column": item,
+                        "header": _header(raw, column),
                         "value": safe_log_value(col.text_at(row)),
                         "reason": col.reasons[why], "source_file": path.name})
+
+
+def _withhold_ids(cleared: list[dict], ids: Coded) -> None:
+    """A cleared answer that is a respondent id of the file is withheld, however short: the
+    log would otherwise pair a raw id with the line it stands on. The few distinct logged
+    values are hashed, the ids probe them (a million ids: a few milliseconds)."""
+    import pyarrow.compute as pc
+
+    shown_values = sorted({c["value"] for c in cleared if not c["value"].startswith("<withheld")})
+    if not shown_values or not len(ids.arrow):
+        return
+    hits = pc.index_in(ids.arrow, value_set=pa.array(shown_values, type=pa.string()))
+    found = {shown_values[i] for i in np.unique(hits.drop_null().to_numpy())}
+    for c in cleared:
+        if c["value"] in found:
+            c["value"] = "<withheld: a respondent id>"
 
 
 def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Coded,
                       wave: Coded, school: Coded, role_text: Coded, names: PseudonymJob | None,
                       decoded: np.ndarray, cmap: ColumnMap, results) -> _FilePart:
-    path, n = spec.path, raw.n_rows
+    path, n = Path(shown_path(spec.path)), raw.n_rows
     role_of_value = []
     for text in role_text.values:
         norm = normalise_label(text)
@@ -345,7 +385,8 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Co
     for column, label in ((ids, R_NO_ID), (wave, R_NO_WAVE), (role_text, R_NO_ROLE),
                           (school, R_NO_SCHOOL)):
         _mark(reason, column.codes < 0, label)
-    _mark(reason, role == -2, R_ROLE)
+    unknown_role = role == -2
+    _mark(reason, unknown_role, R_ROLE)
     for target, column in (("respondent_id", ids), ("school_id", school), ("wave", wave)):
         _mark(reason, _too_long(column), R_LONG[target])
     role = np.where(role < 0, -1, role)
@@ -357,20 +398,26 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Co
         if col.reasons:
             _log_cleared(raw, path, column, cmap.targets[column], col, cleared, by_reason,
                          by_column)
+    _withhold_ids(cleared, ids)
+
+    def headers(columns) -> list[str]:
+        return [_header(raw, c) for c in columns]
+
     log = {
         "path": str(path), "file": path.name, "sha256": raw.sha256, "format": raw.format,
         "layout": raw.layout.name, "details": raw.details, "rows_in": n,
-        "mapped_columns": dict(cmap.targets),
-        "pii_columns": [{"column": c, "reason": r} for c, r in cmap.pii.items()],
-        "dropped_columns": cmap.dropped, "tool_columns": sorted(cmap.tool),
-        "empty_columns": cmap.empty, "unmapped_columns": cmap.unmapped,
+        "mapped_columns": {_header(raw, c): t for c, t in cmap.targets.items()},
+        "pii_columns": [{"column": _header(raw, c), "reason": r} for c, r in cmap.pii.items()],
+        "dropped_columns": headers(cmap.dropped), "tool_columns": sorted(headers(cmap.tool)),
+        "empty_columns": headers(cmap.empty), "unmapped_columns": headers(cmap.unmapped),
         "cells_cleared": dict(sorted(by_reason.items())),
         "cells_cleared_by_column": dict(sorted(by_column.items())),
         "cleared": sorted(cleared, key=lambda c: (c["line"], c["column"])),
         "cleared_listed_max": MAX_CLEARED_LISTED,
     }
     return _FilePart(ids=ids, wave=wave, role=role, role_text=role_text, school=school,
-                     items=decoded, reason=reason, lines=raw.lines, log=log, names=names)
+                     items=decoded, reason=reason, lines=raw.lines, log=log,
+                     unknown_role=unknown_role, names=names)
 
 
 def _global_codes(columns: list[Coded]) -> tuple[pa.Array, np.ndarray]:
@@ -518,7 +565,9 @@ def _frame(keys: dict[str, object], items: list[str], values: np.ndarray) -> pd.
 
 
 def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: bytes,
-                   mapping: MappingFile | str | Path | None = None) -> IngestResult:
+                   mapping: MappingFile | str | Path | None = None, *,
+                   schools: Iterable[str] | None = None,
+                   waves: Iterable[str] | None = None) -> IngestResult:
     """Ingest export files into one tidy responses table.
 
     Parameters
@@ -531,6 +580,13 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
         The project's pseudonymisation key (see :func:`partnerschap_eval.privacy.load_key`).
     mapping
         Optional mapping file (path or parsed).
+    schools, waves
+        Declared schools and waves: let through the output firewall whatever their shape (see
+        :func:`partnerschap_eval.privacy.screen`). Without them, and besides the ``--school`` and
+        ``--wave`` values of the specs, a school cell passes when it is a short name or code that
+        does not look like personal data, and a wave when it is a known name (pre, post,
+        voormeting, nameting ...) or shaped like T0, W2, meting 3. Rows with any other school or
+        wave are rejected, and the value is shown as ``unknown value (withheld)``.
 
     Returns
     -------
@@ -555,22 +611,66 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
     if not isinstance(mapping, MappingFile):
         mapping = load_mapping(mapping, inst)
     decoder = AnswerDecoder(inst, mapping)
+    specs = [s if isinstance(s, ExportSpec) else ExportSpec(**s) for s in specs]
+    known = _declared(specs, schools, waves)
     parts: list[_FilePart] = []
     try:
-        return _ingest_parts(list(specs), inst, mapping, decoder, key, parts)
+        return _ingest_parts(specs, inst, mapping, decoder, key, parts, known)
     finally:
         for part in parts:  # a child still hashing after an error is ended, never left behind
             if part.names is not None:
                 part.names.close()
 
 
+def _declared(specs: list[ExportSpec], schools: Iterable[str] | None,
+              waves: Iterable[str] | None) -> dict[str, frozenset[str]]:
+    """Declared schools and waves (the run's and every spec's option values) for the firewall.
+
+    An option value is the researcher's declaration, but one that looks like personal data (an
+    e-mail address typed as ``--school``) is refused here, before anything is read or written.
+    """
+    for spec in specs:
+        for option, value in (("school", spec.school), ("wave", spec.wave)):
+            # a wave given here may have any name (its order is declared later, --waves); a
+            # school must pass the firewall as it is, or score and report would refuse it
+            if value is None:
+                continue
+            what = personal_data(value)
+            verdict = (screen(value, "school") if option == "school"
+                       else Screened(value, what is None, f"looks like {what}"))
+            if not verdict.allowed:
+                example = ("the school's id, for example S01 or its BRIN number"
+                           if option == "school" else "the wave's name, for example pre or T1")
+                raise InputError(
+                    f"--{option} for {shown_path(spec.path)}: the value is withheld "
+                    f"({verdict.reason}; not shown here), because it would appear in every "
+                    f"output. Give {example}, never a person's details.")
+    return {"school": declared([*(schools or ()), *(s.school for s in specs if s.school)]),
+            "wave": declared([_normalise_wave(w) for w in
+                              [*WAVE_ALIASES, *(waves or ()), *(s.wave for s in specs if s.wave)]])}
+
+
+def _firewall(values: pa.Array, kind: str, known: frozenset[str],
+              raw_ids: pa.Array | None = None) -> np.ndarray:
+    """Whether each distinct school or wave text passes the output firewall (one slot more, for
+    'missing', which passes: missing values have reasons of their own). A school cell that
+    holds a respondent's raw id of the run is withheld whatever its shape."""
+    ok = np.array([screen(v, kind, known).allowed for v in values.to_pylist()] + [True])
+    if raw_ids is not None and len(values) and len(raw_ids):
+        import pyarrow.compute as pc
+
+        # the small set of distinct values is hashed, the ids probe it
+        hit = pc.index_in(raw_ids, value_set=values).drop_null().to_numpy()
+        ok[np.unique(hit)] = False
+    return ok
+
+
 def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFile,
-                  decoder: AnswerDecoder, key: bytes, parts: list[_FilePart]) -> IngestResult:
+                  decoder: AnswerDecoder, key: bytes, parts: list[_FilePart],
+                  known: dict[str, frozenset[str]]) -> IngestResult:
     items = inst.item_ids
     lo, hi = inst.response_scale.min, inst.response_scale.max
     for spec in specs:
-        if not isinstance(spec, ExportSpec):
-            spec = ExportSpec(**spec)
         raw = read_export(spec.path, spec.format, spec.sheet)
         # one file: its distinct ids are the run's, so they can be hashed while it is decoded
         parts.append(_ingest_file(raw, spec, inst, mapping, decoder,
@@ -578,6 +678,13 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
         del raw
     if not parts:
         raise InputError("No export files were given; name at least one file to ingest.")
+    for i, part in enumerate(parts):
+        if part.log["file"].startswith("<withheld"):  # withheld names: told apart by position
+            shown = f"export {i + 1} {part.log['file']}"
+            part.log["file"] = shown
+            part.log["path"] = str(Path(part.log["path"]).parent / shown)
+            for c in part.log["cleared"]:
+                c["source_file"] = shown
 
     ids_u, gid = _global_codes([p.ids for p in parts])
     waves_u, gwave = _global_codes([p.wave for p in parts])
@@ -590,12 +697,21 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
                    else np.asfortranarray(np.concatenate([p.items for p in parts])))
     for p in parts:
         p.items = item_values[:0]  # free the per-file copies
+    # the output firewall: a wave or school that is not declared, or looks like personal data,
+    # rejects its row and is never written as typed (nor is a role that is not a role)
+    wave_ok = _firewall(waves_u, "wave", known["wave"])
+    school_ok = _firewall(schools_u, "school", known["school"], ids_u)
+    _mark(reason, ~wave_ok[gwave], R_WAVE)
+    _mark(reason, ~school_ok[gschool], R_SCHOOL)
+    unknown_role = _concat([p.unknown_role for p in parts])
     key_codes = gid * max(len(waves_u), 1) + gwave  # one integer per (respondent, wave)
     _mark_duplicates(reason, key_codes, gschool, role, item_values)
 
     # each distinct id hashed once
     names = parts[0].names.result() if parts[0].names is not None else pseudonym_array(ids_u, key)
-    schools_u, waves_u = schools_u.to_pylist(), waves_u.to_pylist()
+    schools_u = [v if ok else WITHHELD for v, ok in zip(schools_u.to_pylist(), school_ok,
+                                                        strict=False)]
+    waves_u = [v if ok else WITHHELD for v, ok in zip(waves_u.to_pylist(), wave_ok, strict=False)]
     role_names = list(inst.roles)
 
     accepted = np.flatnonzero(reason == 0)
@@ -615,9 +731,8 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
     order = np.lexsort((lines[rej], spec_index))
     rej, spec_index = rej[order], spec_index[order]
     rej_role = _take_text(role_names, role[rej]).to_pylist()
-    for j in np.flatnonzero(reason[rej] == _CODE[R_ROLE]):  # show the role as written
-        row = rej[j]
-        rej_role[j] = parts[spec_index[j]].role_text.text_at(row - starts[spec_index[j]])[:100]
+    for j in np.flatnonzero(unknown_role[rej]):  # a role that is not a role: never as typed
+        rej_role[j] = WITHHELD
     files = [p.log["file"] for p in parts]
     rejected = _frame({
         "source_file": _take_text(files, spec_index), "line": lines[rej],
@@ -634,6 +749,12 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
         log["rejected"] = {REASONS[r]: int(counts[r]) for r in
                            sorted(range(1, len(REASONS)), key=REASONS.__getitem__) if counts[r]}
         log["rejected_total"] = int(counts[1:].sum())
+        mine = slice(starts[i], starts[i + 1])
+        withheld = {"role": int(unknown_role[mine].sum()),
+                    "school": int((~school_ok[gschool[mine]]).sum()),
+                    "wave": int((~wave_ok[gwave[mine]]).sum())}
+        # rows whose school, wave or role cell was withheld: counted, never shown
+        log["withheld_values"] = {k: v for k, v in withheld.items() if v}
         if log["rows_in"] != log["accepted"] + log["rejected_total"]:  # a bug, never user error
             raise RuntimeError(f"ingest lost rows of {log['file']}: {log}")
         file_logs.append(log)
@@ -641,7 +762,8 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
         "schema": "partnerschap-eval/ingest-log/v1",
         "package_version": __version__,
         "instrument": {"id": inst.id, "version": inst.version},
-        "mapping_file": os.path.basename(mapping.source) if mapping.source else None,
+        "mapping_file": (screen(os.path.basename(mapping.source), "file").text
+                         if mapping.source else None),
         "files": file_logs,
         "totals": {
             "rows_in": sum(f["rows_in"] for f in file_logs),

@@ -27,7 +27,9 @@ Examples
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import InputError
+from ..privacy import screen, shown_path
 from .columns import Coded, ColumnData, as_coded, cell_text, column_sample
 from .csv_reader import prepare_csv, read_csv_body
 from .excel import read_xlsx_rows
@@ -133,21 +136,36 @@ def detect_format(path: str | Path) -> str:
         return _container(fh.read(8), path)
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, shown: Path) -> bytes:
+    """The file's bytes; ``shown`` is how messages name it (:func:`~..privacy.shown_path`).
+
+    A symbolic link is refused, and the file is opened so that a link swapped in after the
+    check is refused too (``O_NOFOLLOW``): a link can make the ingest read, and echo into its
+    outputs, a file that was never submitted (a key, another school's export).
+    """
+    if path.is_symlink():
+        raise InputError(f"{shown}: the export is a symbolic link; only plain files are "
+                         "ingested, so a link cannot make the ingest read another file. Copy the "
+                         "export itself into the data folder and ingest the copy.")
     if not path.is_file():
-        raise InputError(f"{path}: file not found. Check the path (and that it is a file, not a "
+        raise InputError(f"{shown}: file not found. Check the path (and that it is a file, not a "
                          "folder).")
     size = path.stat().st_size
     if size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes); there is nothing to ingest. "
+        raise InputError(f"{shown}: the file is empty (0 bytes); there is nothing to ingest. "
                          "Export the survey again and ingest the new file.")
     if size > MAX_FILE_BYTES:
-        raise InputError(f"{path}: the file is larger than {MAX_FILE_BYTES >> 30} GB; no school "
+        raise InputError(f"{shown}: the file is larger than {MAX_FILE_BYTES >> 30} GB; no school "
                          "export is that large. Check the file, or split it and ingest the parts.")
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read()
     except OSError as exc:
-        raise InputError(f"{path}: the file cannot be read ({exc.strerror}).") from None
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{shown}: the export is a symbolic link; only plain files are "
+                             "ingested. Copy the export itself and ingest the copy.") from None
+        raise InputError(f"{shown}: the file cannot be read ({exc.strerror}).") from None
 
 
 def read_export(path: str | Path, format: str | None = None, sheet: str | None = None) -> RawTable:
@@ -163,9 +181,10 @@ def read_export(path: str | Path, format: str | None = None, sheet: str | None =
         For workbooks: the sheet name or its number counting from 1; default the first visible
         sheet that holds data.
     """
-    path = Path(path)
+    # messages name the file as the firewall shows it: a file name can be personal data too
+    real, path = Path(path), Path(shown_path(path))
     forced_container, forced_layout = _split_format(format, path)
-    raw = _read_bytes(path)
+    raw = _read_bytes(real, path)
     # hashlib releases the GIL on large data: the file's checksum is computed by a thread while
     # the file is parsed (a 100 MB export: 0.09 s saved)
     with ThreadPoolExecutor(1) as pool:
@@ -201,7 +220,8 @@ def _from_csv(raw: bytes, path: Path, forced_layout: str | None) -> dict:
 
 
 def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | None) -> dict:
-    name, rows = read_xlsx_rows(raw, path, sheet)
+    real_name, rows = read_xlsx_rows(raw, path, sheet)
+    name = screen(real_name, "sheet").text  # a sheet name is typed by whoever made the file
     filled = [i for i, r in enumerate(rows) if r.count("") + r.count(None) != len(r)]
     if not filled:
         raise InputError(f"{path}: sheet '{name}' is empty.")

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..privacy import screen
 from .columns import cell_text
 
 __all__ = ["read_sav"]
@@ -53,7 +54,8 @@ def read_sav(raw: bytes, path: Path) -> tuple[list[str], dict[str, str], dict[st
                                               apply_value_formats=False)
         except Exception as exc:  # pyreadstat raises plain ReadstatError/PyreadstatError
             raise InputError(
-                f"{path}: the SPSS file cannot be read ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"{path}: the SPSS file cannot be read ({type(exc).__name__}: "
+                f"{screen(str(exc), 'text', max_chars=200).text}); "
                 "it may be damaged or truncated. Save it again in SPSS (File > Save As > .sav) "
                 "and ingest the new file.") from None
     labels = {c: str(t).strip() for c, t in (meta.column_names_to_labels or {}).items() if t}
@@ -80,7 +82,10 @@ def read_sav(raw: bytes, path: Path) -> tuple[list[str], dict[str, str], dict[st
                 user_missing += int(np.isin(codes, blank_uniques).sum())
         cells[str(col)] = list(values)
     details = {"cases": int(len(frame)), "user_missing": user_missing,
-               "value_labels": len(value_labels), "file_encoding": meta.file_encoding}
+               "value_labels": len(value_labels),
+               # written by whatever made the file: through the firewall like any cell
+               "file_encoding": screen(meta.file_encoding, "text").text
+               if meta.file_encoding is not None else None}
     return [str(c) for c in frame.columns], labels, cells, details
 
 
