@@ -22,9 +22,9 @@ import datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ._safe_read import load_yaml
 from .errors import InputError
 from .privacy import DEFAULT_MIN_CELL
 from .reporting import ReportSettings
@@ -55,13 +55,9 @@ class ProjectConfig(BaseModel):
 def load_project(path: str | Path) -> ReportSettings:
     """Read and validate a project YAML file into report settings."""
     path = Path(path)
+    data = load_yaml(path, "the project file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         cfg = ProjectConfig.model_validate(data)
-    except OSError as exc:
-        raise InputError(f"{path}: the project file cannot be read ({exc.strerror}).") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc}).") from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise InputError(f"{path}: invalid project file: {problems}.") from None

@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import __version__
 from ._io import canonical_json, sha256_file, write_json, write_text
-from .errors import InputError, PartnerschapError
+from .errors import PartnerschapError
 from .instruments import load_instrument
 from .privacy import DEFAULT_MIN_CELL
 
@@ -97,18 +97,13 @@ def notebook_path(name: str) -> Path:
 
 
 def read_responses(path: str | Path) -> pd.DataFrame:
-    """Read a Contract 2 responses file (CSV or Parquet); ids and keys stay text."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: responses file not found.")
-    keys = {"respondent_id": str, "wave": str, "role": str, "school_id": str}
-    if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path).astype(keys)
-    try:
-        return pd.read_csv(path, dtype=keys, keep_default_na=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable responses CSV ({exc}). Produce it with "
-                         "`partnerschap-eval ingest`.") from None
+    """Read a Contract 2 responses file (CSV or Parquet); ids and keys stay text.
+
+    See :func:`partnerschap_eval._safe_read.read_responses_file` (every failure a paragraph).
+    """
+    from ._safe_read import read_responses_file
+
+    return read_responses_file(path)
 
 
 def _kernel_name() -> str:

@@ -25,8 +25,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from .._safe_read import load_yaml
 from ..errors import InputError
 from ..instruments import Instrument, normalise_label
 from ..privacy import pii_reason
@@ -92,11 +91,7 @@ def load_mapping(path: str | Path | None, instrument: Instrument) -> MappingFile
     if path is None:
         return MappingFile()
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: the mapping file cannot be read ({exc}). Check that it is "
-                         "UTF-8 YAML with the keys 'columns' and 'values'.") from None
+    data = load_yaml(path, "the mapping file") or {}
     if not isinstance(data, dict) or set(data) - {"columns", "values"}:
         raise InputError(f"{path}: a mapping file holds only the keys 'columns' and 'values' "
                          "(see DESIGN.md Contract 3).")

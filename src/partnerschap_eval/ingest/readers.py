@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._safe_read import os_error_text
 from ..errors import InputError
 from .columns import Coded, ColumnData, as_coded, cell_text, column_sample
 from .csv_reader import prepare_csv, read_csv_body
@@ -66,6 +68,8 @@ class RawTable:
     layout: Layout
     details: dict = field(default_factory=dict)
     problems: dict[int, str] = field(default_factory=dict)  # row -> reason the reader rejects it
+    #: column -> rows whose cell the reader could not see (a formula without a cached value)
+    unread: dict[str, np.ndarray] = field(default_factory=dict)
     sha256: str = ""
 
     @property
@@ -134,20 +138,22 @@ def detect_format(path: str | Path) -> str:
 
 
 def _read_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise InputError(f"{path}: file not found. Check the path (and that it is a file, not a "
-                         "folder).")
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes); there is nothing to ingest. "
-                         "Export the survey again and ingest the new file.")
-    if size > MAX_FILE_BYTES:
+    # one open, then a bounded read: a missing file, a folder, a path through a file and a
+    # permission problem are each named (os_error_text); a FIFO or device is never read whole
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size  # a regular file too large is not read at all
+            raw = fh.read(MAX_FILE_BYTES + 1) if size <= MAX_FILE_BYTES else b""
+    except OSError as exc:
+        raise InputError(os_error_text(path, exc, "the export") + " An export is a CSV, Excel "
+                         "(.xlsx) or SPSS (.sav) file.") from None
+    if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
         raise InputError(f"{path}: the file is larger than {MAX_FILE_BYTES >> 30} GB; no school "
                          "export is that large. Check the file, or split it and ingest the parts.")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: the file cannot be read ({exc.strerror}).") from None
+    if not raw:
+        raise InputError(f"{path}: the file is empty (0 bytes); there is nothing to ingest. "
+                         "Export the survey again and ingest the new file.")
+    return raw
 
 
 def read_export(path: str | Path, format: str | None = None, sheet: str | None = None) -> RawTable:
@@ -201,7 +207,7 @@ def _from_csv(raw: bytes, path: Path, forced_layout: str | None) -> dict:
 
 
 def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | None) -> dict:
-    name, rows = read_xlsx_rows(raw, path, sheet)
+    name, rows, facts = read_xlsx_rows(raw, path, sheet)
     filled = [i for i, r in enumerate(rows) if r.count("") + r.count(None) != len(r)]
     if not filled:
         raise InputError(f"{path}: sheet '{name}' is empty.")
@@ -221,9 +227,27 @@ def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | N
     details = {"sheet": name, "header_rows": layout.header_rows, "engine": "calamine"}
     if blank > 0:
         details["blank_rows"] = blank
+    unread = _formula_cells(facts, body_idx, layout.columns, details)
     return {"columns": layout.columns, "data": dict(zip(layout.columns, columns, strict=True)),
             "lines": np.asarray(body_idx, dtype=np.int64) + 1, "format": "xlsx",
-            "layout": layout, "details": details, "problems": {}}
+            "layout": layout, "details": details, "problems": {}, "unread": unread}
+
+
+def _formula_cells(facts, body_idx: list[int], columns: list[str],
+                   details: dict) -> dict[str, np.ndarray]:
+    """Rows (positions in the body) per column whose cell is a formula without a cached value:
+    the reader sees an empty cell, so the pipeline logs them rather than losing them silently."""
+    if facts is None or not (facts.formula_cells or facts.formula_cells_unplaced):
+        return {}
+    position = {sheet_row: i for i, sheet_row in enumerate(body_idx)}
+    found: dict[str, list[int]] = {}
+    for row, col in facts.formula_cells:
+        i = position.get(row - 1)
+        if i is not None and 1 <= col <= len(columns):
+            found.setdefault(columns[col - 1], []).append(i)
+    details["formula_cells_without_value"] = len(facts.formula_cells) + \
+        facts.formula_cells_unplaced
+    return {c: np.asarray(sorted(rows), dtype=np.int64) for c, rows in found.items()}
 
 
 def _from_sav(raw: bytes, path: Path) -> dict:
