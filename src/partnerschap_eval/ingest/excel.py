@@ -58,6 +58,7 @@ _FORMULA_NO_VALUE = re.compile(
     rb"<" + _NS + rb"c\b([^>]*)>\s*<" + _NS + rb"f\b[^>]*?(?:/>|>[^<]*</" + _NS + rb"f>)\s*"
     rb"(?:<" + _NS + rb"v\s*/>|<" + _NS + rb"v>\s*</" + _NS + rb"v>)?\s*</" + _NS + rb"c>")
 _DIMENSION = re.compile(rb"<" + _NS + rb"dimension\b[^>]*?\sref\s*=\s*[\"']([^\"']*)[\"']")
+_ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet\b")
 _A1 = re.compile(r"^\$?([A-Za-z]{1,8})\$?([0-9]{1,12})$")
 
 
@@ -70,6 +71,14 @@ class XlsxSheet:
     dimension: tuple[int, int] | None = None  # declared farthest cell (row, column)
     formula_cells: list[tuple[int, int]] = field(default_factory=list)  # no cached value
     formula_cells_unplaced: int = 0  # such cells without an r="..." reference
+    rows: int = 0  # <row> elements
+    most_cells_in_a_row: int = 0  # <c> elements in the fullest <row>
+
+    def extent(self) -> tuple[int, int]:
+        """Rows and columns the reader may allocate, at most. Cells and rows may leave out their
+        reference (the reader then counts on from the previous one), so the farthest reference
+        is extended by the number of rows and by the cells of the fullest row."""
+        return self.max_row + self.rows, self.max_col + self.most_cells_in_a_row
 
 
 def _letters_value(letters: str) -> int:
@@ -92,16 +101,21 @@ class _SheetScan:
         self.facts = XlsxSheet()
         self.carry = b""
         self.first = True
+        self.open_row_cells = 0  # cells of the row still open at the end of the last block
+        self.prefix = b""  # the namespace prefix of the sheet's elements, with its colon
 
     def feed(self, block: bytes, final: bool = False) -> None:
         buf = self.carry + block
         cut = len(buf) if final else max(len(buf) - _OVERLAP, 0)
         if self.first and buf:
+            root = _ROOT.search(buf, 0, min(len(buf), 1 << 16))
+            if root and root.group(1):
+                self.prefix = root.group(1) + b":"
             m = _DIMENSION.search(buf, 0, min(len(buf), 1 << 16))
             if m:
                 ref = m.group(1).decode("ascii", "replace").split(":")[-1]
                 self.facts.dimension = _a1(ref)
-                self.first = False
+            self.first = False
         if cut:
             self._refs(buf, cut)
         self.carry = buf[cut:]
@@ -125,13 +139,12 @@ class _SheetScan:
             odd = bool(len(eq)) and bool((a[np.maximum(eq - 1, 0)] == 0x72).any())
         if odd:
             self._refs_regex(buf[:cut + 64])
-        # "<f" or ":f" (a prefixed element) then ">", whitespace or "/": a formula cell; only
-        # then the regex runs
-        marks = np.concatenate([_pairs(buf, cut, 0x663C), _pairs(buf, cut, 0x663A)])
-        if len(marks):
-            nxt = a[np.minimum(marks + 2, len(a) - 1)]
-            if ((nxt == 0x3E) | (nxt <= 32) | (nxt == 0x2F)).any():
-                self._formulas(buf, cut)
+        # every element start once; cells, rows and formulas are told apart by the bytes after
+        # "<" (with the sheet's namespace prefix, e.g. the OpenXML SDK's "x:")
+        lt = np.flatnonzero(a[:cut] == 0x3C)
+        self._count_cells(a, lt)
+        if self._element(a, lt, b"f").any():
+            self._formulas(buf, cut)
         if not len(starts):
             return
         padded = np.concatenate([a, np.zeros(_REF_WINDOW, np.uint8)]) \
@@ -171,6 +184,26 @@ class _SheetScan:
             row = row * 10 + sel[:, k]
         self.facts.max_row = max(self.facts.max_row, int(row.max()))
 
+    def _element(self, a: np.ndarray, lt: np.ndarray, name: bytes) -> np.ndarray:
+        """Which "<" of ``lt`` open an element ``name`` (in the sheet's prefix)."""
+        full = self.prefix + name
+        last = len(a) - 1
+        hit = np.ones(len(lt), dtype=bool)
+        for k, byte in enumerate(full, start=1):
+            hit &= a[np.minimum(lt + k, last)] == byte
+        nxt = a[np.minimum(lt + len(full) + 1, last)]
+        return hit & ((nxt <= 32) | (nxt == 0x3E) | (nxt == 0x2F))
+
+    def _count_cells(self, a: np.ndarray, lt: np.ndarray) -> None:
+        """Rows and the cells of the fullest row (cells without a reference extend a row)."""
+        cells = lt[self._element(a, lt, b"c")]
+        rows = lt[self._element(a, lt, b"row")]  # in order: lt is
+        self.facts.rows += len(rows)
+        per_row = np.bincount(np.searchsorted(rows, cells), minlength=len(rows) + 1)
+        per_row[0] += self.open_row_cells  # the row open at the end of the last block
+        self.facts.most_cells_in_a_row = max(self.facts.most_cells_in_a_row, int(per_row.max()))
+        self.open_row_cells = int(per_row[-1])
+
     def _refs_regex(self, text: bytes) -> None:
         for letters, digits in _REF_RE.findall(text):
             if len(letters) > 4 or len(digits.lstrip(b"0")) > 9:
@@ -195,7 +228,7 @@ class _SheetScan:
 
 def _pairs(buf: bytes, cut: int, pair: int, mask: int = 0xFFFF) -> np.ndarray:
     """Positions below ``cut`` where two bytes equal to ``pair`` (little-endian) in the bits of
-    ``mask`` start."""
+    ``mask`` start (those at even, then at odd positions: not sorted)."""
     out = []
     for shift in (0, 1):
         n = (min(len(buf), cut + 1) - shift) // 2
@@ -211,7 +244,7 @@ def _pairs(buf: bytes, cut: int, pair: int, mask: int = 0xFFFF) -> np.ndarray:
 def _check_sheet(facts: XlsxSheet, member: str, path: Path) -> None:
     """Refuse a sheet whose declared or actual extent the reader could not allocate."""
     for what, (rows, cols) in (("declares a size of", facts.dimension or (0, 0)),
-                               ("has a cell as far as", (facts.max_row, facts.max_col))):
+                               ("may have a cell as far as", facts.extent())):
         if rows * max(cols, 1) > MAX_SHEET_CELLS:
             far = (f"row {rows:,}, column {cols:,}" if rows < 10**12
                    else "a reference beyond any spreadsheet")
