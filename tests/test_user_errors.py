@@ -31,8 +31,58 @@ TIME_LIMIT = 30.0  # seconds, CLI start-up included, on a shared 2-core machine
 MEMORY_LIMIT_MB = 500
 
 
-# runs a command and writes the peak resident set of that child alone (RUSAGE_CHILDREN of a
-# process that has exactly one child) to the file named first
+# A fresh interpreter per command costs two seconds of imports; ~80 commands would add minutes to
+# `make test`. So the commands go to one long-lived child process that imports the CLI once and
+# runs each command line through its real entry point (``cli.main``: typer, the exit codes, the
+# printing), with the command's environment, working directory and captured stdout/stderr; its
+# peak resident set (ru_maxrss, which only grows) bounds every command's memory from above.
+# A few attacks also run in a fresh process of their own (``fresh=True``). Should a command crash
+# the child (an abort in native code), the test fails with what the child printed, and a new
+# child serves the next command.
+SERVER = r"""
+import builtins, contextlib, errno, io, json, os, resource, sys, time, traceback
+from partnerschap_eval.cli import main
+real_open = builtins.open
+reply = sys.stdout
+for line in sys.stdin:
+    req = json.loads(line)
+    env, cwd = dict(os.environ), os.getcwd()
+    os.environ.update(req["env"])
+    os.chdir(req["cwd"] or cwd)
+    deny = req["deny"]
+    if deny:  # permission denied on this one path, as the kernel says it to a normal user
+        def guarded(file, *args, **kwargs):
+            if str(file) == deny:
+                raise PermissionError(errno.EACCES, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+        builtins.open = guarded
+    out, err = io.StringIO(), io.StringIO()
+    start, code = time.perf_counter(), None
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            sys.argv = ["partnerschap-eval", *req["argv"]]
+            try:
+                main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        err.write(traceback.format_exc())
+        code = -1
+    finally:
+        builtins.open = real_open
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+    reply.write(json.dumps({"code": code, "out": out.getvalue(), "err": err.getvalue(),
+                            "seconds": time.perf_counter() - start,
+                            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+                + "\n")
+    reply.flush()
+"""
+
+# a fresh process, reporting the peak resident set of the command alone (RUSAGE_CHILDREN of a
+# process with exactly one child)
 PEAK = """
 import resource, subprocess, sys
 code = subprocess.call(sys.argv[2:])
@@ -41,22 +91,59 @@ with open(sys.argv[1], "w") as fh:
 sys.exit(code)
 """
 
+_server: subprocess.Popen | None = None
+
+
+def _serve() -> subprocess.Popen:
+    global _server
+    if _server is None or _server.poll() is not None:
+        _server = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=os.environ | {"PYTHONHASHSEED": "0", "COLUMNS": "200"})
+    return _server
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_server():
+    yield
+    if _server is not None and _server.poll() is None:
+        _server.stdin.close()
+        _server.wait(timeout=60)
+
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
-            prefix: list[str] | None = None) -> tuple[int, str, str, float, float]:
-    """Run the command; return exit status, stdout, stderr, seconds and peak RSS in MB."""
-    import tempfile
+            deny: Path | None = None, fresh: bool = False) -> tuple[int, str, str, float, float]:
+    """Run one command line; return exit status, stdout, stderr, seconds and peak RSS in MB.
 
-    with tempfile.TemporaryDirectory() as tmp:
-        peak = Path(tmp) / "peak"
-        start = time.perf_counter()
-        res = subprocess.run([sys.executable, "-c", PEAK, str(peak), *(prefix or CLI), *args],
-                             capture_output=True, text=True, cwd=cwd, timeout=300,
-                             env=os.environ | {"PYTHONHASHSEED": "0", "COLUMNS": "200"}
-                             | (env or {}))
-        seconds = time.perf_counter() - start
-        rss = int(peak.read_text()) / 1024 if peak.exists() else float("nan")
-    return res.returncode, res.stdout, res.stderr, seconds, rss
+    ``deny`` makes opening that path fail with EACCES (the tests run as root, whom file modes do
+    not stop).
+    """
+    if fresh:
+        assert deny is None
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            peak = Path(tmp) / "peak"
+            start = time.perf_counter()
+            res = subprocess.run([sys.executable, "-c", PEAK, str(peak), *CLI, *args],
+                                 capture_output=True, text=True, cwd=cwd, timeout=300,
+                                 env=os.environ | {"PYTHONHASHSEED": "0", "COLUMNS": "200"}
+                                 | (env or {}))
+            seconds = time.perf_counter() - start
+            rss = int(peak.read_text()) / 1024 if peak.exists() else float("nan")
+        return res.returncode, res.stdout, res.stderr, seconds, rss
+    server = _serve()
+    server.stdin.write(json.dumps({"argv": list(args), "env": env or {},
+                                   "cwd": str(cwd) if cwd else None,
+                                   "deny": str(deny) if deny else None}) + "\n")
+    server.stdin.flush()
+    line = server.stdout.readline()
+    if not line:  # the child died: report what it printed
+        server.wait(timeout=60)
+        pytest.fail(f"the CLI process died (status {server.returncode}): "
+                    f"{server.stderr.read()[-3000:]}")
+    r = json.loads(line)
+    return r["code"], r["out"], r["err"], r["seconds"], r["rss_mb"]
 
 
 def refused(res, *needles: str) -> str:
@@ -129,7 +216,10 @@ def test_yaml_attack_is_a_paragraph_within_seconds_and_memory(attack, kind, resp
     data, needle = YAML_ATTACKS[attack]
     bad = tmp_path / "hostile.yaml"
     bad.write_bytes(data)
-    res = run_cli(*_yaml_target(kind, bad, responses_csv, tmp_path), cwd=tmp_path, env=KEY)
+    # the worst attacks also in a process of their own: its memory is theirs alone
+    fresh = kind == "instrument" and attack in ("billion_laughs", "deep_flow", "deep_block")
+    res = run_cli(*_yaml_target(kind, bad, responses_csv, tmp_path), cwd=tmp_path, env=KEY,
+                  fresh=fresh)
     refused(res, str(bad), needle)
     assert res[4] < MEMORY_LIMIT_MB, f"peak memory {res[4]:.0f} MB"
     assert not (tmp_path / "PWNED").exists(), "a Python tag was executed"
@@ -144,7 +234,8 @@ def test_yaml_of_200_mb_is_refused_unread(responses_csv, tmp_path):
         for _ in range((200 << 20) // len(line)):
             fh.write(line)
     assert bad.stat().st_size >= 199 << 20
-    res = run_cli(*_yaml_target("instrument", bad, responses_csv, tmp_path), env=KEY)
+    res = run_cli(*_yaml_target("instrument", bad, responses_csv, tmp_path), env=KEY,
+                  fresh=True)
     refused(res, str(bad), "larger than 1 MB")
     assert res[4] < MEMORY_LIMIT_MB, f"peak memory {res[4]:.0f} MB"
 
@@ -205,27 +296,13 @@ def test_a_missing_file_is_a_paragraph(tmp_path):
                     str(tmp_path / "r.json")), str(gone), "does not exist")
 
 
-DENY_OPEN = """
-import builtins, errno, sys
-deny = sys.argv.pop(1)
-real_open = builtins.open
-def guarded(file, *args, **kwargs):
-    if str(file) == deny:
-        raise PermissionError(errno.EACCES, "Permission denied", str(file))
-    return real_open(file, *args, **kwargs)
-builtins.open = guarded
-sys.argv[0] = "partnerschap-eval"
-from partnerschap_eval.cli import main
-main()
-"""
-
-
 @pytest.mark.parametrize("what", ["responses", "instrument", "key", "export", "project"])
 def test_permission_denied_is_a_paragraph(what, responses_csv, tmp_path):
-    """Permission denied on each kind of input. The tests run as root, which chmod does not
-    stop, so the child process's ``open`` refuses that one path with EACCES as the kernel would
-    (a bootstrap around the real CLI; nothing else of the package is replaced). As another user
-    the file is also made unreadable for real."""
+    """Permission denied on each kind of input. The tests run as root, whom chmod does not stop
+    (and the interpreter lives under /root, so the CLI cannot run as another user): the CLI
+    process's ``open`` refuses that one path with EACCES as the kernel would (see ``SERVER``);
+    nothing of the package is replaced. Run as another user, the file is also made unreadable
+    for real."""
     target = tmp_path / {"responses": "r.csv", "instrument": "i.yaml", "key": "k.key",
                          "export": "e.csv", "project": "p.yaml"}[what]
     target.write_text("respondent_id,rec1\n1,4\n", encoding="utf-8")
@@ -241,7 +318,7 @@ def test_permission_denied_is_a_paragraph(what, responses_csv, tmp_path):
                    "--role", "parent", "--school", "S", "--out", str(tmp_path / "i")],
         "project": ["report", "--config", str(target)],
     }[what]
-    res = run_cli(target.as_posix(), *args, env=KEY, prefix=[sys.executable, "-c", DENY_OPEN])
+    res = run_cli(*args, env=KEY, deny=target)
     refused(res, str(target), "permission denied")
 
 
@@ -319,7 +396,8 @@ ABSURD = {
 def test_absurd_workbook_extent_refused_before_the_reader_allocates(attack, tmp_path):
     path = _workbook(tmp_path, ABSURD[attack])
     res = run_cli("ingest", str(path), "--instrument", "partnerschap", "--wave", "pre",
-                  "--role", "parent", "--school", "S", "--out", str(tmp_path / "out"), env=KEY)
+                  "--role", "parent", "--school", "S", "--out", str(tmp_path / "out"), env=KEY,
+                  fresh=attack == "cell_XFD1048576")
     refused(res, str(path), "cells from A1")
     # the reader would need gigabytes (or abort the process) for this rectangle
     assert res[4] < MEMORY_LIMIT_MB, f"peak memory {res[4]:.0f} MB"
@@ -384,7 +462,8 @@ def test_corrupt_parquet_is_a_paragraph(damage, command, responses_csv, tmp_path
                          str(out)],
             "report": ["report", "--responses", str(path), "--instrument", "partnerschap",
                        "--project", "P", "--out", str(out)]}[command]
-    refused(run_cli(*args), str(path), "not a readable Parquet file")
+    fresh = (damage, command) == ("truncated", "evaluate")
+    refused(run_cli(*args, fresh=fresh), str(path), "not a readable Parquet file")
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -417,7 +496,8 @@ def test_three_undeclared_waves_are_refused_with_the_list_and_the_fix(responses_
     # compare the wrong waves
     path = _three_waves(responses_csv, tmp_path, names=("voor", "midden", "na"))
     text = refused(run_cli("evaluate", str(path), "--instrument", "partnerschap", "--out",
-                           str(tmp_path / "r.json")), "'voor'", "'midden'", "'na'", "--waves")
+                           str(tmp_path / "r.json"), fresh=True),
+                   "'voor'", "'midden'", "'na'", "--waves")
     assert "never" in text
     refused(run_cli("report", "--responses", str(path), "--instrument", "partnerschap",
                     "--project", "P", "--out", str(tmp_path / "rep")), "--waves")
