@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ._safe_read import YamlFileError, load_yaml
+from ._safe_read import YamlFileError, load_yaml, os_problem
 from .errors import InputError, InstrumentError
 
 __all__ = [
@@ -608,10 +608,13 @@ def load_instrument(id_or_path: str | os.PathLike[str] | Instrument) -> Instrume
         return id_or_path
     text = str(id_or_path)
     path = Path(text)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise InstrumentError(text, [("", "file not found")])
-        return _load_cached(str(path.resolve()), path.stat().st_mtime)
+    try:
+        if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+            if not path.exists():
+                raise InstrumentError(text, [("", "file not found")])
+            return _load_cached(str(path.resolve()), path.stat().st_mtime)
+    except OSError as exc:  # a folder on the way that may not be searched, a loop of links
+        raise InstrumentError(text, [("", os_problem(exc))]) from None
     known = available_instruments()
     if text not in known:
         listed = ", ".join(sorted(known)) or "none found"

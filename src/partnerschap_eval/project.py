@@ -5,7 +5,8 @@ Example::
     project: "WiSH 2025-2026"
     instrument: partnerschap          # id or path to a YAML file
     responses: data/processed/wish/responses.csv
-    waves: [pre, post]                # optional; default pre before post, else natural order
+    waves: [T0, T1, T2]               # the time order; needed unless the waves are pre/post
+                                      # (or voormeting/nameting): waves are never sorted by name
     min_cell: 10                      # optional; Contract 5 minimum cell size
     language: nl                      # nl (default) or en
     out: reports/wish                 # output folder
