@@ -34,14 +34,24 @@ MEMORY_LIMIT_MB = 500
 # A fresh interpreter per command costs two seconds of imports; ~80 commands would add minutes to
 # `make test`. So the commands go to one long-lived child process that imports the CLI once and
 # runs each command line through its real entry point (``cli.main``: typer, the exit codes, the
-# printing), with the command's environment, working directory and captured stdout/stderr; its
-# peak resident set (ru_maxrss, which only grows) bounds every command's memory from above.
-# A few attacks also run in a fresh process of their own (``fresh=True``). Should a command crash
-# the child (an abort in native code), the test fails with what the child printed, and a new
-# child serves the next command.
+# printing), with the command's environment, working directory and captured stdout/stderr.
+# Memory per command: the child resets its peak resident set before each command (Linux's
+# /proc/self/clear_refs) and reports what the command added to its resident set at the peak, on
+# top of the footprint of the CLI and the libraries the commands import (what a fresh process
+# holds once it runs a command). A few attacks also
+# run in a fresh process of their own (``fresh=True``). Should a command crash the child (an abort
+# in native code), the test fails with what the child printed, and a new child serves the next.
 SERVER = r"""
-import builtins, contextlib, errno, io, json, os, resource, sys, time, traceback
+import builtins, contextlib, errno, io, json, os, sys, time, traceback
 from partnerschap_eval.cli import main
+# what the commands import lazily, counted in the footprint a command starts from
+import pandas, pyarrow.parquet, python_calamine, partnerschap_eval.ingest, partnerschap_eval.results
+
+def status(key):
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) for l in fh if l.startswith(key + ":")) / 1024
+
+imports_mb = status("VmRSS")
 real_open = builtins.open
 reply = sys.stdout
 for line in sys.stdin:
@@ -56,6 +66,9 @@ for line in sys.stdin:
                 raise PermissionError(errno.EACCES, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
         builtins.open = guarded
+    with real_open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # the peak resident set (VmHWM) starts again from the current one
+    before = status("VmRSS")
     out, err = io.StringIO(), io.StringIO()
     start, code = time.perf_counter(), None
     try:
@@ -74,10 +87,10 @@ for line in sys.stdin:
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
+    added = max(status("VmHWM") - before, 0.0)
     reply.write(json.dumps({"code": code, "out": out.getvalue(), "err": err.getvalue(),
                             "seconds": time.perf_counter() - start,
-                            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
-                + "\n")
+                            "rss_mb": imports_mb + added}) + "\n")
     reply.flush()
 """
 
@@ -113,7 +126,8 @@ def _stop_server():
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
             deny: Path | None = None, fresh: bool = False) -> tuple[int, str, str, float, float]:
-    """Run one command line; return exit status, stdout, stderr, seconds and peak RSS in MB.
+    """Run one command line; return exit status, stdout, stderr, seconds and peak memory in MB
+    (the resident set of a fresh CLI process plus what the command added at its peak).
 
     ``deny`` makes opening that path fail with EACCES (the tests run as root, whom file modes do
     not stop).

@@ -29,6 +29,11 @@ __all__ = ["KEY_COLUMNS", "KNOWN_WAVE_PAIRS", "validate_responses", "reverse_key
            "classify", "score_and_classify", "describe_classifications", "rule_text"]
 
 
+def _quoted(name: str, limit: int = 24) -> str:
+    """A wave name for a message: quoted, and cut when long."""
+    return repr(name if len(name) <= limit else name[:limit - 1] + "…")
+
+
 #: Wave names whose order is known without a declaration (Contract 2): first, then last.
 KNOWN_WAVE_PAIRS = (("pre", "post"), ("voormeting", "nameting"))
 
@@ -76,7 +81,10 @@ def wave_order(waves: pd.Series | Sequence[str], declared: Sequence[str] | None 
     """
     found = list(dict.fromkeys(str(w) for w in (waves.dropna() if isinstance(waves, pd.Series)
                                                   else waves)))
-    listed = ", ".join(repr(w) for w in found)
+    # a wave cell may hold anything a person typed: messages quote at most a short fragment of
+    # each, and at most a dozen of them
+    listed = ", ".join(_quoted(w) for w in found[:12]) + (
+        f" and {len(found) - 12} more" if len(found) > 12 else "")
     how = ("Declare the time order with --waves W1,W2,... (score, evaluate, report) or "
            "'waves: [W1, W2, ...]' in the project file; without a declaration only pre/post and "
            "voormeting/nameting are ordered, and waves are never sorted by name.")
@@ -84,10 +92,10 @@ def wave_order(waves: pd.Series | Sequence[str], declared: Sequence[str] | None 
     for w in found:
         key = " ".join(w.split()).casefold()
         if key in by_key:
-            raise InputError(f"The waves {by_key[key]!r} and {w!r} differ only in capitals or "
-                             f"spaces (waves found: {listed}); they would be analysed as two "
-                             "different waves. Write every wave the same way in the responses "
-                             "(ingest does this for you), then run the command again.")
+            raise InputError(f"The waves {_quoted(by_key[key])} and {_quoted(w)} differ only in "
+                             f"capitals or spaces (waves found: {listed}); they would be analysed "
+                             "as two different waves. Write every wave the same way in the "
+                             "responses (ingest does this for you), then run the command again.")
         by_key[key] = w
     if declared is not None:
         order_keys = [" ".join(str(d).split()).casefold() for d in declared]
@@ -98,10 +106,11 @@ def wave_order(waves: pd.Series | Sequence[str], declared: Sequence[str] | None 
                              "in time order.")
         undeclared = [w for k, w in by_key.items() if k not in order_keys]
         if undeclared:
-            raise InputError(f"The data has wave(s) {', '.join(map(repr, undeclared))} that the "
-                             f"declared order ({', '.join(map(str, declared))}) does not name "
-                             f"(waves found: {listed}). Add them to the declaration in their "
-                             "time order, or leave their rows out of the responses file.")
+            named = ", ".join(map(_quoted, undeclared[:12]))
+            raise InputError(f"The data has wave(s) {named} that the declared order "
+                             f"({', '.join(map(str, declared))}) does not name (waves found: "
+                             f"{listed}). Add them to the declaration in their time order, or "
+                             "leave their rows out of the responses file.")
         return [by_key[k] for k in order_keys if k in by_key]
     if len(found) <= 1:
         return found
