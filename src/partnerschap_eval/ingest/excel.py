@@ -50,7 +50,7 @@ _DTD_MARKERS = (b"<!doctype", b"<!entity")
 #: 60 columns is 6 million.
 MAX_SHEET_CELLS = 50_000_000
 _OVERLAP = 1 << 16  # bytes of XML kept between blocks: longer than any cell with its formula
-_REF_WINDOW = 14  # bytes read after r=" : up to 4 letters, 9 digits and the closing quote
+_REF_WINDOW = 16  # bytes read after r=" : up to 4 letters, 8 digits, the quote, and key bytes
 _REF_RE = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]*)([0-9]*)[\"']")
 _NS = rb"(?:[A-Za-z_][\w.-]*:)?"
 # a formula cell whose cached value is absent or empty: <c ...><f ...>...</f>[<v/>]</c>
@@ -142,47 +142,72 @@ class _SheetScan:
         # every element start once; cells, rows and formulas are told apart by the bytes after
         # "<" (with the sheet's namespace prefix, e.g. the OpenXML SDK's "x:")
         lt = np.flatnonzero(a[:cut] == 0x3C)
-        self._count_cells(a, lt)
-        if self._element(a, lt, b"f").any():
+        cells, rows, formulas = self._elements(a, lt)
+        self._count_cells(cells, rows)
+        if formulas:
             self._formulas(buf, cut)
-        if not len(starts):
-            return
+        if len(starts):
+            self._extent(a, starts, buf, cut)
+
+    def _extent(self, a: np.ndarray, starts: np.ndarray, buf: bytes, cut: int) -> None:
+        """The farthest row and column among the references starting at ``starts``."""
         padded = np.concatenate([a, np.zeros(_REF_WINDOW, np.uint8)]) \
             if int(starts.max()) + _REF_WINDOW > len(a) else a
         win = np.lib.stride_tricks.sliding_window_view(padded, _REF_WINDOW)[starts]
-        # element-wise tests and arg-reductions only: row sums and lookups cost ten times more
+        # element-wise tests and arg-reductions only: row sums, lookups and per-reference
+        # arithmetic cost several times more
         letter = ((win & 0xDF) - 65) < 26  # uint8 arithmetic wraps: A-Z and a-z
         digit = (win - 48) < 10
         n_letters = np.argmax(~letter, axis=1)  # letters lead: the first non-letter ends them
         end = np.argmax(~(letter | digit), axis=1)  # the first byte that is neither: the quote
-        pos = np.arange(_REF_WINDOW)
-        first_non_digit = np.argmax(~digit & (pos >= n_letters[:, None]), axis=1)
         every = np.arange(len(win))
         closing = win[every, end]
+        swap = letter[:, 1:] & digit[:, :-1]  # a letter after a digit ("A1B2")
+        swap_at = np.argmax(swap, axis=1)
         n_digits = end - n_letters
-        well_formed = (((closing == 0x22) | (closing == 0x27)) & (first_non_digit == end)
-                       & (n_letters <= 4) & (n_digits >= 1) & (n_digits <= 9)
+        well_formed = (((closing == 0x22) | (closing == 0x27))
+                       & ~(swap[every, swap_at] & (swap_at + 1 < end))
+                       & (n_letters <= 4) & (n_digits >= 1) & (n_digits <= 8)
                        & (win[every, np.minimum(n_letters, _REF_WINDOW - 1)] != 0x30))
         if not well_formed.all():
             # a reference longer than the window (zero-padded?), beyond any sheet, or odd:
             # read exactly, with the regex
             self._refs_regex(buf[:cut + 64])
             return
-        # exact values only for the references with the most letters / digits
+        # The largest column is among the references with the most letters, and there the
+        # largest as text (letters first, then digits: the first 8 bytes as one big-endian
+        # number); the largest row likewise among those with the most digits, per number of
+        # letters. One comparison of 8-byte numbers instead of arithmetic per reference.
         most = int(n_letters.max())
         if most:
-            sel = (win[n_letters == most, :most] & 0xDF).astype(np.int64) - 64
-            col = np.zeros(len(sel), np.int64)
-            for k in range(most):
-                col = col * 26 + sel[:, k]
-            self.facts.max_col = max(self.facts.max_col, int(col.max()))
+            keys = np.ascontiguousarray(win[n_letters == most, :8] & 0xDF)
+            best = keys[int(np.argmax(keys.view(">u8")[:, 0]))]
+            self.facts.max_col = max(self.facts.max_col,
+                                     _letters_value(bytes(best[:most]).decode("ascii")))
         most = int(n_digits.max())
-        rows = np.flatnonzero(n_digits == most)
-        sel = win[rows[:, None], n_letters[rows, None] + np.arange(most)].astype(np.int64) - 48
-        row = np.zeros(len(sel), np.int64)
-        for k in range(most):
-            row = row * 10 + sel[:, k]
-        self.facts.max_row = max(self.facts.max_row, int(row.max()))
+        widest = n_digits == most
+        for n in np.unique(n_letters[widest]).tolist():
+            keys = np.ascontiguousarray(win[widest & (n_letters == n), n:n + 8])
+            best = keys[int(np.argmax(keys.view(">u8")[:, 0]))]
+            self.facts.max_row = max(self.facts.max_row, int(bytes(best[:most])))
+
+    def _elements(self, a: np.ndarray, lt: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Positions of the cells and rows among the element starts ``lt``, and whether there
+        is a formula."""
+        if self.prefix:
+            return (lt[self._element(a, lt, b"c")], lt[self._element(a, lt, b"row")],
+                    bool(self._element(a, lt, b"f").any()))
+        last = len(a) - 1
+        first = a[np.minimum(lt + 1, last)]
+        second = a[np.minimum(lt + 2, last)]
+        ends = (second <= 32) | (second == 0x3E) | (second == 0x2F)  # "<c>", "<c ", "<c/"
+        cells = lt[(first == 0x63) & ends]
+        formulas = bool(((first == 0x66) & ends).any())
+        maybe = lt[(first == 0x72) & (second == 0x6F)]  # "<ro"
+        nxt = a[np.minimum(maybe + 4, last)]
+        rows = maybe[(a[np.minimum(maybe + 3, last)] == 0x77)
+                     & ((nxt <= 32) | (nxt == 0x3E) | (nxt == 0x2F))]
+        return cells, rows, formulas
 
     def _element(self, a: np.ndarray, lt: np.ndarray, name: bytes) -> np.ndarray:
         """Which "<" of ``lt`` open an element ``name`` (in the sheet's prefix)."""
@@ -194,10 +219,8 @@ class _SheetScan:
         nxt = a[np.minimum(lt + len(full) + 1, last)]
         return hit & ((nxt <= 32) | (nxt == 0x3E) | (nxt == 0x2F))
 
-    def _count_cells(self, a: np.ndarray, lt: np.ndarray) -> None:
+    def _count_cells(self, cells: np.ndarray, rows: np.ndarray) -> None:
         """Rows and the cells of the fullest row (cells without a reference extend a row)."""
-        cells = lt[self._element(a, lt, b"c")]
-        rows = lt[self._element(a, lt, b"row")]  # in order: lt is
         self.facts.rows += len(rows)
         per_row = np.bincount(np.searchsorted(rows, cells), minlength=len(rows) + 1)
         per_row[0] += self.open_row_cells  # the row open at the end of the last block
