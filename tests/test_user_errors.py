@@ -700,3 +700,15 @@ def test_the_vectorised_extent_scan_agrees_with_a_plain_reading(seed):
     assert scan.facts.max_row == max(max(r for _, r in refs),
                                      max(int(m) for m in re.findall(rb'<row r="(\d+)"', xml)))
     assert scan.facts.max_col == max(_letters_value(c) for c, _ in refs)
+
+
+@pytest.mark.parametrize("command", ["score", "ingest"])
+def test_a_device_given_as_responses_or_export_is_refused_not_read(command, tmp_path):
+    """/dev/zero never ends: reading it as a CSV would not stop (or fill the memory)."""
+    args = (["score", "/dev/zero", "--instrument", "partnerschap", "--out",
+             str(tmp_path / "s.csv")] if command == "score" else
+            ["ingest", "/dev/zero", "--instrument", "partnerschap", "--wave", "pre", "--role",
+             "parent", "--school", "S", "--out", str(tmp_path / "out")])
+    res = run_cli(*args, env=KEY)
+    refused(res, "/dev/zero", "not a regular file")
+    assert res[4] < MEMORY_LIMIT_MB

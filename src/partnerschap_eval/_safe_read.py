@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -269,10 +270,14 @@ def read_responses_file(path: str | os.PathLike[str]):  # -> pandas.DataFrame
     what = "the responses file"
     try:
         with open(path, "rb") as fh:  # one open: missing, folder, permission all land here
-            head = fh.read(4)
+            regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+            head = fh.read(4) if regular else b""
     except OSError as exc:
         raise InputError(os_error_text(path, exc, what) + " Produce it with `partnerschap-eval "
                          "ingest` (responses.csv).") from None
+    if not regular:  # a device or pipe (/dev/zero) would be read without end
+        raise InputError(f"{what} {path} is not a regular file (a device, pipe or socket). Give "
+                         "the responses.csv that `ingest` wrote.")
     keys = {k: str for k in _KEY_COLUMNS}
     if head == _PARQUET_MAGIC or path.suffix.lower() == ".parquet":
         try:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,11 +143,17 @@ def _read_bytes(path: Path) -> bytes:
     # permission problem are each named (os_error_text); a FIFO or device is never read whole
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size  # a regular file too large is not read at all
-            raw = fh.read(MAX_FILE_BYTES + 1) if size <= MAX_FILE_BYTES else b""
+            info = os.fstat(fh.fileno())  # a regular file too large is not read at all
+            regular = stat.S_ISREG(info.st_mode)
+            raw = fh.read(MAX_FILE_BYTES + 1) if regular and info.st_size <= MAX_FILE_BYTES \
+                else b""
+            size = info.st_size
     except OSError as exc:
         raise InputError(os_error_text(path, exc, "the export") + " An export is a CSV, Excel "
                          "(.xlsx) or SPSS (.sav) file.") from None
+    if not regular:  # a device or pipe (/dev/zero) would be read up to the limit, or for ever
+        raise InputError(f"{path}: not a regular file (a device, pipe or socket). Give the "
+                         "export file itself: CSV, Excel (.xlsx) or SPSS (.sav).")
     if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
         raise InputError(f"{path}: the file is larger than {MAX_FILE_BYTES >> 30} GB; no school "
                          "export is that large. Check the file, or split it and ingest the parts.")
