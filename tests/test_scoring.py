@@ -70,4 +70,11 @@ def test_validation_names_bad_values(instrument):
 
 def test_wave_order():
     assert wave_order(["post", "pre"]) == ["pre", "post"]
-    assert wave_order(["meting 2", "meting 10", "meting 1"]) == ["meting 1", "meting 2", "meting 10"]
+    assert wave_order(["nameting", "voormeting"]) == ["voormeting", "nameting"]
+    # Contract 2: an undeclared order is refused, never guessed ("naturally" or alphabetically);
+    # until issue 13 this test asserted the natural order meting 1, meting 2, meting 10
+    with pytest.raises(InputError, match="no declared order"):
+        wave_order(["meting 2", "meting 10", "meting 1"])
+    assert wave_order(["meting 2", "meting 10", "meting 1"],
+                      declared=["meting 1", "meting 2", "meting 10"]) == [
+        "meting 1", "meting 2", "meting 10"]

@@ -6,6 +6,7 @@ they never show a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,15 @@ def _fail(exc: Exception) -> None:
 def _yaml_path(instrument: str | None) -> Path | None:
     """The instrument as a file when it is given as a YAML path (an input to protect)."""
     return Path(instrument) if instrument and instrument.endswith((".yaml", ".yml")) else None
+
+
+def _wave_list(text: str) -> list[str]:
+    """``--waves pre,post`` as a list; an empty name is a user error, not a wave."""
+    names = [w.strip() for w in text.split(",")]
+    if not all(names):
+        raise PartnerschapError(f"--waves {text!r} has an empty name; write the waves in time "
+                                "order, separated by commas, e.g. --waves T0,T1,T2.")
+    return names
 
 
 class _Step:
@@ -115,6 +125,8 @@ def score(
     responses: Annotated[Path, typer.Argument(help="Responses file (Contract 2).")],
     instrument: Annotated[str, typer.Option(help="Instrument id or YAML path.")],
     out_path: Annotated[Path, typer.Option("--out", help="Scores CSV to write.")],
+    waves: Annotated[str | None, typer.Option(
+        help="Wave order, comma-separated (rows are written in this order).")] = None,
 ) -> None:
     """Scale scores per respondent and wave (reverse keys, min-items rule)."""
     from ._io import write_csv
@@ -122,7 +134,7 @@ def score(
     from .instruments import load_instrument
     from .privacy import screen_responses
     from .reporting import read_responses
-    from .scoring import score_scales, validate_responses
+    from .scoring import score_scales, validate_responses, wave_order
 
     try:
         check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
@@ -131,6 +143,10 @@ def score(
         data = validate_responses(read_responses(responses), inst)
         screen_responses(data, inst.roles)  # scores.csv is an output: no key cell as typed
         scores = score_scales(data, inst)
+        if waves:  # declared: every wave must be in it, and the rows follow it
+            order = wave_order(scores["wave"], _wave_list(waves))
+            rank = {w: i for i, w in enumerate(order)}
+            scores = scores.iloc[scores["wave"].map(rank).argsort(kind="stable")]
         write_csv(scores, out_path)
     except PartnerschapError as exc:
         _fail(exc)
@@ -143,7 +159,9 @@ def evaluate(
     instrument: Annotated[str, typer.Option(help="Instrument id or YAML path.")],
     out_path: Annotated[Path, typer.Option("--out", help="results.json to write.")],
     min_cell: Annotated[int, typer.Option(help="Minimum cell size (Contract 5).")] = 10,
-    waves: Annotated[str | None, typer.Option(help="Wave order, comma-separated.")] = None,
+    waves: Annotated[str | None, typer.Option(
+        help="Wave order, comma-separated, e.g. T0,T1,T2 (needed unless the waves are pre/post "
+             "or voormeting/nameting).")] = None,
 ) -> None:
     """Pre/post statistics for every scale, written as results.json (Contract 4)."""
     from ._io import canonical_json, write_text
@@ -157,7 +175,7 @@ def evaluate(
                      what="results file")
         if min_cell < 1:
             raise PartnerschapError("--min-cell must be at least 1.")
-        order = [w.strip() for w in waves.split(",")] if waves else None
+        order = _wave_list(waves) if waves else None
         results = _evaluate(read_responses(responses), instrument, waves=order, min_cell=min_cell,
                             inputs=[input_record(responses, out_path.parent)],
                             parameters={"min_cell": min_cell, "waves": order})
@@ -178,6 +196,9 @@ def report(
     min_cell: Annotated[int, typer.Option(help="Minimum cell size (Contract 5).")] = 10,
     date: Annotated[str | None, typer.Option(
         help="Date printed on the report, YYYY-MM-DD (default today).")] = None,
+    waves: Annotated[str | None, typer.Option(
+        help="Wave order, comma-separated (needed unless the waves are pre/post or "
+             "voormeting/nameting; with --config use 'waves:' in the project file).")] = None,
 ) -> None:
     """Compute results once and render the HTML report with papermill."""
     from .project import load_project
@@ -186,6 +207,8 @@ def report(
     try:
         if config is not None:
             settings = load_project(config)
+            if waves:  # the command line wins over the project file
+                settings = dataclasses.replace(settings, waves=tuple(_wave_list(waves)))
         else:
             missing = [n for n, v in (("--responses", responses), ("--instrument", instrument),
                                       ("--project", project), ("--out", out_dir)) if v is None]
@@ -196,7 +219,8 @@ def report(
                 raise PartnerschapError(f"--lang must be 'nl' or 'en', not '{lang}'.")
             settings = ReportSettings(project=project, instrument=instrument, responses=responses,
                                       out_dir=out_dir, lang=lang, min_cell=min_cell,
-                                      report_date=date)
+                                      report_date=date,
+                                      waves=tuple(_wave_list(waves)) if waves else None)
         with _Step(f"report '{settings.project}' -> {settings.out_dir}"):
             paths = build_report(settings, protect=(config,) if config is not None else ())
     except PartnerschapError as exc:

@@ -191,6 +191,8 @@ def stuart_maxwell(tables: np.ndarray) -> pd.DataFrame:
 # pairs, transitions and ordinal change
 # ---------------------------------------------------------------------------------------------
 def _waves(data: pd.DataFrame, first: str | None, last: str | None) -> tuple[str, str]:
+    if first is not None and last is not None:  # given by the caller: nothing to order
+        return first, last
     order = wave_order(data["wave"])
     if len(order) < 2 and (first is None or last is None):
         raise InputError(f"Ordinal change needs two waves; the table has {order}.")
@@ -889,10 +891,10 @@ def summary(responses_by_instrument: Mapping[str, pd.DataFrame], *,
     for key, responses in responses_by_instrument.items():
         inst = load_instrument(key)
         loaded.append((inst, validate_responses(responses, inst)))
-    all_waves = pd.concat([r["wave"] for _, r in loaded], ignore_index=True)
-    order = wave_order(all_waves)
-    first = first if first is not None else order[0]
-    last = last if last is not None else order[-1]
+    if first is None or last is None:  # a report passes the project's first and last wave
+        order = wave_order(pd.concat([r["wave"] for _, r in loaded], ignore_index=True))
+        first = first if first is not None else order[0]
+        last = last if last is not None else order[-1]
 
     tables: dict[str, list[pd.DataFrame]] = {k: [] for k in (
         "epstein_profile", "epstein_school_profile", "epstein_change", "level_distribution",

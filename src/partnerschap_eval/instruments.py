@@ -25,10 +25,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import InstrumentError
+from ._safe_read import YamlFileError, load_yaml, os_problem
+from .errors import InputError, InstrumentError
 
 __all__ = [
     "Instrument",
@@ -549,18 +549,13 @@ def parse_instrument(data: object, source: str = "<instrument>") -> Instrument:
 
 
 def load_instrument_file(path: str | os.PathLike[str]) -> Instrument:
-    """Read and validate one instrument YAML file."""
+    """Read and validate one instrument YAML file (UTF-8, within :mod:`._safe_read`'s limits)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InstrumentError(str(path), [("", f"cannot be read ({exc.strerror})")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        raise InstrumentError(str(path), [(where, f"is not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        data = load_yaml(path, "the instrument file")
+    except YamlFileError as exc:
+        raise InstrumentError(str(path), [(f"line {exc.line}" if exc.line else "",
+                                           exc.problem)]) from None
     return parse_instrument(data, source=str(path))
 
 
@@ -588,8 +583,8 @@ def available_instruments() -> dict[str, Path]:
     for d in instrument_dirs():
         for f in sorted(d.glob("*.y*ml")):
             try:
-                data = yaml.safe_load(f.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError):
+                data = load_yaml(f, "the instrument file")
+            except InputError:  # reported when that file is asked for by its path
                 continue
             if isinstance(data, dict) and isinstance(data.get("id"), str):
                 found.setdefault(data["id"], f)
@@ -613,10 +608,13 @@ def load_instrument(id_or_path: str | os.PathLike[str] | Instrument) -> Instrume
         return id_or_path
     text = str(id_or_path)
     path = Path(text)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise InstrumentError(text, [("", "file not found")])
-        return _load_cached(str(path.resolve()), path.stat().st_mtime)
+    try:
+        if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+            if not path.exists():
+                raise InstrumentError(text, [("", "file not found")])
+            return _load_cached(str(path.resolve()), path.stat().st_mtime)
+    except OSError as exc:  # a folder on the way that may not be searched, a loop of links
+        raise InstrumentError(text, [("", os_problem(exc))]) from None
     known = available_instruments()
     if text not in known:
         listed = ", ".join(sorted(known)) or "none found"

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ._io import atomic_path
-from .errors import KeyMissingError
+from ._safe_read import read_limited
+from .errors import InputError, KeyMissingError
 
 KEY_ENV = "PARTNERSCHAP_EVAL_KEY"
 #: Key used by ``partnerschap-eval demo`` only; it is public and protects nothing.
@@ -35,17 +36,19 @@ DEFAULT_MIN_CELL = 10
 #: Roles that are professionals: never reported per school (Contract 5).
 PROFESSIONAL_ROLES = frozenset({"teacher", "youthworker", "coordinator"})
 
+#: A key file written by :func:`keygen` has 65 bytes; a longer file is not a key file.
+MAX_KEY_FILE_BYTES = 4096
 _PSEUDONYM_HEX = 20  # 80 bits: no collisions in any realistic project
 
 
 def load_key(key_file: str | os.PathLike[str] | None = None) -> bytes:
     """Return the project key from ``key_file`` or the ``PARTNERSCHAP_EVAL_KEY`` variable."""
     if key_file is not None:
-        try:
-            key = Path(key_file).read_bytes().strip()
-        except OSError as exc:
+        try:  # bounded: a key is 65 bytes; a wrong path (a data file, /dev/zero) is not read whole
+            key = read_limited(key_file, MAX_KEY_FILE_BYTES, "the key file").strip()
+        except InputError as exc:
             raise KeyMissingError(
-                f"The key file {key_file} cannot be read ({exc.strerror}). Create one with "
+                f"{exc} A key file holds one line of 64 hex characters; create one with "
                 "`partnerschap-eval keygen --out PATH` and keep it outside the data folder."
             ) from None
     else:

@@ -5,7 +5,8 @@ Example::
     project: "WiSH 2025-2026"
     instrument: partnerschap          # id or path to a YAML file
     responses: data/processed/wish/responses.csv
-    waves: [pre, post]                # optional; default pre before post, else natural order
+    waves: [T0, T1, T2]               # the time order; needed unless the waves are pre/post
+                                      # (or voormeting/nameting): waves are never sorted by name
     min_cell: 10                      # optional; Contract 5 minimum cell size
     language: nl                      # nl (default) or en
     out: reports/wish                 # output folder
@@ -22,9 +23,9 @@ import datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ._safe_read import load_yaml
 from .errors import InputError
 from .privacy import DEFAULT_MIN_CELL
 from .reporting import ReportSettings
@@ -55,13 +56,9 @@ class ProjectConfig(BaseModel):
 def load_project(path: str | Path) -> ReportSettings:
     """Read and validate a project YAML file into report settings."""
     path = Path(path)
+    data = load_yaml(path, "the project file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         cfg = ProjectConfig.model_validate(data)
-    except OSError as exc:
-        raise InputError(f"{path}: the project file cannot be read ({exc.strerror}).") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc}).") from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise InputError(f"{path}: invalid project file: {problems}.") from None

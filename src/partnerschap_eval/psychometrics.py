@@ -1581,7 +1581,7 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
     _check_policy(nan_policy)
     inst = load_instrument(instrument)
     data = reverse_key(validate_responses(responses, inst), inst)
-    wave_list = list(waves) if waves is not None else wave_order(data["wave"].unique())
+    wave_list = list(waves) if waves is not None else wave_order(data["wave"])
     lo, hi = inst.response_scale.min, inst.response_scale.max
     nan = float("nan")
     rel_rows, item_frames = [], []

@@ -26,7 +26,7 @@ import pandas as pd
 from . import __version__
 from ._io import canonical_json, sha256_file, write_bytes, write_json, write_text
 from ._outputs import check_input_set, output_set
-from .errors import InputError, PartnerschapError
+from .errors import PartnerschapError
 from .instruments import load_instrument
 from .privacy import DEFAULT_MIN_CELL, screen_responses, shown, shown_path
 
@@ -98,19 +98,16 @@ def notebook_path(name: str) -> Path:
 
 
 def read_responses(path: str | Path) -> pd.DataFrame:
-    """Read a Contract 2 responses file (CSV or Parquet); ids and keys stay text."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: responses file not found.")
-    check_input_set(path)  # not half of an interrupted ingest, not files of two runs
-    keys = {"respondent_id": str, "wave": str, "role": str, "school_id": str}
-    if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path).astype(keys)
-    try:
-        return pd.read_csv(path, dtype=keys, keep_default_na=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable responses CSV ({exc}). Produce it with "
-                         "`partnerschap-eval ingest`.") from None
+    """Read a Contract 2 responses file (CSV or Parquet); ids and keys stay text.
+
+    Every failure is a paragraph (:func:`partnerschap_eval._safe_read.read_responses_file`), and
+    a file of an ingest output set must belong to a complete, unmixed set.
+    """
+    from ._safe_read import read_responses_file
+
+    frame = read_responses_file(path)
+    check_input_set(Path(path))  # not half of an interrupted ingest, not files of two runs
+    return frame
 
 
 def _kernel_name() -> str:

@@ -353,8 +353,9 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     instrument
         Instrument id, path or object.
     waves
-        Wave order; default :func:`~partnerschap_eval.scoring.wave_order`. Differences are last
-        minus first wave.
+        The declared wave order (``--waves``, the project's ``waves:``), or None for the known
+        pair pre/post; see :func:`~partnerschap_eval.scoring.wave_order`, which refuses
+        undeclared waves. Differences are last minus first wave.
     min_cell
         Minimum number of respondents behind any reported value (Contract 5).
     inputs, parameters
@@ -385,7 +386,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     inst = load_instrument(instrument)
     data = validate_responses(responses, inst)
     screen_responses(data, inst.roles, waves=waves, schools=schools)  # nothing as typed
-    order = waves or wave_order(data["wave"])
+    order = wave_order(data["wave"], waves)
     if len(order) < 2:
         raise InputError(f"Cannot evaluate: only one wave ({order}) in the data; a pre/post "
                          "evaluation needs at least two (check the wave column or --wave).")

@@ -14,6 +14,8 @@ undetermined levels (missing) when the scores a rule needs are missing, and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -22,30 +24,101 @@ from .instruments import Classification, Instrument, pick_text
 
 KEY_COLUMNS = ["respondent_id", "wave", "role", "school_id"]
 
-__all__ = ["KEY_COLUMNS", "validate_responses", "reverse_key", "score_scales", "wave_order",
+__all__ = ["KEY_COLUMNS", "KNOWN_WAVE_PAIRS", "validate_responses", "reverse_key", "score_scales",
+           "wave_order",
            "classify", "score_and_classify", "describe_classifications", "rule_text"]
 
 
-def wave_order(waves: pd.Series | list[str]) -> list[str]:
-    """Order wave names: ``pre`` before ``post``; otherwise natural order of the names.
+def _quoted(name: str, limit: int = 24) -> str:
+    """A wave name for a message: quoted, and cut when long."""
+    return repr(name if len(name) <= limit else name[:limit - 1] + "…")
 
-    >>> wave_order(["post", "pre"])
+
+#: Wave names whose order is known without a declaration (Contract 2): first, then last.
+KNOWN_WAVE_PAIRS = (("pre", "post"), ("voormeting", "nameting"))
+
+
+def wave_order(waves: pd.Series | Sequence[str], declared: Sequence[str] | None = None
+               ) -> list[str]:
+    """The waves of the data in time order: as declared, or the known pair; never guessed.
+
+    Every place that needs an order of waves (scoring, results, psychometrics, frameworks,
+    reports) takes it from here (Contract 2 of ``DESIGN.md``).
+
+    Parameters
+    ----------
+    waves
+        The wave column (or the wave names) of the data.
+    declared
+        The declared order (``--waves``, the project file's ``waves:``), or None. Every wave of
+        the data must be declared; declared waves the data lacks are left out. Names match
+        ignoring case and surrounding spaces (the data's spelling is returned).
+
+    Returns
+    -------
+    list of str
+        The waves of the data, first to last.
+
+    Raises
+    ------
+    InputError
+        When a wave of the data is not declared; when two waves differ only in capitals or
+        spaces (``pre`` beside ``Pre``); when the declaration names a wave twice; and without a
+        declaration, when the waves are not one wave or the known pair ``pre``/``post`` (or
+        ``voormeting``/``nameting``). The message lists the waves found and how to declare
+        their order. Nothing is ever sorted alphabetically or "naturally".
+
+    Examples
+    --------
+    >>> wave_order(["post", "pre", "post"])
     ['pre', 'post']
+    >>> wave_order(["T2", "T0", "T1"], declared=["T0", "T1", "T2"])
+    ['T0', 'T1', 'T2']
     >>> wave_order(["t10", "t2", "t1"])
-    ['t1', 't2', 't10']
+    Traceback (most recent call last):
+    ...
+    partnerschap_eval.errors.InputError: The waves in the data ('t10', 't2', 't1') have no declared order...
     """
-    import re
-
-    names = sorted({str(w) for w in waves})
-    known = {"pre": 0, "voormeting": 0, "baseline": 0, "mid": 1, "tussenmeting": 1,
-             "post": 2, "nameting": 2, "follow_up": 3, "followup": 3}
-    if all(n in known for n in names):
-        return sorted(names, key=lambda n: known[n])
-
-    def natural(n: str) -> list[object]:
-        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)]
-
-    return sorted(names, key=natural)
+    found = list(dict.fromkeys(str(w) for w in (waves.dropna() if isinstance(waves, pd.Series)
+                                                  else waves)))
+    # a wave cell may hold anything a person typed: messages quote at most a short fragment of
+    # each, and at most a dozen of them
+    listed = ", ".join(_quoted(w) for w in found[:12]) + (
+        f" and {len(found) - 12} more" if len(found) > 12 else "")
+    how = ("Declare the time order with --waves W1,W2,... (score, evaluate, report) or "
+           "'waves: [W1, W2, ...]' in the project file; without a declaration only pre/post and "
+           "voormeting/nameting are ordered, and waves are never sorted by name.")
+    by_key: dict[str, str] = {}
+    for w in found:
+        key = " ".join(w.split()).casefold()
+        if key in by_key:
+            raise InputError(f"The waves {_quoted(by_key[key])} and {_quoted(w)} differ only in "
+                             f"capitals or spaces (waves found: {listed}); they would be analysed "
+                             "as two different waves. Write every wave the same way in the "
+                             "responses (ingest does this for you), then run the command again.")
+        by_key[key] = w
+    if declared is not None:
+        order_keys = [" ".join(str(d).split()).casefold() for d in declared]
+        twice = sorted({d for d in order_keys if order_keys.count(d) > 1})
+        if twice:
+            raise InputError(f"The declared wave order names {', '.join(map(repr, twice))} more "
+                             f"than once ({', '.join(map(str, declared))}). Name each wave once, "
+                             "in time order.")
+        undeclared = [w for k, w in by_key.items() if k not in order_keys]
+        if undeclared:
+            named = ", ".join(map(_quoted, undeclared[:12]))
+            raise InputError(f"The data has wave(s) {named} that the declared order "
+                             f"({', '.join(map(str, declared))}) does not name (waves found: "
+                             f"{listed}). Add them to the declaration in their time order, or "
+                             "leave their rows out of the responses file.")
+        return [by_key[k] for k in order_keys if k in by_key]
+    if len(found) <= 1:
+        return found
+    for pair in KNOWN_WAVE_PAIRS:
+        if set(by_key) == set(pair):
+            return [by_key[k] for k in pair]
+    raise InputError(f"The waves in the data ({listed}) have no declared order, and the "
+                     f"package never guesses one. {how}")
 
 
 def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:

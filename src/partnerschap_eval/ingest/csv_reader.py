@@ -109,12 +109,48 @@ def _decode(raw: bytes, path: Path) -> tuple[bytes, str]:
         return _transcode(raw, guess, path), guess
     try:
         _check_utf8(raw)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        _refuse_mixed(raw, exc.start, path)
         try:
             return _transcode(raw, "cp1252", path), "cp1252"
         except InputError:
             return _transcode(raw, "latin-1", path), "latin-1"
     return raw, "utf-8"
+
+
+# a character of two to four bytes as UTF-8 writes it (a Windows-1252 text has such byte pairs
+# only by rare accident, e.g. "Ã©")
+_UTF8_MULTI = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|"
+                         rb"[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _refuse_mixed(raw: bytes, bad: int, path: Path) -> None:
+    """Refuse a file that is not UTF-8 as a whole but has lines that are (with characters beyond
+    ASCII): decoded as one encoding, "Zoë" in a UTF-8 line would read "ZoÃ«" and become another
+    school or person than "Zoë" in a Windows-1252 line — a silent split, so no guess is made.
+    No cell is quoted: the lines may hold personal data."""
+    pos = 0
+    while True:
+        m = _UTF8_MULTI.search(raw, pos)
+        if m is None:
+            return
+        start = raw.rfind(b"\n", 0, m.start()) + 1
+        end = raw.find(b"\n", m.end())
+        end = len(raw) if end < 0 else end
+        try:
+            raw[start:end].decode("utf-8")
+        except UnicodeDecodeError:
+            pos = end  # this line is not UTF-8 itself: look further
+            continue
+        utf8_line = raw.count(b"\n", 0, m.start()) + 1
+        other_line = raw.count(b"\n", 0, bad) + 1
+        raise InputError(
+            f"{path}: the file mixes text encodings: line {utf8_line} is UTF-8, but line "
+            f"{other_line} is not (byte 0x{raw[bad]:02x}, as Windows-1252 or Latin-1 write "
+            "accented letters). Read as one encoding, the same name would be spelled two ways "
+            "(such as 'Zoë' and 'ZoÃ«') and count as two schools or two people. Save the export "
+            "again as 'CSV UTF-8' (or retype the accented letters of those lines) and ingest the "
+            "new file.")
 
 
 def _transcode(raw: bytes, encoding: str, path: Path) -> bytes:

@@ -59,21 +59,36 @@ class Layout:
     personal: dict[str, str] = field(default_factory=dict)
     answer_codes: str | None = None
     status_column: str | None = None
+    #: column name given to a repeated header -> the header as written (``"rec1 (2)" -> "rec1"``)
+    repeated: dict[str, str] = field(default_factory=dict)
 
 
-def unique_names(cells: list[str]) -> list[str]:
+def unique_names(cells: list[str], repeated: dict[str, str] | None = None) -> list[str]:
     """Header cells as unique, non-empty column names.
 
-    >>> unique_names(["Naam", "", "Naam", " rec1 "])
-    ['Naam', '(column 2)', 'Naam (2)', 'rec1']
+    A repeated header gets a number; when ``repeated`` is given, each such name is recorded
+    there with the header as written, so the mapping can refuse two columns that claim one item
+    instead of silently ignoring the second.
+
+    >>> seen = {}
+    >>> unique_names(["Naam", "", "Naam", " rec1 "], seen), seen
+    (['Naam', '(column 2)', 'Naam (2)', 'rec1'], {'Naam (2)': 'Naam'})
     """
     out: list[str] = []
     seen: dict[str, int] = {}
+    taken = {str(c).strip() for c in cells}
     for i, cell in enumerate(cells):
         name = str(cell).strip() or f"(column {i + 1})"
         if name in seen:
+            original = name
             seen[name] += 1
-            name = f"{name} ({seen[name]})"
+            name = f"{original} ({seen[original]})"
+            while name in taken:  # a header already written so: the next number
+                seen[original] += 1
+                name = f"{original} ({seen[original]})"
+            taken.add(name)
+            if repeated is not None:
+                repeated[name] = original
         else:
             seen[name] = 1
         out.append(name)
@@ -133,7 +148,8 @@ def _qualtrics(records: list[list[str]], legacy: bool) -> Layout:
                      for i in range(width)]
     else:
         raw_names = first
-    columns = unique_names(raw_names)
+    repeated: dict[str, str] = {}
+    columns = unique_names(raw_names, repeated)
     imports = ([_import_id(c) or "" for c in (records[2] + [""] * width)[:width]]
                if not legacy and len(records) > 2 else [""] * width)
     text: dict[str, str] = {}
@@ -151,7 +167,7 @@ def _qualtrics(records: list[list[str]], legacy: bool) -> Layout:
             personal[col] = "Qualtrics free-text answer"
     status = next((c for c in columns if normalise_label(c) == "status"), None)
     return Layout("qualtrics-legacy" if legacy else "qualtrics", 2 if legacy else 3, columns,
-                  text, tool, personal, status_column=status)
+                  text, tool, personal, status_column=status, repeated=repeated)
 
 
 # -- Microsoft Forms, Google Forms -------------------------------------------------------------
@@ -181,7 +197,8 @@ def _is_googleforms(records: list[list[str]]) -> bool:
 
 def _simple(name: str, records: list[list[str]], tool_names: set[str],
             personal_names: dict[str, str], tool_label: str) -> Layout:
-    columns = unique_names(records[0])
+    repeated: dict[str, str] = {}
+    columns = unique_names(records[0], repeated)
     tool, personal = {}, {}
     for col in columns:
         key = normalise_label(col)
@@ -189,7 +206,7 @@ def _simple(name: str, records: list[list[str]], tool_names: set[str],
             personal[col] = f"{tool_label} {personal_names[key]}"
         elif key in tool_names:
             tool[col] = f"{tool_label} metadata"
-    return Layout(name, 1, columns, {}, tool, personal)
+    return Layout(name, 1, columns, {}, tool, personal, repeated=repeated)
 
 
 # -- LimeSurvey --------------------------------------------------------------------------------
@@ -212,7 +229,8 @@ def _is_limesurvey(records: list[list[str]]) -> bool:
 
 
 def _limesurvey(records: list[list[str]]) -> Layout:
-    columns = unique_names(records[0])
+    repeated: dict[str, str] = {}
+    columns = unique_names(records[0], repeated)
     text: dict[str, str] = {}
     tool: dict[str, str] = {}
     personal: dict[str, str] = {}
@@ -235,7 +253,8 @@ def _limesurvey(records: list[list[str]]) -> Layout:
         elif (key in _LIME_TOOL or re.fullmatch(r"grouptime\d+", low)
               or (low.endswith("time") and low[:-4] in codes)):
             tool[col] = "LimeSurvey metadata"
-    return Layout("limesurvey", 1, columns, text, tool, personal, answer_codes="limesurvey")
+    return Layout("limesurvey", 1, columns, text, tool, personal, answer_codes="limesurvey",
+                  repeated=repeated)
 
 
 # -- detection ---------------------------------------------------------------------------------
@@ -272,5 +291,6 @@ def detect_layout(records: list[list[str]], forced: str | None = None,
     if name == "limesurvey":
         return _limesurvey(records)
     if name == "table":
-        return Layout("table", 1, unique_names(records[0]))
+        repeated: dict[str, str] = {}
+        return Layout("table", 1, unique_names(records[0], repeated), repeated=repeated)
     raise InputError(f"{where}: unknown layout '{name}' (known: {', '.join(LAYOUTS)}).")

@@ -25,8 +25,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from .._safe_read import load_yaml
 from ..errors import InputError
 from ..instruments import Instrument, normalise_label
 from ..privacy import pii_reason, shown
@@ -92,11 +91,7 @@ def load_mapping(path: str | Path | None, instrument: Instrument) -> MappingFile
     if path is None:
         return MappingFile()
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: the mapping file cannot be read ({exc}). Check that it is "
-                         "UTF-8 YAML with the keys 'columns' and 'values'.") from None
+    data = load_yaml(path, "the mapping file") or {}
     if not isinstance(data, dict) or set(data) - {"columns", "values"}:
         raise InputError(f"{path}: a mapping file holds only the keys 'columns' and 'values' "
                          "(see DESIGN.md Contract 3).")
@@ -199,6 +194,13 @@ def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> 
     for column in raw.columns:
         text = layout.header_text.get(column)
         explicit = mapping.columns.get(column.strip())
+        # a repeated header ("rec1" twice) has the fate of the header as written, unless the
+        # mapping file names its numbered column ("rec1 (2)": drop); claiming an item twice is
+        # then refused below, like rec1 beside REC1, instead of the second being ignored
+        as_written = layout.repeated.get(column) if explicit is None else None
+        if as_written is not None:
+            explicit = mapping.columns.get(as_written)
+        name = as_written or column
         if explicit is None and text:
             explicit = mapping.columns.get(text.strip())
         if explicit == "pii":
@@ -210,13 +212,13 @@ def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> 
         if explicit:
             targets[column] = explicit
             continue
-        if column in layout.tool_columns:
-            tool[column] = layout.tool_columns[column]
+        if name in layout.tool_columns or column in layout.tool_columns:
+            tool[column] = layout.tool_columns.get(column) or layout.tool_columns[name]
             continue
-        if column in layout.personal:
-            pii[column] = layout.personal[column]
+        if name in layout.personal or column in layout.personal:
+            pii[column] = layout.personal.get(column) or layout.personal[name]
             continue
-        target = _auto_target(column, text, instrument, texts, item_ids)
+        target = _auto_target(name, text, instrument, texts, item_ids)
         if target is not None:
             targets[column] = target
             continue
@@ -233,9 +235,18 @@ def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> 
     clashes = {t: cs for t, cs in claimed.items() if len(cs) > 1}
     if clashes:
         # headers pass the output firewall: a header can be a name or an address too
-        detail = "; ".join(f"{t} <- {[shown(c, 'header') for c in cs]}"
-                           for t, cs in clashes.items())
-        raise InputError(f"Several columns map to the same target ({detail}). Say which one to "
-                         "use in a mapping file (--mapping; map the others to 'drop').")
+        position = {c: i + 1 for i, c in enumerate(raw.columns)}
+        detail = "; ".join(f"{t} <- " + ", ".join(
+            f"'{shown(layout.repeated.get(c, c), 'header')}' (column {position[c]})" for c in cs)
+            for t, cs in clashes.items())
+        repeated = sorted({shown(layout.repeated[c], 'header') for cs in clashes.values() for c in cs
+                           if c in layout.repeated})
+        fix = ("Say which one to use in a mapping file (--mapping; map the others to 'drop').")
+        if repeated:
+            fix = (f"The header(s) {', '.join(map(repr, repeated))} appear more than once; "
+                   "rename the extra column in the export, or map it by its numbered name "
+                   f"(e.g. \"{repeated[0]} (2)\": drop) in a mapping file (--mapping).")
+        raise InputError(f"Several columns map to the same target ({detail}), so answers of "
+                         f"one of them would be lost. {fix}")
     return ColumnMap(targets=targets, pii=pii, dropped=dropped, tool=tool, empty=empty,
                      unmapped=unmapped)

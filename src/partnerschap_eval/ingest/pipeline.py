@@ -57,7 +57,7 @@ from ..privacy import (
 from .columns import Coded, collapse_space, constant
 from .decode import AnswerDecoder, Cleared
 from .layouts import QUALTRICS_BAD_STATUS
-from .mapping import ColumnMap, MappingFile, load_mapping, map_columns
+from .mapping import KEY_TARGETS, ColumnMap, MappingFile, load_mapping, map_columns
 from .readers import RawTable, read_export
 
 __all__ = ["ExportSpec", "IngestResult", "ingest_exports", "write_ingest_outputs",
@@ -361,6 +361,25 @@ def _withhold_ids(cleared: list[dict], ids: Coded) -> None:
             c["value"] = "<withheld: a respondent id>"
 
 
+R_FORMULA = "formula without a cached value"
+
+
+def _log_unread(raw: RawTable, path: Path, cmap: ColumnMap, cleared: list[dict],
+                by_reason: Counter[str], by_column: Counter[str]) -> None:
+    """Answer cells the reader saw as empty although the file holds something there (a formula
+    whose result the spreadsheet never stored): counted and listed as cleared, not lost."""
+    for column, rows in raw.unread.items():
+        item = cmap.targets.get(column)
+        if item is None or item in KEY_TARGETS:
+            continue  # a key column: its row is rejected for the missing value, and counted
+        by_reason[R_FORMULA] += len(rows)
+        by_column[item] += len(rows)
+        room = MAX_CLEARED_LISTED - len(cleared)
+        for row in rows[:max(room, 0)]:
+            cleared.append({"line": int(raw.lines[row]), "column": item,
+                            "header": _header(raw, column), "value": "(formula)", "reason": R_FORMULA, "source_file": path.name})
+
+
 def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Coded,
                       wave: Coded, school: Coded, role_text: Coded, names: PseudonymJob | None,
                       decoded: np.ndarray, cmap: ColumnMap, results) -> _FilePart:
@@ -398,6 +417,7 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Co
         if col.reasons:
             _log_cleared(raw, path, column, cmap.targets[column], col, cleared, by_reason,
                          by_column)
+    _log_unread(raw, path, cmap, cleared, by_reason, by_column)
     _withhold_ids(cleared, ids)
 
     def headers(columns) -> list[str]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._safe_read import os_error_text
 from ..errors import InputError
 from ..privacy import screen, shown_path
 from .columns import Coded, ColumnData, as_coded, cell_text, column_sample
@@ -69,6 +71,8 @@ class RawTable:
     layout: Layout
     details: dict = field(default_factory=dict)
     problems: dict[int, str] = field(default_factory=dict)  # row -> reason the reader rejects it
+    #: column -> rows whose cell the reader could not see (a formula without a cached value)
+    unread: dict[str, np.ndarray] = field(default_factory=dict)
     sha256: str = ""
 
     @property
@@ -141,31 +145,42 @@ def _read_bytes(path: Path, shown: Path) -> bytes:
 
     A symbolic link is refused, and the file is opened so that a link swapped in after the
     check is refused too (``O_NOFOLLOW``): a link can make the ingest read, and echo into its
-    outputs, a file that was never submitted (a key, another school's export).
+    outputs, a file that was never submitted (a key, another school's export). One open, then a
+    bounded read: a missing file, a folder, a path through a file and a permission problem are
+    each named (``os_error_text``); a FIFO or device is never read whole.
     """
+    link = ("the export is a symbolic link; only plain files are ingested, so a link cannot make "
+            "the ingest read another file. Copy the export itself into the data folder and "
+            "ingest the copy.")
     if path.is_symlink():
-        raise InputError(f"{shown}: the export is a symbolic link; only plain files are "
-                         "ingested, so a link cannot make the ingest read another file. Copy the "
-                         "export itself into the data folder and ingest the copy.")
-    if not path.is_file():
-        raise InputError(f"{shown}: file not found. Check the path (and that it is a file, not a "
-                         "folder).")
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError(f"{shown}: the file is empty (0 bytes); there is nothing to ingest. "
-                         "Export the survey again and ingest the new file.")
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"{shown}: the file is larger than {MAX_FILE_BYTES >> 30} GB; no school "
-                         "export is that large. Check the file, or split it and ingest the parts.")
+        raise InputError(f"{shown}: {link}")
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as fh:
-            return fh.read()
+            info = os.fstat(fh.fileno())  # a regular file too large is not read at all
+            regular = stat.S_ISREG(info.st_mode)
+            raw = fh.read(MAX_FILE_BYTES + 1) if regular and info.st_size <= MAX_FILE_BYTES \
+                else b""
+            size = info.st_size
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise InputError(f"{shown}: the export is a symbolic link; only plain files are "
-                             "ingested. Copy the export itself and ingest the copy.") from None
-        raise InputError(f"{shown}: the file cannot be read ({exc.strerror}).") from None
+            raise InputError(f"{shown}: {link}") from None
+        raise InputError(os_error_text(shown, exc, "the export") + " An export is a CSV, Excel "
+                         "(.xlsx) or SPSS (.sav) file.") from None
+    if stat.S_ISDIR(info.st_mode):  # os.open opens a folder without complaint
+        raise InputError(os_error_text(shown, IsADirectoryError(errno.EISDIR, "Is a directory"),
+                                       "the export") + " An export is a CSV, Excel (.xlsx) or "
+                         "SPSS (.sav) file.")
+    if not regular:  # a device or pipe (/dev/zero) would be read up to the limit, or for ever
+        raise InputError(f"{shown}: not a regular file (a device, pipe or socket). Give the "
+                         "export file itself: CSV, Excel (.xlsx) or SPSS (.sav).")
+    if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"{shown}: the file is larger than {MAX_FILE_BYTES >> 30} GB; no school "
+                         "export is that large. Check the file, or split it and ingest the parts.")
+    if not raw:
+        raise InputError(f"{shown}: the file is empty (0 bytes); there is nothing to ingest. "
+                         "Export the survey again and ingest the new file.")
+    return raw
 
 
 def read_export(path: str | Path, format: str | None = None, sheet: str | None = None) -> RawTable:
@@ -220,7 +235,7 @@ def _from_csv(raw: bytes, path: Path, forced_layout: str | None) -> dict:
 
 
 def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | None) -> dict:
-    real_name, rows = read_xlsx_rows(raw, path, sheet)
+    real_name, rows, facts = read_xlsx_rows(raw, path, sheet)
     name = screen(real_name, "sheet").text  # a sheet name is typed by whoever made the file
     filled = [i for i, r in enumerate(rows) if r.count("") + r.count(None) != len(r)]
     if not filled:
@@ -241,9 +256,27 @@ def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | N
     details = {"sheet": name, "header_rows": layout.header_rows, "engine": "calamine"}
     if blank > 0:
         details["blank_rows"] = blank
+    unread = _formula_cells(facts, body_idx, layout.columns, details)
     return {"columns": layout.columns, "data": dict(zip(layout.columns, columns, strict=True)),
             "lines": np.asarray(body_idx, dtype=np.int64) + 1, "format": "xlsx",
-            "layout": layout, "details": details, "problems": {}}
+            "layout": layout, "details": details, "problems": {}, "unread": unread}
+
+
+def _formula_cells(facts, body_idx: list[int], columns: list[str],
+                   details: dict) -> dict[str, np.ndarray]:
+    """Rows (positions in the body) per column whose cell is a formula without a cached value:
+    the reader sees an empty cell, so the pipeline logs them rather than losing them silently."""
+    if facts is None or not (facts.formula_cells or facts.formula_cells_unplaced):
+        return {}
+    position = {sheet_row: i for i, sheet_row in enumerate(body_idx)}
+    found: dict[str, list[int]] = {}
+    for row, col in facts.formula_cells:
+        i = position.get(row - 1)
+        if i is not None and 1 <= col <= len(columns):
+            found.setdefault(columns[col - 1], []).append(i)
+    details["formula_cells_without_value"] = len(facts.formula_cells) + \
+        facts.formula_cells_unplaced
+    return {c: np.asarray(sorted(rows), dtype=np.int64) for c, rows in found.items()}
 
 
 def _from_sav(raw: bytes, path: Path) -> dict:

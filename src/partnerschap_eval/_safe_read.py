@@ -1,0 +1,305 @@
+"""Reading the files a user points at: bounded, in a declared encoding, with one-paragraph errors.
+
+Every small file the package reads on a user's word — instrument, mapping and project YAML, the
+pseudonymisation key — goes through :func:`read_limited`, and every YAML file through
+:func:`load_yaml`. Both turn what can go wrong into an :class:`~partnerschap_eval.errors.InputError`
+whose message names the path, says what is wrong and what to do; none lets a traceback, a hang or
+an unbounded allocation through:
+
+* **Operating-system errors** (no such file, a folder given as a file, a path through a file,
+  permission denied, a device error) become one sentence naming the path (:func:`os_error_text`).
+* **Size**: at most ``max_bytes`` are read, however large the file claims (or turns out) to be —
+  a FIFO or ``/dev/zero`` given as a key file is refused after ``max_bytes + 1`` bytes, not read
+  for ever.
+* **Encoding**: YAML files are UTF-8 (a byte-order mark is allowed); anything else is refused
+  with the line of the first byte that is not UTF-8, rather than guessed.
+* **YAML structure**: only YAML's safe tags (no ``!!python/...`` objects); nesting at most
+  :data:`MAX_YAML_DEPTH` deep, counted while the document is composed so that the composer's
+  recursion never gets near Python's limit or the C stack (20,000 nested ``[`` or ``- `` are
+  refused at depth 65, in milliseconds); aliases and anchors are allowed, but the document *as
+  expanded* may hold at most :data:`MAX_YAML_NODES` nodes, so a "billion laughs" document (nine
+  aliases of nine aliases of ...) is refused before anything is built from it, and an alias that
+  refers to its own ancestor (a cycle) is refused too.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from .errors import InputError
+
+__all__ = ["read_limited", "os_error_text", "load_yaml", "MAX_YAML_BYTES", "MAX_YAML_DEPTH",
+           "MAX_YAML_NODES", "MAX_YAML_ALIASES", "YamlFileError", "read_responses_file"]
+
+#: A YAML file of the package (the largest bundled instrument is 16 kB) is never near this.
+MAX_YAML_BYTES = 1 << 20
+#: Deepest nesting of mappings and sequences; instruments need 6.
+MAX_YAML_DEPTH = 64
+#: Nodes of the document with every alias expanded (the largest instrument has about 2,000);
+#: parsing this many takes about a second.
+MAX_YAML_NODES = 50_000
+#: Alias occurrences in one document.
+MAX_YAML_ALIASES = 10_000
+
+_OS_REASONS = {
+    errno.ENOENT: "does not exist",
+    errno.EISDIR: "is a folder, not a file",
+    errno.ENOTDIR: "lies inside something that is not a folder (a part of the path is a file)",
+    errno.EACCES: "cannot be read: permission denied",
+    errno.EPERM: "cannot be read: operation not permitted",
+    errno.ELOOP: "is a loop of symbolic links",
+    errno.ENAMETOOLONG: "has a name that is too long for the file system",
+    errno.EIO: "cannot be read: input/output error (a damaged disk or a special file)",
+}
+
+
+def os_error_text(path: str | os.PathLike[str], exc: OSError, what: str = "the file") -> str:
+    """One sentence naming ``path`` and what the operating system said, with a fix.
+
+    >>> os_error_text("x.yaml", FileNotFoundError(2, "No such file or directory"), "the mapping file")
+    'the mapping file x.yaml does not exist. Check the path and the spelling.'
+    """
+    return f"{what} {path} {os_problem(exc)}"
+
+
+def os_problem(exc: OSError) -> str:
+    """What an operating-system error means for a file the user named, and the fix."""
+    reason = _OS_REASONS.get(exc.errno or -1) or f"cannot be read ({exc.strerror or exc})"
+    fix = {errno.ENOENT: "Check the path and the spelling.",
+           errno.EISDIR: "Give the path of a file inside it.",
+           errno.ENOTDIR: "Check the path: a part of it that should be a folder is a file.",
+           errno.EACCES: "Ask for read access, or copy the file somewhere you can read it.",
+           errno.EPERM: "Ask for read access, or copy the file somewhere you can read it."}.get(
+        exc.errno or -1, "Check the path and the file.")
+    return f"{reason}. {fix}"
+
+
+class YamlFileError(InputError):
+    """A file (YAML or key) that cannot be used; ``problem`` says why (without the path),
+    ``line`` where (1-based, or None), so a caller can fit it into its own report (an
+    instrument's list of problems)."""
+
+    def __init__(self, path: Path, what: str, problem: str, line: int | None = None):
+        self.path, self.problem, self.line = path, problem, line
+        where = f" (line {line})" if line is not None else ""
+        super().__init__(f"{what} {path}{where} {problem}")
+
+
+def read_limited(path: str | os.PathLike[str], max_bytes: int, what: str = "the file") -> bytes:
+    """The bytes of ``path``, at most ``max_bytes``; an :class:`InputError` for anything else.
+
+    The file is opened once and read with a bound: its size is never trusted (a FIFO or a device
+    has none), so no more than ``max_bytes + 1`` bytes are ever read.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise YamlFileError(path, what, os_problem(exc)) from None
+    if len(data) > max_bytes:
+        raise YamlFileError(path, what, f"is larger than {_size(max_bytes)}; such a file is never "
+                            "that large. Check that the path names the right file.")
+    return data
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MB" if n >= 1 << 20 else f"{n >> 10} kB" if n >= 1 << 10 else f"{n} bytes"
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (pure Python: its parser keeps explicit stacks, no recursion) with a
+    composer that counts nesting and aliases as it goes."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: Node | None, index: object) -> Node:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise _Limit(f"it uses more than {MAX_YAML_ALIASES:,} aliases (*name)")
+        self._nodes += 1
+        if self._nodes > MAX_YAML_NODES:  # refused while parsing: a long list takes long to parse
+            raise _Limit(f"it holds more than {MAX_YAML_NODES:,} values")
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _Limit(f"it nests more than {MAX_YAML_DEPTH} levels deep (from line "
+                             f"{mark.line + 1} on)")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _Limit(Exception):
+    """A YAML document beyond one of the limits (message: why)."""
+
+
+def _expanded_nodes(root: Node) -> int:
+    """Nodes of the document with every alias expanded, computed without expanding anything
+    (each shared node is counted once and multiplied), iteratively; cycles are refused."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1
+            for child in _children(node):
+                total += size[id(child)]
+            if total > MAX_YAML_NODES:
+                raise _Limit(f"with its aliases expanded it holds more than {MAX_YAML_NODES:,} "
+                             "values (a 'billion laughs' document?)")
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise _Limit("an alias refers to a value that contains it (a cycle)")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in size)
+    return size[id(root)]
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def load_yaml(path: str | os.PathLike[str], what: str = "the YAML file",
+              max_bytes: int = MAX_YAML_BYTES) -> object:
+    """Read one YAML document from ``path`` within the limits of this module.
+
+    Returns the document as plain Python data (``None`` for an empty file). Raises
+    :class:`InputError` with one paragraph naming the path, the problem and the fix.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "m.yaml"
+    >>> _ = p.write_text("columns: {Q1: rec1}\\n", encoding="utf-8")
+    >>> load_yaml(p)
+    {'columns': {'Q1': 'rec1'}}
+    >>> _ = p.write_text("[" * 100 + "]" * 100, encoding="utf-8")
+    >>> load_yaml(p, "the mapping file")
+    Traceback (most recent call last):
+    ...
+    partnerschap_eval._safe_read.YamlFileError: the mapping file ... is not usable: it nests more than 64 levels deep (from line 1 on). ...
+    """
+    path = Path(path)
+    raw = read_limited(path, max_bytes, what)
+    text = _utf8(raw, path, what)
+    loader = _LimitedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_nodes(node)
+        return loader.construct_document(node)
+    except _Limit as exc:
+        raise YamlFileError(path, what, f"is not usable: {exc}. Write it as plain YAML: nested "
+                            "no deeper than an instrument needs, with few aliases.") from None
+    except yaml.constructor.ConstructorError as exc:
+        raise YamlFileError(path, what, "uses something plain YAML does not allow here "
+                            f"({_short(exc.problem)}); tags such as !!python/object are refused. "
+                            "Remove the tag and write the value as text, a number, a list or a "
+                            "mapping.", _line(exc)) from None
+    except yaml.YAMLError as exc:
+        raise YamlFileError(path, what, "is not valid YAML: "
+                            f"{_short(getattr(exc, 'problem', None) or exc)}. Check the "
+                            "indentation and the quotes around that line.", _line(exc)) from None
+    except RecursionError:  # not reachable within MAX_YAML_DEPTH; kept so no traceback escapes
+        raise YamlFileError(path, what, "nests too deeply to be read.") from None
+    finally:
+        loader.dispose()
+
+
+def _utf8(raw: bytes, path: Path, what: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise YamlFileError(path, what, f"is not UTF-8 text: byte {exc.start} is "
+                            f"0x{raw[exc.start]:02x}, which UTF-8 does not allow there (the file "
+                            "was probably saved as Latin-1 or Windows-1252). Save it again as "
+                            "UTF-8 (in most editors: 'Save with encoding' > UTF-8) and run the "
+                            "command again.", line) from None
+
+
+def _line(exc: yaml.YAMLError) -> int | None:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def _short(text: object, limit: int = 120) -> str:
+    """A parser message, cut: it may quote the document, which may hold anything."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+_PARQUET_MAGIC = b"PAR1"
+_KEY_COLUMNS = ("respondent_id", "wave", "role", "school_id")
+
+
+def read_responses_file(path: str | os.PathLike[str]):  # -> pandas.DataFrame
+    """Read a Contract 2 responses file (CSV or Parquet); ids and keys stay text.
+
+    Parquet is recognised by its magic bytes (``PAR1``), not only by the name, so a Parquet file
+    named ``.csv`` is read as what it is; a ``.parquet`` file without them, a truncated or
+    damaged one, and an unreadable path each give one paragraph naming the file.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    path = Path(path)
+    what = "the responses file"
+    try:
+        with open(path, "rb") as fh:  # one open: missing, folder, permission all land here
+            regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+            head = fh.read(4) if regular else b""
+    except OSError as exc:
+        raise InputError(os_error_text(path, exc, what) + " Produce it with `partnerschap-eval "
+                         "ingest` (responses.csv).") from None
+    if not regular:  # a device or pipe (/dev/zero) would be read without end
+        raise InputError(f"{what} {path} is not a regular file (a device, pipe or socket). Give "
+                         "the responses.csv that `ingest` wrote.")
+    keys = {k: str for k in _KEY_COLUMNS}
+    if head == _PARQUET_MAGIC or path.suffix.lower() == ".parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise InputError(f"{what} {path} is not a readable Parquet file ({_short(exc, 90)}); "
+                             "it is damaged, truncated or not Parquet at all. Write it again "
+                             "(`partnerschap-eval responses DIR --out FILE.parquet`, or from "
+                             "pandas with DataFrame.to_parquet), or give the responses.csv "
+                             "that `ingest` wrote.") from None
+        present = {k: v for k, v in keys.items() if k in frame.columns}
+        try:
+            return frame.astype(present)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{what} {path}: its key columns cannot be read as text "
+                             f"({_short(exc, 90)}). Store respondent_id, wave, role and "
+                             "school_id as text columns.") from None
+    try:
+        return pd.read_csv(path, dtype=keys, keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            ValueError) as exc:
+        raise InputError(f"{what} {path} is not a readable responses CSV ({_short(exc, 90)}). "
+                         "Produce it with `partnerschap-eval ingest`.") from None
+    except OSError as exc:
+        raise InputError(os_error_text(path, exc, what)) from None
