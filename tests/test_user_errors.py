@@ -53,6 +53,7 @@ def status(key):
 
 imports_mb = status("VmRSS")
 real_open = builtins.open
+real_os_open = os.open
 reply = sys.stdout
 for line in sys.stdin:
     req = json.loads(line)
@@ -65,7 +66,12 @@ for line in sys.stdin:
             if str(file) == deny:
                 raise PermissionError(errno.EACCES, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
+        def guarded_os(file, *args, **kwargs):  # readers that open with O_NOFOLLOW
+            if str(file) == deny:
+                raise PermissionError(errno.EACCES, "Permission denied", str(file))
+            return real_os_open(file, *args, **kwargs)
         builtins.open = guarded
+        os.open = guarded_os
     with real_open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")  # the peak resident set (VmHWM) starts again from the current one
     before = status("VmRSS")
@@ -83,7 +89,7 @@ for line in sys.stdin:
         err.write(traceback.format_exc())
         code = -1
     finally:
-        builtins.open = real_open
+        builtins.open, os.open = real_open, real_os_open
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)

@@ -582,7 +582,7 @@ def shown_path(path: str | os.PathLike[str]) -> str:
 
 def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
                      waves: Iterable[str] | None = None, schools: Iterable[str] | None = None,
-                     where: str = "The responses table") -> None:
+                     where: str = "The responses table", order_check: bool = False) -> None:
     """Refuse a Contract 2 table whose school, wave or role cells the firewall withholds.
 
     ``score``, ``evaluate`` and ``report`` accept any table with the Contract 2 columns, not
@@ -595,6 +595,10 @@ def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
     ------
     InputError
         When any key cell is withheld.
+
+    With ``order_check`` the caller orders the waves next (``scoring.wave_order``, which refuses
+    and lists undeclared waves): a wave that is withheld only for being undeclared (no personal
+    data, short) is left to that check, so its message can name the waves found.
     """
     from .errors import InputError
 
@@ -605,7 +609,9 @@ def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
         if column not in responses:
             continue
         cells = responses[column].dropna().astype(str)
-        bad = [v for v in cells.unique() if not screen(v, kind, known).allowed]
+        verdicts = {v: screen(v, kind, known) for v in cells.unique()}
+        bad = [v for v, s in verdicts.items() if not s.allowed
+               and not (order_check and kind == "wave" and s.reason == "not a declared wave")]
         if bad:
             rows = int(cells.isin(bad).sum())
             problems.append(f"{rows} row(s) have a {column} that is {_NOT_DECLARED[kind]} "

@@ -385,7 +385,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     """
     inst = load_instrument(instrument)
     data = validate_responses(responses, inst)
-    screen_responses(data, inst.roles, waves=waves, schools=schools)  # nothing as typed
+    # nothing as typed; an undeclared (harmless) wave is refused, and named, by wave_order
+    screen_responses(data, inst.roles, waves=waves, schools=schools, order_check=True)
     order = wave_order(data["wave"], waves)
     if len(order) < 2:
         raise InputError(f"Cannot evaluate: only one wave ({order}) in the data; a pre/post "
