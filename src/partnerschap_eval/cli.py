@@ -129,13 +129,13 @@ def evaluate(
 ) -> None:
     """Pre/post statistics for every scale, written as results.json (Contract 4)."""
     from ._io import canonical_json, write_text
+    from .privacy import check_min_cell
     from .reporting import read_responses
     from .results import evaluate as _evaluate
     from .results import input_record
 
     try:
-        if min_cell < 1:
-            raise PartnerschapError("--min-cell must be at least 1.")
+        check_min_cell(min_cell, "--min-cell")
         order = [w.strip() for w in waves.split(",")] if waves else None
         results = _evaluate(read_responses(responses), instrument, waves=order, min_cell=min_cell,
                             inputs=[input_record(responses, out_path.parent)],
@@ -159,6 +159,7 @@ def report(
         help="Date printed on the report, YYYY-MM-DD (default today).")] = None,
 ) -> None:
     """Compute results once and render the HTML report with papermill."""
+    from .privacy import check_min_cell
     from .project import load_project
     from .reporting import ReportSettings, build_report
 
@@ -171,6 +172,7 @@ def report(
             if missing:
                 raise PartnerschapError(f"report needs --config PROJECT.yaml, or all of "
                                         f"{', '.join(missing)}.")
+            check_min_cell(min_cell, "--min-cell")
             if lang not in ("nl", "en"):
                 raise PartnerschapError(f"--lang must be 'nl' or 'en', not '{lang}'.")
             settings = ReportSettings(project=project, instrument=instrument, responses=responses,

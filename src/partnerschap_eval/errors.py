@@ -31,3 +31,18 @@ class InputError(PartnerschapError):
 
 class KeyMissingError(PartnerschapError):
     """No pseudonymisation key was given."""
+
+
+class MinCellError(InputError):
+    """A minimum cell size (``min_cell``) outside 1..1000 was given."""
+
+
+class DisclosureError(PartnerschapError):
+    """The disclosure audit found a suppressed number that published numbers determine.
+
+    Raised by a report build before anything is published; ``leaks`` lists the paths.
+    """
+
+    def __init__(self, message: str, leaks: list | None = None):
+        self.leaks = list(leaks or [])
+        super().__init__(message)

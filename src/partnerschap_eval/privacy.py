@@ -20,12 +20,15 @@ import numpy as np
 import pandas as pd
 
 from ._io import atomic_path
-from .errors import KeyMissingError
+from .errors import KeyMissingError, MinCellError
 
 KEY_ENV = "PARTNERSCHAP_EVAL_KEY"
 #: Key used by ``partnerschap-eval demo`` only; it is public and protects nothing.
 DEMO_KEY = b"partnerschap-eval demo key (public, synthetic data only)"
 DEFAULT_MIN_CELL = 10
+#: The largest minimum cell size accepted: a bigger one would suppress every number of any
+#: realistic study (a class has ~25 parents, a municipality a few thousand) and is a typo.
+MAX_MIN_CELL = 1000
 #: Roles that are professionals: never reported per school (Contract 5).
 PROFESSIONAL_ROLES = frozenset({"teacher", "youthworker", "coordinator"})
 
@@ -351,3 +354,28 @@ def pii_reason(header: str, values: pd.Series | Sequence[object], text: str | No
 def suppressed_reason(min_cell: int) -> str:
     """The reason string Contract 5 uses for a suppressed value."""
     return f"suppressed: n < {min_cell}"
+
+
+def check_min_cell(value: object, where: str = "min_cell") -> int:
+    """The minimum cell size as an int in 1..:data:`MAX_MIN_CELL`, or a one-paragraph error.
+
+    Every entry point that takes a minimum cell size (CLI options, project and study files,
+    :func:`~partnerschap_eval.results.evaluate`, report settings, per-school and framework
+    tables) calls this, so a value of 0 or below -- which would publish every group of one --
+    or an absurd one is refused before anything is computed. ``where`` names the option or
+    file key in the message.
+
+    >>> check_min_cell(10)
+    10
+    >>> check_min_cell(1000)
+    1000
+    """
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if ok and 1 <= int(value) <= MAX_MIN_CELL:
+        return int(value)
+    shown = repr(value) if not isinstance(value, int | float) else value
+    shown = str(shown)[:20]
+    raise MinCellError(
+        f"{where} is {shown}, but the minimum cell size must be a whole number from 1 to "
+        f"{MAX_MIN_CELL} (groups smaller than it are never shown; Contract 5 uses 10 by "
+        f"default). Set {where} to a value such as 10 and run again.")

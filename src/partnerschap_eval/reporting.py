@@ -27,7 +27,7 @@ from . import __version__
 from ._io import canonical_json, sha256_file, write_json, write_text
 from .errors import InputError, PartnerschapError
 from .instruments import load_instrument
-from .privacy import DEFAULT_MIN_CELL
+from .privacy import DEFAULT_MIN_CELL, check_min_cell
 
 __all__ = ["ReportSettings", "ReportOutputs", "build_report", "reproduce", "read_responses", "notebook_path",
            "ReportError"]
@@ -65,6 +65,10 @@ class ReportSettings:
     #: recorded in the manifest so ``reproduce`` prints the same date, and kept out of
     #: results.json so the numbers file does not depend on the day.
     report_date: str | None = None
+
+    def __post_init__(self) -> None:
+        # Refused when the settings are made, before any file is read or written.
+        object.__setattr__(self, "min_cell", check_min_cell(self.min_cell))
 
     def parameters(self) -> dict:
         return {"project": self.project, "instrument": self.instrument, "lang": self.lang,
@@ -337,10 +341,13 @@ class ReportOutputs:
     manifest: Path
     school_pages: tuple[Path, ...]
     page_seconds: dict[str, float]
+    #: What the disclosure audit checked (published numbers, suppressed ones, leaks: none).
+    audit: object = None
 
 
 def build_report(settings: ReportSettings) -> ReportOutputs:
     """Compute results once, render the project and school reports, and write the manifest."""
+    from .disclosure import protect, require_clean_audit
     from .results import _clean, evaluate
     from .schools import school_results
     from .scoring import score_scales, validate_responses
@@ -373,6 +380,10 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
         results["frameworks"] = _framework_results(settings, waves["first"], waves["last"])
     results["psychometrics"] = _psychometric_results(responses, inst, waves["first"],
                                                      waves["last"], settings.min_cell)
+    # Contract 5: one disclosure step over every number the report publishes, then the audit;
+    # a leak raises DisclosureError here, before any file of the report is written.
+    results = protect(results, settings.min_cell)
+    audit_report = require_clean_audit(results, settings.min_cell)
     paths = {"results": out / "results.json", "notebook": out / "project_report.ipynb",
              "html": out / "index.html", "manifest": out / "manifest.json"}
     write_text(paths["results"], canonical_json(results))
@@ -403,7 +414,7 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
     write_json(manifest, paths["manifest"])
     return ReportOutputs(results=paths["results"], html=paths["html"], notebook=paths["notebook"],
                          manifest=paths["manifest"], school_pages=tuple(school_pages),
-                         page_seconds=seconds)
+                         page_seconds=seconds, audit=audit_report)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .disclosure import protect
 from .errors import InputError
 from .evaluation import (
     CHANGE_EDGES,
@@ -33,7 +34,7 @@ from .evaluation import (
     role_gap,
 )
 from .instruments import Instrument, load_instrument
-from .privacy import DEFAULT_MIN_CELL, suppressed_reason
+from .privacy import DEFAULT_MIN_CELL, check_min_cell, suppressed_reason
 from .psychometrics import cronbach_alpha, omega_total
 from .scoring import reverse_key, score_scales, validate_responses, wave_order
 
@@ -375,9 +376,12 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     with ``"suppressed: n < {min_cell}"``. Where published totals would let a reader subtract
     the shown parts from the total to recover a suppressed small group (role blocks within the
     paired sample, reliable-change counts, counts per role), the next smallest part is
-    suppressed too, with the reason ``"suppressed: n < {min_cell} (complementary)"``. Nothing is
+    suppressed too, with the reason ``"suppressed: n < {min_cell} (complementary)"``; then
+    :func:`partnerschap_eval.disclosure.protect` suppresses whatever else the published numbers
+    of the run would give away by addition or subtraction (its audit is the proof). Nothing is
     reported per school.
     """
+    min_cell = check_min_cell(min_cell)
     inst = load_instrument(instrument)
     data = validate_responses(responses, inst)
     order = waves or wave_order(data["wave"])
@@ -483,7 +487,9 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         "counts": _counts(scores, order, min_cell),
         "scales": scales,
     }
-    return _clean(result)
+    # The one disclosure-control step: complementary suppression across every table of the
+    # run, checked by the linear audit (a report adds its sections and runs it again).
+    return protect(_clean(result), min_cell)
 
 
 def input_record(path: str | Path, base: str | Path | None = None) -> dict:

@@ -12,7 +12,7 @@ import pandas as pd
 from ._io import safe_slug
 from .evaluation import paired_scores, paired_test
 from .instruments import Instrument
-from .privacy import suppressed_reason
+from .privacy import check_min_cell, suppressed_reason
 
 __all__ = ["school_results", "PER_SCHOOL_ROLE"]
 
@@ -48,6 +48,7 @@ def school_results(scores: pd.DataFrame, inst: Instrument, first: str, last: str
     >>> block["name"], block["scales"]["reciprocity"]["n"], block["scales"]["reciprocity"]["n_reason"]
     ('X', None, 'suppressed: n < 10')
     """
+    min_cell = check_min_cell(min_cell)
     parents = scores[scores["role"] == PER_SCHOOL_ROLE]
     out: dict[str, dict] = {}
     for school in sorted(scores["school_id"].unique()):
