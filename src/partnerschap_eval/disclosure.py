@@ -106,7 +106,7 @@ class Leak:
 
     def describe(self) -> str:
         what = " + ".join(self.paths)
-        if self.kind == "group":
+        if self.kind == "group" and self.value is not None:
             return (f"the sum {what} (each below min_cell) = {self.value:g} follows from "
                     "published numbers")
         return f"{what} ({self.kind}) follows from published numbers"
@@ -269,8 +269,9 @@ class _Model:
         self._members.update(v for v in terms if v[0] == "c")
         value = _num(container[key])
         # In a bare mapping (counts per role, parents per wave) a null count is a suppressed one.
-        suppressed = value is None and (self.blocks[block].bare or _reason_of(
-            container, key, record).startswith("suppressed"))
+        reason = _reason_of(container, key, record)
+        suppressed = value is None and (self.blocks[block].bare or not reason
+                                        or reason.startswith("suppressed"))
         if value is None and not suppressed:
             return None
         self.cells.append(_Cell(path, "count", value, suppressed, terms, block))
@@ -515,9 +516,9 @@ def _build(results: dict) -> _Model:
     m = _Model(results)
     for wave, w in (results.get("counts") or {}).items():
         code = m.wave_code(wave)
-        b = m.block(w, ["n"], bare=True)
+        b = m.block(w, ["n"])
         for role in [r for r in (w.get("by_role") or {}) if not r.endswith("_reason")]:
-            rb = m.block(w["by_role"], [role], bare=True)
+            rb = m.block(w["by_role"], [role])
             terms = (m.presence(role, code) if code is not None
                      else {("mid", wave, role): 1.0})
             m.count(f"counts.{wave}.by_role.{role}", w["by_role"], role, terms, rb)
@@ -528,11 +529,11 @@ def _build(results: dict) -> _Model:
         _scale_cells(m, sid, s)
     for key, sch in (results.get("schools") or {}).items():
         counts = sch.get("n_parents") or {}
-        for wave in list(counts):
+        for wave in [w for w in counts if not w.endswith("_reason")]:
             code = m.wave_code(wave)
             if code is None:
                 continue
-            b = m.block(counts, [wave], bare=True)
+            b = m.block(counts, [wave])
             m.count(f"schools.{key}.n_parents.{wave}", counts, wave,
                     m.presence(_PER_SCHOOL_ROLE, code, key), b)
         for sid, blk in (sch.get("scales") or {}).items():
@@ -685,13 +686,17 @@ def _value(v: np.ndarray, sysm: _System) -> float:
     return value
 
 
-def _is_primary(m: _Model, i: int, primary: str) -> bool:
+def _is_primary(m: _Model, i: int | None, primary: str) -> bool:
     """Whether cell ``i`` was suppressed for resting on fewer than min_cell people."""
+    if i is None or not m.cells[i].suppressed:
+        return False
     blk = m.blocks[m.cells[i].block]
     if blk.bare:
         return True  # counts per role / per wave carry no reason: assume the worst
     key = m.cells[i].path.rsplit(".", 1)[-1]
     reason = _reason_of(blk.container, key, blk.record)
+    if not reason and not blk.record:
+        return True  # a null count without a reason: assume the worst
     return reason == primary or reason.startswith(f"{primary} (listwise")
 
 
@@ -714,8 +719,11 @@ def _leaks(m: _Model, sysm: _System, min_cell: int) -> tuple[list[Leak], list[np
     leaks: list[Leak] = []
     vectors: list[np.ndarray] = []
     hidden_counts: list[tuple[int, np.ndarray]] = []
+    primary = suppressed_reason(min_cell)
     for i, c in enumerate(m.cells):
-        if not c.suppressed:
+        # Only numbers withheld for resting on fewer than min_cell people are secrets; a
+        # complementary one (n >= min_cell) may be derivable as long as no secret is.
+        if not c.suppressed or not _is_primary(m, i if c.kind == "count" else c.n_cell, primary):
             continue
         v = _vector(c.terms, sysm.index, size)
         if c.kind == "count":
@@ -732,8 +740,7 @@ def _leaks(m: _Model, sysm: _System, min_cell: int) -> tuple[list[Leak], list[np
     # groups: two suppressed counts that each rest on fewer than min_cell people and whose
     # sum is determined -- together they may still be a group below min_cell. (A
     # complementary cell was published with n >= min_cell, so a sum including one is safe.)
-    primary = suppressed_reason(min_cell)
-    small = [(i, v) for i, v in hidden_counts if _is_primary(m, i, primary)]
+    small = hidden_counts
     pairs = len(small) * (len(small) - 1) // 2
     if len(small) > 1:
         proj = _stack_projections([v for _, v in small], sysm)
@@ -821,8 +828,8 @@ def _complement(v: np.ndarray, m: _Model, sysm: _System) -> list[int]:
     The derivations of ``v`` are ``lambda0 + K alpha`` (weights over the distinct published
     rows; ``K`` spans the rows' linear dependencies). A row that no dependency involves
     (its row of ``K`` is zero) and that ``lambda0`` uses is in *every* derivation: suppressing
-    it breaks them all. Among such rows the one with the fewest tables publishing the same
-    number, then the smallest n, is suppressed (the classic secondary-suppression choice);
+    it breaks them all. Among such rows the one with the smallest n, then the fewest tables
+    publishing the same number, is suppressed (the classic secondary-suppression choice);
     when no single row is essential, the cheapest row some derivation uses, and the next round
     of :func:`protect` looks again.
     """
@@ -848,7 +855,7 @@ def _complement(v: np.ndarray, m: _Model, sysm: _System) -> list[int]:
                 sizes.append(n.value if n.value is not None else math.inf)
             if min(sizes) < 1:
                 continue  # a published zero protects nothing
-            cand = (len(cells), min(sizes), [m.cells[i].block for i in cells])
+            cand = (min(sizes), len(cells), [m.cells[i].block for i in cells])
             if best is None or cand[:2] < best[:2]:
                 best = cand
     return best[2] if best is not None else []

@@ -29,8 +29,8 @@ from .errors import InputError, PartnerschapError
 from .instruments import load_instrument
 from .privacy import DEFAULT_MIN_CELL, check_min_cell
 
-__all__ = ["ReportSettings", "ReportOutputs", "build_report", "reproduce", "read_responses", "notebook_path",
-           "ReportError"]
+__all__ = ["ReportSettings", "ReportOutputs", "build_report", "compute_results", "reproduce",
+           "read_responses", "notebook_path", "ReportError"]
 
 MANIFEST_SCHEMA = "partnerschap-eval/manifest/v1"
 KERNEL_NAME = "partnerschap-eval"
@@ -345,15 +345,23 @@ class ReportOutputs:
     audit: object = None
 
 
-def build_report(settings: ReportSettings) -> ReportOutputs:
-    """Compute results once, render the project and school reports, and write the manifest."""
+def compute_results(settings: ReportSettings) -> tuple[dict, object]:
+    """Every number a report publishes (its ``results.json``) and the disclosure audit of it.
+
+    The same computation :func:`build_report` does before it renders anything; nothing is
+    written. Raises :class:`~partnerschap_eval.errors.DisclosureError` when the audit finds a
+    suppressed number the published ones give away.
+    """
+    results, audit_report, *_ = _compute(settings, settings.out_dir.resolve())
+    return results, audit_report
+
+
+def _compute(settings: ReportSettings, out: Path) -> tuple:
     from .disclosure import protect, require_clean_audit
     from .results import _clean, evaluate
     from .schools import school_results
     from .scoring import score_scales, validate_responses
 
-    out = settings.out_dir.resolve()
-    out.mkdir(parents=True, exist_ok=True)
     inst = load_instrument(settings.instrument)
     responses = read_responses(settings.responses)
     base = settings.base_dir or out
@@ -384,6 +392,14 @@ def build_report(settings: ReportSettings) -> ReportOutputs:
     # a leak raises DisclosureError here, before any file of the report is written.
     results = protect(results, settings.min_cell)
     audit_report = require_clean_audit(results, settings.min_cell)
+    return results, audit_report, inst, inputs, params
+
+
+def build_report(settings: ReportSettings) -> ReportOutputs:
+    """Compute results once, render the project and school reports, and write the manifest."""
+    out = settings.out_dir.resolve()
+    results, audit_report, inst, inputs, params = _compute(settings, out)
+    out.mkdir(parents=True, exist_ok=True)
     paths = {"results": out / "results.json", "notebook": out / "project_report.ipynb",
              "html": out / "index.html", "manifest": out / "manifest.json"}
     write_text(paths["results"], canonical_json(results))

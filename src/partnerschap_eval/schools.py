@@ -57,6 +57,8 @@ def school_results(scores: pd.DataFrame, inst: Instrument, first: str, last: str
         for wave in (first, last):
             n = int((mine["wave"] == wave).sum())
             counts[wave] = n if n >= min_cell else None
+            if n < min_cell:
+                counts[f"{wave}_reason"] = suppressed_reason(min_cell)
         scales = {}
         for scale in inst.scale_ids:
             pairs = paired_scores(mine, scale, first, last)
