@@ -29,7 +29,10 @@ rank of ``M`` does not grow when ``f`` is appended). This is the linear "differe
 "audit" check of statistical disclosure control for tables with linked margins (Hundepool et
 al., 2012, *Statistical Disclosure Control*, Wiley, sections 4.2 and 5.3 on secondary cell
 suppression and auditing; Fischetti & Salazar-Gonzalez, 1999, Management Science 45, 1540-1555).
-A suppressed mean is determined when both its score sum and its ``n`` are. Groups are checked
+The secrets are the numbers withheld for resting on fewer than ``min_cell`` people (reason
+exactly ``"suppressed: n < {min_cell}"``, and a null count without a reason): a number withheld
+only to protect another (``... (complementary)``) may itself be derivable, as long as no secret
+is. A suppressed mean is determined when both its score sum and its ``n`` are. Groups are checked
 too: when the sum of two counts suppressed for being small is determined, its value (solved
 from the published numbers by least squares) must be 0 or at least ``min_cell``. The check ignores non-negativity and integrality
 (interval disclosure) and standard deviations, test statistics and shares other than those
