@@ -565,7 +565,8 @@ class _System:
     comp_of: np.ndarray                 # component of each unknown
     comps: list[tuple]
     # (cols, distinct rows, null basis (k x d), the rows with the same functional as each,
-    #  when deriving: (pinv of the distinct rows (k x r), basis of their dependencies (r x e)))
+    #  when deriving: (pinv of the distinct rows (k x r), basis of their dependencies (r x e)),
+    #  the least-squares solution of the component (k))
     mat: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
@@ -638,11 +639,17 @@ def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _Syst
         groups = [rsel[inverse == k] for k in range(sub.shape[0])]
         rsel = rsel[first]
         if sub.shape[0] == 0:
-            comps.append((cols, rsel, np.eye(cols.size), groups, None))
+            comps.append((cols, rsel, np.eye(cols.size), groups, None, np.zeros(cols.size)))
             continue
-        key = (cols.tobytes(), sub.tobytes(), derive)
+        # Duplicates may disagree slightly (tables of one run count slightly different people):
+        # weighting a distinct row by sqrt(its copies) makes the least squares below those of
+        # all rows; scaling rows changes neither the null space nor which rows a derivation uses.
+        w = np.sqrt([float(len(g)) for g in groups])
+        b = np.array([rhs[g].mean() for g in groups]) * w
+        sub = sub * w[:, None]
+        key = (cols.tobytes(), sub.tobytes(), b.tobytes(), derive)
         if cache is not None and key in cache:
-            comps.append((cols, rsel, cache[key][0], groups, cache[key][1]))
+            comps.append((cols, rsel, cache[key][0], groups, cache[key][1], cache[key][2]))
             continue
         # The null space is spanned by the rows of V^T beyond the rank (all of V^T is needed;
         # all of U only to derive: its columns beyond the rank span the row dependencies).
@@ -652,9 +659,11 @@ def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _Syst
         if derive:
             # pinv(sub) = V_r diag(1/s_r) U_r^T gives one derivation's weights
             extra = ((vt[:rank].T / sv[:rank]) @ u[:, :rank].T, u[:, rank:])
-        comps.append((cols, rsel, vt[rank:].T, groups, extra))
+        # the least-squares solution gives every determined functional its published value
+        x_ls = vt[:rank].T @ ((u[:, :rank].T @ b) / sv[:rank]) if rank else np.zeros(cols.size)
+        comps.append((cols, rsel, vt[rank:].T, groups, extra, x_ls))
         if cache is not None:
-            cache[key] = (vt[rank:].T, extra)
+            cache[key] = (vt[rank:].T, extra, x_ls)
     return _System(variables, rhs, owner, comp_of, comps, mat=mat)
 
 
@@ -681,12 +690,7 @@ def _determined(v: np.ndarray, sysm: _System) -> bool:
 def _value(v: np.ndarray, sysm: _System) -> float:
     """The value the published numbers give a determined functional (least squares: under the
     complete-data model, tables of one run may disagree slightly)."""
-    value = 0.0
-    for c, piece in _parts(v, sysm):
-        cols, rsel = sysm.comps[c][0], sysm.comps[c][1]
-        lam, *_ = np.linalg.lstsq(sysm.mat[rsel][:, cols].T, piece, rcond=None)
-        value += float(lam @ sysm.rhs[rsel])
-    return value
+    return float(sum(piece @ sysm.comps[c][5] for c, piece in _parts(v, sysm)))
 
 
 def _is_primary(m: _Model, i: int | None, primary: str) -> bool:
@@ -838,7 +842,7 @@ def _complement(v: np.ndarray, m: _Model, sysm: _System) -> list[int]:
     """
     best: tuple[int, float, list[int]] | None = None
     for c, piece in _parts(v, sysm):
-        _, _, _, groups, extra = sysm.comps[c]
+        _, _, _, groups, extra, _ = sysm.comps[c]
         pinv, dep = extra
         lam = piece @ pinv
         used = np.abs(lam) > 1e-9
