@@ -166,6 +166,7 @@ def evaluate(
     """Pre/post statistics for every scale, written as results.json (Contract 4)."""
     from ._io import canonical_json, write_text
     from ._outputs import check_output
+    from .privacy import check_min_cell
     from .reporting import read_responses
     from .results import evaluate as _evaluate
     from .results import input_record
@@ -173,8 +174,7 @@ def evaluate(
     try:
         check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
                      what="results file")
-        if min_cell < 1:
-            raise PartnerschapError("--min-cell must be at least 1.")
+        check_min_cell(min_cell, "--min-cell")
         order = _wave_list(waves) if waves else None
         results = _evaluate(read_responses(responses), instrument, waves=order, min_cell=min_cell,
                             inputs=[input_record(responses, out_path.parent)],
@@ -201,6 +201,7 @@ def report(
              "voormeting/nameting; with --config use 'waves:' in the project file).")] = None,
 ) -> None:
     """Compute results once and render the HTML report with papermill."""
+    from .privacy import check_min_cell
     from .project import load_project
     from .reporting import ReportSettings, build_report
 
@@ -215,6 +216,7 @@ def report(
             if missing:
                 raise PartnerschapError(f"report needs --config PROJECT.yaml, or all of "
                                         f"{', '.join(missing)}.")
+            check_min_cell(min_cell, "--min-cell")
             if lang not in ("nl", "en"):
                 raise PartnerschapError(f"--lang must be 'nl' or 'en', not '{lang}'.")
             settings = ReportSettings(project=project, instrument=instrument, responses=responses,

@@ -76,3 +76,18 @@ def os_error_message(exc: OSError, path: object, doing: str = "writing") -> str:
     advice = _OS_ADVICE.get(name, "check the path and the disk, then run again")
     return (f"Could not finish {doing} {path} ({reason}): {advice}. Nothing was replaced: an "
             f"earlier output at that place, if any, is unchanged.")
+
+
+class MinCellError(InputError):
+    """A minimum cell size (``min_cell``) outside 1..1000 was given."""
+
+
+class DisclosureError(PartnerschapError):
+    """The disclosure audit found a suppressed number that published numbers determine.
+
+    Raised by a report build before anything is published; ``leaks`` lists the paths.
+    """
+
+    def __init__(self, message: str, leaks: list | None = None):
+        self.leaks = list(leaks or [])
+        super().__init__(message)

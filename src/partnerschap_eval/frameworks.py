@@ -59,7 +59,7 @@ from scipy import stats
 
 from .errors import InputError
 from .instruments import Classification, Instrument, load_instrument, pick_text
-from .privacy import DEFAULT_MIN_CELL, suppressed_reason
+from .privacy import DEFAULT_MIN_CELL, check_min_cell, suppressed_reason
 from .scoring import (
     KEY_COLUMNS,
     describe_classifications,
@@ -885,6 +885,7 @@ def summary(responses_by_instrument: Mapping[str, pd.DataFrame], *,
     >>> set(s.epstein_school_profile["role"])       # professionals never per school
     {'parent'}
     """
+    min_cell = check_min_cell(min_cell)
     if not responses_by_instrument:
         raise InputError("summary needs at least one instrument's responses.")
     loaded = []

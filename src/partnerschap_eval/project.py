@@ -23,11 +23,11 @@ import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ._safe_read import load_yaml
 from .errors import InputError
-from .privacy import DEFAULT_MIN_CELL
+from .privacy import DEFAULT_MIN_CELL, check_min_cell
 from .reporting import ReportSettings
 
 __all__ = ["ProjectConfig", "load_project"]
@@ -46,7 +46,7 @@ class ProjectConfig(BaseModel):
     responses: Path
     out: Path
     waves: tuple[str, ...] | None = None
-    min_cell: int = Field(DEFAULT_MIN_CELL, ge=1)
+    min_cell: int = DEFAULT_MIN_CELL
     language: Literal["nl", "en"] = "nl"
     schools: tuple[str, ...] | None = None
     frameworks: tuple[FrameworkInput, ...] = ()
@@ -62,6 +62,7 @@ def load_project(path: str | Path) -> ReportSettings:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise InputError(f"{path}: invalid project file: {problems}.") from None
+    check_min_cell(cfg.min_cell, f"min_cell in the project file {path}")
     base = path.parent
     instrument = cfg.instrument
     if instrument.endswith((".yaml", ".yml")):

@@ -28,10 +28,10 @@ from ._io import canonical_json, sha256_file, write_bytes, write_json, write_tex
 from ._outputs import check_input_set, output_set
 from .errors import PartnerschapError
 from .instruments import load_instrument
-from .privacy import DEFAULT_MIN_CELL, screen_responses, shown, shown_path
+from .privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, shown, shown_path
 
-__all__ = ["ReportSettings", "ReportOutputs", "build_report", "reproduce", "read_responses", "notebook_path",
-           "ReportError"]
+__all__ = ["ReportSettings", "ReportOutputs", "build_report", "compute_results", "reproduce",
+           "read_responses", "notebook_path", "ReportError"]
 
 MANIFEST_SCHEMA = "partnerschap-eval/manifest/v1"
 KERNEL_NAME = "partnerschap-eval"
@@ -66,6 +66,10 @@ class ReportSettings:
     #: recorded in the manifest so ``reproduce`` prints the same date, and kept out of
     #: results.json so the numbers file does not depend on the day.
     report_date: str | None = None
+
+    def __post_init__(self) -> None:
+        # Refused when the settings are made, before any file is read or written.
+        object.__setattr__(self, "min_cell", check_min_cell(self.min_cell))
 
     def parameters(self) -> dict:
         return {"project": self.project, "instrument": self.instrument, "lang": self.lang,
@@ -337,6 +341,8 @@ class ReportOutputs:
     manifest: Path
     school_pages: tuple[Path, ...]
     page_seconds: dict[str, float]
+    #: What the disclosure audit checked (published numbers, suppressed ones, leaks: none).
+    audit: object = None
 
     def moved(self, old: Path, new: Path) -> ReportOutputs:
         """The same outputs after their folder ``old`` was moved to ``new``."""
@@ -348,7 +354,7 @@ class ReportOutputs:
         return ReportOutputs(results=move(self.results), html=move(self.html),
                              notebook=move(self.notebook), manifest=move(self.manifest),
                              school_pages=tuple(move(p) for p in self.school_pages),
-                             page_seconds=self.page_seconds)
+                             page_seconds=self.page_seconds, audit=self.audit)
 
 
 def report_inputs(settings: ReportSettings) -> list[Path]:
@@ -370,25 +376,36 @@ def build_report(settings: ReportSettings, protect: tuple[Path, ...] = ()) -> Re
     run writing the same folder at the same time is refused, and so is a folder that is, lies
     in ``data/raw/`` or holds one of the inputs (or one of ``protect``, such as the project
     file).
+
+    Every number is computed, put through the one disclosure step and audited before any
+    folder is made: a build whose audit finds a leak publishes nothing.
     """
     final = Path(settings.out_dir)
+    # the staging folder is a sibling of the final one: input paths relative to either are equal
+    computed = _compute(settings, final.resolve())
     with output_set(final, kind="report", inputs=[*report_inputs(settings), *protect],
                     what="report folder") as stage:
-        built = build_report_into(settings, stage)
+        built = build_report_into(settings, stage, computed)
     return built.moved(stage, final)
 
 
-def build_report_into(settings: ReportSettings, out: Path) -> ReportOutputs:
-    """Build a report in ``out``, a folder nobody reads yet (see :func:`build_report`).
+def compute_results(settings: ReportSettings) -> tuple[dict, object]:
+    """Every number a report publishes (its ``results.json``) and the disclosure audit of it.
 
-    Input paths in the manifest are relative to ``settings.base_dir`` or ``out``; ``out`` is a
-    sibling of the final folder, so they are the same relative paths the final folder has.
+    The same computation :func:`build_report` does before it renders anything; nothing is
+    written. Raises :class:`~partnerschap_eval.errors.DisclosureError` when the audit finds a
+    suppressed number the published ones give away.
     """
+    results, audit_report, *_ = _compute(settings, settings.out_dir.resolve())
+    return results, audit_report
+
+
+def _compute(settings: ReportSettings, out: Path) -> tuple:
+    from .disclosure import protect, require_clean_audit
     from .results import _clean, evaluate
     from .schools import school_results
     from .scoring import score_scales, validate_responses
 
-    out = Path(out).resolve()
     inst = load_instrument(settings.instrument)
     responses = read_responses(settings.responses)
     base = settings.base_dir or out
@@ -416,6 +433,24 @@ def build_report_into(settings: ReportSettings, out: Path) -> ReportOutputs:
         results["frameworks"] = _framework_results(settings, waves["first"], waves["last"])
     results["psychometrics"] = _psychometric_results(responses, inst, waves["first"],
                                                      waves["last"], settings.min_cell)
+    # Contract 5: one disclosure step over every number the report publishes, then the audit;
+    # a leak raises DisclosureError here, before any file of the report is written.
+    results = protect(results, settings.min_cell)
+    audit_report = require_clean_audit(results, settings.min_cell)
+    return results, audit_report, inst, inputs, params
+
+
+def build_report_into(settings: ReportSettings, out: Path,
+                      computed: tuple | None = None) -> ReportOutputs:
+    """Build a report in ``out``, a folder nobody reads yet (see :func:`build_report`), from
+    ``computed`` (:func:`_compute`; computed here when not given).
+
+    Input paths in the manifest are relative to ``settings.base_dir`` or ``out``; ``out`` is a
+    sibling of the final folder, so they are the same relative paths the final folder has.
+    """
+    out = Path(out).resolve()
+    results, audit_report, inst, inputs, params = computed or _compute(settings, out)
+    base = settings.base_dir or out
     paths = {"results": out / "results.json", "notebook": out / "project_report.ipynb",
              "html": out / "index.html", "manifest": out / "manifest.json"}
     write_text(paths["results"], canonical_json(results))
@@ -448,7 +483,7 @@ def build_report_into(settings: ReportSettings, out: Path) -> ReportOutputs:
     write_json(manifest, paths["manifest"])
     return ReportOutputs(results=paths["results"], html=paths["html"], notebook=paths["notebook"],
                          manifest=paths["manifest"], school_pages=tuple(school_pages),
-                         page_seconds=seconds)
+                         page_seconds=seconds, audit=audit_report)
 
 
 def inputs_in(out: Path, inputs: list[dict], base: Path) -> set[str]:

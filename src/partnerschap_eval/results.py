@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .disclosure import protect
 from .errors import InputError
 from .evaluation import (
     CHANGE_EDGES,
@@ -33,7 +34,7 @@ from .evaluation import (
     role_gap,
 )
 from .instruments import Instrument, load_instrument
-from .privacy import DEFAULT_MIN_CELL, screen_responses, suppressed_reason
+from .privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, suppressed_reason
 from .psychometrics import cronbach_alpha, omega_total
 from .scoring import reverse_key, score_scales, validate_responses, wave_order
 
@@ -195,6 +196,14 @@ def _welch_block(r: Any, names: tuple[str, str]) -> dict:
             "df": r.df, "p": r.p}
 
 
+def _mark_large(block: dict, sizes: dict[str, int], min_cell: int) -> None:
+    """In a two-group block nulled because one group is small, the other group's size is
+    withheld to protect it (complementary), not because it is small itself."""
+    for group, n in sizes.items():
+        if n >= min_cell and f"n_{group}_reason" in block:
+            block[f"n_{group}_reason"] = f"{suppressed_reason(min_cell)} (complementary)"
+
+
 GAP_WAVE_KEYS = ["n_parent", "n_professional", "mean_parent", "mean_professional", "sd_parent",
                  "sd_professional", "gap", "ci95", "t", "df", "p"]
 GAP_CHANGE_KEYS = ["n_parent", "n_professional", "gap_first_paired", "gap_last_paired", "did",
@@ -221,6 +230,8 @@ def _gap_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell
             reason = (suppressed_reason(min_cell) if r is not None or min_cell > 2
                       else "too few respondents")
             by_wave[wave] = null_with_reason(GAP_WAVE_KEYS, reason)
+            if r is not None:
+                _mark_large(by_wave[wave], {"parent": r.n1, "professional": r.n2}, min_cell)
             continue
         block = _welch_block(r, ("parent", "professional"))
         block["gap"] = r.diff
@@ -230,6 +241,8 @@ def _gap_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell
     c = g.change
     if c is None or min(c.n1, c.n2) < min_cell:
         out["change"] = null_with_reason(GAP_CHANGE_KEYS, suppressed_reason(min_cell))
+        if c is not None:
+            _mark_large(out["change"], {"parent": c.n1, "professional": c.n2}, min_cell)
     else:
         block = _welch_block(c, ("parent", "professional"))
         for k in ("mean_parent", "mean_professional", "sd_parent", "sd_professional"):
@@ -322,13 +335,19 @@ def _counts(scores: pd.DataFrame, waves: list[str], min_cell: int) -> dict:
         by_role = part.groupby("role").size().sort_index()
         n = int(len(part))
         role_block: dict[str, Any] = {}
+        primary = suppressed_reason(min_cell)
         if n < min_cell:
             role_block = {r: None for r in by_role.index}
+            role_block |= {f"{r}_reason": primary for r in by_role.index}
         else:
             hide = _protect(by_role.to_numpy()[None, :], min_cell)[0]
             role_block = {r: (None if h else int(c))
                           for (r, c), h in zip(by_role.items(), hide, strict=True)}
+            role_block |= {f"{r}_reason": primary if c < min_cell else f"{primary} (complementary)"
+                           for (r, c), h in zip(by_role.items(), hide, strict=True) if h}
         out[wave] = {"n": n if n >= min_cell else None, "by_role": role_block}
+        if n < min_cell:
+            out[wave]["n_reason"] = primary
     return out
 
 
@@ -380,9 +399,12 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     with ``"suppressed: n < {min_cell}"``. Where published totals would let a reader subtract
     the shown parts from the total to recover a suppressed small group (role blocks within the
     paired sample, reliable-change counts, counts per role), the next smallest part is
-    suppressed too, with the reason ``"suppressed: n < {min_cell} (complementary)"``. Nothing is
+    suppressed too, with the reason ``"suppressed: n < {min_cell} (complementary)"``; then
+    :func:`partnerschap_eval.disclosure.protect` suppresses whatever else the published numbers
+    of the run would give away by addition or subtraction (its audit is the proof). Nothing is
     reported per school.
     """
+    min_cell = check_min_cell(min_cell)
     inst = load_instrument(instrument)
     data = validate_responses(responses, inst)
     # nothing as typed; an undeclared (harmless) wave is refused, and named, by wave_order
@@ -490,7 +512,9 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         "counts": _counts(scores, order, min_cell),
         "scales": scales,
     }
-    return _clean(result)
+    # The one disclosure-control step: complementary suppression across every table of the
+    # run, checked by the linear audit (a report adds its sections and runs it again).
+    return protect(_clean(result), min_cell)
 
 
 def input_record(path: str | Path, base: str | Path | None = None) -> dict:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .evaluation import paired_scores, paired_test
 from .instruments import Instrument
-from .privacy import declared, school_keys, screen, suppressed_reason
+from .privacy import check_min_cell, declared, school_keys, screen, suppressed_reason
 
 __all__ = ["school_results", "PER_SCHOOL_ROLE"]
 
@@ -51,6 +51,7 @@ def school_results(scores: pd.DataFrame, inst: Instrument, first: str, last: str
     >>> block["name"], block["scales"]["reciprocity"]["n"], block["scales"]["reciprocity"]["n_reason"]
     ('X', None, 'suppressed: n < 10')
     """
+    min_cell = check_min_cell(min_cell)
     parents = scores[scores["role"] == PER_SCHOOL_ROLE]
     out: dict[str, dict] = {}
     keys = school_keys(scores["school_id"].unique())
@@ -61,6 +62,8 @@ def school_results(scores: pd.DataFrame, inst: Instrument, first: str, last: str
         for wave in (first, last):
             n = int((mine["wave"] == wave).sum())
             counts[wave] = n if n >= min_cell else None
+            if n < min_cell:
+                counts[f"{wave}_reason"] = suppressed_reason(min_cell)
         scales = {}
         for scale in inst.scale_ids:
             pairs = paired_scores(mine, scale, first, last)
