@@ -1,0 +1,383 @@
+"""The study: ``study.yaml``, submissions of export files, the store, status and responses."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .._io import atomic_path, sha256_file
+from ..errors import InputError, PartnerschapError
+from ..ingest import ExportSpec, ingest_exports, load_mapping
+from ..instruments import Instrument, load_instrument, normalise_label
+from ..privacy import DEFAULT_MIN_CELL, load_key
+from .config import KNOWN_WAVES, StudyConfig, load_config, write_config
+from .feedback import CellOutcome, SubmissionFeedback, feedback_from_log
+from .store import CellRecord, SQLiteStore, Store, UploadRecord
+
+__all__ = ["KeyMismatchError", "Study", "key_fingerprint"]
+
+STORE_FILE = "study.sqlite"
+KEYS = ["respondent_id", "wave", "role", "school_id"]
+CELL = ["school_id", "wave", "role"]
+_FINGERPRINT_MESSAGE = b"partnerschap-eval/study-key-fingerprint/v1"
+
+
+class KeyMismatchError(PartnerschapError):
+    """The key given is not the key the study was started with."""
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A fingerprint of the pseudonymisation key: HMAC-SHA-256 of a fixed text, hex.
+
+    It tells two keys apart without revealing either (it cannot be turned back into the key).
+
+    >>> key_fingerprint(b"k" * 16)[:12]
+    '297f0c90b656'
+    """
+    return hmac.new(key, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()
+
+
+def _wave_entries(waves: Iterable[str | dict]) -> list[dict]:
+    out = []
+    for w in waves:
+        if isinstance(w, dict):
+            out.append(w)
+            continue
+        text = str(w).strip()
+        known = next((k for k, v in KNOWN_WAVES.items()
+                      if normalise_label(text) in {k, *map(normalise_label, v["aliases"]),
+                                                   *map(normalise_label, v["label"].values())}),
+                     None)
+        if known is not None and known == normalise_label(text):
+            out.append({"id": known, **KNOWN_WAVES[known]})
+        elif known is not None:  # a Dutch name or alias for a known wave: keep the user's id
+            entry = KNOWN_WAVES[known]
+            aliases = [a for a in [known, *entry["aliases"]]
+                       if normalise_label(a) != normalise_label(text)]
+            out.append({"id": text, "label": entry["label"], "aliases": aliases})
+        else:
+            out.append({"id": text, "label": {"nl": text, "en": text}, "aliases": []})
+    return out
+
+
+class Study:
+    """A study on disk: ``study.yaml``, the store, the raw files and the accepted rows.
+
+    Open one with :meth:`open` (or create it with :meth:`init`); every method reads
+    ``study.yaml`` again, so the researcher's edits are honoured.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "wish"
+    >>> study = Study.init(d, "partnerschap", waves=["pre", "post"], key=b"k" * 16,
+    ...                    schools=[{"id": "S01", "name": "OBS De Linde",
+    ...                                      "aliases": ["De Linde"]}])
+    >>> p = d.parent / "ouders_voor.csv"
+    >>> _ = p.write_text("Deelnemernummer,rec1,rec2\\n1,Mee eens,5\\n2,Eens,4\\n")
+    >>> fb = study.submit([p], school="de linde", wave="voormeting", role="ouder", key=b"k" * 16)
+    >>> fb[0].accepted, fb[0].unknown_labels[0].label, fb[0].unknown_labels[0].code
+    (2, 'Eens', 4)
+    >>> study.status()[["school_id", "wave", "role", "submissions", "accepted"]].values.tolist()
+    [['S01', 'pre', 'parent', 1, 2]]
+    """
+
+    def __init__(self, path: str | os.PathLike[str], store: Store | None = None):
+        self.path = Path(path)
+        load_config(self.path)  # validated at once: a broken study.yaml is named here
+        self.store: Store = store if store is not None else SQLiteStore(self.path / STORE_FILE)
+
+    # -- creating and opening ---------------------------------------------------------------
+    @classmethod
+    def init(cls, path: str | os.PathLike[str], instrument: str | os.PathLike[str], *,
+             waves: Sequence[str | dict] = ("pre", "post"), key: bytes | None = None,
+             name: str | None = None, schools: Sequence[dict] | None = None,
+             ids: str = "per_school", min_cell: int = DEFAULT_MIN_CELL,
+             roles: Sequence[str] | None = None) -> Study:
+        """Create a study in ``path``: ``study.yaml``, an empty store and the key's fingerprint.
+
+        ``instrument`` is a registered id or a YAML path (kept as an absolute path).
+        """
+        path = Path(path)
+        if (path / "study.yaml").exists() or (path / STORE_FILE).exists():
+            raise InputError(f"{path} already holds a study; open it instead, or choose an "
+                             "empty folder.")
+        key = key if key is not None else load_key()
+        inst = load_instrument(instrument)
+        text = str(instrument)
+        ref = inst.id if not (text.lower().endswith((".yaml", ".yml")) or Path(text).exists()) \
+            else str(Path(text).resolve())
+        from pydantic import ValidationError
+
+        try:
+            cfg = StudyConfig(study=name or path.name, instrument=ref,
+                              waves=_wave_entries(waves), ids=ids, schools=list(schools or []),
+                              min_cell=min_cell, roles=list(roles) if roles else None)
+        except ValidationError as exc:
+            from .config import _problems
+
+            raise InputError(f"The study cannot be created: {_problems(exc)}.") from None
+        _check_roles(cfg, inst)
+        path.mkdir(parents=True, exist_ok=True)
+        for sub in ("raw", "rows"):
+            (path / sub).mkdir(exist_ok=True)
+        write_config(path, cfg)
+        study = cls(path)
+        study.store.set_fingerprint(key_fingerprint(key))
+        return study
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Study:
+        """Open an existing study (its ``study.yaml`` is validated)."""
+        path = Path(path)
+        if not (path / STORE_FILE).exists():
+            load_config(path)  # the clearer message when study.yaml is missing too
+            raise InputError(f"{path} has a study.yaml but no store ({STORE_FILE}); create the "
+                             "study with `partnerschap-eval study init`.")
+        return cls(path)
+
+    def close(self) -> None:
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def config(self) -> StudyConfig:
+        """``study.yaml`` as it is now, validated."""
+        return load_config(self.path)
+
+    def instrument(self, cfg: StudyConfig | None = None) -> Instrument:
+        cfg = cfg or self.config
+        inst = load_instrument(cfg.instrument)
+        _check_roles(cfg, inst)
+        return inst
+
+    def check_key(self, key: bytes) -> None:
+        """Refuse a key whose fingerprint is not the study's (nothing is changed)."""
+        recorded = self.store.fingerprint()
+        if recorded is not None and not hmac.compare_digest(recorded, key_fingerprint(key)):
+            raise KeyMismatchError(
+                "This is not the study's key: its fingerprint differs from the one recorded when "
+                "the study was created, and pseudonyms made with another key can never be "
+                "paired with the study's. Nothing was changed. Use the study's key file "
+                "(--key-file) or set PARTNERSCHAP_EVAL_KEY to it.")
+
+    # -- submitting -------------------------------------------------------------------------
+    def submit(self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], *,
+               school: str | None = None, wave: str | None = None, role: str | None = None,
+               mapping: str | os.PathLike[str] | None = None, key: bytes | None = None,
+               format: str | None = None, sheet: str | None = None) -> list[SubmissionFeedback]:
+        """Submit export files; each becomes a submission of every cell it holds rows for.
+
+        The same bytes with the same options again change nothing (``new`` is False in the
+        feedback). Raises on unusable input (files before it stay submitted).
+        """
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        key = key if key is not None else load_key()
+        self.check_key(key)
+        cfg = self.config
+        inst = self.instrument(cfg)
+        schools, waves = cfg.school_resolver(), cfg.wave_resolver()
+        options = {"school": schools(_space(school)) if schools and school else _space(school),
+                   "wave": waves(_space(wave)) if wave else None, "role": _space(role),
+                   "format": format, "sheet": sheet,
+                   "mapping": sha256_file(mapping) if mapping is not None else None,
+                   "ids": cfg.ids, "instrument": [inst.id, inst.version]}
+        parsed_mapping = load_mapping(mapping, inst) if mapping is not None else None
+        return [self._submit_one(Path(p), options, cfg, inst, key, parsed_mapping)
+                for p in paths]
+
+    def _submit_one(self, path: Path, options: dict, cfg: StudyConfig, inst: Instrument,
+                    key: bytes, mapping) -> SubmissionFeedback:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path} cannot be read ({exc.strerror}).") from None
+        sha = hashlib.sha256(data).hexdigest()
+        opts = json.dumps(options, sort_keys=True)
+        found = self.store.find_upload(sha, opts)
+        if found is not None:
+            return self._unchanged(found, path.name, inst)
+
+        raw = self.path / "raw" / f"{sha}{path.suffix.lower()}"
+        if not raw.exists():
+            with atomic_path(raw) as tmp:
+                tmp.write_bytes(data)
+                os.chmod(tmp, 0o444)
+        del data
+        spec = ExportSpec(raw, wave=options["wave"], role=options["role"],
+                          school=options["school"], format=options["format"],
+                          sheet=options["sheet"])
+        result = ingest_exports([spec], inst, key, mapping, id_scope=cfg.ids,
+                                schools=cfg.school_resolver(), waves=cfg.wave_resolver())
+        log = result.log["files"][0]
+        log["file"], log["path"] = path.name, str(raw.relative_to(self.path))
+        log["options"] = options
+
+        accepted = result.responses
+        rejected = result.rejected.assign(source_file=path.name)
+        before = {(c["school_id"], c["wave"], c["role"]): c["submissions"]
+                  for c in self.store.current()}
+        written: list[Path] = []
+        try:
+            cells = self._write_cells(sha, accepted, rejected, written)
+            rejected_path = None
+            if len(rejected):
+                rejected_path = self._write_rows(f"{sha[:16]}-rejected", rejected, written)
+            upload = UploadRecord(sha256=sha, options=opts, file_name=path.name,
+                                  raw_path=str(raw.relative_to(self.path)),
+                                  rows_in=log["rows_in"], accepted=log["accepted"],
+                                  rejected=log["rejected_total"],
+                                  cells_cleared=sum(log["cells_cleared"].values()),
+                                  rejected_path=rejected_path, log=log)
+            _, new = self.store.record(upload, cells)
+        except BaseException:
+            _remove(written)
+            raise
+        if not new:  # the same bytes were recorded by another process meanwhile
+            _remove(written)
+            return self._unchanged(self.store.find_upload(sha, opts), path.name, inst)
+        outcomes = [CellOutcome(c.school_id, c.wave, c.role, c.rows_in, c.accepted, c.rejected,
+                                before.get((c.school_id, c.wave, c.role), 0)) for c in cells]
+        return feedback_from_log(log, inst, file=path.name, new=True, cells=outcomes)
+
+    def _write_rows(self, stem: str, frame: pd.DataFrame, written: list[Path]) -> str:
+        rel = Path("rows") / f"{stem}-{uuid.uuid4().hex[:12]}.parquet"
+        target = self.path / rel
+        with atomic_path(target) as tmp:
+            frame.to_parquet(tmp, index=False)
+            os.chmod(tmp, 0o444)
+        written.append(target)
+        return str(rel)
+
+    def _write_cells(self, sha: str, accepted: pd.DataFrame, rejected: pd.DataFrame,
+                     written: list[Path]) -> list[CellRecord]:
+        def groups(frame: pd.DataFrame) -> dict[tuple[str, str, str], object]:
+            keys = frame[CELL].astype(object).where(frame[CELL].notna(), "")
+            return keys.groupby(CELL, sort=False).indices if len(frame) else {}
+
+        acc, rej = groups(accepted), groups(rejected)
+        cells = []
+        for n, cell in enumerate(sorted(set(acc) | set(rej))):
+            rows = acc.get(cell)
+            n_acc = 0 if rows is None else len(rows)
+            n_rej = 0 if cell not in rej else len(rej[cell])
+            rows_path = None
+            if n_acc:
+                part = accepted if len(acc) == 1 else accepted.iloc[rows]
+                rows_path = self._write_rows(f"{sha[:16]}-{n}", part, written)
+            cells.append(CellRecord(*map(str, cell), rows_in=n_acc + n_rej, accepted=n_acc,
+                                    rejected=n_rej, rows_path=rows_path))
+        return cells
+
+    def _unchanged(self, found: dict, name: str, inst: Instrument) -> SubmissionFeedback:
+        cells = [CellOutcome(h["school_id"], h["wave"], h["role"], h["rows_in"], h["accepted"],
+                             h["rejected"], 0)
+                 for h in self.store.history() if h["upload_id"] == found["id"]]
+        return feedback_from_log(found["log"], inst, file=name, new=False, cells=cells)
+
+    # -- reading ----------------------------------------------------------------------------
+    def status(self) -> pd.DataFrame:
+        """One row per school x wave x role with a submission: its current submission's counts.
+
+        Columns: ``school_id, wave, role, submissions`` (how many, history included),
+        ``rows_in, accepted, rejected`` (of the current one), ``last_submitted``, ``file``.
+        """
+        cfg = self.config
+        cur = pd.DataFrame(self.store.current(), columns=[
+            "school_id", "wave", "role", "submissions", "rows_in", "accepted", "rejected",
+            "rows_path", "submission_id", "created_at", "file_name", "sha256"])
+        cur = cur.rename(columns={"created_at": "last_submitted", "file_name": "file"})
+        cur = cur.drop(columns=["rows_path", "sha256"])
+        return self._ordered(cur, cfg).reset_index(drop=True)
+
+    def history(self) -> pd.DataFrame:
+        """Every cell submission, oldest first, with ``current`` marking each cell's latest."""
+        hist = pd.DataFrame(self.store.history())
+        if hist.empty:
+            return pd.DataFrame(columns=["submission_id", "upload_id", *CELL, "rows_in",
+                                         "accepted", "rejected", "file", "current"])
+        hist = hist.rename(columns={"id": "submission_id", "file_name": "file",
+                                    "created_at": "submitted"})
+        latest = hist.groupby(CELL)["submission_id"].transform("max")
+        hist["current"] = hist["submission_id"] == latest
+        return hist.drop(columns=["rows_path"])
+
+    def responses(self) -> pd.DataFrame:
+        """The current accepted rows of every cell (Contract 2), in declared wave order."""
+        cfg = self.config
+        inst = self.instrument(cfg)
+        paths = [c["rows_path"] for c in self.store.current() if c["rows_path"]]
+        frames = [pd.read_parquet(self.path / p) for p in paths]
+        if not frames:
+            return pd.DataFrame({**{k: pd.Series(dtype=object) for k in KEYS},
+                                 **{i: pd.Series(dtype=float) for i in inst.item_ids}})
+        out = pd.concat(frames, ignore_index=True)
+        return self._ordered(out, cfg, by_id=True).reset_index(drop=True)
+
+    def export_responses(self, out: str | os.PathLike[str]) -> Path:
+        """Write :meth:`responses` to a ``.csv`` or ``.parquet`` file, atomically."""
+        from .._io import write_csv
+
+        out = Path(out)
+        suffix = out.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise InputError(f"{out}: the output must end in .csv or .parquet.")
+        frame = self.responses()
+        if suffix == ".csv":
+            write_csv(frame, out)
+        else:
+            with atomic_path(out) as tmp:
+                frame.to_parquet(tmp, index=False)
+        return out
+
+    def _ordered(self, frame: pd.DataFrame, cfg: StudyConfig, by_id: bool = False
+                 ) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        waves = {w: i for i, w in enumerate(cfg.wave_ids)}
+        schools = {s.id: i for i, s in enumerate(cfg.schools)}
+        rank = pd.DataFrame({
+            "w": frame["wave"].map(waves).fillna(len(waves)),
+            "s": frame["school_id"].map(schools).fillna(len(schools)),
+        })
+        keys = [rank["w"], rank["s"], frame["school_id"], frame["wave"], frame["role"]]
+        if by_id:
+            keys.append(frame["respondent_id"])
+        order = pd.DataFrame({str(i): k.to_numpy() for i, k in enumerate(keys)}).sort_values(
+            [str(i) for i in range(len(keys))], kind="stable").index
+        return frame.iloc[order]
+
+
+def _space(text: str | None) -> str | None:
+    return " ".join(text.split()) if text is not None and text.strip() else None
+
+
+def _check_roles(cfg: StudyConfig, inst: Instrument) -> None:
+    unknown = [r for r in cfg.roles or [] if r not in inst.roles]
+    if unknown:
+        raise InputError(f"study.yaml: roles {unknown} are not roles of the instrument "
+                         f"'{inst.id}' ({list(inst.roles)}). Fix the roles in study.yaml.")
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        try:
+            os.chmod(p, 0o644)
+            p.unlink()
+        except OSError:
+            pass
