@@ -243,6 +243,11 @@ def demo(
               highlight=False)
 
 
+from .cli_study import register as _register_study  # noqa: E402
+
+_register_study(app)  # study init, submit, status, responses (Contract 6)
+
+
 def main() -> None:
     """Entry point of the ``partnerschap-eval`` command."""
     try:
