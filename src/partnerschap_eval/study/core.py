@@ -222,8 +222,13 @@ class Study:
         spec = ExportSpec(raw, wave=options["wave"], role=options["role"],
                           school=options["school"], format=options["format"],
                           sheet=options["sheet"])
-        result = ingest_exports([spec], inst, key, mapping, id_scope=cfg.ids,
-                                schools=cfg.school_resolver(), waves=cfg.wave_resolver())
+        try:
+            result = ingest_exports([spec], inst, key, mapping, id_scope=cfg.ids,
+                                    schools=cfg.school_resolver(), waves=cfg.wave_resolver())
+        except InputError as exc:  # named by the file the user gave, not by its raw copy
+            if type(exc) is InputError and str(raw) in str(exc):
+                raise InputError(str(exc).replace(str(raw), str(path))) from None
+            raise
         log = result.log["files"][0]
         log["file"], log["path"] = path.name, str(raw.relative_to(self.path))
         log["options"] = options
