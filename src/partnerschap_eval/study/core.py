@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .._io import atomic_path, sha256_file
@@ -91,7 +92,9 @@ class Study:
 
     def __init__(self, path: str | os.PathLike[str], store: Store | None = None):
         self.path = Path(path)
-        load_config(self.path)  # validated at once: a broken study.yaml is named here
+        self._instruments: dict[str, Instrument] = {}
+        self._config: tuple[object, StudyConfig] | None = None
+        self.config  # noqa: B018  (validated at once: a broken study.yaml is named here)
         self.store: Store = store if store is not None else SQLiteStore(self.path / STORE_FILE)
 
     # -- creating and opening ---------------------------------------------------------------
@@ -156,12 +159,25 @@ class Study:
 
     @property
     def config(self) -> StudyConfig:
-        """``study.yaml`` as it is now, validated."""
-        return load_config(self.path)
+        """``study.yaml`` as it is now, validated (read again whenever the file changed)."""
+        try:
+            st = (self.path / "study.yaml").stat()
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if stamp is None or self._config is None or self._config[0] != stamp:
+            self._config = (stamp, load_config(self.path))
+        return self._config[1]
 
     def instrument(self, cfg: StudyConfig | None = None) -> Instrument:
         cfg = cfg or self.config
-        inst = load_instrument(cfg.instrument)
+        ref = cfg.instrument
+        if Path(ref).suffix.lower() in (".yaml", ".yml"):
+            inst = load_instrument(ref)  # cached by the file's modification time
+        else:  # an id: the registry is read once per Study (reading it took 0.1 s a call)
+            if ref not in self._instruments:
+                self._instruments[ref] = load_instrument(ref)
+            inst = self._instruments[ref]
         _check_roles(cfg, inst)
         return inst
 
@@ -271,11 +287,7 @@ class Study:
 
     def _write_cells(self, sha: str, accepted: pd.DataFrame, rejected: pd.DataFrame,
                      written: list[Path]) -> list[CellRecord]:
-        def groups(frame: pd.DataFrame) -> dict[tuple[str, str, str], object]:
-            keys = frame[CELL].astype(object).where(frame[CELL].notna(), "")
-            return keys.groupby(CELL, sort=False).indices if len(frame) else {}
-
-        acc, rej = groups(accepted), groups(rejected)
+        acc, rej = _cells(accepted), _cells(rejected)
         cells = []
         for n, cell in enumerate(sorted(set(acc) | set(rej))):
             rows = acc.get(cell)
@@ -283,7 +295,7 @@ class Study:
             n_rej = 0 if cell not in rej else len(rej[cell])
             rows_path = None
             if n_acc:
-                part = accepted if len(acc) == 1 else accepted.iloc[rows]
+                part = accepted if n_acc == len(accepted) else accepted.iloc[rows]
                 rows_path = self._write_rows(f"{sha[:16]}-{n}", part, written)
             cells.append(CellRecord(*map(str, cell), rows_in=n_acc + n_rej, accepted=n_acc,
                                     rejected=n_rej, rows_path=rows_path))
@@ -366,6 +378,29 @@ class Study:
         order = pd.DataFrame({str(i): k.to_numpy() for i, k in enumerate(keys)}).sort_values(
             [str(i) for i in range(len(keys))], kind="stable").index
         return frame.iloc[order]
+
+
+def _cells(frame: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:
+    """The rows of each school x wave x role (a missing value keys as "")."""
+    if not len(frame):
+        return {}
+    codes, texts = [], []
+    for column in CELL:
+        code, unique = pd.factorize(frame[column])  # missing -> -1
+        codes.append(code.astype(np.int64))
+        texts.append([*map(str, unique), ""])
+    if all(len(t) == 2 and (c >= 0).all() for c, t in zip(codes, texts, strict=True)):
+        return {(texts[0][0], texts[1][0], texts[2][0]): np.arange(len(frame))}  # one cell
+    combo = np.zeros(len(frame), dtype=np.int64)
+    for code, text in zip(codes, texts, strict=True):
+        combo = combo * len(text) + (code + 1)
+    order = np.argsort(combo, kind="stable")
+    _, starts = np.unique(combo[order], return_index=True)
+    out = {}
+    for rows in np.split(order, starts[1:]):
+        first = rows[0]
+        out[tuple(texts[i][codes[i][first]] for i in range(3))] = rows
+    return out
 
 
 def _space(text: str | None) -> str | None:
