@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .._io import atomic_path, sha256_file
 from ..errors import InputError, PartnerschapError
@@ -27,6 +28,7 @@ __all__ = ["KeyMismatchError", "Study", "key_fingerprint"]
 STORE_FILE = "study.sqlite"
 KEYS = ["respondent_id", "wave", "role", "school_id"]
 CELL = ["school_id", "wave", "role"]
+_INSTRUMENTS: dict[str, Instrument] = {}  # registered instruments by id, read once
 _FINGERPRINT_MESSAGE = b"partnerschap-eval/study-key-fingerprint/v1"
 
 
@@ -92,7 +94,6 @@ class Study:
 
     def __init__(self, path: str | os.PathLike[str], store: Store | None = None):
         self.path = Path(path)
-        self._instruments: dict[str, Instrument] = {}
         self._config: tuple[object, StudyConfig] | None = None
         self.config  # noqa: B018  (validated at once: a broken study.yaml is named here)
         self.store: Store = store if store is not None else SQLiteStore(self.path / STORE_FILE)
@@ -174,10 +175,10 @@ class Study:
         ref = cfg.instrument
         if Path(ref).suffix.lower() in (".yaml", ".yml"):
             inst = load_instrument(ref)  # cached by the file's modification time
-        else:  # an id: the registry is read once per Study (reading it took 0.1 s a call)
-            if ref not in self._instruments:
-                self._instruments[ref] = load_instrument(ref)
-            inst = self._instruments[ref]
+        else:  # an id: the registry is read once per process (reading it took 0.1 s a call)
+            if ref not in _INSTRUMENTS:
+                _INSTRUMENTS[ref] = load_instrument(ref)
+            inst = _INSTRUMENTS[ref]
         _check_roles(cfg, inst)
         return inst
 
@@ -288,17 +289,20 @@ class Study:
     def _write_cells(self, sha: str, accepted: pd.DataFrame, rejected: pd.DataFrame,
                      written: list[Path]) -> list[CellRecord]:
         acc, rej = _cells(accepted), _cells(rejected)
-        cells = []
-        for n, cell in enumerate(sorted(set(acc) | set(rej))):
-            rows = acc.get(cell)
-            n_acc = 0 if rows is None else len(rows)
-            n_rej = 0 if cell not in rej else len(rej[cell])
-            rows_path = None
-            if n_acc:
-                part = accepted if n_acc == len(accepted) else accepted.iloc[rows]
-                rows_path = self._write_rows(f"{sha[:16]}-{n}", part, written)
+        keys = sorted(set(acc) | set(rej))
+        # one rows file per upload, its rows grouped by cell: a cell is a range of it
+        with_rows = [k for k in keys if k in acc]
+        if len(with_rows) > 1:
+            accepted = accepted.iloc[np.concatenate([acc[k] for k in with_rows])]
+        rows_path = self._write_rows(sha[:16], accepted, written) if with_rows else None
+        cells, start = [], 0
+        for cell in keys:
+            n_acc = len(acc[cell]) if cell in acc else 0
+            n_rej = len(rej[cell]) if cell in rej else 0
             cells.append(CellRecord(*map(str, cell), rows_in=n_acc + n_rej, accepted=n_acc,
-                                    rejected=n_rej, rows_path=rows_path))
+                                    rejected=n_rej, rows_path=rows_path if n_acc else None,
+                                    row_start=start))
+            start += n_acc
         return cells
 
     def _unchanged(self, found: dict, name: str, inst: Instrument) -> SubmissionFeedback:
@@ -317,9 +321,9 @@ class Study:
         cfg = self.config
         cur = pd.DataFrame(self.store.current(), columns=[
             "school_id", "wave", "role", "submissions", "rows_in", "accepted", "rejected",
-            "rows_path", "submission_id", "created_at", "file_name", "sha256"])
+            "rows_path", "row_start", "submission_id", "created_at", "file_name", "sha256"])
         cur = cur.rename(columns={"created_at": "last_submitted", "file_name": "file"})
-        cur = cur.drop(columns=["rows_path", "sha256"])
+        cur = cur.drop(columns=["rows_path", "row_start", "sha256"])
         return self._ordered(cur, cfg).reset_index(drop=True)
 
     def history(self) -> pd.DataFrame:
@@ -332,14 +336,22 @@ class Study:
                                     "created_at": "submitted"})
         latest = hist.groupby(CELL)["submission_id"].transform("max")
         hist["current"] = hist["submission_id"] == latest
-        return hist.drop(columns=["rows_path"])
+        return hist.drop(columns=["rows_path", "row_start"])
 
     def responses(self) -> pd.DataFrame:
         """The current accepted rows of every cell (Contract 2), in declared wave order."""
         cfg = self.config
         inst = self.instrument(cfg)
-        paths = [c["rows_path"] for c in self.store.current() if c["rows_path"]]
-        frames = [pd.read_parquet(self.path / p) for p in paths]
+        import pyarrow.parquet as pq
+
+        current = [c for c in self.store.current() if c["rows_path"]]
+        tables: dict[str, object] = {}
+        frames = []
+        for c in current:  # each rows file read once, each cell a slice of it
+            if c["rows_path"] not in tables:
+                tables[c["rows_path"]] = pq.read_table(self.path / c["rows_path"])
+            frames.append(tables[c["rows_path"]].slice(c["row_start"], c["accepted"]))
+        frames = [pa.concat_tables(frames).to_pandas()] if frames else []
         if not frames:
             return pd.DataFrame({**{k: pd.Series(dtype=object) for k in KEYS},
                                  **{i: pd.Series(dtype=float) for i in inst.item_ids}})

@@ -32,7 +32,8 @@ BUSY_TIMEOUT_S = 60.0
 
 @dataclass(frozen=True)
 class CellRecord:
-    """One cell's share of an upload: its counts and its accepted rows' file (relative path)."""
+    """One cell's share of an upload: its counts, and where its accepted rows are: the upload's
+    rows file (relative path) and the cell's rows in it (``row_start``, ``accepted`` rows)."""
 
     school_id: str
     wave: str
@@ -41,6 +42,7 @@ class CellRecord:
     accepted: int
     rejected: int
     rows_path: str | None
+    row_start: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     accepted INTEGER NOT NULL,
     rejected INTEGER NOT NULL,
     rows_path TEXT,
+    row_start INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     CHECK (rows_in = accepted + rejected)
 );
@@ -133,7 +136,7 @@ CREATE TRIGGER IF NOT EXISTS submissions_kept BEFORE DELETE ON submissions
 
 _CURRENT = """
 SELECT s.school_id, s.wave, s.role, c.n AS submissions, s.rows_in, s.accepted, s.rejected,
-       s.rows_path, s.id AS submission_id, s.created_at, u.file_name, u.sha256
+       s.rows_path, s.row_start, s.id AS submission_id, s.created_at, u.file_name, u.sha256
 FROM submissions s
 JOIN (SELECT MAX(id) AS id, COUNT(*) AS n FROM submissions GROUP BY school_id, wave, role) c
   ON s.id = c.id
@@ -214,9 +217,9 @@ class SQLiteStore:
             upload_id = int(cur.lastrowid)
             self._con.executemany(
                 "INSERT INTO submissions (upload_id, school_id, wave, role, rows_in, accepted, "
-                "rejected, rows_path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "rejected, rows_path, row_start, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(upload_id, c.school_id, c.wave, c.role, c.rows_in, c.accepted, c.rejected,
-                  c.rows_path, now) for c in cells])
+                  c.rows_path, c.row_start, now) for c in cells])
         return upload_id, True
 
     def history(self) -> list[dict]:
