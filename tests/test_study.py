@@ -389,3 +389,35 @@ def test_cli_submit_status_responses_exit_codes(tmp_path):
                                                                 "school_id"]
     res = run("status", tmp_path / "nowhere")
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_cells_interleaved_in_a_file_keep_their_own_rows(tmp_path):
+    study = Study.init(tmp_path / "s", "partnerschap", key=KEY)
+    lines = ["nr,rol,rec1,rec2"]
+    lines += [f"{i},ouder,1,{1 + i % 5}" for i in range(1, 31)]
+    lines += [f"{i},leerkracht,5,{1 + i % 5}" for i in range(1, 31)]
+    path = tmp_path / "gemengd.csv"
+    path.write_text("\n".join(lines) + "\n")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("columns:\n  nr: respondent_id\n  rol: role\n")
+    fb = study.submit([path], school="A", wave="pre", mapping=mapping, key=KEY)[0]
+    assert sorted((c.role, c.accepted) for c in fb.cells) == [("parent", 30), ("teacher", 30)]
+    responses = study.responses()
+    assert responses.groupby("role")["rec1"].agg(["min", "max", "size"]).to_dict("index") == {
+        "parent": {"min": 1.0, "max": 1.0, "size": 30},
+        "teacher": {"min": 5.0, "max": 5.0, "size": 30}}
+    study.close()
+
+
+def test_report_of_the_study_agrees_with_its_responses(collection, tmp_path):
+    study = collection["study"]
+    out = tmp_path / "report"
+    res = run("report", "--study", collection["base"] / "wish", "--out", out)
+    assert res.returncode == 0, res.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["waves"]["order"] == ["pre", "post", "follow-up"]  # the study's order
+    responses = study.responses()
+    expected = paired(responses, "pre", "follow-up", ["respondent_id"])
+    assert results["scales"]["reciprocity"]["paired"]["n"] == expected
+    exported = pd.read_csv(out / "study_responses.csv")
+    assert len(exported) == int(study.status().accepted.sum())

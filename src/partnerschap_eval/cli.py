@@ -149,6 +149,7 @@ def evaluate(
 @app.command()
 def report(
     config: Annotated[Path | None, typer.Option(help="Project YAML (see README).")] = None,
+    study: Annotated[Path | None, typer.Option(help="A study folder (Contract 6).")] = None,
     responses: Annotated[Path | None, typer.Option(help="Responses file (Contract 2).")] = None,
     instrument: Annotated[str | None, typer.Option(help="Instrument id or YAML path.")] = None,
     project: Annotated[str | None, typer.Option(help="Project name shown in the report.")] = None,
@@ -165,6 +166,10 @@ def report(
     try:
         if config is not None:
             settings = load_project(config)
+        elif study is not None:
+            from .cli_study import study_report_settings
+
+            settings = study_report_settings(study, out_dir, lang, date)
         else:
             missing = [n for n, v in (("--responses", responses), ("--instrument", instrument),
                                       ("--project", project), ("--out", out_dir)) if v is None]

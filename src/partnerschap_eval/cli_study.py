@@ -170,3 +170,19 @@ def responses(
         raise typer.Exit(2) from None
     out.print(st("responses_done", lang, n=len(frame), out=out_path), highlight=False,
               markup=False)
+
+
+def study_report_settings(study_dir: Path, out_dir: Path | None, lang: str, date: str | None):
+    """``report --study DIR``: the study's current responses exported beside the report, with
+    the study's instrument, waves (declared order) and min_cell."""
+    from .reporting import ReportSettings
+    from .study import Study
+
+    out_dir = out_dir if out_dir is not None else study_dir / "reports"
+    with Study.open(study_dir) as study:
+        cfg = study.config
+        responses_path = study.export_responses(Path(out_dir) / "study_responses.csv")
+    return ReportSettings(project=cfg.study, instrument=cfg.instrument,
+                          responses=responses_path, out_dir=Path(out_dir), lang=lang,
+                          min_cell=cfg.min_cell, waves=tuple(cfg.wave_ids), report_date=date)
+

@@ -292,17 +292,22 @@ class Study:
         keys = sorted(set(acc) | set(rej))
         # one rows file per upload, its rows grouped by cell: a cell is a range of it
         with_rows = [k for k in keys if k in acc]
-        if len(with_rows) > 1:
+        # the ingest orders rows by wave and school, so a cell is usually a range already;
+        # otherwise the rows are put in cell order first
+        contiguous = all(acc[k][-1] - acc[k][0] + 1 == len(acc[k]) for k in with_rows)
+        start = {k: int(acc[k][0]) for k in with_rows}
+        if not contiguous:
             accepted = accepted.iloc[np.concatenate([acc[k] for k in with_rows])]
+            sizes = np.cumsum([0, *(len(acc[k]) for k in with_rows)])
+            start = {k: int(sizes[i]) for i, k in enumerate(with_rows)}
         rows_path = self._write_rows(sha[:16], accepted, written) if with_rows else None
-        cells, start = [], 0
+        cells = []
         for cell in keys:
             n_acc = len(acc[cell]) if cell in acc else 0
             n_rej = len(rej[cell]) if cell in rej else 0
             cells.append(CellRecord(*map(str, cell), rows_in=n_acc + n_rej, accepted=n_acc,
                                     rejected=n_rej, rows_path=rows_path if n_acc else None,
-                                    row_start=start))
-            start += n_acc
+                                    row_start=start.get(cell, 0)))
         return cells
 
     def _unchanged(self, found: dict, name: str, inst: Instrument) -> SubmissionFeedback:
