@@ -421,3 +421,21 @@ def test_report_of_the_study_agrees_with_its_responses(collection, tmp_path):
     assert results["scales"]["reciprocity"]["paired"]["n"] == expected
     exported = pd.read_csv(out / "study_responses.csv")
     assert len(exported) == int(study.status().accepted.sum())
+
+
+def test_a_mapping_files_column_wins_over_an_automatic_match(tmp_path):
+    from partnerschap_eval.ingest import ExportSpec, ingest_exports
+
+    path = tmp_path / "qualtrics_achtig.csv"
+    path.write_text("ResponseId,ExternalReference,rec1\nR_1,,4\nR_2,,5\n")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns:\n  ResponseId: respondent_id\n")
+    res = ingest_exports([ExportSpec(path, wave="pre", role="parent", school="A")],
+                         "partnerschap", KEY, mapping)
+    assert res.log["totals"]["accepted"] == 2
+    assert "ExternalReference" in res.log["files"][0]["dropped_columns"]
+    both = tmp_path / "m2.yaml"
+    both.write_text("columns:\n  ResponseId: respondent_id\n  ExternalReference: respondent_id\n")
+    with pytest.raises(InputError, match="Several columns"):
+        ingest_exports([ExportSpec(path, wave="pre", role="parent", school="A")],
+                       "partnerschap", KEY, both)
