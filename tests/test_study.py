@@ -439,3 +439,14 @@ def test_a_mapping_files_column_wins_over_an_automatic_match(tmp_path):
     with pytest.raises(InputError, match="Several columns"):
         ingest_exports([ExportSpec(path, wave="pre", role="parent", school="A")],
                        "partnerschap", KEY, both)
+
+
+def test_readme_study_tour_runs_as_printed(tmp_path, monkeypatch, capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## A study:")[1].split("\n## ")[0]
+    code = section.split("```python\n")[1].split("```")[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert printed.startswith("2 [('Eens', 4)]")
+    assert "S01" in printed and "pre" in printed
