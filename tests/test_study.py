@@ -450,3 +450,22 @@ def test_readme_study_tour_runs_as_printed(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert printed.startswith("2 [('Eens', 4)]")
     assert "S01" in printed and "pre" in printed
+
+
+def test_status_lists_expected_cells_and_ids_study_reports_shared_numbers(tmp_path):
+    schools = [{"id": "A", "name": "School A"}, {"id": "B", "name": "School B"}]
+    study = Study.init(tmp_path / "s", "partnerschap", key=KEY, schools=schools, ids="study")
+    for school in ("A", "B"):
+        path = tmp_path / f"{school}.csv"
+        path.write_text("Deelnemernummer,rec1\n1,4\n2,5\n")
+        study.submit([path], school=school, wave="pre", role="parent", key=KEY)
+    status = study.status(expected=True)
+    assert len(status) == 2 * 2 * len(INST.roles)
+    assert status[status.submissions == 0].accepted.sum() == 0
+    assert len(study.status()) == 2
+    shared = study.shared_ids()  # numbers 1 and 2 in both schools: the same people, reported
+    assert len(shared) == 2 and set(shared.cells) == {"A / parent; B / parent"}
+    res = run("status", tmp_path / "s", "--expected", "--json")
+    assert res.returncode == 0 and "2 deelnemer(s)" in res.stderr
+    assert len(json.loads(res.stdout)) == len(status)
+    study.close()

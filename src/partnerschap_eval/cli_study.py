@@ -121,6 +121,8 @@ def submit(
 def status(
     study_dir: Annotated[Path, typer.Argument(help="The study folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    expected: Annotated[bool, typer.Option(
+        "--expected", help="Also list the declared cells without a submission (zeros).")] = False,
     lang: Annotated[str, _LANG] = "nl",
 ) -> None:
     """Per school x wave x role: submissions, rows, accepted, rejected, last submission."""
@@ -130,10 +132,13 @@ def status(
     lang = _lang(lang)
     try:
         with Study.open(study_dir) as study:
-            table = study.status()
+            table = study.status(expected=expected)
+            shared = study.shared_ids() if study.config.ids == "study" else []
     except PartnerschapError as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
+    if len(shared):
+        err.print(st("shared_ids", lang, n=len(shared)), highlight=False, markup=False)
     if as_json:
         records = json.loads(table.to_json(orient="records"))
         typer.echo(json.dumps(records, ensure_ascii=False, indent=1))

@@ -80,6 +80,12 @@ _TEXT: dict[str, dict[str, str]] = {
                         "Edit {dir}/study.yaml to declare schools."},
     "responses_done": {"nl": "{n} rijen geschreven naar {out}.", "en": "{n} rows written to "
                                                                         "{out}."},
+    "shared_ids": {"nl": "Let op: {n} deelnemer(s) staan bij dezelfde meting in meer dan één "
+                         "school of rol (ids: study: hetzelfde nummer is dezelfde persoon). "
+                         "Controleer de nummers, of zet ids: per_school in study.yaml.",
+                   "en": "Note: {n} respondent(s) appear in more than one school or role at the "
+                         "same wave (ids: study: the same number is the same person). Check the "
+                         "numbers, or set ids: per_school in study.yaml."},
     "status_empty": {"nl": "Nog geen inzendingen.", "en": "No submissions yet."},
 }
 

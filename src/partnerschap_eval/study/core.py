@@ -317,11 +317,13 @@ class Study:
         return feedback_from_log(found["log"], inst, file=name, new=False, cells=cells)
 
     # -- reading ----------------------------------------------------------------------------
-    def status(self) -> pd.DataFrame:
+    def status(self, expected: bool = False) -> pd.DataFrame:
         """One row per school x wave x role with a submission: its current submission's counts.
 
         Columns: ``school_id, wave, role, submissions`` (how many, history included),
         ``rows_in, accepted, rejected`` (of the current one), ``last_submitted``, ``file``.
+        With ``expected=True`` the cells the study expects (declared schools x waves x roles)
+        but lacks are listed too, with zeros.
         """
         cfg = self.config
         cur = pd.DataFrame(self.store.current(), columns=[
@@ -329,7 +331,27 @@ class Study:
             "rows_path", "row_start", "submission_id", "created_at", "file_name", "sha256"])
         cur = cur.rename(columns={"created_at": "last_submitted", "file_name": "file"})
         cur = cur.drop(columns=["rows_path", "row_start", "sha256"])
+        if expected and cfg.schools:
+            roles = cfg.roles or list(self.instrument(cfg).roles)
+            have = set(zip(cur.school_id, cur.wave, cur.role, strict=True))
+            missing = [(s.id, w, r) for s in cfg.schools for w in cfg.wave_ids for r in roles
+                       if (s.id, w, r) not in have]
+            if missing:
+                lack = pd.DataFrame(missing, columns=CELL).assign(
+                    submissions=0, rows_in=0, accepted=0, rejected=0)
+                cur = pd.concat([cur, lack], ignore_index=True) if len(cur) else lack
         return self._ordered(cur, cfg).reset_index(drop=True)
+
+    def shared_ids(self) -> pd.DataFrame:
+        """Respondents in more than one current cell of one wave (``respondent_id, wave,
+        cells``). With ``ids: study`` the same number in two schools is one person: such rows
+        are listed here so the researcher can decide; with ``ids: per_school`` none can occur.
+        """
+        r = self.responses()
+        keyed = r.assign(cell=r.school_id + " / " + r.role)
+        dup = keyed[keyed.duplicated(["respondent_id", "wave"], keep=False)]
+        return (dup.groupby(["respondent_id", "wave"], sort=False)["cell"]
+                .agg(lambda c: "; ".join(sorted(c))).rename("cells").reset_index())
 
     def history(self) -> pd.DataFrame:
         """Every cell submission, oldest first, with ``current`` marking each cell's latest."""
