@@ -187,6 +187,8 @@ def test_same_bytes_again_change_nothing(collection):
     fb = study.submit([path], school="OBS Sint Jozef", wave="voormeting", role="ouders",
                       key=KEY)[0]
     assert fb.new is False and fb.accepted > 0
+    fb = study.submit([path], school="S05", wave="pre", role="parent", key=KEY)[0]
+    assert fb.new is False  # the same options, written otherwise
     pd.testing.assert_frame_equal(study.status(), before_status)
     pd.testing.assert_frame_equal(study.history(), before_hist)
     assert sorted(p.name for p in (collection["base"] / "wish" / "raw").iterdir()) == raw_before

@@ -210,7 +210,7 @@ class Study:
         inst = self.instrument(cfg)
         schools, waves = cfg.school_resolver(), cfg.wave_resolver()
         options = {"school": schools(_space(school)) if schools and school else _space(school),
-                   "wave": waves(_space(wave)) if wave else None, "role": _space(role),
+                   "wave": waves(_space(wave)) if wave else None, "role": _role(role, inst),
                    "format": format, "sheet": sheet,
                    "mapping": sha256_file(mapping) if mapping is not None else None,
                    "ids": cfg.ids, "instrument": [inst.id, inst.version]}
@@ -440,6 +440,21 @@ def _cells(frame: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:
         first = rows[0]
         out[tuple(texts[i][codes[i][first]] for i in range(3))] = rows
     return out
+
+
+def _role(text: str | None, inst: Instrument) -> str | None:
+    """A role option as the instrument's role when it is one or a known alias (so ``ouders``
+    and ``parent`` are the same submission options); otherwise as written."""
+    from ..ingest.pipeline import ROLE_ALIASES
+
+    text = _space(text)
+    if text is None:
+        return None
+    norm = normalise_label(text)
+    for role, names in ROLE_ALIASES.items():
+        if role in inst.roles and (norm == role or norm in map(normalise_label, names)):
+            return role
+    return text
 
 
 def _space(text: str | None) -> str | None:
