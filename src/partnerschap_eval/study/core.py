@@ -321,14 +321,15 @@ class Study:
         """One row per school x wave x role with a submission: its current submission's counts.
 
         Columns: ``school_id, wave, role, submissions`` (how many, history included),
-        ``rows_in, accepted, rejected`` (of the current one), ``last_submitted``, ``file``.
-        With ``expected=True`` the cells the study expects (declared schools x waves x roles)
+        ``rows_in, accepted, rejected`` (of the current one), ``last_submitted``, ``file`` and
+        ``file_cells_cleared`` (answers its file had that were left empty). With ``expected=True`` the cells the study expects (declared schools x waves x roles)
         but lacks are listed too, with zeros.
         """
         cfg = self.config
         cur = pd.DataFrame(self.store.current(), columns=[
             "school_id", "wave", "role", "submissions", "rows_in", "accepted", "rejected",
-            "rows_path", "row_start", "submission_id", "created_at", "file_name", "sha256"])
+            "rows_path", "row_start", "submission_id", "created_at", "file_name", "sha256",
+            "file_cells_cleared"])
         cur = cur.rename(columns={"created_at": "last_submitted", "file_name": "file"})
         cur = cur.drop(columns=["rows_path", "row_start", "sha256"])
         if expected and cfg.schools:

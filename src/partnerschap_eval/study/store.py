@@ -136,7 +136,8 @@ CREATE TRIGGER IF NOT EXISTS submissions_kept BEFORE DELETE ON submissions
 
 _CURRENT = """
 SELECT s.school_id, s.wave, s.role, c.n AS submissions, s.rows_in, s.accepted, s.rejected,
-       s.rows_path, s.row_start, s.id AS submission_id, s.created_at, u.file_name, u.sha256
+       s.rows_path, s.row_start, s.id AS submission_id, s.created_at, u.file_name, u.sha256,
+       u.cells_cleared AS file_cells_cleared
 FROM submissions s
 JOIN (SELECT MAX(id) AS id, COUNT(*) AS n FROM submissions GROUP BY school_id, wave, role) c
   ON s.id = c.id
