@@ -471,3 +471,28 @@ def test_status_lists_expected_cells_and_ids_study_reports_shared_numbers(tmp_pa
     assert res.returncode == 0 and "2 deelnemer(s)" in res.stderr
     assert len(json.loads(res.stdout)) == len(status)
     study.close()
+
+
+def test_school_wave_and_role_from_the_file_name_pattern(tmp_path):
+    study = Study.init(tmp_path / "s", "partnerschap", key=KEY, schools=SCHOOLS[:2])
+    cfg = (tmp_path / "s" / "study.yaml").read_text()
+    (tmp_path / "s" / "study.yaml").write_text(cfg + 'file_names: "{role}_{wave}_{school}"\n')
+    named = tmp_path / "ouders_voormeting_de regenboog.csv"
+    named.write_text("Deelnemernummer,rec1\n1,4\n2,5\n")
+    fb = study.submit([named], key=KEY)[0]
+    assert [(c.school_id, c.wave, c.role, c.accepted) for c in fb.cells] == [
+        ("S02", "pre", "parent", 2)]
+    # an option wins over the name; a column wins over the name too
+    fb = study.submit([named], school="S01", key=KEY)[0]
+    assert fb.cells[0].school_id == "S01"
+    column = tmp_path / "leerkracht_nameting_De Linde.csv"
+    column.write_text("Deelnemernummer,School,rec1\n1,De Regenboog,3\n")
+    fb = study.submit([column], key=KEY)[0]
+    assert [(c.school_id, c.wave, c.role) for c in fb.cells] == [("S02", "post", "teacher")]
+    with pytest.raises(UnknownNameError):  # a name that says an undeclared school
+        (tmp_path / "ouders_voormeting_Nergens.csv").write_text("Deelnemernummer,rec1\n1,4\n")
+        study.submit([tmp_path / "ouders_voormeting_Nergens.csv"], key=KEY)
+    (tmp_path / "s" / "study.yaml").write_text(cfg + 'file_names: "{school}_{klas}"\n')
+    with pytest.raises(InputError, match="file_names"):
+        study.status()
+    study.close()

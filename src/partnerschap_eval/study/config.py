@@ -89,6 +89,36 @@ class StudyConfig(_Model):
     ids: Literal["per_school", "study"] = "per_school"
     schools: list[School] = Field(default_factory=list)
     min_cell: int = Field(10, ge=1)
+    #: Optional: how file names say school, wave and role, e.g. ``"{school}_{role}_{wave}"``
+    #: (``ouders_voormeting_De Linde.csv`` fits ``"{role}_{wave}_{school}"``); used for what
+    #: neither an option nor a column gives.
+    file_names: str | None = None
+
+    @model_validator(mode="after")
+    def _pattern_valid(self) -> StudyConfig:
+        if self.file_names is not None:
+            fields = re.findall(r"{(\w*)}", self.file_names)
+            bad = [f for f in fields if f not in ("school", "wave", "role")]
+            if bad or not fields or len(set(fields)) != len(fields):
+                raise ValueError("file_names: use each of {school}, {wave} and {role} at most "
+                                 f"once, and nothing else in braces (found {fields})")
+        return self
+
+    def from_file_name(self, name: str) -> dict[str, str]:
+        """School, wave and role as the file name says them (``file_names``), or ``{}``.
+
+        >>> cfg = StudyConfig(study="s", instrument="partnerschap", waves=[{"id": "pre"}],
+        ...                   file_names="{school}_{role}_{wave}")
+        >>> cfg.from_file_name("De Linde_ouders_voormeting.xlsx")
+        {'school': 'De Linde', 'role': 'ouders', 'wave': 'voormeting'}
+        """
+        if not self.file_names:
+            return {}
+        pattern = "".join(f"(?P<{part[1:-1]}>.+?)" if re.fullmatch(r"{\w+}", part)
+                          else re.escape(part)
+                          for part in re.split(r"({\w+})", self.file_names) if part)
+        m = re.fullmatch(pattern, Path(name).stem, flags=re.IGNORECASE)
+        return {k: v.strip() for k, v in m.groupdict().items()} if m else {}
 
     @model_validator(mode="after")
     def _names_unique(self) -> StudyConfig:
@@ -200,6 +230,8 @@ def write_config(study_dir: str | os.PathLike[str], cfg: StudyConfig) -> Path:
         lines.append("schools:                # when present, other schools are refused")
         lines += ["  - " + _flow(s) for s in data["schools"]]
     lines.append(f"min_cell: {data['min_cell']}")
+    if data.get("file_names"):
+        lines.append("file_names: " + _flow(data["file_names"]))
     path = Path(study_dir) / STUDY_FILE
     write_text(path, "\n".join(lines) + "\n")
     return path

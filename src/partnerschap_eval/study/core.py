@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -209,14 +210,32 @@ class Study:
         cfg = self.config
         inst = self.instrument(cfg)
         schools, waves = cfg.school_resolver(), cfg.wave_resolver()
-        options = {"school": schools(_space(school)) if schools and school else _space(school),
-                   "wave": waves(_space(wave)) if wave else None, "role": _role(role, inst),
-                   "format": format, "sheet": sheet,
-                   "mapping": sha256_file(mapping) if mapping is not None else None,
-                   "ids": cfg.ids, "instrument": [inst.id, inst.version]}
+        fixed = {"format": format, "sheet": sheet,
+                 "mapping": sha256_file(mapping) if mapping is not None else None,
+                 "ids": cfg.ids, "instrument": [inst.id, inst.version]}
+
+        def options(given: dict) -> dict:
+            school, wave = _space(given.get("school")), _space(given.get("wave"))
+            return {"school": schools(school) if schools and school else school,
+                    "wave": waves(wave) if wave else None,
+                    "role": _role(given.get("role"), inst), **fixed}
+
+        given = {"school": school, "wave": wave, "role": role}
         parsed_mapping = load_mapping(mapping, inst) if mapping is not None else None
-        return [self._submit_one(Path(p), options, cfg, inst, key, parsed_mapping)
-                for p in paths]
+        out = []
+        for p in map(Path, paths):
+            named = {k: v for k, v in cfg.from_file_name(p.name).items() if given[k] is None}
+            while True:
+                try:
+                    out.append(self._submit_one(p, options({**given, **named}), cfg, inst, key,
+                                                parsed_mapping))
+                    break
+                except InputError as exc:  # a column says what the name says too: the column
+                    found = re.search(r"--(school|wave|role) must not be given", str(exc))
+                    if not found or found.group(1) not in named:  # wins
+                        raise
+                    del named[found.group(1)]
+        return out
 
     def _submit_one(self, path: Path, options: dict, cfg: StudyConfig, inst: Instrument,
                     key: bytes, mapping) -> SubmissionFeedback:
