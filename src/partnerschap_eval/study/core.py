@@ -267,6 +267,8 @@ class Study:
             raise
         log = result.log["files"][0]
         log["file"], log["path"] = path.name, str(raw.relative_to(self.path))
+        for cell in log.get("cleared", []):
+            cell["source_file"] = path.name
         log["options"] = options
 
         accepted = result.responses
