@@ -496,3 +496,21 @@ def test_school_wave_and_role_from_the_file_name_pattern(tmp_path):
     with pytest.raises(InputError, match="file_names"):
         study.status()
     study.close()
+
+
+def test_the_study_layer_imports_only_downwards():
+    import ast
+
+    pkg = Path(__file__).resolve().parents[1] / "src" / "partnerschap_eval"
+    above = {"cli", "cli_study", "presentation", "reporting", "results", "plots", "project",
+             "study_messages", "typer", "rich", "papermill"}
+    for path in (pkg / "study").glob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module.split(".")[0])
+            elif isinstance(node, ast.ImportFrom):
+                names |= {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+        assert not names & above, (path.name, names & above)
