@@ -151,7 +151,7 @@ def status(
     cols = ["school_id", "wave", "role", "submissions", "rows_in", "accepted", "rejected",
             "last_submitted"]
     view = Table(*cols)
-    for row in table[cols].itertuples(index=False):
+    for row in table[cols].astype(object).fillna("–").itertuples(index=False):
         view.add_row(*(str(v) for v in row))
     out.print(view)
 
