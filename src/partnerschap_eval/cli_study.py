@@ -8,6 +8,7 @@ Thin like the rest of the CLI: parse, call :mod:`partnerschap_eval.study`, print
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -35,9 +36,12 @@ def _lang(lang: str) -> str:
     return lang if lang in ("nl", "en") else "nl"
 
 
-def _error(exc: PartnerschapError, lang: str) -> None:
+def _error(exc: Exception, lang: str) -> None:
     from .study_messages import render_error, st
 
+    if isinstance(exc, sqlite3.Error):  # a locked, damaged or unreadable store: no traceback
+        exc = PartnerschapError(f"The study's store cannot be used ({exc}). Check that the "
+                                "folder is writable and not on a network drive, then try again.")
     err.print(f"{st('error', lang)}: {render_error(exc, lang)}", highlight=False, markup=False,
               soft_wrap=True)
 
@@ -65,7 +69,7 @@ def study_init(
                            key=key, name=name, ids=ids)
         cfg = study.config
         study.close()
-    except PartnerschapError as exc:
+    except (PartnerschapError, sqlite3.Error) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
     out.print(st("init_done", lang, name=cfg.study, dir=study_dir, instrument=cfg.instrument,
@@ -96,7 +100,7 @@ def submit(
         key = load_key(key_file)
         study = Study.open(study_dir)
         study.check_key(key)
-    except PartnerschapError as exc:
+    except (PartnerschapError, sqlite3.Error) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
     with study:
@@ -107,7 +111,7 @@ def submit(
             except KeyMismatchError as exc:
                 _error(exc, lang)
                 raise typer.Exit(2) from None
-            except PartnerschapError as exc:
+            except (PartnerschapError, sqlite3.Error) as exc:
                 _error(exc, lang)
                 code = 2
                 continue
@@ -134,7 +138,7 @@ def status(
         with Study.open(study_dir) as study:
             table = study.status(expected=expected)
             shared = study.shared_ids() if study.config.ids == "study" else []
-    except PartnerschapError as exc:
+    except (PartnerschapError, sqlite3.Error) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
     if len(shared):
@@ -170,7 +174,7 @@ def responses(
         with Study.open(study_dir) as study:
             frame = study.responses()
             study.export_responses(out_path)
-    except PartnerschapError as exc:
+    except (PartnerschapError, sqlite3.Error) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
     out.print(st("responses_done", lang, n=len(frame), out=out_path), highlight=False,

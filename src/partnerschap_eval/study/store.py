@@ -24,9 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from ..errors import InputError
+
 __all__ = ["CellRecord", "SQLiteStore", "Store", "UploadRecord"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 BUSY_TIMEOUT_S = 60.0
 
 
@@ -176,6 +178,12 @@ class SQLiteStore:
                     self._con.execute(statement)
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                               (SCHEMA_VERSION,))
+            found = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+        if found != SCHEMA_VERSION:
+            self._con.close()
+            raise InputError(f"{self.path} was written by another version of partnerschap-eval "
+                             f"(store schema {found}, this version reads {SCHEMA_VERSION}). Use "
+                             "that version, or create a new study and submit the files again.")
 
     def close(self) -> None:
         self._con.close()
