@@ -514,3 +514,28 @@ def test_the_study_layer_imports_only_downwards():
             elif isinstance(node, ast.Import):
                 names |= {a.name.split(".")[0] for a in node.names}
         assert not names & above, (path.name, names & above)
+
+
+def test_control_characters_in_a_cell_are_removed_and_counted_not_refused(tmp_path):
+    from partnerschap_eval.ingest import ExportSpec, ingest_exports
+
+    path = tmp_path / "met_piepjes.csv"
+    path.write_bytes(b"Deelnemernummer,rec1,rec2\n1\x07,4,5\n2,Mee eens\x1b\x1b\x1b\x1b\x1b,3\n"
+                     b"3,\x1b[31m\x1b[0m\x1b[1m\x1b[2m\x1b[3m4,2\n")
+    res = ingest_exports([ExportSpec(path, wave="pre", role="parent", school="A")],
+                         "partnerschap", KEY)
+    log = res.log["files"][0]
+    assert log["accepted"] == 3 and log["details"]["control_characters_removed"] == 11
+    assert res.responses.rec1.tolist().count(4.0) == 2  # "Mee eens" decoded once BEL-free
+    study = Study.init(tmp_path / "s", "partnerschap", key=KEY)
+    fb = study.submit([path], school="A", wave="pre", role="parent", key=KEY)[0]
+    assert fb.controls_removed == 11
+    from partnerschap_eval.study_messages import render_feedback
+
+    assert "11 onzichtbare stuurtekens" in render_feedback(fb)
+    study.close()
+    garbage = tmp_path / "kapot.csv"
+    garbage.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(InputError, match="binary data"):
+        ingest_exports([ExportSpec(garbage, wave="pre", role="parent", school="A")],
+                       "partnerschap", KEY)

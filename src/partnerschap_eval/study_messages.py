@@ -51,6 +51,9 @@ _TEXT: dict[str, dict[str, str]] = {
             "en": "  Columns with personal data, not stored: {columns}."},
     "unmapped": {"nl": "  Kolommen genegeerd (niet herkend): {columns}.",
                  "en": "  Columns ignored (not recognised): {columns}."},
+    "controls": {"nl": "  {n} onzichtbare stuurtekens (zoals BEL of ESC) verwijderd uit cellen.",
+                 "en": "  {n} invisible control characters (such as BEL or ESC) removed from "
+                       "cells."},
     "sheet": {"nl": "  Gelezen werkblad: '{sheet}'.", "en": "  Sheet read: '{sheet}'."},
     "none_accepted": {"nl": "  Let op: uit dit bestand is geen enkele rij opgenomen.",
                       "en": "  Note: no row of this file was accepted."},
@@ -169,6 +172,8 @@ def render_feedback(fb: SubmissionFeedback, lang: str = "nl") -> str:
         lines.append(st("pii", lang, columns=", ".join(fb.pii_columns)))
     if fb.unmapped_columns:
         lines.append(st("unmapped", lang, columns=", ".join(fb.unmapped_columns)))
+    if fb.controls_removed:
+        lines.append(st("controls", lang, n=fb.controls_removed))
     if fb.sheet:
         lines.append(st("sheet", lang, sheet=fb.sheet))
     if fb.accepted == 0:

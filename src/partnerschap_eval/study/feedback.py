@@ -109,6 +109,7 @@ class SubmissionFeedback:
     unmapped_columns: tuple[str, ...]
     format: str
     sheet: str | None
+    controls_removed: int = 0
 
     @property
     def rejected_total(self) -> int:
@@ -140,4 +141,5 @@ def feedback_from_log(log: dict, inst: Instrument, *, file: str, new: bool,
         cells=tuple(cells), unknown_labels=labels, cleared=cleared,
         pii_columns=tuple(c["column"] for c in log.get("pii_columns", [])),
         unmapped_columns=tuple(log.get("unmapped_columns", [])), format=log.get("format", ""),
-        sheet=log.get("details", {}).get("sheet"))
+        sheet=log.get("details", {}).get("sheet"),
+        controls_removed=int(log.get("details", {}).get("control_characters_removed", 0)))
