@@ -188,6 +188,7 @@ def evaluate(
 @app.command()
 def report(
     config: Annotated[Path | None, typer.Option(help="Project YAML (see README).")] = None,
+    study: Annotated[Path | None, typer.Option(help="A study folder (Contract 6).")] = None,
     responses: Annotated[Path | None, typer.Option(help="Responses file (Contract 2).")] = None,
     instrument: Annotated[str | None, typer.Option(help="Instrument id or YAML path.")] = None,
     project: Annotated[str | None, typer.Option(help="Project name shown in the report.")] = None,
@@ -210,6 +211,10 @@ def report(
             settings = load_project(config)
             if waves:  # the command line wins over the project file
                 settings = dataclasses.replace(settings, waves=tuple(_wave_list(waves)))
+        elif study is not None:
+            from .cli_study import study_report_settings
+
+            settings = study_report_settings(study, out_dir, lang, date)
         else:
             missing = [n for n, v in (("--responses", responses), ("--instrument", instrument),
                                       ("--project", project), ("--out", out_dir)) if v is None]
@@ -295,6 +300,11 @@ def demo(
         _fail(exc)
     out.print(f"[bold green]demo report:[/] {report.html} ({len(report.school_pages)} school pages)",
               highlight=False)
+
+
+from .cli_study import register as _register_study  # noqa: E402
+
+_register_study(app)  # study init, submit, status, responses (Contract 6)
 
 
 def main() -> None:

@@ -191,6 +191,7 @@ def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> 
     tool: dict[str, str] = {}
     empty: list[str] = []
     unmapped: list[str] = []
+    declared: set[str] = set()  # columns the mapping file names: they win over automatic matches
     for column in raw.columns:
         text = layout.header_text.get(column)
         explicit = mapping.columns.get(column.strip())
@@ -211,6 +212,7 @@ def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> 
             continue
         if explicit:
             targets[column] = explicit
+            declared.add(column)
             continue
         if name in layout.tool_columns or column in layout.tool_columns:
             tool[column] = layout.tool_columns.get(column) or layout.tool_columns[name]
@@ -232,6 +234,14 @@ def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> 
     claimed: dict[str, list[str]] = {}
     for column, target in targets.items():
         claimed.setdefault(target, []).append(column)
+    for target, columns in claimed.items():
+        chosen = [c for c in columns if c in declared]
+        if len(chosen) == 1 and len(columns) > 1:  # the user said which one: the rest is dropped
+            for column in columns:
+                if column not in declared:
+                    del targets[column]
+                    dropped.append(column)
+            claimed[target] = chosen
     clashes = {t: cs for t, cs in claimed.items() if len(cs) > 1}
     if clashes:
         # headers pass the output firewall: a header can be a name or an address too

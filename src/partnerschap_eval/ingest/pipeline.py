@@ -28,7 +28,7 @@ from __future__ import annotations
 import mmap
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -56,6 +56,7 @@ from ..privacy import (
 )
 from .columns import Coded, collapse_space, constant
 from .decode import AnswerDecoder, Cleared
+from .identity import Identity
 from .layouts import QUALTRICS_BAD_STATUS
 from .mapping import KEY_TARGETS, ColumnMap, MappingFile, load_mapping, map_columns
 from .readers import RawTable, read_export
@@ -218,11 +219,22 @@ def _key(raw: RawTable, by_target: dict[str, str], target: str, flag: str | None
     return constant(flag, raw.n_rows)
 
 
-def _keys(raw: RawTable, by_target: dict[str, str], spec: ExportSpec) -> tuple[Coded, ...]:
-    """Wave, school and role as written (wave names normalised)."""
-    return (_key(raw, by_target, "wave", spec.wave).recode(_normalise_wave),
-            _key(raw, by_target, "school_id", spec.school),
+def _keys(raw: RawTable, by_target: dict[str, str], spec: ExportSpec,
+          identity: Identity | None = None) -> tuple[Coded, ...]:
+    """Wave, school and role as written (wave names normalised, or resolved by ``identity``)."""
+    school = _key(raw, by_target, "school_id", spec.school)
+    if identity is not None and identity.school is not None:
+        school = school.recode(identity.school)
+    wave_of = identity.wave if identity is not None and identity.wave else _normalise_wave
+    return (_key(raw, by_target, "wave", spec.wave).recode(wave_of), school,
             _key(raw, by_target, "role", spec.role))
+
+
+def _role_of(inst: Instrument):
+    def role_of(text: str) -> str:
+        norm = normalise_label(text)
+        return norm if norm in inst.roles else _ROLE_LOOKUP.get(norm, norm)
+    return role_of
 
 
 def _mark(reason: np.ndarray, mask: np.ndarray, label: str) -> None:
@@ -269,7 +281,8 @@ def _no_id_error(raw: RawTable, path: Path) -> InputError:
 
 
 def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: MappingFile,
-                 decoder: AnswerDecoder, key: bytes | None = None) -> _FilePart:
+                 decoder: AnswerDecoder, key: bytes | None = None,
+                 identity: Identity | None = None) -> _FilePart:
     path = Path(shown_path(spec.path))  # only for messages: the file was read already
     if raw.n_rows == 0:
         raise InputError(
@@ -314,12 +327,16 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
     names = None
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:
-        keys = pool.submit(_keys, raw, by_target, spec) if pool is not None else None
+        keys = pool.submit(_keys, raw, by_target, spec, identity) if pool is not None else None
         ids = raw.coded(by_target["respondent_id"])
-        names = PseudonymJob(ids.arrow, key) if key is not None else None
+        if identity is None:  # otherwise the ids are keyed over school and role first
+            names = PseudonymJob(ids.arrow, key) if key is not None else None
         results = pool.map(decode, mapped_items) if pool is not None else map(decode, mapped_items)
         wave, school, role_text = keys.result() if keys is not None else _keys(raw, by_target,
-                                                                                  spec)
+                                                                                  spec, identity)
+        if identity is not None:
+            ids = identity.apply(ids, school, role_text, _role_of(inst))
+            names = PseudonymJob(ids.arrow, key) if key is not None else None
         return _check_and_decode(raw, spec, inst, ids, wave, school, role_text, names, decoded,
                                  cmap, zip(mapped_items, results, strict=True))
     except BaseException:
@@ -587,7 +604,9 @@ def _frame(keys: dict[str, object], items: list[str], values: np.ndarray) -> pd.
 def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: bytes,
                    mapping: MappingFile | str | Path | None = None, *,
                    schools: Iterable[str] | None = None,
-                   waves: Iterable[str] | None = None) -> IngestResult:
+                   waves: Iterable[str] | None = None, id_scope: str = "study",
+                   school_resolver: Callable[[str], str] | None = None,
+                   wave_resolver: Callable[[str], str] | None = None) -> IngestResult:
     """Ingest export files into one tidy responses table.
 
     Parameters
@@ -607,6 +626,14 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
         does not look like personal data, and a wave when it is a known name (pre, post,
         voormeting, nameting ...) or shaped like T0, W2, meting 3. Rows with any other school or
         wave are rejected, and the value is shown as ``unknown value (withheld)``.
+    id_scope
+        ``"study"`` (default): a respondent number is one person across the run.
+        ``"per_school"``: a respondent is school + role + number (numbers restart per school);
+        duplicates and pseudonyms are keyed over all three.
+    school_resolver, wave_resolver
+        Optional resolvers: a written school or wave name -> its declared id (raising
+        :class:`~partnerschap_eval.errors.InputError` for an unknown one), applied before
+        anything is keyed or hashed. Default: schools as written, waves by the known aliases.
 
     Returns
     -------
@@ -633,9 +660,11 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
     decoder = AnswerDecoder(inst, mapping)
     specs = [s if isinstance(s, ExportSpec) else ExportSpec(**s) for s in specs]
     known = _declared(specs, schools, waves)
+    identity = Identity(id_scope, school_resolver, wave_resolver)
     parts: list[_FilePart] = []
     try:
-        return _ingest_parts(specs, inst, mapping, decoder, key, parts, known)
+        return _ingest_parts(specs, inst, mapping, decoder, key, parts, known,
+                             None if identity.is_default else identity)
     finally:
         for part in parts:  # a child still hashing after an error is ended, never left behind
             if part.names is not None:
@@ -687,14 +716,15 @@ def _firewall(values: pa.Array, kind: str, known: frozenset[str],
 
 def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFile,
                   decoder: AnswerDecoder, key: bytes, parts: list[_FilePart],
-                  known: dict[str, frozenset[str]]) -> IngestResult:
+                  known: dict[str, frozenset[str]],
+                  identity: Identity | None = None) -> IngestResult:
     items = inst.item_ids
     lo, hi = inst.response_scale.min, inst.response_scale.max
     for spec in specs:
         raw = read_export(spec.path, spec.format, spec.sheet)
         # one file: its distinct ids are the run's, so they can be hashed while it is decoded
         parts.append(_ingest_file(raw, spec, inst, mapping, decoder,
-                                  key if len(specs) == 1 else None))
+                                  key if len(specs) == 1 else None, identity))
         del raw
     if not parts:
         raise InputError("No export files were given; name at least one file to ingest.")

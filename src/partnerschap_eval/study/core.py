@@ -1,0 +1,502 @@
+"""The study: ``study.yaml``, submissions of export files, the store, status and responses."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .._io import atomic_path, sha256_file
+from ..errors import InputError, PartnerschapError
+from ..ingest import ExportSpec, ingest_exports, load_mapping
+from ..instruments import Instrument, load_instrument, normalise_label
+from ..privacy import DEFAULT_MIN_CELL, load_key
+from .config import KNOWN_WAVES, StudyConfig, load_config, write_config
+from .feedback import CellOutcome, SubmissionFeedback, feedback_from_log
+from .store import CellRecord, SQLiteStore, Store, UploadRecord
+
+__all__ = ["KeyMismatchError", "Study", "key_fingerprint"]
+
+STORE_FILE = "study.sqlite"
+KEYS = ["respondent_id", "wave", "role", "school_id"]
+CELL = ["school_id", "wave", "role"]
+_INSTRUMENTS: dict[str, Instrument] = {}  # registered instruments by id, read once
+_FINGERPRINT_MESSAGE = b"partnerschap-eval/study-key-fingerprint/v1"
+
+
+class KeyMismatchError(PartnerschapError):
+    """The key given is not the key the study was started with."""
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A fingerprint of the pseudonymisation key: HMAC-SHA-256 of a fixed text, hex.
+
+    It tells two keys apart without revealing either (it cannot be turned back into the key).
+
+    >>> key_fingerprint(b"k" * 16)[:12]
+    '297f0c90b656'
+    """
+    return hmac.new(key, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()
+
+
+def _wave_entries(waves: Iterable[str | dict]) -> list[dict]:
+    out = []
+    for w in waves:
+        if isinstance(w, dict):
+            out.append(w)
+            continue
+        text = str(w).strip()
+        known = next((k for k, v in KNOWN_WAVES.items()
+                      if normalise_label(text) in {k, *map(normalise_label, v["aliases"]),
+                                                   *map(normalise_label, v["label"].values())}),
+                     None)
+        if known is not None and known == normalise_label(text):
+            out.append({"id": known, **KNOWN_WAVES[known]})
+        elif known is not None:  # a Dutch name or alias for a known wave: keep the user's id
+            entry = KNOWN_WAVES[known]
+            aliases = [a for a in [known, *entry["aliases"]]
+                       if normalise_label(a) != normalise_label(text)]
+            out.append({"id": text, "label": entry["label"], "aliases": aliases})
+        else:
+            out.append({"id": text, "label": {"nl": text, "en": text}, "aliases": []})
+    return out
+
+
+class Study:
+    """A study on disk: ``study.yaml``, the store, the raw files and the accepted rows.
+
+    Open one with :meth:`open` (or create it with :meth:`init`); every method reads
+    ``study.yaml`` again, so the researcher's edits are honoured.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "wish"
+    >>> study = Study.init(d, "partnerschap", waves=["pre", "post"], key=b"k" * 16,
+    ...                    schools=[{"id": "S01", "name": "OBS De Linde",
+    ...                                      "aliases": ["De Linde"]}])
+    >>> p = d.parent / "ouders_voor.csv"
+    >>> _ = p.write_text("Deelnemernummer,rec1,rec2\\n1,Mee eens,5\\n2,Eens,4\\n")
+    >>> fb = study.submit([p], school="de linde", wave="voormeting", role="ouder", key=b"k" * 16)
+    >>> fb[0].accepted, fb[0].unknown_labels[0].label, fb[0].unknown_labels[0].code
+    (2, 'Eens', 4)
+    >>> study.status()[["school_id", "wave", "role", "submissions", "accepted"]].values.tolist()
+    [['S01', 'pre', 'parent', 1, 2]]
+    """
+
+    def __init__(self, path: str | os.PathLike[str], store: Store | None = None):
+        self.path = Path(path)
+        self._config: tuple[object, StudyConfig] | None = None
+        self.config  # noqa: B018  (validated at once: a broken study.yaml is named here)
+        self.store: Store = store if store is not None else SQLiteStore(self.path / STORE_FILE)
+
+    # -- creating and opening ---------------------------------------------------------------
+    @classmethod
+    def init(cls, path: str | os.PathLike[str], instrument: str | os.PathLike[str], *,
+             waves: Sequence[str | dict] = ("pre", "post"), key: bytes | None = None,
+             name: str | None = None, schools: Sequence[dict] | None = None,
+             ids: str = "per_school", min_cell: int = DEFAULT_MIN_CELL,
+             roles: Sequence[str] | None = None) -> Study:
+        """Create a study in ``path``: ``study.yaml``, an empty store and the key's fingerprint.
+
+        ``instrument`` is a registered id or a YAML path (kept as an absolute path).
+        """
+        path = Path(path)
+        if (path / "study.yaml").exists() or (path / STORE_FILE).exists():
+            raise InputError(f"{path} already holds a study; open it instead, or choose an "
+                             "empty folder.")
+        key = key if key is not None else load_key()
+        inst = load_instrument(instrument)
+        text = str(instrument)
+        ref = inst.id if not (text.lower().endswith((".yaml", ".yml")) or Path(text).exists()) \
+            else str(Path(text).resolve())
+        from pydantic import ValidationError
+
+        try:
+            cfg = StudyConfig(study=name or path.name, instrument=ref,
+                              waves=_wave_entries(waves), ids=ids, schools=list(schools or []),
+                              min_cell=min_cell, roles=list(roles) if roles else None)
+        except ValidationError as exc:
+            from .config import _problems
+
+            raise InputError(f"The study cannot be created: {_problems(exc)}.") from None
+        _check_roles(cfg, inst)
+        path.mkdir(parents=True, exist_ok=True)
+        for sub in ("raw", "rows"):
+            (path / sub).mkdir(exist_ok=True)
+        write_config(path, cfg)
+        study = cls(path)
+        study.store.set_fingerprint(key_fingerprint(key))
+        return study
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Study:
+        """Open an existing study (its ``study.yaml`` is validated)."""
+        path = Path(path)
+        if not (path / STORE_FILE).exists():
+            load_config(path)  # the clearer message when study.yaml is missing too
+            raise InputError(f"{path} has a study.yaml but no store ({STORE_FILE}); create the "
+                             "study with `partnerschap-eval study init`.")
+        return cls(path)
+
+    def close(self) -> None:
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def config(self) -> StudyConfig:
+        """``study.yaml`` as it is now, validated (read again whenever the file changed)."""
+        try:
+            st = (self.path / "study.yaml").stat()
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if stamp is None or self._config is None or self._config[0] != stamp:
+            self._config = (stamp, load_config(self.path))
+        return self._config[1]
+
+    def instrument(self, cfg: StudyConfig | None = None) -> Instrument:
+        cfg = cfg or self.config
+        ref = cfg.instrument
+        if Path(ref).suffix.lower() in (".yaml", ".yml"):
+            inst = load_instrument(ref)  # cached by the file's modification time
+        else:  # an id: the registry is read once per process (reading it took 0.1 s a call)
+            if ref not in _INSTRUMENTS:
+                _INSTRUMENTS[ref] = load_instrument(ref)
+            inst = _INSTRUMENTS[ref]
+        _check_roles(cfg, inst)
+        return inst
+
+    def check_key(self, key: bytes) -> None:
+        """Refuse a key whose fingerprint is not the study's (nothing is changed)."""
+        recorded = self.store.fingerprint()
+        if recorded is not None and not hmac.compare_digest(recorded, key_fingerprint(key)):
+            raise KeyMismatchError(
+                "This is not the study's key: its fingerprint differs from the one recorded when "
+                "the study was created, and pseudonyms made with another key can never be "
+                "paired with the study's. Nothing was changed. Use the study's key file "
+                "(--key-file) or set PARTNERSCHAP_EVAL_KEY to it.")
+
+    # -- submitting -------------------------------------------------------------------------
+    def submit(self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], *,
+               school: str | None = None, wave: str | None = None, role: str | None = None,
+               mapping: str | os.PathLike[str] | None = None, key: bytes | None = None,
+               format: str | None = None, sheet: str | None = None) -> list[SubmissionFeedback]:
+        """Submit export files; each becomes a submission of every cell it holds rows for.
+
+        The same bytes with the same options again change nothing (``new`` is False in the
+        feedback). Raises on unusable input (files before it stay submitted).
+        """
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        key = key if key is not None else load_key()
+        self.check_key(key)
+        cfg = self.config
+        inst = self.instrument(cfg)
+        schools, waves = cfg.school_resolver(), cfg.wave_resolver()
+        fixed = {"format": format, "sheet": sheet,
+                 "mapping": sha256_file(mapping) if mapping is not None else None,
+                 "ids": cfg.ids, "instrument": [inst.id, inst.version]}
+
+        def options(given: dict) -> dict:
+            school, wave = _space(given.get("school")), _space(given.get("wave"))
+            return {"school": schools(school) if schools and school else school,
+                    "wave": waves(wave) if wave else None,
+                    "role": _role(given.get("role"), inst), **fixed}
+
+        given = {"school": school, "wave": wave, "role": role}
+        parsed_mapping = load_mapping(mapping, inst) if mapping is not None else None
+        out = []
+        for p in map(Path, paths):
+            named = {k: v for k, v in cfg.from_file_name(p.name).items() if given[k] is None}
+            while True:
+                try:
+                    out.append(self._submit_one(p, options({**given, **named}), cfg, inst, key,
+                                                parsed_mapping))
+                    break
+                except InputError as exc:  # a column says what the name says too: the column
+                    found = re.search(r"--(school|wave|role) must not be given", str(exc))
+                    if not found or found.group(1) not in named:  # wins
+                        raise
+                    del named[found.group(1)]
+        return out
+
+    def _submit_one(self, path: Path, options: dict, cfg: StudyConfig, inst: Instrument,
+                    key: bytes, mapping) -> SubmissionFeedback:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path} cannot be read ({exc.strerror}).") from None
+        sha = hashlib.sha256(data).hexdigest()
+        opts = json.dumps(options, sort_keys=True)
+        found = self.store.find_upload(sha, opts)
+        if found is not None:
+            return self._unchanged(found, path.name, inst)
+
+        raw = self.path / "raw" / f"{sha}{path.suffix.lower()}"
+        if not raw.exists():
+            with atomic_path(raw) as tmp:
+                tmp.write_bytes(data)
+                os.chmod(tmp, 0o444)
+        del data
+        spec = ExportSpec(raw, wave=options["wave"], role=options["role"],
+                          school=options["school"], format=options["format"],
+                          sheet=options["sheet"])
+        try:
+            # resolved names are the declared ids, which the output firewall lets through
+            result = ingest_exports([spec], inst, key, mapping, id_scope=cfg.ids,
+                                    schools=[s.id for s in cfg.schools], waves=cfg.wave_ids,
+                                    school_resolver=cfg.school_resolver(),
+                                    wave_resolver=cfg.wave_resolver())
+        except InputError as exc:  # named by the file the user gave, not by its raw copy
+            if type(exc) is InputError and str(raw) in str(exc):
+                raise InputError(str(exc).replace(str(raw), str(path))) from None
+            raise
+        log = result.log["files"][0]
+        log["file"], log["path"] = path.name, str(raw.relative_to(self.path))
+        for cell in log.get("cleared", []):
+            cell["source_file"] = path.name
+        log["options"] = options
+
+        accepted = result.responses
+        rejected = result.rejected.assign(source_file=path.name)
+        before = {(c["school_id"], c["wave"], c["role"]): c["submissions"]
+                  for c in self.store.current()}
+        written: list[Path] = []
+        try:
+            cells = self._write_cells(sha, accepted, rejected, written)
+            rejected_path = None
+            if len(rejected):
+                rejected_path = self._write_rows(f"{sha[:16]}-rejected", rejected, written)
+            upload = UploadRecord(sha256=sha, options=opts, file_name=path.name,
+                                  raw_path=str(raw.relative_to(self.path)),
+                                  rows_in=log["rows_in"], accepted=log["accepted"],
+                                  rejected=log["rejected_total"],
+                                  cells_cleared=sum(log["cells_cleared"].values()),
+                                  rejected_path=rejected_path, log=log)
+            _, new = self.store.record(upload, cells)
+        except BaseException:
+            _remove(written)
+            raise
+        if not new:  # the same bytes were recorded by another process meanwhile
+            _remove(written)
+            return self._unchanged(self.store.find_upload(sha, opts), path.name, inst)
+        outcomes = [CellOutcome(c.school_id, c.wave, c.role, c.rows_in, c.accepted, c.rejected,
+                                before.get((c.school_id, c.wave, c.role), 0)) for c in cells]
+        return feedback_from_log(log, inst, file=path.name, new=True, cells=outcomes)
+
+    def _write_rows(self, stem: str, frame: pd.DataFrame, written: list[Path]) -> str:
+        rel = Path("rows") / f"{stem}-{uuid.uuid4().hex[:12]}.parquet"
+        target = self.path / rel
+        with atomic_path(target) as tmp:
+            frame.to_parquet(tmp, index=False)
+            os.chmod(tmp, 0o444)
+        written.append(target)
+        return str(rel)
+
+    def _write_cells(self, sha: str, accepted: pd.DataFrame, rejected: pd.DataFrame,
+                     written: list[Path]) -> list[CellRecord]:
+        acc, rej = _cells(accepted), _cells(rejected)
+        keys = sorted(set(acc) | set(rej))
+        # one rows file per upload, its rows grouped by cell: a cell is a range of it
+        with_rows = [k for k in keys if k in acc]
+        # the ingest orders rows by wave and school, so a cell is usually a range already;
+        # otherwise the rows are put in cell order first
+        contiguous = all(acc[k][-1] - acc[k][0] + 1 == len(acc[k]) for k in with_rows)
+        start = {k: int(acc[k][0]) for k in with_rows}
+        if not contiguous:
+            accepted = accepted.iloc[np.concatenate([acc[k] for k in with_rows])]
+            sizes = np.cumsum([0, *(len(acc[k]) for k in with_rows)])
+            start = {k: int(sizes[i]) for i, k in enumerate(with_rows)}
+        rows_path = self._write_rows(sha[:16], accepted, written) if with_rows else None
+        cells = []
+        for cell in keys:
+            n_acc = len(acc[cell]) if cell in acc else 0
+            n_rej = len(rej[cell]) if cell in rej else 0
+            cells.append(CellRecord(*map(str, cell), rows_in=n_acc + n_rej, accepted=n_acc,
+                                    rejected=n_rej, rows_path=rows_path if n_acc else None,
+                                    row_start=start.get(cell, 0)))
+        return cells
+
+    def _unchanged(self, found: dict, name: str, inst: Instrument) -> SubmissionFeedback:
+        cells = [CellOutcome(h["school_id"], h["wave"], h["role"], h["rows_in"], h["accepted"],
+                             h["rejected"], 0)
+                 for h in self.store.history() if h["upload_id"] == found["id"]]
+        return feedback_from_log(found["log"], inst, file=name, new=False, cells=cells)
+
+    # -- reading ----------------------------------------------------------------------------
+    def status(self, expected: bool = False) -> pd.DataFrame:
+        """One row per school x wave x role with a submission: its current submission's counts.
+
+        Columns: ``school_id, wave, role, submissions`` (how many, history included),
+        ``rows_in, accepted, rejected`` (of the current one), ``last_submitted``, ``file`` and
+        ``file_cells_cleared`` (answers its file had that were left empty). With ``expected=True`` the cells the study expects (declared schools x waves x roles)
+        but lacks are listed too, with zeros.
+        """
+        cfg = self.config
+        cur = pd.DataFrame(self.store.current(), columns=[
+            "school_id", "wave", "role", "submissions", "rows_in", "accepted", "rejected",
+            "rows_path", "row_start", "submission_id", "created_at", "file_name", "sha256",
+            "file_cells_cleared"])
+        cur = cur.rename(columns={"created_at": "last_submitted", "file_name": "file"})
+        cur = cur.drop(columns=["rows_path", "row_start", "sha256"])
+        if expected and cfg.schools:
+            roles = cfg.roles or list(self.instrument(cfg).roles)
+            have = set(zip(cur.school_id, cur.wave, cur.role, strict=True))
+            missing = [(s.id, w, r) for s in cfg.schools for w in cfg.wave_ids for r in roles
+                       if (s.id, w, r) not in have]
+            if missing:
+                lack = pd.DataFrame(missing, columns=CELL).assign(
+                    submissions=0, rows_in=0, accepted=0, rejected=0)
+                cur = pd.concat([cur, lack], ignore_index=True) if len(cur) else lack
+        return self._ordered(cur, cfg).reset_index(drop=True)
+
+    def shared_ids(self) -> pd.DataFrame:
+        """Respondents in more than one current cell of one wave (``respondent_id, wave,
+        cells``). With ``ids: study`` the same number in two schools is one person: such rows
+        are listed here so the researcher can decide; with ``ids: per_school`` none can occur.
+        """
+        r = self.responses()
+        keyed = r.assign(cell=r.school_id + " / " + r.role)
+        dup = keyed[keyed.duplicated(["respondent_id", "wave"], keep=False)]
+        return (dup.groupby(["respondent_id", "wave"], sort=False)["cell"]
+                .agg(lambda c: "; ".join(sorted(c))).rename("cells").reset_index())
+
+    def history(self) -> pd.DataFrame:
+        """Every cell submission, oldest first, with ``current`` marking each cell's latest."""
+        hist = pd.DataFrame(self.store.history())
+        if hist.empty:
+            return pd.DataFrame(columns=["submission_id", "upload_id", *CELL, "rows_in",
+                                         "accepted", "rejected", "file", "current"])
+        hist = hist.rename(columns={"id": "submission_id", "file_name": "file",
+                                    "created_at": "submitted"})
+        latest = hist.groupby(CELL)["submission_id"].transform("max")
+        hist["current"] = hist["submission_id"] == latest
+        return hist.drop(columns=["rows_path", "row_start"])
+
+    def responses(self) -> pd.DataFrame:
+        """The current accepted rows of every cell (Contract 2), in declared wave order."""
+        cfg = self.config
+        inst = self.instrument(cfg)
+        import pyarrow.parquet as pq
+
+        current = [c for c in self.store.current() if c["rows_path"]]
+        tables: dict[str, object] = {}
+        frames = []
+        for c in current:  # each rows file read once, each cell a slice of it
+            if c["rows_path"] not in tables:
+                tables[c["rows_path"]] = pq.read_table(self.path / c["rows_path"])
+            frames.append(tables[c["rows_path"]].slice(c["row_start"], c["accepted"]))
+        frames = [pa.concat_tables(frames).to_pandas()] if frames else []
+        if not frames:
+            return pd.DataFrame({**{k: pd.Series(dtype=object) for k in KEYS},
+                                 **{i: pd.Series(dtype=float) for i in inst.item_ids}})
+        out = pd.concat(frames, ignore_index=True)
+        return self._ordered(out, cfg, by_id=True).reset_index(drop=True)
+
+    def export_responses(self, out: str | os.PathLike[str]) -> Path:
+        """Write :meth:`responses` to a ``.csv`` or ``.parquet`` file, atomically."""
+        from .._io import write_csv
+
+        out = Path(out)
+        suffix = out.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise InputError(f"{out}: the output must end in .csv or .parquet.")
+        frame = self.responses()
+        if suffix == ".csv":
+            write_csv(frame, out)
+        else:
+            with atomic_path(out) as tmp:
+                frame.to_parquet(tmp, index=False)
+        return out
+
+    def _ordered(self, frame: pd.DataFrame, cfg: StudyConfig, by_id: bool = False
+                 ) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        waves = {w: i for i, w in enumerate(cfg.wave_ids)}
+        schools = {s.id: i for i, s in enumerate(cfg.schools)}
+        rank = pd.DataFrame({
+            "w": frame["wave"].map(waves).fillna(len(waves)),
+            "s": frame["school_id"].map(schools).fillna(len(schools)),
+        })
+        keys = [rank["w"], rank["s"], frame["school_id"], frame["wave"], frame["role"]]
+        if by_id:
+            keys.append(frame["respondent_id"])
+        order = pd.DataFrame({str(i): k.to_numpy() for i, k in enumerate(keys)}).sort_values(
+            [str(i) for i in range(len(keys))], kind="stable").index
+        return frame.iloc[order]
+
+
+def _cells(frame: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:
+    """The rows of each school x wave x role (a missing value keys as "")."""
+    if not len(frame):
+        return {}
+    codes, texts = [], []
+    for column in CELL:
+        code, unique = pd.factorize(frame[column])  # missing -> -1
+        codes.append(code.astype(np.int64))
+        texts.append([*map(str, unique), ""])
+    if all(len(t) == 2 and (c >= 0).all() for c, t in zip(codes, texts, strict=True)):
+        return {(texts[0][0], texts[1][0], texts[2][0]): np.arange(len(frame))}  # one cell
+    combo = np.zeros(len(frame), dtype=np.int64)
+    for code, text in zip(codes, texts, strict=True):
+        combo = combo * len(text) + (code + 1)
+    order = np.argsort(combo, kind="stable")
+    _, starts = np.unique(combo[order], return_index=True)
+    out = {}
+    for rows in np.split(order, starts[1:]):
+        first = rows[0]
+        out[tuple(texts[i][codes[i][first]] for i in range(3))] = rows
+    return out
+
+
+def _role(text: str | None, inst: Instrument) -> str | None:
+    """A role option as the instrument's role when it is one or a known alias (so ``ouders``
+    and ``parent`` are the same submission options); otherwise as written."""
+    from ..ingest.pipeline import ROLE_ALIASES
+
+    text = _space(text)
+    if text is None:
+        return None
+    norm = normalise_label(text)
+    for role, names in ROLE_ALIASES.items():
+        if role in inst.roles and (norm == role or norm in map(normalise_label, names)):
+            return role
+    return text
+
+
+def _space(text: str | None) -> str | None:
+    return " ".join(text.split()) if text is not None and text.strip() else None
+
+
+def _check_roles(cfg: StudyConfig, inst: Instrument) -> None:
+    unknown = [r for r in cfg.roles or [] if r not in inst.roles]
+    if unknown:
+        raise InputError(f"study.yaml: roles {unknown} are not roles of the instrument "
+                         f"'{inst.id}' ({list(inst.roles)}). Fix the roles in study.yaml.")
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        try:
+            os.chmod(p, 0o644)
+            p.unlink()
+        except OSError:
+            pass
