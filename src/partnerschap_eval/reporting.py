@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._io import canonical_json, sha256_file, write_bytes, write_json, write_text
+from ._io import canonical_json, read_table_csv, sha256_file, write_bytes, write_json, write_text
 from ._outputs import check_input_set, output_set
 from .errors import InputError, PartnerschapError
 from .instruments import load_instrument
@@ -107,7 +107,7 @@ def read_responses(path: str | Path) -> pd.DataFrame:
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path).astype(keys)
     try:
-        return pd.read_csv(path, dtype=keys, keep_default_na=True)
+        return read_table_csv(path, list(keys))  # as pd.read_csv(path, dtype=keys), faster
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable responses CSV ({exc}). Produce it with "
                          "`partnerschap-eval ingest`.") from None
@@ -393,7 +393,8 @@ def build_report_into(settings: ReportSettings, out: Path) -> ReportOutputs:
 
     out = Path(out).resolve()
     inst = load_instrument(settings.instrument)
-    responses = read_responses(settings.responses)
+    # validated once, here: evaluate, the school tables and scale_quality trust this table
+    responses = validate_responses(read_responses(settings.responses), inst)
     base = settings.base_dir or out
     fw_paths = [Path(p) for _, p in settings.frameworks]
     inputs = [{"path": _rel(p, base), "sha256": sha256_file(p)}

@@ -14,6 +14,8 @@ undetermined levels (missing) when the scores a rule needs are missing, and
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -22,8 +24,8 @@ from .instruments import Classification, Instrument, pick_text
 
 KEY_COLUMNS = ["respondent_id", "wave", "role", "school_id"]
 
-__all__ = ["KEY_COLUMNS", "validate_responses", "reverse_key", "score_scales", "wave_order",
-           "classify", "score_and_classify", "describe_classifications", "rule_text"]
+__all__ = ["KEY_COLUMNS", "validate_responses", "is_validated", "reverse_key", "score_scales",
+           "wave_order", "classify", "score_and_classify", "describe_classifications", "rule_text"]
 
 
 def wave_order(waves: pd.Series | list[str]) -> list[str]:
@@ -48,12 +50,87 @@ def wave_order(waves: pd.Series | list[str]) -> list[str]:
     return sorted(names, key=natural)
 
 
+# Validated frames, by identity: id -> (weak reference, what they were validated against).
+# Identity, not a flag in ``DataFrame.attrs``: pandas carries attrs over to every frame derived
+# from a validated one (a column subset, a concatenation with unchecked rows), so a flag there
+# would vouch for tables nobody checked. An entry leaves with its frame.
+_VALIDATED: dict[int, tuple[weakref.ref, tuple]] = {}
+
+
+def _contract(instrument: Instrument) -> tuple:
+    """What a validation depends on: the items and the response scale's bounds."""
+    return (instrument.item_ids, instrument.response_scale.min, instrument.response_scale.max)
+
+
+def _trust(frame: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    key = id(frame)
+
+    def forget(ref: weakref.ref) -> None:
+        if _VALIDATED.get(key, (None,))[0] is ref:
+            del _VALIDATED[key]
+
+    _VALIDATED[key] = (weakref.ref(frame, forget), _contract(instrument))
+    return frame
+
+
+def is_validated(responses: pd.DataFrame, instrument: Instrument) -> bool:
+    """Whether ``responses`` is a table :func:`validate_responses` returned for ``instrument``.
+
+    Inside the package a validated table is trusted: it is not checked or copied again. A
+    table derived from it (rows or columns selected, values replaced through pandas) is a new
+    object and is checked again; its key and item columns are looked at, not its cells.
+
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> inst = load_instrument("partnerschap")
+    >>> row = {"respondent_id": "r", "wave": "pre", "role": "parent", "school_id": "s", "rec1": 4}
+    >>> raw = pd.DataFrame([row])
+    >>> is_validated(raw, inst), is_validated(validate_responses(raw, inst), inst)
+    (False, True)
+    """
+    entry = _VALIDATED.get(id(responses))
+    if entry is None or entry[0]() is not responses or entry[1] != _contract(instrument):
+        return False
+    columns = set(responses.columns)
+    return (columns.issuperset(KEY_COLUMNS) and columns.issuperset(instrument.item_ids)
+            and all(responses[i].dtype == np.float64 for i in instrument.item_ids))
+
+
+def _text_key(values: pd.Series) -> pd.Series:
+    """A key column as text (``astype(str)``); Arrow-backed text is kept as it is."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and dtype.na_value is np.nan:
+        return values
+    return values.astype(str)
+
+
+def _numeric_item(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An item column as floats, and where a cell holds text that is not a number."""
+    if values.dtype == np.float64:
+        return values.to_numpy(), np.zeros(len(values), dtype=bool)
+    if values.dtype.kind in "iu":
+        return values.to_numpy(dtype=float), np.zeros(len(values), dtype=bool)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad_text = np.zeros(len(values), dtype=bool)
+    candidates = (numbers.isna() & values.notna()).to_numpy(dtype=bool)
+    if candidates.any():  # text only where a cell did not become a number (a few cells)
+        texts = values[candidates].astype(str).str.strip()
+        bad_text[candidates] = (texts != "").to_numpy(dtype=bool)
+    return numbers.astype(float).to_numpy(), bad_text
+
+
 def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """Check a Contract 2 table at the boundary and return it with numeric item columns.
+
+    The checks are vectorised (no Python per cell). The result is registered as validated
+    (see :func:`is_validated`): passing it again returns it at once, so the functions that
+    take responses (``evaluate``, ``scale_quality``, the framework tables, a report) check a
+    table once, where it enters. ``responses`` itself is never changed.
 
     Raises :class:`~partnerschap_eval.errors.InputError` naming every problem: missing key
     columns, missing item columns, non-numeric answers or answers outside the response scale.
     """
+    if is_validated(responses, instrument):  # checked where it entered: trusted, not copied
+        return _trust(responses.copy(deep=False), instrument)
     problems: list[str] = []
     missing_keys = [c for c in KEY_COLUMNS if c not in responses.columns]
     if missing_keys:
@@ -64,34 +141,40 @@ def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.Da
         problems.append(f"none of the instrument's item columns are present (e.g. {items[:3]})")
     if problems:
         raise InputError("The responses table cannot be scored: " + "; ".join(problems) + ".")
-    out = responses.copy()
+    out = responses.copy(deep=False)  # copy-on-write: the caller's table never changes
     for col in KEY_COLUMNS:
         if out[col].isna().any():
             n = int(out[col].isna().sum())
             raise InputError(f"The responses table has {n} row(s) without {col}; ingest rejects "
                              "such rows, so this table was not produced by `ingest`.")
-        out[col] = out[col].astype(str)
+        out[col] = _text_key(out[col])
     lo, hi = instrument.response_scale.min, instrument.response_scale.max
     for item in items:
         if item not in out.columns:
             out[item] = np.nan
             continue
-        values = pd.to_numeric(out[item], errors="coerce")
-        bad_text = values.isna() & out[item].notna() & (out[item].astype(str).str.strip() != "")
-        bad_range = values.notna() & ((values < lo) | (values > hi) | (values % 1 != 0))
-        if bad_text.any() or bad_range.any():
-            rows = list(out.index[bad_text | bad_range][:5])
-            problems.append(f"item {item}: {int(bad_text.sum() + bad_range.sum())} value(s) "
+        values, bad_text = _numeric_item(out[item])
+        with np.errstate(invalid="ignore"):
+            bad_range = ~np.isnan(values) & ((values < lo) | (values > hi) | (values % 1 != 0))
+        bad = bad_text | bad_range
+        if bad.any():
+            rows = list(out.index[bad][:5])
+            problems.append(f"item {item}: {int(bad.sum())} value(s) "
                             f"not a whole number in {lo}..{hi} (first rows: {rows})")
-        out[item] = values.astype(float)
+        if out[item].dtype != np.float64:
+            out[item] = values
     if problems:
         raise InputError("The responses table has invalid answers: " + "; ".join(problems)
                          + ". Re-run `ingest`, which clears and logs such cells.")
-    dup = out.duplicated(["respondent_id", "wave"], keep=False)
+    # duplicates of (respondent_id, wave) on integer codes: hashing the texts of two columns
+    # together took most of the validation of a large table
+    ids, _ = pd.factorize(out["respondent_id"])
+    waves, wave_names = pd.factorize(out["wave"])
+    dup = pd.Series(ids.astype(np.int64) * max(len(wave_names), 1) + waves).duplicated(keep=False)
     if dup.any():
         raise InputError(f"{int(dup.sum())} rows share a respondent_id and wave; each respondent "
                          "may answer once per wave.")
-    return out
+    return _trust(out, instrument)
 
 
 def reverse_key(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
@@ -141,12 +224,16 @@ def score_scales(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFram
     >>> score_scales(pd.DataFrame([row]), inst)["reciprocity"].round(4).tolist()
     [4.3333]
     """
-    keyed = reverse_key(responses, instrument)
-    out = responses[[c for c in KEY_COLUMNS if c in responses.columns]].copy()
+    out = responses[[c for c in KEY_COLUMNS if c in responses.columns]]  # copy-on-write
     lo, hi = instrument.response_scale.min, instrument.response_scale.max
+    reverse = set(instrument.reverse_items)
     for scale in instrument.scales:
         cols = [c for c in scale.items]
-        block = keyed.reindex(columns=cols).to_numpy(dtype=float)
+        # reverse keys as :func:`reverse_key`, on the scale's block only (not a copy of the table)
+        block = responses.reindex(columns=cols).to_numpy(dtype=float, copy=True)
+        for j, col in enumerate(cols):
+            if col in reverse:
+                block[:, j] = (lo + hi) - block[:, j]
         answered = np.sum(~np.isnan(block), axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.nansum(block, axis=1) / answered
