@@ -144,3 +144,28 @@ def test_duplicates_found_on_codes(instrument):
     data = pd.concat([frame(rec1=1), frame(rec1=2), frame(rec1=3).assign(wave="post")])
     with pytest.raises(InputError, match="2 rows share a respondent_id and wave"):
         validate_responses(data, instrument)
+
+
+@pytest.mark.parametrize("ids", [
+    ["p-aaaa", "p-aaab", "p-aaaa", "p-aaaa", "p-bbbb"],  # one length: folded to numbers
+    ["a", "bb", "a", "ccc", "bb"],  # other ids: integer codes
+    ["p-" + "0" * 20, "p-" + "0" * 19 + "1", "p-" + "0" * 20, "x" * 22, "x" * 22]])
+def test_shared_pairs_is_duplicated_keep_false(ids):
+    from partnerschap_eval.scoring import _shared_pairs
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        picked = pd.Series(rng.choice(ids, 40), dtype="str")
+        waves = pd.Series(rng.choice(["pre", "post", "mid"], 40), dtype="str")
+        expected = pd.DataFrame({"i": picked, "w": waves}).duplicated(keep=False).to_numpy()
+        assert np.array_equal(_shared_pairs(picked, waves), expected)
+
+
+def test_shared_pairs_candidates_checked_on_texts(monkeypatch):
+    from partnerschap_eval import scoring
+
+    # every row folds to the same number: only the exact check can tell them apart
+    monkeypatch.setattr(scoring, "_id_words", lambda ids: np.zeros((len(ids), 1), np.uint64))
+    ids = pd.Series(["p-01", "p-02", "p-01", "p-03"], dtype="str")
+    waves = pd.Series(["pre", "pre", "pre", "post"], dtype="str")
+    assert scoring._shared_pairs(ids, waves).tolist() == [True, False, True, False]

@@ -118,6 +118,56 @@ def _numeric_item(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return numbers.astype(float).to_numpy(), bad_text
 
 
+def _id_words(ids: pd.Series) -> np.ndarray | None:
+    """Ids of one byte length (pseudonyms) as rows of 64-bit words, or None for other ids."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(ids, from_pandas=True)
+    except (pa.ArrowException, TypeError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    wide = pa.types.is_large_string(arr.type)  # pandas keeps its text as large strings
+    if not n or arr.null_count or not (wide or pa.types.is_string(arr.type)) \
+            or arr.buffers()[2] is None:
+        return None
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32)[
+        arr.offset:arr.offset + n + 1]
+    width = int(offsets[1] - offsets[0])
+    if not width or np.any(np.diff(offsets) != width):
+        return None
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    words = np.zeros((n, -(-width // 8) * 8), dtype=np.uint8)
+    words[:, :width] = data.reshape(n, width)
+    return words.view(np.uint64)
+
+
+def _shared_pairs(ids: pd.Series, waves: pd.Series) -> np.ndarray:
+    """Rows whose (respondent_id, wave) pair occurs more than once (``duplicated(keep=False)``).
+
+    Hashing a million texts was most of the validation of a large table. Pseudonyms (ids of one
+    length) are folded into one 64-bit number per row with the wave; equal numbers are only
+    candidates, checked on their texts. Other ids are compared through integer codes.
+    """
+    wave_codes, wave_names = pd.factorize(waves)
+    words = _id_words(ids)
+    if words is None:
+        codes, names = pd.factorize(ids)
+        pair = codes.astype(np.int64) * len(wave_names) + wave_codes
+        return np.bincount(pair, minlength=len(names) * len(wave_names))[pair] > 1
+    folded = wave_codes.astype(np.uint64)
+    for k in range(words.shape[1]):  # multiply-xor folding; overflow wraps as intended
+        folded = (folded * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, k]
+    candidates = np.array(pd.Series(folded).duplicated(keep=False), dtype=bool)
+    if candidates.any():  # exact check on the few candidate rows
+        rows = np.flatnonzero(candidates)
+        pairs = pd.DataFrame({"id": ids.to_numpy()[rows], "wave": wave_codes[rows]})
+        candidates[rows] = pairs.duplicated(keep=False).to_numpy()
+    return candidates
+
+
 def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """Check a Contract 2 table at the boundary and return it with numeric item columns.
 
@@ -154,8 +204,9 @@ def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.Da
             out[item] = np.nan
             continue
         values, bad_text = _numeric_item(out[item])
-        with np.errstate(invalid="ignore"):
-            bad_range = ~np.isnan(values) & ((values < lo) | (values > hi) | (values % 1 != 0))
+        # outside lo..hi or not whole (NaN fails every comparison: masked by isnan)
+        bad_range = ~((values >= lo) & (values <= hi) & (np.floor(values) == values)) \
+            & ~np.isnan(values)
         bad = bad_text | bad_range
         if bad.any():
             rows = list(out.index[bad][:5])
@@ -166,11 +217,7 @@ def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.Da
     if problems:
         raise InputError("The responses table has invalid answers: " + "; ".join(problems)
                          + ". Re-run `ingest`, which clears and logs such cells.")
-    # duplicates of (respondent_id, wave) on integer codes: hashing the texts of two columns
-    # together took most of the validation of a large table
-    ids, _ = pd.factorize(out["respondent_id"])
-    waves, wave_names = pd.factorize(out["wave"])
-    dup = pd.Series(ids.astype(np.int64) * max(len(wave_names), 1) + waves).duplicated(keep=False)
+    dup = _shared_pairs(out["respondent_id"], out["wave"])
     if dup.any():
         raise InputError(f"{int(dup.sum())} rows share a respondent_id and wave; each respondent "
                          "may answer once per wave.")
