@@ -20,12 +20,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .errors import OutputError, os_error_message
+
+if TYPE_CHECKING:  # pandas is imported where a table is written: `keygen` never needs it
+    import pandas as pd
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
@@ -87,6 +89,8 @@ def neutralise_cell(value: Any) -> Any:
 
 def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Apply :func:`neutralise_cell` to every text cell and to the column names."""
+    import pandas as pd
+
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
@@ -104,6 +108,7 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     most of ``score``'s time on a large table.
 
     >>> import tempfile
+    >>> import pandas as pd
     >>> p = Path(tempfile.mkdtemp()) / "t.csv"
     >>> write_csv(pd.DataFrame({"id": ["=1+1", "a,b"], "x": [3.0, float("nan")]}), p)
     >>> p.read_text().splitlines()
@@ -128,6 +133,7 @@ def read_table_csv(path: str | os.PathLike[str], text_columns: list[str]) -> pd.
     >>> read_table_csv(p, ["id"]).to_dict("list")
     {'id': ['007', nan], 'x': [3.0, nan]}
     """
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -279,6 +285,8 @@ def _small_whole_codes(arr: np.ndarray, lo: float) -> np.ndarray | None:
 
 def _number_parts(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes and rendered distinct values of a numeric column; small whole numbers vectorised."""
+    import pandas as pd
+
     if values.dtype.kind in "fiu" and len(values):
         # a plain float column is read in place (no copy); others become floats, NA -> NaN
         arr = (values.to_numpy(copy=False) if values.dtype == np.float64
@@ -296,6 +304,8 @@ def _number_parts(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 def _float_repr_parts(arr: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Codes and distinct values of a NumPy float column rendered as pandas' ``to_csv`` does
     (``arr.astype(str)``; NaN empty). Distinct by bit pattern, so ``-0.0`` stays ``-0.0``."""
+    import pandas as pd
+
     bits = arr.view(np.dtype(f"i{arr.dtype.itemsize}"))
     codes, uniq = pd.factorize(bits)
     codes = np.asarray(codes, dtype=np.int64)
@@ -337,11 +347,14 @@ def write_table_csv(df: pd.DataFrame, path: str | os.PathLike[str], *,
     of a second (pandas' writer formats every cell in Python).
 
     >>> import tempfile
+    >>> import pandas as pd
     >>> p = Path(tempfile.mkdtemp()) / "t.csv"
     >>> write_table_csv(pd.DataFrame({"id": ["=1+1", "a,b"], "x": [3.0, float("nan")]}), p)
     >>> p.read_text().splitlines()
     ['id,x', "'=1+1,3", '"a,b",']
     """
+    import pandas as pd
+
     if floats not in ("compact", "repr"):
         raise ValueError(f"floats must be 'compact' or 'repr', not {floats!r}")
 
