@@ -69,3 +69,32 @@ def test_read_table_csv_repeated_header_and_bad_bytes(tmp_path):
     path.write_bytes(b"a,b\n1,Sch\xe9\n")
     with pytest.raises(UnicodeDecodeError):
         read_table_csv(path, ["b"])
+
+
+def test_missing_markers_are_pandas_own():
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    from partnerschap_eval._io import PANDAS_NA_VALUES
+
+    assert set(PANDAS_NA_VALUES) == set(STR_NA_VALUES)
+
+
+def test_the_cli_prefetch_is_what_read_responses_takes(tmp_path, monkeypatch):
+    from partnerschap_eval import _io, cli
+    from partnerschap_eval.reporting import read_responses
+
+    path = tmp_path / "responses.csv"
+    path.write_text(HEAD + "\n007,pre,parent,S1,3\n", encoding="utf-8")
+    parsed = []
+    real = _io._arrow_table
+    monkeypatch.setattr(_io, "_arrow_table", lambda *a: parsed.append(a) or real(*a))
+    cli._prefetch(path)
+    assert len(_io._PREFETCHED) == 1
+    frame = read_responses(path)
+    assert not _io._PREFETCHED and len(parsed) == 1  # parsed once, in the background
+    assert frame["respondent_id"].tolist() == ["007"]
+    # a file changed after the prefetch is read again, as it is now
+    cli._prefetch(path)
+    path.write_text(HEAD + "\n008,pre,parent,S1,4\n009,pre,parent,S1,5\n", encoding="utf-8")
+    assert read_responses(path)["respondent_id"].tolist() == ["008", "009"]
+    _io._PREFETCHED.clear()

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,15 +117,73 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     write_table_csv(df, path, floats="repr")
 
 
-def read_table_csv(path: str | os.PathLike[str], text_columns: list[str]) -> pd.DataFrame:
+# pandas' default missing-value markers (``pandas._libs.parsers.STR_NA_VALUES``; a test keeps
+# the two equal): written out, so that a file can be parsed before pandas is imported
+PANDAS_NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                    "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
+                    "null")
+_PREFETCHED: dict[tuple, Any] = {}  # read_table_csv's key -> Future of an Arrow table
+
+
+def _prefetch_key(path: str | os.PathLike[str], text_columns: Sequence[str]) -> tuple | None:
+    try:
+        st = os.stat(path)
+        return (os.path.realpath(path), tuple(text_columns), st.st_size, st.st_mtime_ns)
+    except OSError:
+        return None
+
+
+def _arrow_table(path: str | os.PathLike[str], text_columns: Sequence[str]):  # -> pa.Table | None
+    """The file parsed by Arrow as pandas would read it, or None where Arrow reads it otherwise
+    (a parse error, a repeated or empty header, a column of dates or times)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in text_columns},
+            null_values=list(PANDAS_NA_VALUES), strings_can_be_null=True,
+            quoted_strings_can_be_null=True))
+    except (pa.ArrowException, ValueError, OSError):  # pandas reads it and explains
+        return None
+    names = table.column_names
+    # dates and times stay text in pandas; pandas renames repeated headers
+    plain = all(pa.types.is_string(t) or pa.types.is_int64(t) or pa.types.is_float64(t)
+                or pa.types.is_boolean(t) or pa.types.is_null(t) for t in table.schema.types)
+    if not plain or len(set(names)) != len(names) or not all(names):
+        return None
+    for k, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):  # only empty cells: floats in pandas
+            table = table.set_column(k, field.name, table.column(k).cast(pa.float64()))
+    return table
+
+
+def prefetch_table_csv(path: str | os.PathLike[str], text_columns: Sequence[str]) -> None:
+    """Start parsing a CSV file for :func:`read_table_csv` in a background thread.
+
+    A command calls this as soon as it knows its input: Arrow's threads parse the file (without
+    the GIL) while the command imports pandas and the statistics and loads the instrument, and
+    ``read_table_csv`` of the same file, columns and file state takes the parsed table. Nothing
+    else happens early: the checks on the input run where they always do.
+    """
+    key = _prefetch_key(path, text_columns)
+    if key is None or key in _PREFETCHED:
+        return
+    pool = ThreadPoolExecutor(1)
+    _PREFETCHED[key] = pool.submit(_arrow_table, path, list(text_columns))
+    pool.shutdown(wait=False)
+
+
+def read_table_csv(path: str | os.PathLike[str], text_columns: Sequence[str]) -> pd.DataFrame:
     """Read a CSV file as ``pandas.read_csv(path, dtype=str for text_columns)`` does, faster.
 
-    Arrow's multi-threaded reader parses the file, with the columns in ``text_columns`` (when
-    present) kept as text and pandas' default missing-value markers (``""``, ``NA``, ``nan``,
-    ...) read as missing, so the frame equals pandas' own (text in pandas' ``str`` dtype, whole
-    numbers as ``int64``, numbers with gaps as ``float64``). A file Arrow does not read the way
-    pandas does — duplicate headers, short rows, invalid UTF-8 — is read by pandas itself,
-    which then raises its own errors.
+    Arrow's multi-threaded reader parses the file (or has parsed it, see
+    :func:`prefetch_table_csv`), with the columns in ``text_columns`` (when present) kept as
+    text and pandas' default missing-value markers (``""``, ``NA``, ``nan``, ...) read as
+    missing, so the frame equals pandas' own (text in pandas' ``str`` dtype, whole numbers as
+    ``int64``, numbers with gaps as ``float64``). A file Arrow does not read the way pandas
+    does — duplicate headers, short rows, invalid UTF-8 — is read by pandas itself, which then
+    raises its own errors.
 
     >>> import tempfile
     >>> p = Path(tempfile.mkdtemp()) / "t.csv"
@@ -134,30 +192,11 @@ def read_table_csv(path: str | os.PathLike[str], text_columns: list[str]) -> pd.
     {'id': ['007', nan], 'x': [3.0, nan]}
     """
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
 
-    try:
-        from pandas._libs.parsers import STR_NA_VALUES
-        missing = sorted(STR_NA_VALUES)
-    except ImportError:  # pragma: no cover - a pandas without it: pandas reads the file
-        missing = None
-    if missing is not None:
-        try:
-            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in text_columns}, null_values=missing,
-                strings_can_be_null=True, quoted_strings_can_be_null=True))
-            names = table.column_names
-            # dates and times stay text in pandas; pandas renames repeated headers
-            plain = all(pa.types.is_string(t) or pa.types.is_int64(t) or pa.types.is_float64(t)
-                        or pa.types.is_boolean(t) or pa.types.is_null(t) for t in table.schema.types)
-            if plain and len(set(names)) == len(names) and all(names):
-                for k, field in enumerate(table.schema):
-                    if pa.types.is_null(field.type):  # only empty cells: floats in pandas
-                        table = table.set_column(k, field.name, table.column(k).cast(pa.float64()))
-                return table.to_pandas()
-        except (pa.ArrowException, ValueError):  # pandas reads it and explains
-            pass
+    pending = _PREFETCHED.pop(_prefetch_key(path, text_columns), None)
+    table = pending.result() if pending is not None else _arrow_table(path, text_columns)
+    if table is not None:
+        return table.to_pandas()
     return pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=True)
 
 
