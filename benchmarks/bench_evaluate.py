@@ -72,11 +72,12 @@ EVALUATE_CHILD = textwrap.dedent("""
         scoring.validate_responses(read_responses(path), inst)
         read_validate.append(time.perf_counter() - t0)
     checks = []  # a full check ends with the duplicate check: count those
-    real = scoring._shared_pairs
-    scoring._shared_pairs = lambda *a: checks.append(1) or real(*a)
-    evaluate(read_responses(path), inst)
+    real = getattr(scoring, "_shared_pairs", None)  # absent before validation ran once
+    if real is not None:
+        scoring._shared_pairs = lambda *a: checks.append(1) or real(*a)
+        evaluate(read_responses(path), inst)
     print(json.dumps({"times": times, "read_validate": read_validate,
-                      "validations_per_evaluate": len(checks)}))
+                      "validations_per_evaluate": len(checks) if real else None}))
 """)
 
 IMPORTS_CHILD = textwrap.dedent("""
@@ -152,7 +153,7 @@ def main() -> dict:
                    target_met=not any(set(v) & set(NOT_NEEDED) for v in heavy.values()))
     print(f"\nevaluate on the demo ({rows:,} rows): {evaluate_s:.2f} s in process "
           f"(read + validate once: {figures['read_and_validate_once_s']:.3f} s; "
-          f"{inproc['validations_per_evaluate']:g} boundary check(s) per call), "
+          f"{inproc['validations_per_evaluate']} boundary check(s) per call), "
           f"{cli_s:.2f} s as a fresh `partnerschap-eval evaluate`")
     print(f"\n{'start-up (fresh process)':<34}{'seconds':>8}  libraries imported")
     for name, seconds in startup.items():

@@ -232,7 +232,7 @@ def reverse_key(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame
     >>> reverse_key(pd.DataFrame({"rec5": [1.0, 4.0, None]}), inst)["rec5"].tolist()
     [5.0, 2.0, nan]
     """
-    out = responses.copy()
+    out = responses.copy(deep=False)  # copy-on-write: only the recoded columns are new
     total = instrument.response_scale.min + instrument.response_scale.max
     for item in instrument.reverse_items:
         if item in out.columns:
