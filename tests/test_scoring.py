@@ -169,3 +169,23 @@ def test_shared_pairs_candidates_checked_on_texts(monkeypatch):
     ids = pd.Series(["p-01", "p-02", "p-01", "p-03"], dtype="str")
     waves = pd.Series(["pre", "pre", "pre", "post"], dtype="str")
     assert scoring._shared_pairs(ids, waves).tolist() == [True, False, True, False]
+
+
+def test_a_report_validates_its_responses_once(demo_study, instrument, monkeypatch):
+    """evaluate, scale_quality and the framework tables trust a validated table: the checks
+    run where the table enters (as build_report does), not again inside."""
+    from partnerschap_eval import scoring
+    from partnerschap_eval.psychometrics import scale_quality
+    from partnerschap_eval.results import evaluate
+
+    checks = []
+    real = scoring._shared_pairs
+    monkeypatch.setattr(scoring, "_shared_pairs", lambda *a: checks.append(1) or real(*a))
+    raw = demo_study.responses
+    evaluate(raw, instrument, mixed=False)
+    assert len(checks) == 1  # an unchecked table is checked once inside
+    data = validate_responses(raw, instrument)
+    evaluate(data, instrument, mixed=False)
+    scale_quality(data, instrument, n_boot=0)
+    score_scales(validate_responses(data, instrument), instrument)
+    assert len(checks) == 2  # the boundary check only
