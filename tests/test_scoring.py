@@ -126,6 +126,11 @@ def test_validated_once_then_trusted_never_mutated(instrument, monkeypatch):
     assert not scoring.is_validated(valid[["respondent_id", "wave"]], instrument)
     changed = valid.copy()
     assert not scoring.is_validated(changed, instrument)
+    again = validate_responses(valid, instrument)
+    again["rec1"] = 7.0  # a float column replaced on a validated object itself
+    assert not scoring.is_validated(again, instrument)
+    with pytest.raises(InputError, match="item rec1"):
+        validate_responses(again, instrument)
     valid["rec2"] = "x"  # a column replaced on the validated object itself
     assert not scoring.is_validated(valid, instrument)
     with pytest.raises(InputError, match="item rec2"):

@@ -62,6 +62,13 @@ def _contract(instrument: Instrument) -> tuple:
     return (instrument.item_ids, instrument.response_scale.min, instrument.response_scale.max)
 
 
+def _item_buffers(frame: pd.DataFrame, instrument: Instrument) -> tuple:
+    """Where each item column's floats live: a column replaced, or written to while its data
+    is shared (copy-on-write then copies it), moves."""
+    return tuple(frame[i].to_numpy().__array_interface__["data"][0]
+                 for i in instrument.item_ids)
+
+
 def _trust(frame: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     key = id(frame)
 
@@ -69,7 +76,8 @@ def _trust(frame: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
         if _VALIDATED.get(key, (None,))[0] is ref:
             del _VALIDATED[key]
 
-    _VALIDATED[key] = (weakref.ref(frame, forget), _contract(instrument))
+    _VALIDATED[key] = (weakref.ref(frame, forget), _contract(instrument),
+                       _item_buffers(frame, instrument))
     return frame
 
 
@@ -77,8 +85,10 @@ def is_validated(responses: pd.DataFrame, instrument: Instrument) -> bool:
     """Whether ``responses`` is a table :func:`validate_responses` returned for ``instrument``.
 
     Inside the package a validated table is trusted: it is not checked or copied again. A
-    table derived from it (rows or columns selected, values replaced through pandas) is a new
-    object and is checked again; its key and item columns are looked at, not its cells.
+    table derived from it (rows or columns selected, a copy) is a new object and is checked
+    again, and so is the table itself once a key or item column is missing or an item column
+    was replaced or is no longer floats; its cells are not looked at. Values written into a
+    validated table's own columns may go unnoticed: change a copy, or validate again.
 
     >>> from partnerschap_eval.instruments import load_instrument
     >>> inst = load_instrument("partnerschap")
@@ -92,7 +102,8 @@ def is_validated(responses: pd.DataFrame, instrument: Instrument) -> bool:
         return False
     columns = set(responses.columns)
     return (columns.issuperset(KEY_COLUMNS) and columns.issuperset(instrument.item_ids)
-            and all(responses[i].dtype == np.float64 for i in instrument.item_ids))
+            and all(responses[i].dtype == np.float64 for i in instrument.item_ids)
+            and _item_buffers(responses, instrument) == entry[2])
 
 
 def _text_key(values: pd.Series) -> pd.Series:
