@@ -292,9 +292,11 @@ def score_scales(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFram
         for j, col in enumerate(cols):
             if col in reverse:
                 block[:, j] = (lo + hi) - block[:, j]
-        answered = np.sum(~np.isnan(block), axis=1)
+        missing = np.isnan(block)
+        answered = block.shape[1] - np.count_nonzero(missing, axis=1)
+        block[missing] = 0.0  # the block is ours: np.nansum without its copy of the block
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.nansum(block, axis=1) / answered
+            mean = np.sum(block, axis=1) / answered
         score = np.where(answered >= scale.required_items, mean, np.nan)
         k = len(cols)
         low, high = float(lo), float(hi)
