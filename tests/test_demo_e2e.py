@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from partnerschap_eval._io import sha256_file
 
 CLI = [sys.executable, "-m", "partnerschap_eval.cli"]
@@ -21,13 +19,8 @@ def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subproc
                           timeout=600)
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    base = tmp_path_factory.mktemp("demo")
-    # relative paths, as `make demo` passes them (pages render in parallel threads)
-    res = run("demo", "--out", "report", "--raw", "raw", cwd=base)
-    assert res.returncode == 0, res.stderr + res.stdout
-    return base
+# the demo itself is built once per session: `demo_dir` in conftest.py (its tests are marked
+# slow there)
 
 
 def test_demo_writes_report_results_manifest(demo_dir):

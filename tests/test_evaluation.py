@@ -437,9 +437,7 @@ def test_random_intercepts_refuses_unidentified_models():
 # ---------------------------------------------------------------------------------------------
 # results.json: new keys and privacy
 # ---------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def demo_results(demo_study):
-    return evaluate(demo_study.responses, "partnerschap", min_cell=10)
+# demo_results: evaluate of the demo study, once per session (conftest.py)
 
 
 def test_results_have_the_new_blocks(demo_results):

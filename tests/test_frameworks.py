@@ -32,7 +32,6 @@ from partnerschap_eval.synth import (
     framework_true_shifts,
     simulate_framework_replications,
     simulate_frameworks,
-    simulate_study,
 )
 
 
@@ -242,8 +241,8 @@ def test_epstein_profile_is_tidy_per_respondent_and_type():
 # simulate and recover
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def frameworks_study():
-    return simulate_frameworks(seed=2014)
+def frameworks_study(demo_frameworks):
+    return demo_frameworks  # built once per session (conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -251,8 +250,8 @@ def frameworks_summary(frameworks_study):
     return summary(frameworks_study.responses, lang="en")
 
 
-def test_simulation_shares_the_respondents_of_simulate_study(frameworks_study):
-    base = simulate_study(seed=2014).responses[["respondent_id", "wave", "role", "school_id"]]
+def test_simulation_shares_the_respondents_of_simulate_study(frameworks_study, demo_study):
+    base = demo_study.responses[["respondent_id", "wave", "role", "school_id"]]
     for table in frameworks_study.responses.values():
         keys = table[["respondent_id", "wave", "role", "school_id"]]
         pd.testing.assert_frame_equal(keys.reset_index(drop=True), base.reset_index(drop=True))
@@ -317,7 +316,7 @@ def test_epstein_frequencies_change_as_simulated(frameworks_summary):
     assert vol["ci_low"] < 0 < vol["ci_high"] or vol["mean_diff"] == pytest.approx(0, abs=1e-12)
 
 
-def test_summary_respects_privacy(frameworks_summary):
+def test_summary_respects_privacy(frameworks_summary, frameworks_study):
     s = frameworks_summary
     assert set(s.epstein_school_profile["role"]) == {"parent"}
     for name, table in s.tables().items():
@@ -326,8 +325,7 @@ def test_summary_respects_privacy(frameworks_summary):
             assert not ((shown > 0) & (shown < DEFAULT_MIN_CELL)).any(), name
             assert table.loc[table["n"].isna(), "reason"].notna().all(), name
     assert any("no questionnaire" in note for note in s.notes)
-    big = summary({"gerdes": simulate_frameworks(seed=2014).responses["gerdes"]},
-                  min_cell=40)
+    big = summary({"gerdes": frameworks_study.responses["gerdes"]}, min_cell=40)
     yw = big.ordinal_tests[big.ordinal_tests["role"] == "youthworker"].iloc[0]
     assert np.isnan(yw["sign_test_p"]) and yw["reason"] == "suppressed: n < 40"
 

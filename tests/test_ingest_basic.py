@@ -247,12 +247,14 @@ def test_pseudonym_sort_is_full_rank_order():
 def test_fixed_width_text_written_as_the_csv_module_would(tmp_path, cells):
     import pyarrow as pa
 
-    from partnerschap_eval._io import write_csv, write_table_csv
+    from partnerschap_eval._io import neutralise_frame, write_table_csv
 
     for dtype in (object, pd.ArrowDtype(pa.string()), pd.ArrowDtype(pa.large_string())):
         df = pd.DataFrame({"c": pd.Series(cells, dtype=dtype), "x": [1] * len(cells)})
         write_table_csv(df, tmp_path / "fast.csv")
-        write_csv(df.astype({"c": object}), tmp_path / "slow.csv")
+        # the reference: pandas' own writer (Python's csv module) on the neutralised cells
+        neutralise_frame(df.astype({"c": object})).to_csv(tmp_path / "slow.csv", index=False,
+                                                          lineterminator="\n")
         assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "slow.csv").read_bytes()
 
 

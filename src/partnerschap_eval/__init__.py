@@ -9,11 +9,19 @@ Heavy libraries (statsmodels, pingouin, matplotlib) are imported lazily inside t
 that need them, so ``import partnerschap_eval`` and the CLI start quickly.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("partnerschap-eval")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
-
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    """``__version__``, looked up on first use: :mod:`importlib.metadata` costs every command
+    (even ``--help``) about 60 ms at start-up, and only the outputs' provenance needs it."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("partnerschap-eval")
+    except PackageNotFoundError:  # running from a source tree without installation
+        value = "0.0.0+unknown"
+    globals()["__version__"] = value
+    return value

@@ -16,16 +16,18 @@ import os
 import re
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .errors import OutputError, os_error_message
+
+if TYPE_CHECKING:  # pandas is imported where a table is written: `keygen` never needs it
+    import pandas as pd
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
@@ -87,6 +89,8 @@ def neutralise_cell(value: Any) -> Any:
 
 def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Apply :func:`neutralise_cell` to every text cell and to the column names."""
+    import pandas as pd
+
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
@@ -96,10 +100,104 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write ``df`` as UTF-8 CSV, atomically, with formula injection neutralised."""
-    safe = neutralise_frame(df)
-    with atomic_path(path) as tmp:
-        safe.to_csv(tmp, index=False, lineterminator="\n")
+    """Write ``df`` as UTF-8 CSV, atomically, with formula injection neutralised.
+
+    The bytes of ``neutralise_frame(df).to_csv(path, index=False, lineterminator="\\n")``
+    (floats as pandas writes them: ``3.0``, ``4.333333333333333``), rendered column by column
+    by :func:`write_table_csv`: pandas formats and neutralises every cell in Python, which took
+    most of ``score``'s time on a large table.
+
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> write_csv(pd.DataFrame({"id": ["=1+1", "a,b"], "x": [3.0, float("nan")]}), p)
+    >>> p.read_text().splitlines()
+    ['id,x', "'=1+1,3.0", '"a,b",']
+    """
+    write_table_csv(df, path, floats="repr")
+
+
+# pandas' default missing-value markers (``pandas._libs.parsers.STR_NA_VALUES``; a test keeps
+# the two equal): written out, so that a file can be parsed before pandas is imported
+PANDAS_NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                    "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
+                    "null")
+_PREFETCHED: dict[tuple, Any] = {}  # read_table_csv's key -> Future of an Arrow table
+
+
+def _prefetch_key(path: str | os.PathLike[str], text_columns: Sequence[str]) -> tuple | None:
+    try:
+        st = os.stat(path)
+        return (os.path.realpath(path), tuple(text_columns), st.st_size, st.st_mtime_ns)
+    except OSError:
+        return None
+
+
+def _arrow_table(path: str | os.PathLike[str], text_columns: Sequence[str]):  # -> pa.Table | None
+    """The file parsed by Arrow as pandas would read it, or None where Arrow reads it otherwise
+    (a parse error, a repeated or empty header, a column of dates or times)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in text_columns},
+            null_values=list(PANDAS_NA_VALUES), strings_can_be_null=True,
+            quoted_strings_can_be_null=True))
+    except (pa.ArrowException, ValueError, OSError):  # pandas reads it and explains
+        return None
+    names = table.column_names
+    # dates and times stay text in pandas; pandas renames repeated headers
+    plain = all(pa.types.is_string(t) or pa.types.is_int64(t) or pa.types.is_float64(t)
+                or pa.types.is_boolean(t) or pa.types.is_null(t) for t in table.schema.types)
+    if not plain or len(set(names)) != len(names) or not all(names):
+        return None
+    for k, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):  # only empty cells: floats in pandas
+            table = table.set_column(k, field.name, table.column(k).cast(pa.float64()))
+    return table
+
+
+def prefetch_table_csv(path: str | os.PathLike[str], text_columns: Sequence[str]) -> None:
+    """Start parsing a CSV file for :func:`read_table_csv` in a background thread.
+
+    A command calls this as soon as it knows its input: Arrow's threads parse the file (without
+    the GIL) while the command imports pandas and the statistics and loads the instrument, and
+    ``read_table_csv`` of the same file, columns and file state takes the parsed table. Nothing
+    else happens early: the checks on the input run where they always do.
+    """
+    key = _prefetch_key(path, text_columns)
+    if key is None or key in _PREFETCHED:
+        return
+    pool = ThreadPoolExecutor(1)
+    _PREFETCHED[key] = pool.submit(_arrow_table, path, list(text_columns))
+    pool.shutdown(wait=False)
+
+
+def read_table_csv(path: str | os.PathLike[str], text_columns: Sequence[str]) -> pd.DataFrame:
+    """Read a CSV file as ``pandas.read_csv(path, dtype=str for text_columns)`` does, faster.
+
+    Arrow's multi-threaded reader parses the file (or has parsed it, see
+    :func:`prefetch_table_csv`), with the columns in ``text_columns`` (when present) kept as
+    text and pandas' default missing-value markers (``""``, ``NA``, ``nan``, ...) read as
+    missing, so the frame equals pandas' own (text in pandas' ``str`` dtype, whole numbers as
+    ``int64``, numbers with gaps as ``float64``). A file Arrow does not read the way pandas
+    does — duplicate headers, short rows, invalid UTF-8 — is read by pandas itself, which then
+    raises its own errors.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("id,x\\n007,3\\nNA,\\n")
+    >>> read_table_csv(p, ["id"]).to_dict("list")
+    {'id': ['007', nan], 'x': [3.0, nan]}
+    """
+    import pandas as pd
+
+    pending = _PREFETCHED.pop(_prefetch_key(path, text_columns), None)
+    table = pending.result() if pending is not None else _arrow_table(path, text_columns)
+    if table is not None:
+        return table.to_pandas()
+    return pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=True)
 
 
 _SENTINEL = 0xFF  # never a byte of UTF-8 text: marks padding in the row matrices below
@@ -226,6 +324,8 @@ def _small_whole_codes(arr: np.ndarray, lo: float) -> np.ndarray | None:
 
 def _number_parts(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes and rendered distinct values of a numeric column; small whole numbers vectorised."""
+    import pandas as pd
+
     if values.dtype.kind in "fiu" and len(values):
         # a plain float column is read in place (no copy); others become floats, NA -> NaN
         arr = (values.to_numpy(copy=False) if values.dtype == np.float64
@@ -238,6 +338,18 @@ def _number_parts(values: pd.Series) -> tuple[np.ndarray, list[str]]:
                 return codes, [str(int(lo) + i) for i in range(int(hi - lo) + 1)]
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     return np.asarray(codes, dtype=np.int64), [_number_text(u) for u in uniq]
+
+
+def _float_repr_parts(arr: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Codes and distinct values of a NumPy float column rendered as pandas' ``to_csv`` does
+    (``arr.astype(str)``; NaN empty). Distinct by bit pattern, so ``-0.0`` stays ``-0.0``."""
+    import pandas as pd
+
+    bits = arr.view(np.dtype(f"i{arr.dtype.itemsize}"))
+    codes, uniq = pd.factorize(bits)
+    codes = np.asarray(codes, dtype=np.int64)
+    codes[np.isnan(arr)] = -1  # every NaN (whatever its bits) is an empty cell
+    return codes, np.asarray(uniq).view(arr.dtype).astype(str).tolist()
 
 
 def _padded(rendered) -> np.ndarray:
@@ -262,24 +374,37 @@ def _padded(rendered) -> np.ndarray:
     return out
 
 
-def write_table_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+def write_table_csv(df: pd.DataFrame, path: str | os.PathLike[str], *,
+                    floats: str = "compact") -> None:
     """Write ``df`` as UTF-8 CSV, atomically and injection-safe, in a columnar way.
 
-    Same neutralisation and minimal quoting as :func:`write_csv`; numbers stay numbers and whole
-    floats are written as integers (``3`` rather than ``3.0``); missing values are empty. Each
-    distinct value of a column is rendered once and rows are assembled as byte matrices, so a
-    million rows take a fraction of a second (pandas' writer formats every cell in Python).
+    Same neutralisation and minimal quoting as :func:`write_csv`; numbers stay numbers and,
+    with ``floats="compact"``, whole floats are written as integers (``3`` rather than ``3.0``);
+    with ``floats="repr"`` every float is written as pandas' ``to_csv`` writes it (NumPy's
+    shortest repr: ``3.0``, ``0.1``); missing values are empty. Each distinct value of a column
+    is rendered once and rows are assembled as byte matrices, so a million rows take a fraction
+    of a second (pandas' writer formats every cell in Python).
 
     >>> import tempfile
+    >>> import pandas as pd
     >>> p = Path(tempfile.mkdtemp()) / "t.csv"
     >>> write_table_csv(pd.DataFrame({"id": ["=1+1", "a,b"], "x": [3.0, float("nan")]}), p)
     >>> p.read_text().splitlines()
     ['id,x', "'=1+1,3", '"a,b",']
     """
+    import pandas as pd
+
+    if floats not in ("compact", "repr"):
+        raise ValueError(f"floats must be 'compact' or 'repr', not {floats!r}")
+
     def column_parts(c: int):
         col = df.iloc[:, c]
         numeric = col.dtype.kind in "fiub" and not isinstance(col.dtype, pd.CategoricalDtype)
-        codes, rendered = _number_parts(col) if numeric else _text_parts(col)
+        if numeric and floats == "repr" and isinstance(col.dtype, np.dtype) \
+                and col.dtype.kind == "f":
+            codes, rendered = _float_repr_parts(col.to_numpy())
+        else:
+            codes, rendered = _number_parts(col) if numeric else _text_parts(col)
         return codes, _padded(rendered)
 
     with _Renderer(df.size) as renderer:

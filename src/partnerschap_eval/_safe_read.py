@@ -266,6 +266,8 @@ def read_responses_file(path: str | os.PathLike[str]):  # -> pandas.DataFrame
     import pandas as pd
     import pyarrow as pa
 
+    from ._io import read_table_csv
+
     path = Path(path)
     what = "the responses file"
     try:
@@ -296,7 +298,9 @@ def read_responses_file(path: str | os.PathLike[str]):  # -> pandas.DataFrame
                              f"({_short(exc, 90)}). Store respondent_id, wave, role and "
                              "school_id as text columns.") from None
     try:
-        return pd.read_csv(path, dtype=keys, keep_default_na=True)
+        # as pd.read_csv(path, dtype=keys) would read it, by Arrow (parsed meanwhile when a
+        # command prefetched it)
+        return read_table_csv(path, list(keys))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             ValueError) as exc:
         raise InputError(f"{what} {path} is not a readable responses CSV ({_short(exc, 90)}). "

@@ -21,13 +21,16 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ._io import atomic_path
 from ._safe_read import read_limited
 from .errors import InputError, KeyMissingError, MinCellError
+
+if TYPE_CHECKING:  # pandas is imported where a table is read: `keygen` never needs it
+    import pandas as pd
 
 KEY_ENV = "PARTNERSCHAP_EVAL_KEY"
 #: Key used by ``partnerschap-eval demo`` only; it is public and protects nothing.
@@ -234,11 +237,14 @@ def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
     Ids are normalised by stripping surrounding white space only, so ``"0012"`` and ``"12"`` stay
     different people. Each distinct id is hashed once. Missing values stay missing.
 
+    >>> import pandas as pd
     >>> pseudonymise(pd.Series(["a1", " a1 ", None]), b"k" * 16).tolist()[:2]
     ['p-...', 'p-...']
     >>> s = pseudonymise(pd.Series(["a1", " a1 "]), b"k" * 16); s[0] == s[1]
     True
     """
+    import pandas as pd
+
     present = values.notna()
     texts = values[present].astype(str).str.strip()
     codes, uniques = pd.factorize(texts)
@@ -327,6 +333,8 @@ def pii_reason(header: str, values: pd.Series | Sequence[object], text: str | No
     >>> pii_reason("Kolom 7", ["Mee eens", "Neutraal", "Mee eens"]) is None
     True
     """
+    import pandas as pd
+
     for label in (header, text):
         if label and _PII_HEADER.search(str(label)):
             return f"header '{screen(label, 'header').text}' suggests personal data or free text"

@@ -407,7 +407,8 @@ def _compute(settings: ReportSettings, out: Path) -> tuple:
     from .scoring import score_scales, validate_responses
 
     inst = load_instrument(settings.instrument)
-    responses = read_responses(settings.responses)
+    # validated once, here: evaluate, the school tables and scale_quality trust this table
+    responses = validate_responses(read_responses(settings.responses), inst)
     base = settings.base_dir or out
     fw_paths = [Path(p) for _, p in settings.frameworks]
     inputs = [{"path": _rel(p, base), "sha256": sha256_file(p)}

@@ -14,6 +14,7 @@ undetermined levels (missing) when the scores a rule needs are missing, and
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,9 +25,9 @@ from .instruments import Classification, Instrument, pick_text
 
 KEY_COLUMNS = ["respondent_id", "wave", "role", "school_id"]
 
-__all__ = ["KEY_COLUMNS", "KNOWN_WAVE_PAIRS", "validate_responses", "reverse_key", "score_scales",
-           "wave_order",
-           "classify", "score_and_classify", "describe_classifications", "rule_text"]
+__all__ = ["KEY_COLUMNS", "KNOWN_WAVE_PAIRS", "validate_responses", "is_validated",
+           "reverse_key", "score_scales", "wave_order", "classify", "score_and_classify",
+           "describe_classifications", "rule_text"]
 
 
 def _quoted(name: str, limit: int = 24) -> str:
@@ -121,12 +122,148 @@ def wave_order(waves: pd.Series | Sequence[str], declared: Sequence[str] | None 
                      f"package never guesses one. {how}")
 
 
+# Validated frames, by identity: id -> (weak reference, what they were validated against).
+# Identity, not a flag in ``DataFrame.attrs``: pandas carries attrs over to every frame derived
+# from a validated one (a column subset, a concatenation with unchecked rows), so a flag there
+# would vouch for tables nobody checked. An entry leaves with its frame.
+_VALIDATED: dict[int, tuple[weakref.ref, tuple]] = {}
+
+
+def _contract(instrument: Instrument) -> tuple:
+    """What a validation depends on: the items and the response scale's bounds."""
+    return (instrument.item_ids, instrument.response_scale.min, instrument.response_scale.max)
+
+
+def _item_buffers(frame: pd.DataFrame, instrument: Instrument) -> tuple:
+    """Where each item column's floats live: a column replaced, or written to while its data
+    is shared (copy-on-write then copies it), moves."""
+    return tuple(frame[i].to_numpy().__array_interface__["data"][0]
+                 for i in instrument.item_ids)
+
+
+def _trust(frame: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    key = id(frame)
+
+    def forget(ref: weakref.ref) -> None:
+        if _VALIDATED.get(key, (None,))[0] is ref:
+            del _VALIDATED[key]
+
+    _VALIDATED[key] = (weakref.ref(frame, forget), _contract(instrument),
+                       _item_buffers(frame, instrument))
+    return frame
+
+
+def is_validated(responses: pd.DataFrame, instrument: Instrument) -> bool:
+    """Whether ``responses`` is a table :func:`validate_responses` returned for ``instrument``.
+
+    Inside the package a validated table is trusted: it is not checked or copied again. A
+    table derived from it (rows or columns selected, a copy) is a new object and is checked
+    again, and so is the table itself once a key or item column is missing or an item column
+    was replaced or is no longer floats; its cells are not looked at. Values written into a
+    validated table's own columns may go unnoticed: change a copy, or validate again.
+
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> inst = load_instrument("partnerschap")
+    >>> row = {"respondent_id": "r", "wave": "pre", "role": "parent", "school_id": "s", "rec1": 4}
+    >>> raw = pd.DataFrame([row])
+    >>> is_validated(raw, inst), is_validated(validate_responses(raw, inst), inst)
+    (False, True)
+    """
+    entry = _VALIDATED.get(id(responses))
+    if entry is None or entry[0]() is not responses or entry[1] != _contract(instrument):
+        return False
+    columns = set(responses.columns)
+    return (columns.issuperset(KEY_COLUMNS) and columns.issuperset(instrument.item_ids)
+            and all(responses[i].dtype == np.float64 for i in instrument.item_ids)
+            and _item_buffers(responses, instrument) == entry[2])
+
+
+def _text_key(values: pd.Series) -> pd.Series:
+    """A key column as text (``astype(str)``); Arrow-backed text is kept as it is."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and dtype.na_value is np.nan:
+        return values
+    return values.astype(str)
+
+
+def _numeric_item(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An item column as floats, and where a cell holds text that is not a number."""
+    if values.dtype == np.float64:
+        return values.to_numpy(), np.zeros(len(values), dtype=bool)
+    if values.dtype.kind in "iu":
+        return values.to_numpy(dtype=float), np.zeros(len(values), dtype=bool)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad_text = np.zeros(len(values), dtype=bool)
+    candidates = (numbers.isna() & values.notna()).to_numpy(dtype=bool)
+    if candidates.any():  # text only where a cell did not become a number (a few cells)
+        texts = values[candidates].astype(str).str.strip()
+        bad_text[candidates] = (texts != "").to_numpy(dtype=bool)
+    return numbers.astype(float).to_numpy(), bad_text
+
+
+def _id_words(ids: pd.Series) -> np.ndarray | None:
+    """Ids of one byte length (pseudonyms) as rows of 64-bit words, or None for other ids."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(ids, from_pandas=True)
+    except (pa.ArrowException, TypeError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    wide = pa.types.is_large_string(arr.type)  # pandas keeps its text as large strings
+    if not n or arr.null_count or not (wide or pa.types.is_string(arr.type)) \
+            or arr.buffers()[2] is None:
+        return None
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32)[
+        arr.offset:arr.offset + n + 1]
+    width = int(offsets[1] - offsets[0])
+    if not width or np.any(np.diff(offsets) != width):
+        return None
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    words = np.zeros((n, -(-width // 8) * 8), dtype=np.uint8)
+    words[:, :width] = data.reshape(n, width)
+    return words.view(np.uint64)
+
+
+def _shared_pairs(ids: pd.Series, waves: pd.Series) -> np.ndarray:
+    """Rows whose (respondent_id, wave) pair occurs more than once (``duplicated(keep=False)``).
+
+    Hashing a million texts was most of the validation of a large table. Pseudonyms (ids of one
+    length) are folded into one 64-bit number per row with the wave; equal numbers are only
+    candidates, checked on their texts. Other ids are compared through integer codes.
+    """
+    wave_codes, wave_names = pd.factorize(waves)
+    words = _id_words(ids)
+    if words is None:
+        codes, names = pd.factorize(ids)
+        pair = codes.astype(np.int64) * len(wave_names) + wave_codes
+        return np.bincount(pair, minlength=len(names) * len(wave_names))[pair] > 1
+    folded = wave_codes.astype(np.uint64)
+    for k in range(words.shape[1]):  # multiply-xor folding; overflow wraps as intended
+        folded = (folded * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, k]
+    candidates = np.array(pd.Series(folded).duplicated(keep=False), dtype=bool)
+    if candidates.any():  # exact check on the few candidate rows
+        rows = np.flatnonzero(candidates)
+        pairs = pd.DataFrame({"id": ids.to_numpy()[rows], "wave": wave_codes[rows]})
+        candidates[rows] = pairs.duplicated(keep=False).to_numpy()
+    return candidates
+
+
 def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """Check a Contract 2 table at the boundary and return it with numeric item columns.
+
+    The checks are vectorised (no Python per cell). The result is registered as validated
+    (see :func:`is_validated`): passing it again returns it at once, so the functions that
+    take responses (``evaluate``, ``scale_quality``, the framework tables, a report) check a
+    table once, where it enters. ``responses`` itself is never changed.
 
     Raises :class:`~partnerschap_eval.errors.InputError` naming every problem: missing key
     columns, missing item columns, non-numeric answers or answers outside the response scale.
     """
+    if is_validated(responses, instrument):  # checked where it entered: trusted, not copied
+        return _trust(responses.copy(deep=False), instrument)
     problems: list[str] = []
     missing_keys = [c for c in KEY_COLUMNS if c not in responses.columns]
     if missing_keys:
@@ -137,34 +274,37 @@ def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.Da
         problems.append(f"none of the instrument's item columns are present (e.g. {items[:3]})")
     if problems:
         raise InputError("The responses table cannot be scored: " + "; ".join(problems) + ".")
-    out = responses.copy()
+    out = responses.copy(deep=False)  # copy-on-write: the caller's table never changes
     for col in KEY_COLUMNS:
         if out[col].isna().any():
             n = int(out[col].isna().sum())
             raise InputError(f"The responses table has {n} row(s) without {col}; ingest rejects "
                              "such rows, so this table was not produced by `ingest`.")
-        out[col] = out[col].astype(str)
+        out[col] = _text_key(out[col])
     lo, hi = instrument.response_scale.min, instrument.response_scale.max
     for item in items:
         if item not in out.columns:
             out[item] = np.nan
             continue
-        values = pd.to_numeric(out[item], errors="coerce")
-        bad_text = values.isna() & out[item].notna() & (out[item].astype(str).str.strip() != "")
-        bad_range = values.notna() & ((values < lo) | (values > hi) | (values % 1 != 0))
-        if bad_text.any() or bad_range.any():
-            rows = list(out.index[bad_text | bad_range][:5])
-            problems.append(f"item {item}: {int(bad_text.sum() + bad_range.sum())} value(s) "
+        values, bad_text = _numeric_item(out[item])
+        # outside lo..hi or not whole (NaN fails every comparison: masked by isnan)
+        bad_range = ~((values >= lo) & (values <= hi) & (np.floor(values) == values)) \
+            & ~np.isnan(values)
+        bad = bad_text | bad_range
+        if bad.any():
+            rows = list(out.index[bad][:5])
+            problems.append(f"item {item}: {int(bad.sum())} value(s) "
                             f"not a whole number in {lo}..{hi} (first rows: {rows})")
-        out[item] = values.astype(float)
+        if out[item].dtype != np.float64:
+            out[item] = values
     if problems:
         raise InputError("The responses table has invalid answers: " + "; ".join(problems)
                          + ". Re-run `ingest`, which clears and logs such cells.")
-    dup = out.duplicated(["respondent_id", "wave"], keep=False)
+    dup = _shared_pairs(out["respondent_id"], out["wave"])
     if dup.any():
         raise InputError(f"{int(dup.sum())} rows share a respondent_id and wave; each respondent "
                          "may answer once per wave.")
-    return out
+    return _trust(out, instrument)
 
 
 def reverse_key(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
@@ -175,7 +315,7 @@ def reverse_key(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame
     >>> reverse_key(pd.DataFrame({"rec5": [1.0, 4.0, None]}), inst)["rec5"].tolist()
     [5.0, 2.0, nan]
     """
-    out = responses.copy()
+    out = responses.copy(deep=False)  # copy-on-write: only the recoded columns are new
     total = instrument.response_scale.min + instrument.response_scale.max
     for item in instrument.reverse_items:
         if item in out.columns:
@@ -214,15 +354,21 @@ def score_scales(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFram
     >>> score_scales(pd.DataFrame([row]), inst)["reciprocity"].round(4).tolist()
     [4.3333]
     """
-    keyed = reverse_key(responses, instrument)
-    out = responses[[c for c in KEY_COLUMNS if c in responses.columns]].copy()
+    out = responses[[c for c in KEY_COLUMNS if c in responses.columns]]  # copy-on-write
     lo, hi = instrument.response_scale.min, instrument.response_scale.max
+    reverse = set(instrument.reverse_items)
     for scale in instrument.scales:
         cols = [c for c in scale.items]
-        block = keyed.reindex(columns=cols).to_numpy(dtype=float)
-        answered = np.sum(~np.isnan(block), axis=1)
+        # reverse keys as :func:`reverse_key`, on the scale's block only (not a copy of the table)
+        block = responses.reindex(columns=cols).to_numpy(dtype=float, copy=True)
+        for j, col in enumerate(cols):
+            if col in reverse:
+                block[:, j] = (lo + hi) - block[:, j]
+        missing = np.isnan(block)
+        answered = block.shape[1] - np.count_nonzero(missing, axis=1)
+        block[missing] = 0.0  # the block is ours: np.nansum without its copy of the block
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.nansum(block, axis=1) / answered
+            mean = np.sum(block, axis=1) / answered
         score = np.where(answered >= scale.required_items, mean, np.nan)
         k = len(cols)
         low, high = float(lo), float(hi)
