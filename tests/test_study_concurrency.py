@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,7 @@ KEY = "concurrency test key, not secret 42"
 SUBMITTER = textwrap.dedent("""
     import json, sys
     from partnerschap_eval.study import Study
-    study_dir, go, mapping, *files = sys.argv[1:]
+    study_dir, go, mapping, pause, *files = sys.argv[1:]
     import os, time
     while not os.path.exists(go):  # start together
         time.sleep(0.005)
@@ -28,21 +29,22 @@ SUBMITTER = textwrap.dedent("""
         for f in files:
             fb = study.submit([f], mapping=mapping, key=KEY_TEXT.encode())[0]
             out.append({"file": fb.file, "new": fb.new, "accepted": fb.accepted})
+            time.sleep(float(pause))  # room for a reader to look between submissions
     print(json.dumps(out))
 """).replace("KEY_TEXT", repr(KEY))
 
 READER = textwrap.dedent("""
     import json, os, sys, time
     from partnerschap_eval.study import Study
-    study_dir, go, stop = sys.argv[1:]
-    while not os.path.exists(go):
-        time.sleep(0.005)
+    study_dir, ready, stop = sys.argv[1:]
     seen = []
     with Study.open(study_dir) as study:
         while True:
             last = os.path.exists(stop)
             r = study.responses()
             seen.append(sorted({f"{s}|{w}" for s, w in zip(r.school_id, r.wave)}))
+            if len(seen) == 1:  # the writers start only once the reader reads
+                open(ready, "w").close()
             if last:
                 break
     print(json.dumps(seen))
@@ -83,7 +85,8 @@ def test_two_processes_submitting_at_once_lose_nothing(tmp_path):
     files["A"].append(same)
     files["B"].append(same)
     go = tmp_path / "go"
-    procs = [_python(SUBMITTER, study_dir, go, tmp_path / "map.yaml", *files[k]) for k in "AB"]
+    procs = [_python(SUBMITTER, study_dir, go, tmp_path / "map.yaml", 0, *files[k])
+             for k in "AB"]
     go.touch()
     results = []
     for p in procs:
@@ -117,9 +120,12 @@ def test_a_reader_sees_a_submission_whole_or_not_at_all(tmp_path):
     study_dir = _study(tmp_path)
     # each file holds two cells (pre and post of one school): a reader must see both or none
     files = [_export(tmp_path / f"f{i}.csv", f"School{i}", 400, 1 + i % 5) for i in range(8)]
-    go, stop = tmp_path / "go", tmp_path / "stop"
-    reader = _python(READER, study_dir, go, stop)
-    writer = _python(SUBMITTER, study_dir, go, tmp_path / "map.yaml", *files)
+    go, ready, stop = tmp_path / "go", tmp_path / "ready", tmp_path / "stop"
+    reader = _python(READER, study_dir, ready, stop)
+    writer = _python(SUBMITTER, study_dir, go, tmp_path / "map.yaml", 0.2, *files)
+    deadline = time.monotonic() + 120
+    while not ready.exists() and reader.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     go.touch()
     out, err = writer.communicate(timeout=300)
     assert writer.returncode == 0, err
