@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "partnerschap_eval"
-STATISTICS = ["scoring.py", "psychometrics.py", "evaluation.py", "frameworks.py", "results.py",
+STATISTICS = ["scoring.py", "psychometrics/__init__.py", "evaluation/__init__.py", "frameworks.py", "results.py",
               "schools.py"]
 FORBIDDEN = {"plots", "presentation", "reporting", "cli", "project", "matplotlib", "papermill",
              "IPython", "typer", "rich"}

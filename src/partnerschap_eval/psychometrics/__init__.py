@@ -68,9 +68,9 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
-from .errors import InputError
-from .instruments import Instrument, load_instrument
-from .scoring import reverse_key, validate_responses, wave_order
+from ..errors import InputError
+from ..instruments import Instrument, load_instrument
+from ..scoring import reverse_key, validate_responses, wave_order
 
 __all__ = [
     "AlphaResult", "OmegaResult", "ItemAnalysis", "CfaFit", "InvarianceResult", "ScaleQuality",
