@@ -1,0 +1,195 @@
+"""The message catalogue: every text a person reads, in Dutch (default) and English.
+
+Texts live in gettext catalogues, one ``.po`` file per domain and language under
+``src/partnerschap_eval/locale/<lang>/LC_MESSAGES/<domain>.po``. A message id is a dotted key
+whose first part names the domain (``study.file_head`` lives in ``study.po``), so that each area
+of the package keeps its own file. The translation (``msgstr``) may hold ``str.format``
+placeholders (``{file}``, ``{n}``); both languages must use the same ones, which
+``tests/test_i18n.py`` checks for every key.
+
+Numbers, percentages and dates are formatted by Babel with the ``nl_NL`` and ``en_GB`` locales
+(decimal comma and ``1.234,5`` in Dutch), never by hand.
+
+This module sits at the bottom of the package (it imports nothing of it), so every layer —
+ingest, study, results, report, the CLI and the portal — can word its texts here.
+
+Examples
+--------
+>>> number(1234.5, "nl", digits=1)
+'1.234,5'
+>>> number(1234.5, "en", digits=1)
+'1,234.5'
+>>> percent(0.256, "nl")
+'26%'
+>>> check_lang("EN")
+'en'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import math
+import string
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "LANGS",
+    "LOCALES",
+    "MissingMessageError",
+    "check_lang",
+    "date",
+    "domains",
+    "integer",
+    "keys",
+    "number",
+    "percent",
+    "placeholders",
+    "t",
+]
+
+LANGS: tuple[str, ...] = ("nl", "en")
+LOCALES: dict[str, str] = {"nl": "nl_NL", "en": "en_GB"}
+_DIR = Path(__file__).resolve().parent / "locale"
+
+
+class MissingMessageError(LookupError):
+    """A message key that no catalogue holds: a programming error, caught by the catalogue tests."""
+
+
+def check_lang(lang: object) -> str:
+    """Return ``lang`` as one of :data:`LANGS` (case and spaces ignored) or raise ``ValueError``.
+
+    The error text itself is not translated: it is raised before a language is known.
+    """
+    code = str(lang).strip().lower() if lang is not None else ""
+    if code not in LANGS:
+        raise ValueError(f"unknown language {str(lang)[:20]!r}: choose one of {', '.join(LANGS)}")
+    return code
+
+
+def domains() -> list[str]:
+    """The catalogue domains (``.po`` file names) present for Dutch, sorted."""
+    return sorted(p.stem for p in (_DIR / "nl" / "LC_MESSAGES").glob("*.po"))
+
+
+@functools.cache
+def _catalogue(domain: str, lang: str) -> dict[str, str]:
+    from babel.messages.pofile import read_po  # lazy: Babel costs ~40 ms to import
+
+    path = _DIR / lang / "LC_MESSAGES" / f"{domain}.po"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        cat = read_po(fh, locale=LOCALES[lang], domain=domain)
+    return {str(m.id): str(m.string) for m in cat if m.id and m.string}
+
+
+def keys(lang: str = "nl") -> dict[str, str]:
+    """Every key of every domain with its text in ``lang``."""
+    lang = check_lang(lang)
+    out: dict[str, str] = {}
+    for domain in domains():
+        out.update(_catalogue(domain, lang))
+    return out
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``str.format`` field names used in ``text``.
+
+    >>> sorted(placeholders("{n} rijen in {file}"))
+    ['file', 'n']
+    """
+    return {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def t(key: str, lang: str = "nl", /, **params: Any) -> str:
+    """The text of message ``key`` in ``lang``, with ``params`` filled in.
+
+    Parameters
+    ----------
+    key : str
+        Dotted message id; its first part is the domain (the ``.po`` file).
+    lang : {"nl", "en"}
+        Language; Dutch by default.
+    **params
+        Values for the placeholders. Format numbers with :func:`number` first.
+
+    Raises
+    ------
+    MissingMessageError
+        When no catalogue holds ``key`` in ``lang``.
+    """
+    lang = check_lang(lang)
+    domain = key.split(".", 1)[0]
+    text = _catalogue(domain, lang).get(key)
+    if text is None:
+        raise MissingMessageError(f"no message {key!r} in the {lang} catalogue ({domain}.po)")
+    return text.format(**params) if params else text
+
+
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def number(x: float | int | None, lang: str = "nl", digits: int = 2, *, missing: str = "–") -> str:
+    """``x`` with ``digits`` decimals in the conventions of ``lang`` (Babel, ``nl_NL``/``en_GB``).
+
+    >>> number(-0.125, "nl")
+    '−0,12'
+    >>> number(None)
+    '–'
+    """
+    from babel.numbers import format_decimal
+
+    if _missing(x):
+        return missing
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    text = format_decimal(round(float(x), digits) + 0.0, format=pattern, locale=LOCALES[check_lang(lang)])
+    # A true minus sign: a hyphen before a number reads as a dash in Dutch typesetting.
+    return text.replace("-", "\u2212")
+
+
+def integer(x: int | None, lang: str = "nl", *, missing: str = "–") -> str:
+    """A count with the thousands separator of ``lang``.
+
+    >>> integer(12345, "nl"), integer(12345, "en")
+    ('12.345', '12,345')
+    """
+    return number(x, lang, digits=0, missing=missing)
+
+
+def percent(x: float | None, lang: str = "nl", digits: int = 0, *, missing: str = "–") -> str:
+    """A proportion (0–1) as a percentage in the conventions of ``lang``.
+
+    >>> percent(0.5, "en"), percent(0.125, "nl", digits=1)
+    ('50%', '12,5%')
+    """
+    from babel.numbers import format_percent
+
+    if _missing(x):
+        return missing
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
+    text = format_percent(float(x), format=pattern, locale=LOCALES[check_lang(lang)])
+    return text.replace("-", "\u2212")
+
+
+def date(value: _dt.date | _dt.datetime | str | None, lang: str = "nl", fmt: str = "long",
+         *, missing: str = "–") -> str:
+    """A date in words in ``lang`` (``"2 december 2026"``, ``"2 December 2026"``).
+
+    ``value`` may be an ISO 8601 string; a time part is ignored.
+
+    >>> date("2026-12-02", "nl"), date("2026-12-02", "en")
+    ('2 december 2026', '2 December 2026')
+    """
+    from babel.dates import format_date
+
+    if value is None or value == "":
+        return missing
+    if isinstance(value, str):
+        value = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    return format_date(value, format=fmt, locale=LOCALES[check_lang(lang)])
