@@ -425,7 +425,9 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         pairs = paired_scores(scores, scale.id, first, last)
         pre, post = pairs["pre"].to_numpy(), pairs["post"].to_numpy()
         block, res = _paired_block(pre, post, min_cell)
-        reliability = {w: _reliability(keyed[keyed["wave"] == w], list(scale.items), min_cell)
+        # a scale with its own keys (Contract 1) is analysed in its own direction
+        own = keyed if not scale.keys else reverse_key(data, inst, scale.id)
+        reliability = {w: _reliability(own[own["wave"] == w], list(scale.items), min_cell)
                        for w in (first, last)}
         r_xx = reliability[first].get("alpha")
 

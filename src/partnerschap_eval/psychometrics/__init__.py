@@ -1609,15 +1609,18 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
     """
     _check_policy(nan_policy)
     inst = load_instrument(instrument)
-    data = reverse_key(validate_responses(responses, inst), inst)
+    raw = validate_responses(responses, inst)
+    data = reverse_key(raw, inst)
     wave_list = list(waves) if waves is not None else wave_order(data["wave"])
     lo, hi = inst.response_scale.min, inst.response_scale.max
     nan = float("nan")
     rel_rows, item_frames = [], []
     for scale in inst.scales:
         its = list(scale.items)
+        # a scale with its own keys is analysed in its own direction
+        keyed = data if not scale.keys else reverse_key(raw, inst, scale.id)
         for w in wave_list:
-            part = data.loc[data["wave"] == w, its]
+            part = keyed.loc[keyed["wave"] == w, its]
             base = {"scale": scale.id, "wave": w}
             ana = item_analysis(part, scale_min=lo, scale_max=hi, nan_policy=nan_policy,
                                 ci_level=ci_level)
