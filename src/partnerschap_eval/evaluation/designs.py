@@ -108,6 +108,10 @@ class BaselineEquivalence:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(self)])
 
+    def to_record(self) -> dict:
+        """The Contract 4 v2 ``baseline_equivalence`` keys."""
+        return {"g": self.g, "ci95": [self.ci_low, self.ci_high], "category": self.category}
+
     def summary(self) -> str:
         return (f"{self.scale}: g = {self.g:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}] "
                 f"({self.treatment} {self.n_treatment} vs {self.reference} {self.n_reference}, "
@@ -147,7 +151,7 @@ def baseline_equivalence(scores: pd.DataFrame, scale: str, first: str, last: str
     :math:`\\omega = 1 - 3/(4N - 9)`, :math:`N = n_T + n_C` (WWC, appendix E). The CI inverts the
     noncentral t of :math:`t = d/\\sqrt{1/n_T + 1/n_C}` (df = N - 2) and multiplies the limits by
     :math:`\\omega` (as ``effectsize::hedges_g``, which uses the exact gamma form of the
-    correction instead; the two differ by < 1e-5 from N = 40 on).
+    correction instead; relative difference 6e-4 at N = 10, 2e-5 at N = 40).
 
     Examples
     --------

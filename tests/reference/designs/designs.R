@@ -1,7 +1,7 @@
 # Reference values for issue 17 part 2 (designs and measurement), computed in R.
 #
 # Usage (from the repository root):
-#   python3 tests/reference/designs/make_data.py
+#   python3 tests/reference/designs/make_designs_data.py
 #   Rscript tests/reference/designs/designs.R
 # Writes tests/reference/designs/r_designs.json. Every recorded block keeps the R call
 # that produced it under "call" (evaluated from that very string by run()).

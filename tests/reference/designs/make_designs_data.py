@@ -5,7 +5,7 @@ Writes CSVs to ``tests/reference/designs/data/``; each data set has its own
 ``numpy.random.default_rng`` seed, so re-running reproduces them byte for byte.
 Numbers are written with ``repr`` (shortest round-trip), so R parses the same doubles.
 
-Usage:  python3 tests/reference/designs/make_data.py   (then Rscript .../designs.R)
+Usage:  python3 tests/reference/designs/make_designs_data.py   (then Rscript .../designs.R)
 """
 
 from __future__ import annotations
