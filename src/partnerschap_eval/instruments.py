@@ -113,6 +113,10 @@ class Scale(_Model):
     min_items: int | None = None
     score: Literal["mean", "sum"] = "mean"
     rescale: tuple[float, float] | None = None
+    #: Optional: this scale's own direction for some of its items (+1 or -1), overriding the
+    #: item's ``reverse`` for this scale only (psych's keys lists), e.g. an "anxiety absent"
+    #: subscale scored in its own direction beside a total that reverses those items.
+    keys: dict[str, int] | None = None
 
     @property
     def required_items(self) -> int:
@@ -277,6 +281,19 @@ class Instrument(_Model):
     def reverse_items(self) -> list[str]:
         return [it.id for it in self.items if it.reverse]
 
+    def scale_reverse_items(self, scale_id: str) -> list[str]:
+        """The items that ``scale_id`` scores reversed: its ``keys`` where given (-1), else the
+        item's ``reverse``.
+
+        >>> inst = load_instrument("partnerschap")
+        >>> inst.scale_reverse_items("reciprocity")
+        ['rec5']
+        """
+        scale = self.scale(scale_id)
+        keys = scale.keys or {}
+        rev = set(self.reverse_items)
+        return [i for i in scale.items if keys.get(i, -1 if i in rev else 1) == -1]
+
     def item_texts(self) -> dict[str, str]:
         """Normalised item text (every role and language) -> item id, for header matching."""
         out: dict[str, str] = {}
@@ -360,6 +377,14 @@ def _consistency_problems(inst: Instrument) -> list[tuple[str, str]]:
             )
         if sc.rescale is not None and sc.rescale[0] == sc.rescale[1]:
             problems.append((f"scales[{j}].rescale", "rescale needs two different end points"))
+        for item_id, key in (sc.keys or {}).items():
+            if item_id not in sc.items:
+                problems.append((f"scales[{j}].keys.{item_id}",
+                                 f"scale '{sc.id}' keys item '{item_id}', which is not one of "
+                                 f"its items {list(sc.items)}"))
+            if key not in (1, -1) or isinstance(key, bool):
+                problems.append((f"scales[{j}].keys.{item_id}",
+                                 f"a key is +1 (as worded) or -1 (reversed), not {key!r}"))
     problems += _classification_problems(inst, seen, scale_seen)
     problems += _framework_problems(inst)
     if inst.instructions:

@@ -33,6 +33,7 @@ from .evaluation import (
     reliable_change,
     role_gap,
 )
+from .evaluation.resolution import score_resolution
 from .instruments import Instrument, load_instrument
 from .privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, suppressed_reason
 from .psychometrics import cronbach_alpha, omega_total
@@ -165,10 +166,12 @@ def _protect(table: np.ndarray, min_cell: int, hidden: np.ndarray | None = None)
     return mask
 
 
-def _change_distribution_block(pre: np.ndarray, post: np.ndarray, min_cell: int) -> dict:
+def _change_distribution_block(pre: np.ndarray, post: np.ndarray, min_cell: int,
+                               resolution: float | None = None) -> dict:
     """Histogram of paired change scores, small bins suppressed (complementary too: the
-    total number of pairs is published, so one hidden bin could be recovered by subtraction)."""
-    table = change_distribution(pre, post)
+    total number of pairs is published, so one hidden bin could be recovered by subtraction).
+    ``resolution``: the scale's score step, so differences on an edge are binned exactly."""
+    table = change_distribution(pre, post, resolution=resolution)
     counts = table["n"].to_numpy()
     primary = suppressed_reason(min_cell)
     if len(pre) < min_cell:
@@ -425,7 +428,9 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         pairs = paired_scores(scores, scale.id, first, last)
         pre, post = pairs["pre"].to_numpy(), pairs["post"].to_numpy()
         block, res = _paired_block(pre, post, min_cell)
-        reliability = {w: _reliability(keyed[keyed["wave"] == w], list(scale.items), min_cell)
+        # a scale with its own keys (Contract 1) is analysed in its own direction
+        own = keyed if not scale.keys else reverse_key(data, inst, scale.id)
+        reliability = {w: _reliability(own[own["wave"] == w], list(scale.items), min_cell)
                        for w in (first, last)}
         r_xx = reliability[first].get("alpha")
 
@@ -493,7 +498,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             "gap": _gap_block(scores, scale.id, first, last, min_cell, pairs),
             "attrition": _attrition_block(scores, scale.id, first, last, min_cell),
             "sensitivity": _sensitivity_block(len(pairs), min_cell),
-            "change_distribution": _change_distribution_block(pre, post, min_cell),
+            "change_distribution": _change_distribution_block(
+                pre, post, min_cell, score_resolution(inst, scale.id)),
         }
     _set_p_adj([scales[s.id]["paired"] for s in inst.scales])
     for role in roles:

@@ -307,8 +307,12 @@ def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.Da
     return _trust(out, instrument)
 
 
-def reverse_key(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+def reverse_key(responses: pd.DataFrame, instrument: Instrument,
+                scale: str | None = None) -> pd.DataFrame:
     """Return a copy with reverse-keyed items recoded as ``min + max - x``.
+
+    With ``scale``, the items are keyed as that scale scores them (its ``keys`` override the
+    items' ``reverse``; Contract 1), otherwise by the items' ``reverse``.
 
     >>> from partnerschap_eval.instruments import load_instrument
     >>> inst = load_instrument("partnerschap")
@@ -317,7 +321,8 @@ def reverse_key(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame
     """
     out = responses.copy(deep=False)  # copy-on-write: only the recoded columns are new
     total = instrument.response_scale.min + instrument.response_scale.max
-    for item in instrument.reverse_items:
+    items = instrument.reverse_items if scale is None else instrument.scale_reverse_items(scale)
+    for item in items:
         if item in out.columns:
             out[item] = total - out[item]
     return out
@@ -356,8 +361,8 @@ def score_scales(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFram
     """
     out = responses[[c for c in KEY_COLUMNS if c in responses.columns]]  # copy-on-write
     lo, hi = instrument.response_scale.min, instrument.response_scale.max
-    reverse = set(instrument.reverse_items)
     for scale in instrument.scales:
+        reverse = set(instrument.scale_reverse_items(scale.id))
         cols = [c for c in scale.items]
         # reverse keys as :func:`reverse_key`, on the scale's block only (not a copy of the table)
         block = responses.reindex(columns=cols).to_numpy(dtype=float, copy=True)

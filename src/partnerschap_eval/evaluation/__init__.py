@@ -49,7 +49,7 @@ __all__ = [
     "paired_scores", "paired_test", "ncp_ci", "dz_ci", "wilcoxon_signed_rank",
     "reliable_change", "bh_adjust", "design_effect", "hedges_j", "welch_test", "hedges_g",
     "role_gap", "attrition", "min_detectable_dz", "fit_random_intercepts", "mixed_model",
-    "PROFESSIONAL_ROLES", "CHANGE_EDGES", "change_distribution",
+    "PROFESSIONAL_ROLES", "CHANGE_EDGES", "change_distribution", "WILCOXON_DECIMALS",
 ]
 
 #: Roles pooled as "professionals" in the parent-professional gap (DOMAIN.md: who fills in what).
@@ -174,6 +174,10 @@ def hedges_j(df: float, method: str = "approx") -> float:
 # ---------------------------------------------------------------------------------------------
 # paired pre/post
 # ---------------------------------------------------------------------------------------------
+#: Decimals to which paired differences are rounded before the Wilcoxon ranks are formed.
+WILCOXON_DECIMALS = 9
+
+
 @dataclass(frozen=True)
 class WilcoxonResult:
     """Wilcoxon signed-rank test; ``statistic`` is R's V (sum of the positive ranks)."""
@@ -248,10 +252,13 @@ def paired_scores(scores: pd.DataFrame, scale: str, first: str, last: str) -> pd
 def wilcoxon_signed_rank(diff: np.ndarray) -> WilcoxonResult:
     """Wilcoxon signed-rank test as R's ``wilcox.test(paired = TRUE, exact = FALSE)``.
 
-    Zero differences are dropped; ties get average ranks (ranking the unrounded doubles, as R's
-    default ``digits.rank = Inf``); V is the sum of the ranks of the positive differences; the
-    p-value uses the normal approximation with the tie-corrected variance and a continuity
-    correction of 0.5 towards the mean:
+    The differences are first rounded to ``WILCOXON_DECIMALS`` (9) decimals, so differences of
+    scale means that are equal in decimals but not in binary (0.15 vs 0.1 + 0.05) tie, as they
+    do in R with ``digits.rank = 7`` (R's default ``digits.rank = Inf`` ranks the raw doubles
+    and splits such ties). Zero differences -- after rounding, so a 1e-17 left over from
+    floating point counts as no change -- are dropped; ties get average ranks; V is the sum of
+    the ranks of the positive differences; the p-value uses the normal approximation with the
+    tie-corrected variance and a continuity correction of 0.5 towards the mean:
 
     .. math:: z = \\frac{V - n(n+1)/4 - \\tfrac12\\,\\mathrm{sign}(V - n(n+1)/4)}
                         {\\sqrt{n(n+1)(2n+1)/24 - \\sum_j (t_j^3 - t_j)/48}}
@@ -262,7 +269,9 @@ def wilcoxon_signed_rank(diff: np.ndarray) -> WilcoxonResult:
     >>> r.statistic, round(r.p, 6)    # R: V = 45, p-value = 0.009091
     (45.0, 0.009091)
     """
-    d = np.asarray(diff, dtype=float)
+    # absolute rounding: scores live on fixed scales (1-5, 0-100), where 1e-9 is far below any
+    # real difference and far above the ~1e-15 error of a mean of a few answers
+    d = np.round(np.asarray(diff, dtype=float), WILCOXON_DECIMALS)
     d = d[d != 0]
     n = d.size
     if n == 0:
@@ -355,20 +364,29 @@ class ReliableChange:
 
 
 #: Inner bin edges for change scores on a scale mean (post - pre): half-point bins centred on
-#: -1.5, -1, ..., +1.5, with open tails below -1.75 and from +1.75 up. Edges fall between the
-#: values a 4- or 5-item mean difference can take, so no answer pattern sits on a boundary
-#: by accident of rounding.
+#: -1.5, -1, ..., +1.5, with open tails below -1.75 and from +1.75 up. Differences of 4- or
+#: 8-item means can fall exactly on an edge (0.25 = 1/4): they go to the bin that starts there,
+#: decided exactly (see ``resolution`` in :func:`change_distribution`).
 CHANGE_EDGES = (-1.75, -1.25, -0.75, -0.25, 0.25, 0.75, 1.25, 1.75)
 
 
 def change_distribution(pre: np.ndarray, post: np.ndarray,
-                        edges: tuple[float, ...] = CHANGE_EDGES) -> pd.DataFrame:
+                        edges: tuple[float, ...] = CHANGE_EDGES,
+                        resolution: float | None = None) -> pd.DataFrame:
     """How many pairs changed by about how much: counts of :math:`d_i = post_i - pre_i` per bin.
 
     Bins are :math:`(-\\infty, e_1), [e_1, e_2), \\dots, [e_k, \\infty)` for the inner edges
     :math:`e_1 < \\dots < e_k`; ``centre`` is the midpoint of an inner bin and, for the tails,
     the edge plus or minus half the neighbouring bin width. A histogram of the paired
     differences is the distribution the paired t test and d_z summarise (Lakens, 2013).
+
+    A difference exactly on an edge belongs to the bin that starts there, and "exactly" is
+    decided without floating-point noise: with ``resolution`` (the step between the scores a
+    scale can take, :func:`partnerschap_eval.evaluation.ties.score_resolution`) each difference
+    is snapped to its multiple :math:`j r` of the resolution and compared in whole steps with
+    the edges (also in steps), so 3.35 - 3.1 lands where 0.25 does; a difference that is no
+    multiple of the resolution is refused (the resolution is wrong for these scores). Without
+    it, differences are rounded to ``WILCOXON_DECIMALS`` decimals first.
 
     >>> change_distribution(np.array([3.0, 3, 3, 2]), np.array([3.2, 4, 1, 4.5]),
     ...                     edges=(-0.5, 0.5, 1.5))[["centre", "n"]].values.tolist()
@@ -379,8 +397,24 @@ def change_distribution(pre: np.ndarray, post: np.ndarray,
         raise ValueError("edges must be a strictly increasing sequence of numbers")
     diff = np.asarray(post, dtype=float) - np.asarray(pre, dtype=float)
     diff = diff[np.isfinite(diff)]
+    if resolution is None:
+        where, cuts = np.round(diff, WILCOXON_DECIMALS), inner
+    else:
+        if not (np.isfinite(resolution) and resolution > 0):
+            raise ValueError(f"resolution must be a positive number, not {resolution!r}")
+        steps = diff / resolution
+        where = np.rint(steps)
+        off = np.abs(steps - where)
+        if off.size and off.max() > 1e-6:
+            bad = float(diff[np.argmax(off)])
+            raise ValueError(f"the difference {bad!r} is not a multiple of the score resolution "
+                             f"{resolution!r}; give the resolution of the scale these scores "
+                             "come from (score_resolution) or none")
+        # an edge within rounding of a whole step is that step, so it compares exactly
+        cuts = inner / resolution
+        cuts = np.where(np.abs(cuts - np.rint(cuts)) < 1e-6, np.rint(cuts), cuts)
     # side="right": a difference equal to an edge belongs to the bin that starts there
-    counts = np.bincount(np.searchsorted(inner, diff, side="right"), minlength=inner.size + 1)
+    counts = np.bincount(np.searchsorted(cuts, where, side="right"), minlength=inner.size + 1)
     low = np.concatenate([[-np.inf], inner])
     high = np.concatenate([inner, [np.inf]])
     width_first = inner[1] - inner[0] if inner.size > 1 else 1.0

@@ -904,6 +904,10 @@ class _Layout:
     nu: np.ndarray          # (G, p), all -1 without mean structure
     alpha: np.ndarray       # (G, m)
     n_par: int
+    # residual covariances between item pairs (K, 2) and their parameters (G, K); none by
+    # default. Longitudinal models correlate the same item's residuals across waves.
+    pairs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=int))
+    theta_off: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=int))
 
 
 def _make_layout(factor_items: list[list[int]], p: int, groups: int, equal: frozenset[str],
@@ -953,6 +957,11 @@ def _implied(par: np.ndarray, lay: _Layout, g: int):
     phi = par[lay.phi[g]]
     sigma = lam @ phi @ lam.T
     sigma[np.diag_indices(lay.p)] += par[lay.theta[g]]
+    if lay.pairs.size:
+        i, j = lay.pairs.T
+        cov = par[lay.theta_off[g]]
+        sigma[i, j] += cov
+        sigma[j, i] += cov
     if lay.meanstructure:
         al = np.where(lay.alpha[g] >= 0, par[lay.alpha[g]], 0.0)
         mu = par[lay.nu[g]] + lam @ al
@@ -980,6 +989,10 @@ def _derivatives(lay: _Layout, g: int, lam: np.ndarray, phi: np.ndarray, al: np.
     outer[jj == ll] *= 0.5
     d_sig[a] += outer
     d_sig[lay.theta[g], np.arange(p), np.arange(p)] += 1.0
+    if lay.pairs.size:
+        i, j = lay.pairs.T
+        d_sig[lay.theta_off[g], i, j] += 1.0
+        d_sig[lay.theta_off[g], j, i] += 1.0
     if lay.meanstructure:
         d_mu[lay.nu[g], np.arange(p)] += 1.0
         free = np.flatnonzero(lay.alpha[g] >= 0)
@@ -1314,7 +1327,16 @@ def fit_cfa(data: pd.DataFrame, model: Mapping[str, Sequence[str]], *, group: st
     else:
         labels = list(group_order) if group_order is not None else list(pd.unique(sub[group]))
         parts = [sub.loc[sub[group] == lab, items].to_numpy(dtype=np.float64) for lab in labels]
-    p = len(items)
+    n_groups = len(labels)
+    lay = _make_layout(factor_items, len(items), n_groups, frozenset(equal), n_groups > 1)
+    return _fit_layout(lay, _sample_moments(labels, parts, len(items)), labels, factors, items,
+                       factor_items, grouped=group is not None,
+                       equal=tuple(e for e in ("loadings", "intercepts") if e in equal),
+                       max_iter=max_iter)
+
+
+def _sample_moments(labels: Sequence[object], parts: Sequence[np.ndarray], p: int) -> _Sample:
+    """Means and covariance matrices (divisor N_g) per group, refusing unusable groups."""
     covs, means, ns, logdets = [], [], [], []
     for lab, x in zip(labels, parts, strict=True):
         n_g = x.shape[0]
@@ -1332,10 +1354,17 @@ def fit_cfa(data: pd.DataFrame, model: Mapping[str, Sequence[str]], *, group: st
         means.append(mean)
         ns.append(n_g)
         logdets.append(logdet)
-    n_groups = len(labels)
-    meanstructure = n_groups > 1
-    lay = _make_layout(factor_items, p, n_groups, frozenset(equal), meanstructure)
-    smp = _Sample(cov=covs, mean=means, n=ns, logdet=logdets)
+    return _Sample(cov=covs, mean=means, n=ns, logdet=logdets)
+
+
+def _fit_layout(lay: _Layout, smp: _Sample, labels: Sequence[object], factors: list[str],
+                items: list[str], factor_items: list[list[int]], *, grouped: bool,
+                equal: tuple[str, ...], max_iter: int = 500) -> CfaFit:
+    """ML fit of a laid-out model and lavaan's fit measures (see :func:`fit_cfa`)."""
+    p = lay.p
+    n_groups = lay.groups
+    covs, means, ns, logdets = smp.cov, smp.mean, smp.n, smp.logdet
+    meanstructure = lay.meanstructure
     n_total = int(sum(ns))
     weights = np.asarray(ns, dtype=float) / n_total
     with _small_matrix_blas():
@@ -1377,9 +1406,9 @@ def fit_cfa(data: pd.DataFrame, model: Mapping[str, Sequence[str]], *, group: st
             for i in factor_items[j]:
                 rows.append({"group": str(labels[g]), "factor": f_name, "item": items[i],
                              "estimate": lam[i, j], "std_all": std[i, j]})
-    return CfaFit(groups=tuple(str(v) for v in labels) if group is not None else (),
+    return CfaFit(groups=tuple(str(v) for v in labels) if grouped else (),
                   n=n_total, n_by_group=tuple(int(v) for v in ns),
-                  equal=tuple(e for e in ("loadings", "intercepts") if e in equal),
+                  equal=equal,
                   chisq=float(chisq), df=int(df), pvalue=pvalue, cfi=float(cfi),
                   tli=float(tli), rmsea=float(rmsea), rmsea_ci_low=float(lo),
                   rmsea_ci_high=float(hi), srmr=float(srmr), npar=int(lay.n_par),
@@ -1580,15 +1609,18 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
     """
     _check_policy(nan_policy)
     inst = load_instrument(instrument)
-    data = reverse_key(validate_responses(responses, inst), inst)
+    raw = validate_responses(responses, inst)
+    data = reverse_key(raw, inst)
     wave_list = list(waves) if waves is not None else wave_order(data["wave"])
     lo, hi = inst.response_scale.min, inst.response_scale.max
     nan = float("nan")
     rel_rows, item_frames = [], []
     for scale in inst.scales:
         its = list(scale.items)
+        # a scale with its own keys is analysed in its own direction
+        keyed = data if not scale.keys else reverse_key(raw, inst, scale.id)
         for w in wave_list:
-            part = data.loc[data["wave"] == w, its]
+            part = keyed.loc[keyed["wave"] == w, its]
             base = {"scale": scale.id, "wave": w}
             ana = item_analysis(part, scale_min=lo, scale_max=hi, nan_policy=nan_policy,
                                 ci_level=ci_level)
