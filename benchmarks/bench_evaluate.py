@@ -58,7 +58,7 @@ EVALUATE_CHILD = textwrap.dedent("""
     import json, sys, time
     from partnerschap_eval import scoring
     from partnerschap_eval.instruments import load_instrument
-    from partnerschap_eval.reporting import read_responses
+    from partnerschap_eval.report.build import read_responses
     from partnerschap_eval.results import evaluate
     path, repeats = sys.argv[1], int(sys.argv[2])
     inst = load_instrument("partnerschap")

@@ -17,7 +17,7 @@ TARGET_SECONDS = 60.0
 
 
 def _bare_kernel_start() -> float:
-    from partnerschap_eval.reporting import start_kernel
+    from partnerschap_eval.report.build import start_kernel
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -32,7 +32,7 @@ def _bare_kernel_start() -> float:
 
 
 def main() -> dict:
-    from partnerschap_eval.reporting import ReportSettings, build_report
+    from partnerschap_eval.report.build import ReportSettings, build_report
     from partnerschap_eval.synth import simulate_study
 
     study = simulate_study(seed=2014)

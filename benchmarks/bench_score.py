@@ -105,7 +105,8 @@ STAGES_CHILD = textwrap.dedent("""
     from pathlib import Path
     t = {}
     t0 = time.perf_counter()
-    from partnerschap_eval import _io, _outputs, privacy, reporting, scoring
+    from partnerschap_eval import _io, _outputs, privacy, scoring
+    from partnerschap_eval.report import build as reporting
     from partnerschap_eval.instruments import load_instrument
     t["import_s"] = time.perf_counter() - t0
     path, inst = Path(sys.argv[1]), load_instrument(sys.argv[2])

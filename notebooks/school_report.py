@@ -28,8 +28,8 @@ import json
 
 from IPython.display import HTML, display
 
-from partnerschap_eval import plots
-from partnerschap_eval import presentation as pres
+from partnerschap_eval.report import plots
+from partnerschap_eval.report import presentation as pres
 from partnerschap_eval.instruments import load_instrument
 
 inst = load_instrument(instrument)

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from partnerschap_eval.ingest.exports import (
+from partnerschap_eval.instruments import load_instrument, pick_text
+from partnerschap_eval.synth.exports import (
     write_csv_export,
     write_qualtrics_csv,
     write_sav_export,
     write_xlsx_export,
 )
-from partnerschap_eval.instruments import load_instrument, pick_text
 
 INST = load_instrument("partnerschap")
 ITEMS = INST.item_ids

@@ -1,40 +1,114 @@
-"""The documented direction of imports: statistics never reach for plotting, reports or the CLI."""
+"""The documented direction of imports: every module imports only from its own layer and below.
+
+The layers, bottom up, are the README's "map of the package". Imports inside function bodies
+count as much as those at the top of a module (a lazy import is still a dependency).
+"""
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "partnerschap_eval"
-STATISTICS = ["scoring.py", "psychometrics/__init__.py", "evaluation/__init__.py", "frameworks.py", "results.py",
-              "schools.py"]
-FORBIDDEN = {"plots", "presentation", "reporting", "cli", "project", "matplotlib", "papermill",
-             "IPython", "typer", "rich"}
+
+#: Bottom up; a module may import from its own layer and the ones before it. The key is the
+#: first part of the module path below ``partnerschap_eval`` ("" is the package itself).
+LAYERS: list[tuple[str, set[str]]] = [
+    ("base", {"", "_io", "_outputs", "_safe_read", "errors", "i18n", "instruments"}),
+    ("privacy", {"privacy"}),
+    ("ingest", {"ingest"}),
+    ("study", {"study"}),  # DESIGN.md: study -> ingest; results and report may read a study
+    ("scoring", {"scoring"}),
+    ("statistics", {"psychometrics", "evaluation"}),
+    ("results", {"results"}),
+    ("report", {"report"}),
+    ("synth", {"synth"}),  # demo and test data: nothing in the pipeline may depend on it
+    ("cli", {"cli", "cli_study", "study_messages"}),
+]
+LEVEL = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
+
+#: Statistics and results never reach for plotting, notebooks or the CLI's libraries.
+STATISTICS = ["scoring.py", "psychometrics", "evaluation", "results"]
+FORBIDDEN = {"matplotlib", "papermill", "IPython", "typer", "rich", "nbconvert"}
 
 
-def _imported(path: Path) -> set[str]:
-    names: set[str] = set()
+def _module(path: Path) -> list[str]:
+    parts = list(path.relative_to(PKG).with_suffix("").parts)
+    return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module or ``pkg.name``) of every import, relative ones resolved."""
+    mod = _module(path)
+    package = mod if path.name == "__init__.py" else mod[:-1]
+    found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
+            found += [(node.lineno, a.name) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level and node.module:          # from .plots import x
-                names.add(node.module.split(".")[0])
-            elif node.level:                        # from . import plots
-                names |= {a.name for a in node.names}
-            elif node.module:
-                names.add(node.module.split(".")[0])
-    return names
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join(["partnerschap_eval", *base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if node.module is None or target == "partnerschap_eval":  # from . import x: x may be a module
+                found += [(node.lineno, f"{target}.{a.name}") for a in node.names]
+            else:
+                found.append((node.lineno, target))
+    return found
 
 
-@pytest.mark.parametrize("module", STATISTICS)
-def test_statistics_modules_stay_off_plotting_reporting_and_cli(module):
-    assert not (_imported(PKG / module) & FORBIDDEN), module
+def _layer_key(target: str) -> str | None:
+    parts = target.split(".")
+    if parts[0] != "partnerschap_eval":
+        return None
+    key = parts[1] if len(parts) > 1 else ""
+    return "" if key.startswith("__") else key  # __version__ and the like live in the package
 
 
-def test_the_check_sees_a_forbidden_import(tmp_path):
-    bad = tmp_path / "bad.py"
-    bad.write_text("from . import plots\nimport matplotlib.pyplot as plt\n")
-    assert {"plots", "matplotlib"} <= _imported(bad)
+def _violations(path: Path) -> list[str]:
+    own = _module(path)
+    level = LEVEL[own[0] if own else ""]
+    bad = []
+    for line, target in _imports(path):
+        key = _layer_key(target)
+        if key is not None and LEVEL.get(key, len(LAYERS)) > level:
+            bad.append(f"{path.relative_to(PKG)}:{line} imports {target}")
+    return bad
+
+
+SOURCES = sorted(PKG.rglob("*.py"))
+
+
+def test_every_module_has_a_layer():
+    keys = {(_module(p)[:1] or [""])[0] for p in SOURCES}
+    assert keys <= set(LEVEL), sorted(keys - set(LEVEL))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PKG)))
+def test_imports_only_go_down_the_layers(path):
+    assert not _violations(path)
+
+
+@pytest.mark.parametrize("entry", STATISTICS)
+def test_statistics_stay_off_plotting_reporting_and_cli(entry):
+    target = PKG / entry
+    for path in ([target] if target.is_file() else sorted(target.rglob("*.py"))):
+        roots = {t.split(".")[0] for _, t in _imports(path)}
+        assert not roots & FORBIDDEN, (path.name, roots & FORBIDDEN)
+
+
+def test_the_check_sees_an_upward_import_also_inside_a_function(tmp_path, monkeypatch):
+    fake = tmp_path / "partnerschap_eval"
+    (fake / "results").mkdir(parents=True)
+    bad = fake / "results" / "scales.py"
+    bad.write_text("import numpy as np\nfrom ..privacy import screen\n\n"
+                   "def f():\n    from ..report.build import read_responses\n"
+                   "    from .. import cli\n    import matplotlib.pyplot as plt\n")
+    monkeypatch.setattr(sys.modules[__name__], "PKG", fake)
+    assert _violations(bad) == ["results/scales.py:5 imports partnerschap_eval.report.build",
+                                "results/scales.py:6 imports partnerschap_eval.cli"]
+    assert "matplotlib.pyplot" in {t for _, t in _imports(bad)}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from partnerschap_eval.evaluation import CHANGE_EDGES, change_distribution
-from partnerschap_eval.results import _change_distribution_block
+from partnerschap_eval.results.scales import _change_distribution_block
 
 
 def test_bins_by_hand_including_edges_and_tails():

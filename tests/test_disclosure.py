@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from partnerschap_eval import disclosure
-from partnerschap_eval.disclosure import audit, protect
 from partnerschap_eval.errors import DisclosureError, InputError, MinCellError
+from partnerschap_eval.privacy import disclosure
+from partnerschap_eval.privacy.disclosure import audit, protect
 from partnerschap_eval.results import evaluate
 
 ITEMS = [f"{p}{i}" for p in ("rec", "twc", "sdm") for i in range(1, 6)]
@@ -59,7 +59,7 @@ def make_study(parents: dict[str, tuple[int, int]], teachers: tuple[int, int] = 
 def report_results(responses: pd.DataFrame, tmp_path: Path, min_cell: int = 10,
                    unprotected: bool = False, monkeypatch=None) -> dict:
     """The numbers a report publishes (its results.json), without rendering pages."""
-    from partnerschap_eval.reporting import ReportSettings, compute_results
+    from partnerschap_eval.report.build import ReportSettings, compute_results
 
     path = tmp_path / "responses.csv"
     responses.to_csv(path, index=False)
@@ -67,7 +67,7 @@ def report_results(responses: pd.DataFrame, tmp_path: Path, min_cell: int = 10,
                        out_dir=tmp_path / "report", min_cell=min_cell)
     if unprotected:
         monkeypatch.setattr(disclosure, "protect", lambda r, *a, **k: copy.deepcopy(r))
-        monkeypatch.setattr("partnerschap_eval.results.protect", lambda r, *a, **k: r)
+        monkeypatch.setattr("partnerschap_eval.results.scales.protect", lambda r, *a, **k: r)
         monkeypatch.setattr(disclosure, "require_clean_audit", lambda r, *a, **k: None)
     results, _ = compute_results(s)
     return json.loads(json.dumps(results))
@@ -360,7 +360,7 @@ def test_evaluate_never_publishes_a_recoverable_small_group(schools, teachers, y
 # the report build and min_cell
 # ---------------------------------------------------------------------------------------------
 def test_a_build_that_fails_the_audit_publishes_nothing(small_groups, tmp_path, monkeypatch):
-    from partnerschap_eval.reporting import ReportSettings, build_report
+    from partnerschap_eval.report.build import ReportSettings, build_report
 
     path = tmp_path / "responses.csv"
     small_groups.to_csv(path, index=False)
@@ -375,10 +375,10 @@ def test_a_build_that_fails_the_audit_publishes_nothing(small_groups, tmp_path, 
 
 @pytest.mark.parametrize("bad", [0, -3, 1001, True, 2.5, "10", None])
 def test_min_cell_outside_1_to_1000_is_refused_by_every_api(bad, small_groups, tmp_path):
-    from partnerschap_eval.frameworks import summary
     from partnerschap_eval.instruments import load_instrument
-    from partnerschap_eval.reporting import ReportSettings
-    from partnerschap_eval.schools import school_results
+    from partnerschap_eval.report.build import ReportSettings
+    from partnerschap_eval.results.frameworks import summary
+    from partnerschap_eval.results.schools import school_results
 
     calls = [
         lambda: evaluate(small_groups, "partnerschap", min_cell=bad),
@@ -398,7 +398,7 @@ def test_min_cell_outside_1_to_1000_is_refused_by_every_api(bad, small_groups, t
 
 
 def test_project_file_with_min_cell_zero_is_refused_with_a_paragraph(tmp_path):
-    from partnerschap_eval.project import load_project
+    from partnerschap_eval.report.project import load_project
 
     cfg = tmp_path / "project.yaml"
     cfg.write_text("project: t\ninstrument: partnerschap\nresponses: r.csv\nout: rep\n"

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from partnerschap_eval import evaluation as ev
-from partnerschap_eval.results import _protect, evaluate
+from partnerschap_eval.results.scales import _protect, evaluate
 
 DATA = Path(__file__).resolve().parent / "reference" / "data"
 CLOSED = dict(rel=1e-10, abs=1e-12)

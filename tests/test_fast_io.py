@@ -81,7 +81,7 @@ def test_missing_markers_are_pandas_own():
 
 def test_the_cli_prefetch_is_what_read_responses_takes(tmp_path, monkeypatch):
     from partnerschap_eval import _io, cli
-    from partnerschap_eval.reporting import read_responses
+    from partnerschap_eval.report.build import read_responses
 
     path = tmp_path / "responses.csv"
     path.write_text(HEAD + "\n007,pre,parent,S1,3\n", encoding="utf-8")

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from partnerschap_eval.ingest.exports import write_csv_export, write_sav_export, write_xlsx_export
 from partnerschap_eval.privacy import WITHHELD, _bsn_valid, screen
+from partnerschap_eval.synth.exports import write_csv_export, write_sav_export, write_xlsx_export
 
 ITEMS = [f"{s}{i}" for s in ("rec", "twc", "sdm") for i in range(1, 6)]
 KEY = "firewall-test-key-0123456789abcdef"
@@ -553,7 +553,7 @@ def test_a_declared_school_named_after_a_person_is_shown_only_when_declared(inst
     show it withheld, unless the project declares it (``schools:``)."""
     from partnerschap_eval.errors import InputError
     from partnerschap_eval.results import evaluate
-    from partnerschap_eval.schools import school_results
+    from partnerschap_eval.results.schools import school_results
     from partnerschap_eval.scoring import score_scales
 
     frame = pd.read_csv(_contract2(tmp_path / "r.csv", "Prins Claus"), dtype={"school_id": str})

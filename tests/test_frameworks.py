@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from partnerschap_eval.frameworks import (
+from partnerschap_eval.instruments import load_instrument
+from partnerschap_eval.privacy import DEFAULT_MIN_CELL
+from partnerschap_eval.results.frameworks import (
     _protect,
     epstein_profile,
     ladder_mismatch,
@@ -24,8 +26,6 @@ from partnerschap_eval.frameworks import (
     summary,
     transition_table,
 )
-from partnerschap_eval.instruments import load_instrument
-from partnerschap_eval.privacy import DEFAULT_MIN_CELL
 from partnerschap_eval.scoring import classify
 from partnerschap_eval.synth import (
     FrameworkDesign,

@@ -5,7 +5,7 @@
     garbage or formula-like text — every file's ``rows_in == accepted + sum(rejected)``, the
     tables agree with the log, no (respondent, wave) is accepted twice, and rows without an id are
     rejected for exactly that reason.
-(b) **Round trips**: random answer codes written through :mod:`partnerschap_eval.ingest.exports`
+(b) **Round trips**: random answer codes written through :mod:`partnerschap_eval.synth.exports`
     in each format a school may send (CSV in UTF-8, cp1252 and UTF-16, Dutch Excel CSV with
     decimal commas, labels in Dutch and English, XLSX, SAV with value labels and user-missing
     values, Qualtrics) come back as the same codes, per respondent.
@@ -28,13 +28,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from partnerschap_eval.ingest import ExportSpec, ingest_exports
-from partnerschap_eval.ingest.exports import (
+from partnerschap_eval.instruments import load_instrument, pick_text
+from partnerschap_eval.synth.exports import (
     write_csv_export,
     write_qualtrics_csv,
     write_sav_export,
     write_xlsx_export,
 )
-from partnerschap_eval.instruments import load_instrument, pick_text
 
 INST = load_instrument("partnerschap")  # once: loading the YAML per example would dominate
 ITEMS = INST.item_ids

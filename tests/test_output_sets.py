@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from partnerschap_eval._outputs import MARKER, check_input_set, lock_path, writer_lock
 from partnerschap_eval.cli import app
 from partnerschap_eval.errors import InputError, OutputBusyError, OutputError
-from partnerschap_eval.reporting import read_responses
+from partnerschap_eval.report.build import read_responses
 
 KEY = "0123456789abcdef-test-key"
 CLI = [sys.executable, "-m", "partnerschap_eval.cli"]
@@ -388,7 +388,7 @@ def report_args(responses: Path, out: Path, *extra: str) -> list[str]:
 
 def _whole_report(folder: Path) -> bool:
     """Every recorded file as recorded, nothing unrecorded: reproduce's own first check."""
-    from partnerschap_eval.reporting import _file_drift, read_manifest
+    from partnerschap_eval.report.build import _file_drift, read_manifest
 
     bad_inputs, problems = _file_drift(folder, read_manifest(folder))
     return not bad_inputs and not problems

@@ -24,6 +24,7 @@ from scipy import stats
 
 from partnerschap_eval import psychometrics as ps
 from partnerschap_eval.errors import InputError
+from partnerschap_eval.results.quality import scale_quality
 
 DATA = Path(__file__).resolve().parent / "reference" / "data"
 FIT_KEYS = {"chisq": "chisq", "df": "df", "pvalue": "pvalue", "cfi": "cfi", "tli": "tli",
@@ -465,7 +466,7 @@ def small_study():
 def test_scale_quality_tables(small_study, instrument):
     from partnerschap_eval.scoring import reverse_key
 
-    q = ps.scale_quality(small_study, instrument)
+    q = scale_quality(small_study, instrument)
     assert set(q.tables()) == {"reliability", "items", "cfa", "invariance"}
     rel = q.reliability
     assert len(rel) == 3 * 2 and set(rel["wave"]) == {"pre", "post"}
@@ -487,7 +488,7 @@ def test_scale_quality_tables(small_study, instrument):
 
 
 def test_scale_quality_suppresses_small_cells(small_study, instrument):
-    q = ps.scale_quality(small_study, instrument, min_cell=10_000)
+    q = scale_quality(small_study, instrument, min_cell=10_000)
     assert q.reliability["alpha"].isna().all()
     assert (q.reliability["reason"] == "suppressed: n < 10000").all()
     assert q.items["mean"].isna().all() and not q.items["flag"].any()
@@ -496,7 +497,7 @@ def test_scale_quality_suppresses_small_cells(small_study, instrument):
 
 
 def test_results_reliability_block_still_works(small_study, instrument):
-    from partnerschap_eval.results import _reliability
+    from partnerschap_eval.results.scales import _reliability
     from partnerschap_eval.scoring import reverse_key
 
     keyed = reverse_key(small_study, instrument)

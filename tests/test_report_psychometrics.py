@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from partnerschap_eval import presentation as pres
 from partnerschap_eval.instruments import load_instrument
-from partnerschap_eval.reporting import ReportError, _psychometric_results, check_date
+from partnerschap_eval.report import presentation as pres
+from partnerschap_eval.report.build import ReportError, _psychometric_results, check_date
 from partnerschap_eval.synth import StudyDesign, simulate_study
 
 INST = load_instrument("partnerschap")

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from partnerschap_eval.reporting import ReportError, ReportSettings, build_report, check_parameters
+from partnerschap_eval.report.build import (
+    ReportError,
+    ReportSettings,
+    build_report,
+    check_parameters,
+)
 from partnerschap_eval.synth import StudyDesign, simulate_study
 
 HOSTILE = '<script>alert("pwned")</script> & Zn'

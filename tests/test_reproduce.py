@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from partnerschap_eval.cli import app
-from partnerschap_eval.reporting import ReportSettings, build_report
+from partnerschap_eval.report.build import ReportSettings, build_report
 
 CLI = [sys.executable, "-m", "partnerschap_eval.cli"]
 
@@ -176,8 +176,8 @@ def test_a_report_build_that_fails_midway_leaves_the_earlier_report(report, tmp_
     is untouched (reproduce's file checks pass) and no staging folder is left."""
     import errno
 
-    from partnerschap_eval import reporting
     from partnerschap_eval.errors import OutputError, os_error_message
+    from partnerschap_eval.report import build as reporting
 
     folder = copy_of(report, tmp_path)
     before = {p.relative_to(folder): sha(p) for p in folder.rglob("*") if p.is_file()}

@@ -188,8 +188,7 @@ def test_a_report_validates_its_responses_once(demo_study, instrument, monkeypat
     """evaluate, scale_quality and the framework tables trust a validated table: the checks
     run where the table enters (as build_report does), not again inside."""
     from partnerschap_eval import scoring
-    from partnerschap_eval.psychometrics import scale_quality
-    from partnerschap_eval.results import evaluate
+    from partnerschap_eval.results import evaluate, scale_quality
 
     checks = []
     real = scoring._shared_pairs

@@ -489,7 +489,7 @@ def test_corrupt_parquet_is_a_paragraph(damage, command, responses_csv, tmp_path
 
 def test_a_parquet_file_named_csv_is_read_as_parquet(responses_csv, tmp_path):
     """Recognised by its magic bytes, not by the name."""
-    from partnerschap_eval.reporting import read_responses
+    from partnerschap_eval.report.build import read_responses
 
     path = tmp_path / "responses.csv"
     pd.read_csv(responses_csv, dtype=str).to_parquet(path)
@@ -587,7 +587,7 @@ def test_known_pairs_and_single_wave_need_no_declaration():
 
 
 def test_project_file_waves_are_the_declaration(responses_csv, tmp_path):
-    from partnerschap_eval.project import load_project
+    from partnerschap_eval.report.project import load_project
 
     (tmp_path / "p.yaml").write_text("project: P\ninstrument: partnerschap\nresponses: r.csv\n"
                                      "out: o\nwaves: [T0, T1, T2]\n", encoding="utf-8")

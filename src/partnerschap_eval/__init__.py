@@ -2,8 +2,10 @@
 
 The package follows one straight data flow (see ``DESIGN.md``)::
 
-    exports --ingest--> responses --scoring--> scores --evaluation/psychometrics--> results
-            --reporting--> HTML reports
+    exports --ingest--> responses --scoring--> scores --psychometrics/evaluation--> statistics
+            --results--> results.json and tidy tables (suppressed once) --report--> HTML reports
+
+The README's "map of the package" lists every module by layer.
 
 Heavy libraries (statsmodels, pingouin, matplotlib) are imported lazily inside the functions
 that need them, so ``import partnerschap_eval`` and the CLI start quickly.

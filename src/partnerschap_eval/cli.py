@@ -28,7 +28,7 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
-# Contract 2's text columns, as ``reporting.read_responses`` reads them (same order)
+# Contract 2's text columns, as ``report.build.read_responses`` reads them (same order)
 _RESPONSE_TEXT = ("respondent_id", "wave", "role", "school_id")
 
 
@@ -150,7 +150,7 @@ def score(
         from ._io import write_csv
         from .instruments import load_instrument
         from .privacy import screen_responses
-        from .reporting import read_responses
+        from .report.build import read_responses
         from .scoring import score_scales, validate_responses, wave_order
 
         inst = load_instrument(instrument)
@@ -186,9 +186,9 @@ def evaluate(
         _prefetch(responses)
         from ._io import canonical_json, write_text
         from .privacy import check_min_cell
-        from .reporting import read_responses
-        from .results import evaluate as _evaluate
-        from .results import input_record
+        from .report.build import read_responses
+        from .results.scales import evaluate as _evaluate
+        from .results.scales import input_record
 
         check_min_cell(min_cell, "--min-cell")
         order = _wave_list(waves) if waves else None
@@ -219,8 +219,8 @@ def report(
 ) -> None:
     """Compute results once and render the HTML report with papermill."""
     from .privacy import check_min_cell
-    from .project import load_project
-    from .reporting import ReportSettings, build_report
+    from .report.build import ReportSettings, build_report
+    from .report.project import load_project
 
     try:
         if config is not None:
@@ -254,7 +254,7 @@ def report(
 @app.command()
 def reproduce(report_dir: Annotated[Path, typer.Argument(help="A report folder.")]) -> None:
     """Re-run a report from its manifest; non-zero exit with a diff when anything drifted."""
-    from .reporting import reproduce as _reproduce
+    from .report.build import reproduce as _reproduce
 
     try:
         with _Step(f"reproducing {report_dir}"):
@@ -279,7 +279,7 @@ def demo(
     from ._outputs import output_set
     from .ingest import ExportSpec, ingest_exports, write_ingest_files
     from .privacy import DEMO_KEY
-    from .reporting import ReportSettings, build_report_into
+    from .report.build import ReportSettings, build_report_into
     from .synth import FRAMEWORK_INSTRUMENTS, write_demo_exports, write_framework_exports
 
     try:

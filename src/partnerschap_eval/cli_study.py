@@ -185,7 +185,7 @@ def study_report_settings(study_dir: Path, out_dir: Path | None, lang: str, date
     """``report --study DIR``: the study's current responses exported to ``DIR/current/`` (not
     into the report folder, which a report replaces whole and which may hold no input), with
     the study's instrument, waves (declared order) and min_cell."""
-    from .reporting import ReportSettings
+    from .report.build import ReportSettings
     from .study import Study
 
     out_dir = out_dir if out_dir is not None else study_dir / "reports"

@@ -4,15 +4,16 @@ What a reviewer asks of a questionnaire before trusting its change scores, as pl
 
 * :func:`cronbach_alpha` - alpha and standardised alpha with Feldt's (1965) CI and an optional
   percentile bootstrap CI; :func:`mcdonald_omega` - omega total from a one-factor ML model with an
-  optional bootstrap CI (:func:`omega_total` is the short form used by ``results.py``);
+  optional bootstrap CI (:func:`omega_total` is the short form used by ``results/scales.py``);
 * :func:`item_statistics` / :func:`item_analysis` - per item mean, SD, % missing, floor and
   ceiling % against the *declared* response scale, item-rest correlation, alpha if deleted and a
   flag for weak items;
 * :func:`fit_cfa` - (multi-group) confirmatory factor analysis by maximum likelihood with
   chi-square, CFI, TLI, RMSEA (90 % CI) and SRMR; :func:`measurement_invariance` - configural,
   metric and scalar invariance with the changes in CFI and RMSEA judged by Chen's (2007) rule;
-* :func:`scale_quality` - all of the above for an instrument's scales per wave, as tidy tables
-  for the report (suppressing cells below the minimum cell size; no plotting).
+* :func:`instrument_model` - an instrument's scales as a CFA model. Looping over an instrument's
+  scales, waves and roles with small-cell suppression is the results layer's job
+  (:func:`partnerschap_eval.results.scale_quality`).
 
 Missing data: reliability and item statistics are computed listwise (respondents who answered
 every item of the scale) unless the caller asks for ``nan_policy="pairwise"``; the n used is
@@ -70,12 +71,11 @@ from scipy import linalg, optimize, stats
 
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument
-from ..scoring import reverse_key, validate_responses, wave_order
 
 __all__ = [
-    "AlphaResult", "OmegaResult", "ItemAnalysis", "CfaFit", "InvarianceResult", "ScaleQuality",
+    "AlphaResult", "OmegaResult", "ItemAnalysis", "CfaFit", "InvarianceResult",
     "cronbach_alpha", "feldt_ci", "mcdonald_omega", "omega_total", "item_statistics",
-    "item_analysis", "fit_cfa", "measurement_invariance", "instrument_model", "scale_quality",
+    "item_analysis", "fit_cfa", "measurement_invariance", "instrument_model",
     "CHEN_DELTA_CFI", "CHEN_DELTA_RMSEA", "R_REST_MIN",
 ]
 
@@ -870,7 +870,7 @@ def mcdonald_omega(items: pd.DataFrame | np.ndarray, *, n_boot: int = 0,
 def omega_total(items: pd.DataFrame | np.ndarray) -> tuple[float, int]:
     """McDonald's omega total and the listwise n: ``(omega, n)``.
 
-    The short form of :func:`mcdonald_omega` (same estimator, no CI), kept for ``results.py``.
+    The short form of :func:`mcdonald_omega` (same estimator, no CI), kept for ``results/scales.py``.
 
     >>> rng = np.random.default_rng(0)
     >>> f = rng.normal(size=2000)
@@ -1533,7 +1533,7 @@ def measurement_invariance(data: pd.DataFrame, model: Mapping[str, Sequence[str]
 
 
 # =============================================================================================
-# the report's psychometrics section for an instrument
+# an instrument as a measurement model
 # =============================================================================================
 def instrument_model(instrument: Instrument | str) -> dict[str, tuple[str, ...]]:
     """The instrument's measurement model: each scale a factor, its items the indicators.
@@ -1543,156 +1543,3 @@ def instrument_model(instrument: Instrument | str) -> dict[str, tuple[str, ...]]
     """
     inst = load_instrument(instrument)
     return {s.id: tuple(s.items) for s in inst.scales}
-
-
-@dataclass(frozen=True)
-class ScaleQuality:
-    """Tidy tables for the report's psychometrics section (see :func:`scale_quality`)."""
-
-    reliability: pd.DataFrame = field(compare=False)
-    items: pd.DataFrame = field(compare=False)
-    cfa: pd.DataFrame = field(compare=False)
-    invariance: pd.DataFrame = field(compare=False)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {"reliability": self.reliability, "items": self.items, "cfa": self.cfa,
-                "invariance": self.invariance}
-
-    def to_frame(self) -> pd.DataFrame:
-        """The reliability table (the one-line-per-scale overview)."""
-        return self.reliability.copy()
-
-
-def _suppressed(min_cell: int) -> str:
-    # Same wording as privacy.suppressed_reason (Contract 5); statistics modules stay off the
-    # privacy module so the import graph keeps its documented direction.
-    return f"suppressed: n < {min_cell}"
-
-
-def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
-                  waves: Sequence[str] | None = None, *, nan_policy: NanPolicy = "listwise",
-                  ci_level: float = 0.95, min_cell: int = 10, n_boot: int = 0,
-                  seed: int = 2014) -> ScaleQuality:
-    """Reliability, item statistics, factor structure and role invariance of an instrument.
-
-    Parameters
-    ----------
-    responses
-        Contract 2 table (raw answers; reverse keys are applied here from the instrument).
-    instrument
-        Instrument (or its id/path): scales, reverse keys and the declared response scale.
-    waves
-        Waves to analyse, in order; default every wave in the data (``scoring.wave_order``).
-    nan_policy, ci_level
-        For alpha and the item statistics (omega and CFA are always listwise).
-    min_cell
-        Contract 5: a row resting on fewer respondents is suppressed (values NaN, ``reason``
-        says why). Roles are pooled over schools, never per school.
-    n_boot, seed
-        Bootstrap resamples for the CIs of alpha and omega (0 = Feldt only, no omega CI).
-
-    Returns
-    -------
-    ScaleQuality
-        ``reliability`` (scale, wave, n, k, alpha, std_alpha, ci_low, ci_high, boot_ci_low,
-        boot_ci_high, omega, omega_ci_low, omega_ci_high, nan_policy, ci_level, reason);
-        ``items`` (scale, wave + :func:`item_statistics` columns + reason); ``cfa`` (wave,
-        group = ``all`` or a role, + :meth:`CfaFit.to_frame` columns + reason); ``invariance``
-        (wave + :meth:`InvarianceResult.to_frame` columns + reason).
-
-    Examples
-    --------
-    >>> from partnerschap_eval.synth import simulate_study
-    >>> q = scale_quality(simulate_study(seed=1).responses, "partnerschap")
-    >>> q.reliability[["scale", "wave"]].head(2).values.tolist()
-    [['reciprocity', 'pre'], ['reciprocity', 'post']]
-    """
-    _check_policy(nan_policy)
-    inst = load_instrument(instrument)
-    raw = validate_responses(responses, inst)
-    data = reverse_key(raw, inst)
-    wave_list = list(waves) if waves is not None else wave_order(data["wave"])
-    lo, hi = inst.response_scale.min, inst.response_scale.max
-    nan = float("nan")
-    rel_rows, item_frames = [], []
-    for scale in inst.scales:
-        its = list(scale.items)
-        # a scale with its own keys is analysed in its own direction
-        keyed = data if not scale.keys else reverse_key(raw, inst, scale.id)
-        for w in wave_list:
-            part = keyed.loc[keyed["wave"] == w, its]
-            base = {"scale": scale.id, "wave": w}
-            ana = item_analysis(part, scale_min=lo, scale_max=hi, nan_policy=nan_policy,
-                                ci_level=ci_level)
-            a = ana.alpha
-            if n_boot and a.n >= min_cell:
-                a = cronbach_alpha(part, nan_policy, ci_level, n_boot=n_boot, seed=seed)
-            om = (mcdonald_omega(part, n_boot=n_boot, ci_level=ci_level, seed=seed)
-                  if len(its) >= 3 else None)
-            row = {**base, "n": a.n, "k": a.k, "alpha": a.alpha, "std_alpha": a.std_alpha,
-                   "ci_low": a.ci_low, "ci_high": a.ci_high, "boot_ci_low": a.boot_ci_low,
-                   "boot_ci_high": a.boot_ci_high,
-                   "omega": om.omega if om else nan,
-                   "omega_ci_low": om.ci_low if om else nan,
-                   "omega_ci_high": om.ci_high if om else nan,
-                   "nan_policy": nan_policy, "ci_level": ci_level,
-                   "reason": f"omega: {om.reason}" if om and om.reason else ""}
-            table = ana.items.copy()
-            table["reason"] = ""
-            if a.n < min_cell:
-                for key in ("alpha", "std_alpha", "ci_low", "ci_high", "boot_ci_low",
-                            "boot_ci_high", "omega", "omega_ci_low", "omega_ci_high"):
-                    row[key] = nan
-                row["reason"] = _suppressed(min_cell)
-                flags = ["raises_alpha", "weak_r_rest", "flag"]
-                num = table.columns.drop(["item", "n", *flags, "flag_reason", "reason"])
-                table[num] = nan
-                table[flags] = False
-                table["flag_reason"] = ""
-                table["reason"] = _suppressed(min_cell)
-            elif om is not None and om.n < min_cell:  # omega is listwise: its n can be smaller
-                row.update(omega=nan, omega_ci_low=nan, omega_ci_high=nan,
-                           reason=f"omega: {_suppressed(min_cell)} (listwise n = {om.n})")
-            rel_rows.append(row)
-            item_frames.append(table.assign(**base)[["scale", "wave", *ana.items.columns,
-                                                     "reason"]])
-    model = instrument_model(inst)
-    model_items = [i for its in model.values() for i in its]
-    cfa_rows, inv_frames = [], []
-    for w in wave_list:
-        part = data.loc[data["wave"] == w, ["role", *model_items]].dropna()
-        roles = [r for r in inst.roles if r in set(part["role"])]
-        roles += sorted(set(part["role"]) - set(roles))
-        usable = []
-        for grp in ["all", *roles]:
-            sub = part if grp == "all" else part[part["role"] == grp]
-            row = {"wave": w, "group": grp}
-            if len(sub) < min_cell:
-                cfa_rows.append({**row, "n": len(sub), "reason": _suppressed(min_cell)})
-                continue
-            try:
-                fit = fit_cfa(sub, model)
-            except InputError as exc:
-                cfa_rows.append({**row, "n": len(sub), "reason": str(exc)})
-                continue
-            if grp != "all":
-                usable.append(grp)
-            cfa_rows.append({**row, **fit.to_frame().iloc[0].to_dict(),
-                             "reason": "" if fit.converged else "not converged"})
-        if len(usable) < 2:
-            inv_frames.append(pd.DataFrame([{"wave": w, "reason": "fewer than two roles with "
-                                             "a CFA that could be fitted"}]))
-            continue
-        try:
-            inv = measurement_invariance(part[part["role"].isin(usable)], model, "role",
-                                         group_order=usable)
-        except InputError as exc:
-            inv_frames.append(pd.DataFrame([{"wave": w, "reason": str(exc)}]))
-            continue
-        inv_frames.append(inv.to_frame().assign(wave=w, reason=""))
-    inv_table = pd.concat(inv_frames, ignore_index=True) if inv_frames else pd.DataFrame()
-    if "wave" in inv_table:
-        inv_table = inv_table[["wave", *[c for c in inv_table.columns if c != "wave"]]]
-    return ScaleQuality(reliability=pd.DataFrame(rel_rows),
-                        items=pd.concat(item_frames, ignore_index=True),
-                        cfa=pd.DataFrame(cfa_rows), invariance=inv_table)

@@ -25,10 +25,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ._safe_read import load_yaml
-from .errors import InputError
-from .privacy import DEFAULT_MIN_CELL, check_min_cell
-from .reporting import ReportSettings
+from .._safe_read import load_yaml
+from ..errors import InputError
+from ..privacy import DEFAULT_MIN_CELL, check_min_cell
+from .build import ReportSettings
 
 __all__ = ["ProjectConfig", "load_project"]
 

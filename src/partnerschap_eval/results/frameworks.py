@@ -57,10 +57,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import InputError
-from .instruments import Classification, Instrument, load_instrument, pick_text
-from .privacy import DEFAULT_MIN_CELL, check_min_cell, suppressed_reason
-from .scoring import (
+from ..errors import InputError
+from ..instruments import Classification, Instrument, load_instrument, pick_text
+from ..privacy import DEFAULT_MIN_CELL, check_min_cell, suppressed_reason
+from ..scoring import (
     KEY_COLUMNS,
     describe_classifications,
     score_and_classify,
@@ -581,7 +581,7 @@ def epstein_change(profile: pd.DataFrame, *, first: str | None = None, last: str
     >>> epstein_change(p, min_cell=3)[["n", "mean_diff"]].values.tolist()
     [[3.0, 1.0]]
     """
-    from .evaluation import paired_test  # scipy-heavy; only needed here
+    from ..evaluation import paired_test  # scipy-heavy; only needed here
 
     first, last = _waves(profile, first, last)
     by = list(by)

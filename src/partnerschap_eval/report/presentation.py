@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .instruments import Instrument, pick_text
+from ..instruments import Instrument, pick_text
 
 __all__ = ["fmt_number", "fmt_p", "fmt_ci", "t", "paired_table", "reliability_table",
            "summary_sentences", "html_table", "effect_label"]

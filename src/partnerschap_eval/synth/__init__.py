@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from .instruments import Instrument, load_instrument, pick_text
+from ..instruments import Instrument, load_instrument, pick_text
 
 __all__ = ["StudyDesign", "SyntheticStudy", "simulate_study", "true_effects", "write_demo_exports",
            "PRE_MEANS", "LATENT_EFFECTS"]
@@ -281,7 +281,7 @@ def write_demo_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
     Accepted rows: exactly the simulated study (1371 with the default seed); no name, e-mail
     address, IP address or comment reaches the responses.
     """
-    from .ingest.exports import (
+    from .exports import (
         write_csv_export,
         write_qualtrics_csv,
         write_sav_export,
@@ -771,7 +771,7 @@ def write_framework_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]
     instruments. Existing files are never overwritten. Each spec names the instrument to
     ingest the file with (the same file is ingested once per instrument).
     """
-    from ._io import write_text
+    from .._io import write_text
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

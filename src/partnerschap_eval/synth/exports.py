@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path, neutralise_cell
-from .columns import cell_text
+from ..ingest.columns import cell_text
 
 __all__ = ["write_csv_export", "write_qualtrics_csv", "write_xlsx_export", "write_sav_export"]
 

@@ -60,8 +60,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DisclosureError
-from .privacy import check_min_cell, suppressed_reason
+from ..errors import DisclosureError
+from . import check_min_cell, suppressed_reason
 
 __all__ = ["AuditReport", "Leak", "audit", "protect", "require_clean_audit",
            "complementary_reason"]

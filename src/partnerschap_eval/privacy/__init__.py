@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._io import atomic_path
-from ._safe_read import read_limited
-from .errors import InputError, KeyMissingError, MinCellError
+from .._io import atomic_path
+from .._safe_read import read_limited
+from ..errors import InputError, KeyMissingError, MinCellError
 
 if TYPE_CHECKING:  # pandas is imported where a table is read: `keygen` never needs it
     import pandas as pd
@@ -134,7 +134,7 @@ def pseudonym_array(ids, key: bytes):  # (Sequence[str] | pyarrow.Array) -> pyar
 #: ~20 ms; hashing 50,000 ids takes ~30 ms), so small inputs are hashed in-process as always.
 PARALLEL_MIN_IDS = 50_000
 MAX_CHILDREN = 2  # hashing processes at most (each takes a share of at least half the minimum)
-_WORKER = Path(__file__).resolve().parent / "ingest" / "_hmac_worker.py"
+_WORKER = Path(__file__).resolve().parent / "_hmac_worker.py"
 
 
 def _interpreter() -> bool:
@@ -149,7 +149,7 @@ class PseudonymJob:
     """:func:`pseudonym_array` of an Arrow string array, computed by child processes meanwhile.
 
     HMAC is a Python loop over the distinct ids and holds the GIL, so a thread would not help;
-    fresh interpreters (standard library only, see :mod:`.ingest._hmac_worker`) hash on the other
+    fresh interpreters (standard library only, see :mod:`._hmac_worker`) hash on the other
     cores while the caller decodes the answers. One child per core (at most :data:`MAX_CHILDREN`),
     each with a contiguous share of the ids: when the caller runs out of work before the hashing
     is done, every core hashes. Fresh processes rather than ``fork``: a forked copy of a large,
@@ -611,7 +611,7 @@ def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
     and lists undeclared waves): a wave that is withheld only for being undeclared (no personal
     data, short) is left to that check, so its message can name the waves found.
     """
-    from .errors import InputError
+    from ..errors import InputError
 
     checks = (("role", "role", declared(roles)), ("wave", "wave", declared(waves or ())),
               ("school_id", "school", declared(schools or ())))

@@ -23,19 +23,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from ._io import canonical_json, sha256_file, write_bytes, write_json, write_text
-from ._outputs import check_input_set, output_set
-from .errors import PartnerschapError
-from .instruments import load_instrument
-from .privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, shown, shown_path
+from .. import __version__
+from .._io import canonical_json, sha256_file, write_bytes, write_json, write_text
+from .._outputs import check_input_set, output_set
+from ..errors import PartnerschapError
+from ..instruments import load_instrument
+from ..privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, shown, shown_path
 
 __all__ = ["ReportSettings", "ReportOutputs", "build_report", "compute_results", "reproduce",
            "read_responses", "notebook_path", "ReportError"]
 
 MANIFEST_SCHEMA = "partnerschap-eval/manifest/v1"
 KERNEL_NAME = "partnerschap-eval"
-_PKG = Path(__file__).resolve().parent
+_PKG = Path(__file__).resolve().parent.parent  # the package folder (templates, notebooks)
 
 
 class ReportError(PartnerschapError):
@@ -107,7 +107,7 @@ def read_responses(path: str | Path) -> pd.DataFrame:
     Every failure is a paragraph (:func:`partnerschap_eval._safe_read.read_responses_file`), and
     a file of an ingest output set must belong to a complete, unmixed set.
     """
-    from ._safe_read import read_responses_file
+    from .._safe_read import read_responses_file
 
     frame = read_responses_file(path)
     check_input_set(Path(path))  # not half of an interrupted ingest, not files of two runs
@@ -278,7 +278,7 @@ def _render_all(jobs: list[tuple[str, str, dict, Path, Path | None]], lang: str,
 
 def _records(frame: pd.DataFrame) -> list[dict]:
     """A tidy table as JSON records with stable numbers (NaN -> null, numpy bools -> bool)."""
-    from .results import stable_number
+    from ..results.scales import stable_number
 
     def value(v: object) -> object:
         if v is None or isinstance(v, str | bool):
@@ -293,7 +293,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def _framework_results(settings: ReportSettings, first: str, last: str) -> dict:
     """Framework tables (levels, rungs, transitions, profiles), computed once, suppressed."""
-    from .frameworks import summary
+    from ..results.frameworks import summary
 
     data = {inst: read_responses(path) for inst, path in settings.frameworks}
     for (inst, path), frame in zip(settings.frameworks, data.values(), strict=True):
@@ -309,10 +309,11 @@ def _psychometric_results(responses: pd.DataFrame, inst, first: str, last: str,
                           min_cell: int) -> dict:
     """Item statistics, CFA per role and role invariance for the first and last wave.
 
-    Computed once per run (the same frames :func:`psychometrics.scale_quality` returns) and
+    Computed once per run (the same frames :func:`results.scale_quality` returns) and
     stored as records, so the notebook only formats them. Roles are pooled over schools.
     """
-    from .psychometrics import CHEN_DELTA_CFI, CHEN_DELTA_RMSEA, R_REST_MIN, scale_quality
+    from ..psychometrics import CHEN_DELTA_CFI, CHEN_DELTA_RMSEA, R_REST_MIN
+    from ..results.quality import scale_quality
 
     waves = [first] if first == last else [first, last]
     q = scale_quality(responses, inst, waves, min_cell=min_cell)
@@ -401,10 +402,10 @@ def compute_results(settings: ReportSettings) -> tuple[dict, object]:
 
 
 def _compute(settings: ReportSettings, out: Path) -> tuple:
-    from .disclosure import protect, require_clean_audit
-    from .results import _clean, evaluate
-    from .schools import school_results
-    from .scoring import score_scales, validate_responses
+    from ..privacy.disclosure import protect, require_clean_audit
+    from ..results.scales import _clean, evaluate
+    from ..results.schools import school_results
+    from ..scoring import score_scales, validate_responses
 
     inst = load_instrument(settings.instrument)
     # validated once, here: evaluate, the school tables and scale_quality trust this table

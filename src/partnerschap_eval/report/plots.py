@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # reports are rendered headless; never pick an interactiv
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .instruments import Instrument, pick_text  # noqa: E402
+from ..instruments import Instrument, pick_text  # noqa: E402
 from .presentation import fmt_number, t  # noqa: E402
 
 __all__ = ["forest_plot", "pre_post_plot", "school_comparison_plot", "school_pre_post_plot",

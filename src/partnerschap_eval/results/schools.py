@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from .evaluation import paired_scores, paired_test
-from .instruments import Instrument
-from .privacy import check_min_cell, declared, school_keys, screen, suppressed_reason
+from ..evaluation import paired_scores, paired_test
+from ..instruments import Instrument
+from ..privacy import check_min_cell, declared, school_keys, screen, suppressed_reason
 
 __all__ = ["school_results", "PER_SCHOOL_ROLE"]
 

@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .disclosure import protect
-from .errors import InputError
-from .evaluation import (
+from .. import __version__
+from ..errors import InputError
+from ..evaluation import (
     CHANGE_EDGES,
     PROFESSIONAL_ROLES,
     attrition,
@@ -33,11 +32,12 @@ from .evaluation import (
     reliable_change,
     role_gap,
 )
-from .evaluation.resolution import score_resolution
-from .instruments import Instrument, load_instrument
-from .privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, suppressed_reason
-from .psychometrics import cronbach_alpha, omega_total
-from .scoring import reverse_key, score_scales, validate_responses, wave_order
+from ..evaluation.resolution import score_resolution
+from ..instruments import Instrument, load_instrument
+from ..privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, suppressed_reason
+from ..privacy.disclosure import protect
+from ..psychometrics import cronbach_alpha, omega_total
+from ..scoring import reverse_key, score_scales, validate_responses, wave_order
 
 SCHEMA = "partnerschap-eval/results/v1"
 SIG_DIGITS = 10
@@ -403,7 +403,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     the shown parts from the total to recover a suppressed small group (role blocks within the
     paired sample, reliable-change counts, counts per role), the next smallest part is
     suppressed too, with the reason ``"suppressed: n < {min_cell} (complementary)"``; then
-    :func:`partnerschap_eval.disclosure.protect` suppresses whatever else the published numbers
+    :func:`partnerschap_eval.privacy.disclosure.protect` suppresses whatever else the published numbers
     of the run would give away by addition or subtraction (its audit is the proof). Nothing is
     reported per school.
     """
@@ -525,7 +525,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
 
 def input_record(path: str | Path, base: str | Path | None = None) -> dict:
     """``{"path", "sha256"}`` for provenance; the path is relative to ``base`` when given."""
-    from ._io import sha256_file
+    from .._io import sha256_file
 
     path = Path(path)
     shown = path
