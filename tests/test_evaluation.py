@@ -242,11 +242,18 @@ def test_role_gap_privacy_guard_switches_to_paired(long_missing):
                         & ~long_missing["respondent_id"].isin(pairs["respondent_id"])]
     extra = late["role"].value_counts()
     assert extra.max() < 30  # late joiners and respondents whose pre score is missing
-    assert ev.role_gap(long_missing, "score", "pre", "post",
-                       protect_below=extra.min()).last_sample == "all at wave"
-    gap = ev.role_gap(long_missing, "score", "pre", "post", protect_below=30)
-    assert gap.last_sample == "paired"
+    prof = extra.drop("parent").sum()
+    assert ev.unpaired_at_wave(long_missing, "score", "post", pairs) == (extra["parent"], prof)
+    assert ev.role_gap(long_missing, "score", "pre", "post").last_sample == "all at wave"
+    gap = ev.role_gap(long_missing, "score", "pre", "post", paired_at=["post"])
+    assert gap.last_sample == "paired" and gap.first_sample == "all at wave"
     assert gap.last.diff == pytest.approx(gap.gap_last_paired, **CLOSED)
+    # the results layer asks for the pairs exactly when 0 < unpaired < min_cell
+    from partnerschap_eval.results.scales import _gap_block
+
+    for min_cell, sample in ((int(extra.min()), "all at wave"), (30, "paired")):
+        block = _gap_block(long_missing, "score", "pre", "post", min_cell, pairs)
+        assert block["by_wave"]["post"]["sample"] == sample
 
 
 def test_attrition_against_r(r_values, long_missing):

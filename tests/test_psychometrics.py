@@ -27,7 +27,7 @@ from partnerschap_eval.errors import InputError
 from partnerschap_eval.results.quality import scale_quality
 
 DATA = Path(__file__).resolve().parent / "reference" / "data"
-FIT_KEYS = {"chisq": "chisq", "df": "df", "pvalue": "pvalue", "cfi": "cfi", "tli": "tli",
+FIT_KEYS = {"chisq": "chisq", "df": "df", "pvalue": "p", "cfi": "cfi", "tli": "tli",
             "rmsea": "rmsea", "rmsea.ci.lower": "rmsea_ci_low",
             "rmsea.ci.upper": "rmsea_ci_high", "srmr": "srmr"}
 M3 = {"rec": [f"rec{i}" for i in range(1, 5)], "twc": [f"twc{i}" for i in range(1, 5)],

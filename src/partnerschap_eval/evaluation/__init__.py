@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -48,7 +49,7 @@ __all__ = [
     "Attrition", "RandomInterceptFit", "MixedModelResult",
     "paired_scores", "paired_test", "ncp_ci", "dz_ci", "wilcoxon_signed_rank",
     "reliable_change", "bh_adjust", "design_effect", "hedges_j", "welch_test", "hedges_g",
-    "role_gap", "attrition", "min_detectable_dz", "fit_random_intercepts", "mixed_model",
+    "role_gap", "unpaired_at_wave", "attrition", "min_detectable_dz", "fit_random_intercepts", "mixed_model",
     "PROFESSIONAL_ROLES", "CHANGE_EDGES", "change_distribution", "WILCOXON_DECIMALS",
 ]
 
@@ -643,7 +644,7 @@ def _gap_direction(lo: float, hi: float) -> str:
 def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
              parent_role: str = "parent",
              professional_roles: tuple[str, ...] = PROFESSIONAL_ROLES,
-             ci_level: float = 0.95, protect_below: int = 0,
+             ci_level: float = 0.95, paired_at: Collection[str] = (),
              pairs: pd.DataFrame | None = None) -> RoleGap:
     """Parents' mean minus professionals' mean per wave, and whether the gap shrank.
 
@@ -656,11 +657,12 @@ def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
     parent_role, professional_roles
         Who is compared; professionals (teacher, youth-care worker, coordinator) are pooled
         over all schools -- never per school.
-    protect_below
-        Privacy guard (the minimum cell size). When the respondents at a wave differ from the
-        paired respondents by 1 to ``protect_below - 1`` people in either group, that wave's gap
-        is computed on the paired respondents instead, so that the two reported means cannot be
-        differenced into a mean of fewer people; ``first_sample``/``last_sample`` say which.
+    paired_at
+        Waves whose gap is computed on the paired respondents instead of everybody with a score
+        at that wave; ``first_sample``/``last_sample`` say which. The results layer asks for it
+        when the two samples differ by fewer people than the minimum cell size
+        (:func:`unpaired_at_wave` counts them), so that the two published means cannot be
+        differenced into a mean of fewer people.
     pairs
         The result of :func:`paired_scores` for these arguments, when already at hand.
 
@@ -699,15 +701,12 @@ def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
     wave_of = data["wave"].to_numpy()
     row_par = (data["role"] == parent_role).to_numpy()
     row_pro = data["role"].isin(pro).to_numpy()
-    row_extra = ~_is_in(data["respondent_id"], pairs["respondent_id"])
 
     def at_wave(wave: str, column: str) -> tuple[WelchResult | None, str]:
         here = wave_of == wave
         par, prof = values[here & row_par], values[here & row_pro]
-        extra_par = int(np.sum(here & row_par & row_extra))
-        extra_pro = int(np.sum(here & row_pro & row_extra))
         sample = "all at wave"
-        if any(0 < k < protect_below for k in (extra_par, extra_pro)):
+        if wave in paired_at:
             par = pairs.loc[is_par, column].to_numpy()
             prof = pairs.loc[is_pro, column].to_numpy()
             sample = "paired"
@@ -733,6 +732,31 @@ def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
                    gap_last_paired=gap_l, narrowing=narrowing, narrowing_ci_low=lo,
                    narrowing_ci_high=hi, direction=_gap_direction(lo, hi),
                    first_sample=s_first, last_sample=s_last)
+
+
+def unpaired_at_wave(scores: pd.DataFrame, scale: str, wave: str, pairs: pd.DataFrame, *,
+                     parent_role: str = "parent",
+                     professional_roles: tuple[str, ...] = PROFESSIONAL_ROLES) -> tuple[int, int]:
+    """Parents and professionals with a score at ``wave`` who are not among ``pairs``.
+
+    Counts of the respondents by whom a wave's sample differs from the paired sample
+    (:func:`paired_scores`), as ``(parents, professionals)``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"respondent_id": ["a", "b", "c", "a", "d"],
+    ...                   "wave": ["pre", "pre", "pre", "post", "post"],
+    ...                   "role": ["parent", "parent", "teacher", "parent", "teacher"],
+    ...                   "school_id": "S1", "x": [3.0, 4.0, 2.0, 3.5, 4.0]})
+    >>> pairs = paired_scores(s, "x", "pre", "post")
+    >>> unpaired_at_wave(s, "x", "pre", pairs), unpaired_at_wave(s, "x", "post", pairs)
+    ((1, 1), (0, 1))
+    """
+    here = scores.loc[scores["wave"] == wave, ["respondent_id", "role", scale]]
+    here = here[here[scale].notna()]
+    extra = ~_is_in(here["respondent_id"], pairs["respondent_id"])
+    return (int(np.sum(extra & (here["role"] == parent_role).to_numpy())),
+            int(np.sum(extra & here["role"].isin(list(professional_roles)).to_numpy())))
 
 
 @dataclass(frozen=True)

@@ -1185,7 +1185,7 @@ class CfaFit:
     equal: tuple[str, ...]
     chisq: float
     df: int
-    pvalue: float
+    p: float
     cfi: float
     tli: float
     rmsea: float
@@ -1200,7 +1200,7 @@ class CfaFit:
     rmsea_ci_level: float = 0.90
     loadings: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
 
-    _FIT_COLUMNS = ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_low",
+    _FIT_COLUMNS = ("chisq", "df", "p", "cfi", "tli", "rmsea", "rmsea_ci_low",
                     "rmsea_ci_high", "srmr", "npar", "n", "converged")
 
     def to_frame(self) -> pd.DataFrame:
@@ -1212,7 +1212,7 @@ class CfaFit:
         return pd.DataFrame([row])
 
     def summary(self) -> str:
-        return (f"chi2({self.df}) = {self.chisq:.2f}, p = {self.pvalue:.3g}; CFI = {self.cfi:.3f}"
+        return (f"chi2({self.df}) = {self.chisq:.2f}, p = {self.p:.3g}; CFI = {self.cfi:.3f}"
                 f", TLI = {self.tli:.3f}, RMSEA = {self.rmsea:.3f} "
                 f"[{self.rmsea_ci_low:.3f}, {self.rmsea_ci_high:.3f}], SRMR = {self.srmr:.3f}; "
                 f"n = {self.n}" + ("" if self.converged else " (NOT converged)"))
@@ -1269,7 +1269,8 @@ def fit_cfa(data: pd.DataFrame, model: Mapping[str, Sequence[str]], *, group: st
     Returns
     -------
     CfaFit
-        chisq, df, pvalue, cfi, tli, rmsea (+ 90 % CI), srmr, npar, converged, loadings table.
+        chisq, df, p (lavaan's ``pvalue``), cfi, tli, rmsea (+ 90 % CI), srmr, npar, converged,
+        loadings table.
 
     Notes
     -----
@@ -1409,7 +1410,7 @@ def _fit_layout(lay: _Layout, smp: _Sample, labels: Sequence[object], factors: l
     return CfaFit(groups=tuple(str(v) for v in labels) if grouped else (),
                   n=n_total, n_by_group=tuple(int(v) for v in ns),
                   equal=equal,
-                  chisq=float(chisq), df=int(df), pvalue=pvalue, cfi=float(cfi),
+                  chisq=float(chisq), df=int(df), p=pvalue, cfi=float(cfi),
                   tli=float(tli), rmsea=float(rmsea), rmsea_ci_low=float(lo),
                   rmsea_ci_high=float(hi), srmr=float(srmr), npar=int(lay.n_par),
                   baseline_chisq=base_chisq, baseline_df=int(base_df), converged=converged,

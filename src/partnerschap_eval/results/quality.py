@@ -50,6 +50,11 @@ class ScaleQuality:
         return self.reliability.copy()
 
 
+def _contract4(fit_table: pd.DataFrame) -> pd.DataFrame:
+    # results.json names a CFA's p value as lavaan does ("pvalue"); the statistics say ``p``
+    return fit_table.rename(columns={"p": "pvalue"})
+
+
 def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
                   waves: Sequence[str] | None = None, *, nan_policy: NanPolicy = "listwise",
                   ci_level: float = 0.95, min_cell: int = 10, n_boot: int = 0,
@@ -77,9 +82,11 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
     ScaleQuality
         ``reliability`` (scale, wave, n, k, alpha, std_alpha, ci_low, ci_high, boot_ci_low,
         boot_ci_high, omega, omega_ci_low, omega_ci_high, nan_policy, ci_level, reason);
-        ``items`` (scale, wave + :func:`~partnerschap_eval.psychometrics.item_statistics` columns + reason); ``cfa`` (wave,
-        group = ``all`` or a role, + :meth:`~partnerschap_eval.psychometrics.CfaFit.to_frame` columns + reason); ``invariance``
-        (wave + :meth:`~partnerschap_eval.psychometrics.InvarianceResult.to_frame` columns + reason).
+        ``items`` (scale, wave + :func:`~partnerschap_eval.psychometrics.item_statistics`
+        columns + reason); ``cfa`` (wave, group = ``all`` or a role,
+        + :meth:`~partnerschap_eval.psychometrics.CfaFit.to_frame` columns + reason);
+        ``invariance`` (wave + :meth:`~partnerschap_eval.psychometrics.InvarianceResult.to_frame`
+        columns + reason). The fits' ``p`` is named ``pvalue`` here, as in Contract 4.
 
     Examples
     --------
@@ -158,7 +165,7 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
                 continue
             if grp != "all":
                 usable.append(grp)
-            cfa_rows.append({**row, **fit.to_frame().iloc[0].to_dict(),
+            cfa_rows.append({**row, **_contract4(fit.to_frame()).iloc[0].to_dict(),
                              "reason": "" if fit.converged else "not converged"})
         if len(usable) < 2:
             inv_frames.append(pd.DataFrame([{"wave": w, "reason": "fewer than two roles with "
@@ -170,7 +177,7 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
         except InputError as exc:
             inv_frames.append(pd.DataFrame([{"wave": w, "reason": str(exc)}]))
             continue
-        inv_frames.append(inv.to_frame().assign(wave=w, reason=""))
+        inv_frames.append(_contract4(inv.to_frame()).assign(wave=w, reason=""))
     inv_table = pd.concat(inv_frames, ignore_index=True) if inv_frames else pd.DataFrame()
     if "wave" in inv_table:
         inv_table = inv_table[["wave", *[c for c in inv_table.columns if c != "wave"]]]

@@ -31,6 +31,7 @@ from ..evaluation import (
     paired_test,
     reliable_change,
     role_gap,
+    unpaired_at_wave,
 )
 from ..evaluation.resolution import score_resolution
 from ..instruments import Instrument, load_instrument
@@ -226,7 +227,11 @@ def _gap_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell
         out["by_wave"] = {w: null_with_reason(GAP_WAVE_KEYS, reason) for w in (first, last)}
         out["change"] = null_with_reason(GAP_CHANGE_KEYS, reason)
         return out
-    g = role_gap(scores, scale, first, last, protect_below=min_cell, pairs=pairs)
+    # Contract 5: a wave whose sample differs from the paired one by 1 to min_cell - 1 people in
+    # either group shows the paired gap, so the two published means cannot be differenced
+    on_pairs = [w for w in (first, last)
+                if any(0 < k < min_cell for k in unpaired_at_wave(scores, scale, w, pairs))]
+    g = role_gap(scores, scale, first, last, paired_at=on_pairs, pairs=pairs)
     by_wave = {}
     for wave, r, sample in ((first, g.first, g.first_sample), (last, g.last, g.last_sample)):
         if r is None or min(r.n1, r.n2) < min_cell:
