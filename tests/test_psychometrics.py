@@ -488,9 +488,9 @@ def test_scale_quality_tables(small_study, instrument):
 
 
 def test_scale_quality_suppresses_small_cells(small_study, instrument):
-    q = scale_quality(small_study, instrument, min_cell=10_000)
+    q = scale_quality(small_study, instrument, min_cell=1000)  # the largest allowed
     assert q.reliability["alpha"].isna().all()
-    assert (q.reliability["reason"] == "suppressed: n < 10000").all()
+    assert (q.reliability["reason"] == "suppressed: n < 1000").all()
     assert q.items["mean"].isna().all() and not q.items["flag"].any()
     assert q.cfa["reason"].str.startswith("suppressed").all()
     assert "chisq" not in q.cfa or q.cfa["chisq"].isna().all()

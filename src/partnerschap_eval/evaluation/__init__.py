@@ -44,6 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from .._validate import check_ci_level, check_probability
+
 __all__ = [
     "PairedResult", "WilcoxonResult", "ReliableChange", "WelchResult", "HedgesG", "RoleGap",
     "Attrition", "RandomInterceptFit", "MixedModelResult",
@@ -127,6 +129,7 @@ def ncp_ci(t: float | np.ndarray, df: float | np.ndarray,
     >>> round(float(lo), 6), round(float(hi), 6)
     (1.311168, 6.697756)
     """
+    check_ci_level(ci_level)
     t_arr, df_arr = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(df, dtype=float))
     t_arr, df_arr = np.atleast_1d(t_arr).astype(float), np.atleast_1d(df_arr).astype(float)
     alpha = 1 - ci_level
@@ -147,6 +150,7 @@ def dz_ci(t: float | np.ndarray, n: int | np.ndarray,
     >>> [round(float(x), 3) for x in dz_ci(4.062128, 10)]   # R sleep data: 0.415, 2.118
     [0.415, 2.118]
     """
+    check_ci_level(ci_level)
     n_arr = np.asarray(n, dtype=float)
     lo, hi = ncp_ci(t, n_arr - 1, ci_level)
     if np.ndim(lo) == 0:
@@ -324,6 +328,7 @@ def paired_test(pre: np.ndarray | pd.Series, post: np.ndarray | pd.Series,
     >>> round(r.t, 4), r.df, round(r.p, 6), round(r.d_z, 4), round(r.d_av, 4)
     (4.0621, 9, 0.002833, 1.2846, 0.8335)
     """
+    check_ci_level(ci_level)
     pre = np.asarray(pre, dtype=float)
     post = np.asarray(post, dtype=float)
     n = pre.size
@@ -525,6 +530,7 @@ def welch_test(x: np.ndarray, y: np.ndarray, ci_level: float = 0.95) -> WelchRes
     >>> round(r.t, 6), round(r.df, 6)     # R: t.test(x, y): t = 2.160761, df = 4.572548
     (2.160761, 4.572548)
     """
+    check_ci_level(ci_level)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n1, n2 = x.size, y.size
@@ -574,6 +580,7 @@ def hedges_g(x: np.ndarray, y: np.ndarray, ci_level: float = 0.95) -> HedgesG:
     >>> [round(v, 5) for v in (r.g, r.ci_low, r.ci_high)]  # R: 1.37710 [-0.17535, 2.83953]
     [1.3771, -0.17535, 2.83953]
     """
+    check_ci_level(ci_level)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n1, n2 = x.size, y.size
@@ -689,6 +696,7 @@ def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
     >>> round(gap.first.diff, 2), gap.direction
     (-0.42, 'narrowed')
     """
+    check_ci_level(ci_level)
     pro = list(professional_roles)
     cols = ["respondent_id", "wave", "role", scale]
     data = scores.loc[scores["wave"].isin([first, last]), cols].dropna(subset=[scale])
@@ -796,6 +804,7 @@ def attrition(scores: pd.DataFrame, scale: str, first: str, last: str,
     >>> a.n_completers, a.n_dropouts, round(a.welch.diff, 3)
     (2, 4, -0.0)
     """
+    check_ci_level(ci_level)
     ok = scores.loc[scores[scale].notna(), ["respondent_id", "wave", scale]]
     pre = ok[ok["wave"] == first]
     done = _is_in(pre["respondent_id"], ok.loc[ok["wave"] == last, "respondent_id"])
@@ -825,6 +834,8 @@ def min_detectable_dz(n: int, power: float = 0.8, alpha: float = 0.05) -> float:
     >>> round(min_detectable_dz(10), 6)
     0.996001
     """
+    check_probability(power, "power")
+    check_probability(alpha, "alpha")
     if n < 2:
         return float("nan")
     df = n - 1
@@ -1303,6 +1314,7 @@ def mixed_model(scores: pd.DataFrame, scale: str, first: str, last: str,
     >>> round(m.wave_effect, 3), m.converged, m.singular
     (0.29, True, False)
     """
+    check_ci_level(ci_level)
     data = _model_rows(scores, scale, first, last)
     roles = sorted(data["role"].unique())
     use_role = with_role and len(roles) > 1

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from .._validate import check_ci_level
 from ..errors import InputError
 from . import _is_in, ncp_ci
 
@@ -167,6 +168,7 @@ def baseline_equivalence(scores: pd.DataFrame, scale: str, first: str, last: str
 
     In R: ``effectsize::cohens_d(x_T, x_C)$Cohens_d * (1 - 3 / (4 * N - 9))``.
     """
+    check_ci_level(ci_level)
     if sample not in ("analytic", "baseline"):
         raise InputError(f"sample must be 'analytic' or 'baseline', not {sample!r}.")
     ok = _with_condition(scores, scale, conditions, treatment, reference)

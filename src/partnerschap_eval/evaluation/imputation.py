@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._validate import check_ci_level
 from ..errors import InputError
 
 __all__ = ["PooledEstimate", "rubin_pool", "impute_waves", "mi_paired_contrasts",
@@ -113,6 +114,7 @@ def rubin_pool(estimates: Sequence[float], variances: Sequence[float], dfcom: fl
 
     In R: ``mice::pool.scalar(Q, U, n = dfcom + 1, k = 1)``.
     """
+    check_ci_level(ci_level)
     q = np.asarray(estimates, dtype=float)
     u = np.asarray(variances, dtype=float)
     m = q.size
@@ -278,6 +280,7 @@ def mi_paired_contrasts(scores: pd.DataFrame, scale: str, waves: Sequence[str], 
     >>> r.m, 0.15 < r.estimate < 0.45, 0 < r.fmi < 0.5
     (20, True, True)
     """
+    check_ci_level(ci_level)
     waves = [str(w) for w in waves]
     if len(waves) < 2:
         raise InputError("Paired contrasts need two or more waves.")
@@ -297,6 +300,7 @@ def pool_paired_contrasts(completed: Sequence[pd.DataFrame], waves: Sequence[str
     >>> round(pool_paired_contrasts(t, ["pre", "post"])["post-pre"].estimate, 4)
     1.0
     """
+    check_ci_level(ci_level)
     waves = [str(w) for w in waves]
     arrays = [t[waves].to_numpy(dtype=float) for t in completed]
     if any(np.isnan(a).any() for a in arrays):

@@ -27,7 +27,8 @@ import numpy as np
 
 from .._io import atomic_path
 from .._safe_read import read_limited
-from ..errors import InputError, KeyMissingError, MinCellError
+from .._validate import MAX_MIN_CELL, check_min_cell  # noqa: F401 (the privacy face)
+from ..errors import InputError, KeyMissingError
 
 if TYPE_CHECKING:  # pandas is imported where a table is read: `keygen` never needs it
     import pandas as pd
@@ -36,9 +37,6 @@ KEY_ENV = "PARTNERSCHAP_EVAL_KEY"
 #: Key used by ``partnerschap-eval demo`` only; it is public and protects nothing.
 DEMO_KEY = b"partnerschap-eval demo key (public, synthetic data only)"
 DEFAULT_MIN_CELL = 10
-#: The largest minimum cell size accepted: a bigger one would suppress every number of any
-#: realistic study (a class has ~25 parents, a municipality a few thousand) and is a typo.
-MAX_MIN_CELL = 1000
 #: Roles that are professionals: never reported per school (Contract 5).
 PROFESSIONAL_ROLES = frozenset({"teacher", "youthworker", "coordinator"})
 
@@ -651,28 +649,3 @@ def school_keys(schools: Iterable[object]) -> dict[str, str]:
     names = sorted({str(s) for s in schools})
     width = max(3, len(str(len(names))))
     return {name: f"school-{i + 1:0{width}d}" for i, name in enumerate(names)}
-
-
-def check_min_cell(value: object, where: str = "min_cell") -> int:
-    """The minimum cell size as an int in 1..:data:`MAX_MIN_CELL`, or a one-paragraph error.
-
-    Every entry point that takes a minimum cell size (CLI options, project and study files,
-    :func:`~partnerschap_eval.results.evaluate`, report settings, per-school and framework
-    tables) calls this, so a value of 0 or below -- which would publish every group of one --
-    or an absurd one is refused before anything is computed. ``where`` names the option or
-    file key in the message.
-
-    >>> check_min_cell(10)
-    10
-    >>> check_min_cell(1000)
-    1000
-    """
-    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
-    if ok and 1 <= int(value) <= MAX_MIN_CELL:
-        return int(value)
-    shown = repr(value) if not isinstance(value, int | float) else value
-    shown = str(shown)[:20]
-    raise MinCellError(
-        f"{where} is {shown}, but the minimum cell size must be a whole number from 1 to "
-        f"{MAX_MIN_CELL} (groups smaller than it are never shown; Contract 5 uses 10 by "
-        f"default). Set {where} to a value such as 10 and run again.")

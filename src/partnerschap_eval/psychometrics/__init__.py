@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
+from .._validate import check_ci_level, check_n_boot, check_nan_policy
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument
 
@@ -130,16 +131,6 @@ def _item_matrix(items: pd.DataFrame | np.ndarray, min_items: int = 2,
     if check_finite and np.isinf(x).any():
         raise InputError("Items contain infinite values; use NaN for a missing answer.")
     return x, names
-
-
-def _check_policy(nan_policy: str) -> None:
-    if nan_policy not in ("listwise", "pairwise"):
-        raise InputError(f"nan_policy must be 'listwise' or 'pairwise', got {nan_policy!r}.")
-
-
-def _check_level(ci_level: float) -> None:
-    if not 0 < ci_level < 1:
-        raise InputError(f"ci_level must lie strictly between 0 and 1, got {ci_level!r}.")
 
 
 def _small_matrix_blas() -> contextlib.AbstractContextManager:
@@ -385,6 +376,7 @@ def feldt_ci(alpha: float, n: int, k: int, ci_level: float = 0.95) -> tuple[floa
 
     In R: ``psych::alpha(x)$feldt``.
     """
+    check_ci_level(ci_level)
     a = 1 - ci_level
     df1, df2 = n - 1, (n - 1) * (k - 1)
     return (1 - (1 - alpha) * stats.f.ppf(1 - a / 2, df1, df2),
@@ -457,8 +449,9 @@ def cronbach_alpha(items: pd.DataFrame | np.ndarray, nan_policy: NanPolicy = "li
     >>> round(res.alpha, 4), res.n   # In R: psych::alpha(x)$total$raw_alpha
     (0.9451, 5)
     """
-    _check_policy(nan_policy)
-    _check_level(ci_level)
+    check_n_boot(n_boot)
+    check_nan_policy(nan_policy)
+    check_ci_level(ci_level)
     x, _ = _item_matrix(items, check_finite=False)
     k = x.shape[1]
     res = _alpha_result(_moments(x, nan_policy), k, nan_policy, ci_level)
@@ -529,8 +522,8 @@ def item_analysis(items: pd.DataFrame | np.ndarray, *, scale_min: float | None =
     >>> res.items.loc[1, "flag_reason"]
     'alpha rises if deleted (0.945 -> 0.978)'
     """
-    _check_policy(nan_policy)
-    _check_level(ci_level)
+    check_nan_policy(nan_policy)
+    check_ci_level(ci_level)
     x, names = _item_matrix(items, check_finite=False)
     k = x.shape[1]
     mom = _moments(x, nan_policy, scale_min, scale_max)
@@ -824,7 +817,8 @@ def mcdonald_omega(items: pd.DataFrame | np.ndarray, *, n_boot: int = 0,
     In R: ``fit <- lavaan::cfa("f =~ i0 + i1 + i2 + i3", data = x, std.lv = TRUE)``, then
     ``sum(lambda)^2 / (sum(lambda)^2 + sum(theta))``.
     """
-    _check_level(ci_level)
+    check_n_boot(n_boot)
+    check_ci_level(ci_level)
     x, _ = _item_matrix(items, min_items=3)
     data = x[~np.isnan(x).any(axis=1)]
     n, k = data.shape

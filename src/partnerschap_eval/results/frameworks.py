@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._validate import check_ci_level
 from ..errors import InputError
 from ..instruments import Classification, Instrument, load_instrument, pick_text
 from ..privacy import DEFAULT_MIN_CELL, check_min_cell, suppressed_reason
@@ -298,6 +299,7 @@ def ordinal_change(classified: pd.DataFrame, classification: str,
     >>> out[["n", "n_up", "n_same", "n_down", "net_up"]].values.tolist()
     [[4.0, 2.0, 1.0, 1.0, 0.25]]
     """
+    check_ci_level(ci_level)
     inst = load_instrument(instrument)
     cl = inst.classification(classification)
     first, last = _waves(classified, first, last)
@@ -410,6 +412,7 @@ def transition_table(classified: pd.DataFrame, classification: str,
     >>> list(zip(shown["from_level"], shown["to_level"], shown["n"]))
     [(1, 1, 10.0), (1, 2, 20.0)]
     """
+    min_cell = check_min_cell(min_cell)
     inst = load_instrument(instrument)
     cl = inst.classification(classification)
     first, last = _waves(classified, first, last)
@@ -471,6 +474,7 @@ def level_distribution(classified: pd.DataFrame, classification: str,
     >>> t["reason"].tolist()[:3]
     ['suppressed: complementary (protects a cell with n < 10)', None, 'suppressed: n < 10']
     """
+    min_cell = check_min_cell(min_cell)
     inst = load_instrument(instrument)
     cl = inst.classification(classification)
     by = list(by)
@@ -553,6 +557,7 @@ def profile_table(profile: pd.DataFrame, *, by: Sequence[str] = ("role", "wave")
     >>> profile_table(p, min_cell=3)[["n", "mean", "sd"]].values.tolist()
     [[3.0, 2.0, 1.0]]
     """
+    min_cell = check_min_cell(min_cell)
     by = list(by)
     g = profile.dropna(subset=["score"]).groupby([*by, "type_order", "type", "type_label"],
                                                    sort=True, observed=True)["score"]
@@ -581,6 +586,8 @@ def epstein_change(profile: pd.DataFrame, *, first: str | None = None, last: str
     >>> epstein_change(p, min_cell=3)[["n", "mean_diff"]].values.tolist()
     [[3.0, 1.0]]
     """
+    min_cell = check_min_cell(min_cell)
+    check_ci_level(ci_level)
     from ..evaluation import paired_test  # scipy-heavy; only needed here
 
     first, last = _waves(profile, first, last)
@@ -638,6 +645,7 @@ def ladder_mismatch(responses: pd.DataFrame, instrument: Instrument | str = "par
     >>> t[["n", "mean_mismatch", "share_less", "share_as_expected"]].values.tolist()
     [[4.0, -0.25, 0.25, 0.5]]
     """
+    min_cell = check_min_cell(min_cell)
     inst = load_instrument(instrument)
     fw = inst.framework
     if fw is None or fw.name != "participatieladder":
@@ -704,6 +712,7 @@ def praatplaat_table(responses: pd.DataFrame, instrument: Instrument | str = "pr
     >>> t.loc[t["theme"] == "pp_child", ["answer_label", "n", "mean"]].values.tolist()[1:]
     [['Partly in place', 4.0, 2.6666666666666665], ['Going well', 8.0, 2.6666666666666665]]
     """
+    min_cell = check_min_cell(min_cell)
     inst = load_instrument(instrument)
     by = list(by)
     rs = inst.response_scale
@@ -885,6 +894,7 @@ def summary(responses_by_instrument: Mapping[str, pd.DataFrame], *,
     >>> set(s.epstein_school_profile["role"])       # professionals never per school
     {'parent'}
     """
+    check_ci_level(ci_level)
     min_cell = check_min_cell(min_cell)
     if not responses_by_instrument:
         raise InputError("summary needs at least one instrument's responses.")

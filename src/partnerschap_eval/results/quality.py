@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .._validate import check_ci_level, check_min_cell, check_n_boot, check_nan_policy
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument
 from ..privacy import suppressed_reason
 from ..psychometrics import (
     NanPolicy,
-    _check_policy,
     cronbach_alpha,
     fit_cfa,
     instrument_model,
@@ -95,7 +95,10 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
     >>> q.reliability[["scale", "wave"]].head(2).values.tolist()
     [['reciprocity', 'pre'], ['reciprocity', 'post']]
     """
-    _check_policy(nan_policy)
+    check_nan_policy(nan_policy)
+    check_ci_level(ci_level)
+    min_cell = check_min_cell(min_cell)
+    check_n_boot(n_boot)
     inst = load_instrument(instrument)
     raw = validate_responses(responses, inst)
     data = reverse_key(raw, inst)

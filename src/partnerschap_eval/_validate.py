@@ -1,0 +1,93 @@
+"""Parameter checks, in one place: every public function checks its options here, at the boundary.
+
+The statistics and the results layer call these before computing anything, so a bad option
+fails at once with a one-paragraph :class:`~partnerschap_eval.errors.InputError` that names the
+parameter, instead of a NumPy warning or a silently meaningless number deep inside. Inside the
+package, validated values are trusted. ``tests/test_public_parameters.py`` feeds invalid values
+of every parameter checked here to every public function that takes it.
+
+>>> check_ci_level(0.9)
+0.9
+>>> check_min_cell(10)
+10
+>>> check_n_boot(0), check_nan_policy("pairwise")
+(0, 'pairwise')
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from .errors import InputError, MinCellError
+
+__all__ = ["MAX_MIN_CELL", "NAN_POLICIES", "check_ci_level", "check_min_cell", "check_n_boot",
+           "check_nan_policy", "check_probability"]
+
+#: The largest minimum cell size accepted: a bigger one would suppress every number of any
+#: realistic study (a class has ~25 parents, a municipality a few thousand) and is a typo.
+MAX_MIN_CELL = 1000
+NAN_POLICIES = ("listwise", "pairwise")
+
+
+def _shown(value: object) -> str:
+    # a parameter value is the caller's, not a respondent's; still keep the message short
+    return str(value if isinstance(value, numbers.Real) else repr(value))[:20]
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_probability(value: object, name: str) -> float:
+    """A number strictly between 0 and 1 (a level, a power, an alpha), as a float."""
+    if _is_real(value) and 0 < float(value) < 1:
+        return float(value)
+    raise InputError(f"{name} is {_shown(value)}, but it must be a number strictly between 0 "
+                     f"and 1 (for example 0.95 for a 95 % interval).")
+
+
+def check_ci_level(value: object, name: str = "ci_level") -> float:
+    """The confidence level of an interval: a number strictly between 0 and 1."""
+    return check_probability(value, name)
+
+
+def check_nan_policy(value: object) -> str:
+    """``"listwise"`` or ``"pairwise"``."""
+    if isinstance(value, str) and value in NAN_POLICIES:
+        return value
+    raise InputError(f"nan_policy is {_shown(value)}, but it must be 'listwise' (respondents "
+                     "who answered every item) or 'pairwise'.")
+
+
+def check_n_boot(value: object, name: str = "n_boot") -> int:
+    """A number of bootstrap resamples: a whole number, 0 (no bootstrap) or more."""
+    if _is_whole(value) and int(value) >= 0:
+        return int(value)
+    raise InputError(f"{name} is {_shown(value)}, but the number of bootstrap resamples must be "
+                     "a whole number, 0 (no bootstrap) or more, such as 2000.")
+
+
+def check_min_cell(value: object, where: str = "min_cell") -> int:
+    """The minimum cell size as an int in 1..:data:`MAX_MIN_CELL`, or a one-paragraph error.
+
+    Every entry point that takes a minimum cell size (CLI options, project and study files,
+    :func:`~partnerschap_eval.results.evaluate`, report settings, per-school and framework
+    tables) calls this, so a value of 0 or below -- which would publish every group of one --
+    or an absurd one is refused before anything is computed. ``where`` names the option or
+    file key in the message.
+
+    >>> check_min_cell(1000)
+    1000
+    """
+    if _is_whole(value) and 1 <= int(value) <= MAX_MIN_CELL:
+        return int(value)
+    shown = value if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
+    shown = str(shown)[:20]
+    raise MinCellError(
+        f"{where} is {shown}, but the minimum cell size must be a whole number from 1 to "
+        f"{MAX_MIN_CELL} (groups smaller than it are never shown; Contract 5 uses 10 by "
+        f"default). Set {where} to a value such as 10 and run again.")
