@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from .._display import Display
 from .._validate import check_ci_level, check_probability
 
 __all__ = [
@@ -184,7 +185,7 @@ WILCOXON_DECIMALS = 9
 
 
 @dataclass(frozen=True)
-class WilcoxonResult:
+class WilcoxonResult(Display):
     """Wilcoxon signed-rank test; ``statistic`` is R's V (sum of the positive ranks)."""
 
     statistic: float
@@ -193,7 +194,7 @@ class WilcoxonResult:
 
 
 @dataclass(frozen=True)
-class PairedResult:
+class PairedResult(Display):
     """Paired pre/post comparison of one score (post minus pre)."""
 
     n: int
@@ -355,7 +356,7 @@ def paired_test(pre: np.ndarray | pd.Series, post: np.ndarray | pd.Series,
 
 
 @dataclass(frozen=True)
-class ReliableChange:
+class ReliableChange(Display):
     """Jacobson-Truax reliable change counts (see :func:`reliable_change`)."""
 
     improved: int
@@ -496,7 +497,7 @@ def design_effect(icc: float, cluster_size: float) -> float:
 # two independent groups: Welch t, Hedges' g; parent-professional gap; attrition; sensitivity
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class WelchResult:
+class WelchResult(Display):
     """Welch's two-sample t test of ``mean1 - mean2`` (as R's ``t.test(x, y)``)."""
 
     n1: int
@@ -552,7 +553,7 @@ def welch_test(x: np.ndarray, y: np.ndarray, ci_level: float = 0.95) -> WelchRes
 
 
 @dataclass(frozen=True)
-class HedgesG:
+class HedgesG(Display):
     """Standardised mean difference of two independent groups (pooled SD)."""
 
     d: float
@@ -598,7 +599,7 @@ def hedges_g(x: np.ndarray, y: np.ndarray, ci_level: float = 0.95) -> HedgesG:
 
 
 @dataclass(frozen=True)
-class RoleGap:
+class RoleGap(Display):
     """Parent-professional gap at the first and last wave and its change (see :func:`role_gap`).
 
     ``first`` and ``last`` compare parents with professionals at each wave (``mean1`` =
@@ -768,7 +769,7 @@ def unpaired_at_wave(scores: pd.DataFrame, scale: str, wave: str, pairs: pd.Data
 
 
 @dataclass(frozen=True)
-class Attrition:
+class Attrition(Display):
     """First-wave scores of completers vs dropouts (see :func:`attrition`)."""
 
     welch: WelchResult | None
@@ -961,7 +962,7 @@ class _NestedSufficient:
 
 
 @dataclass(frozen=True)
-class RandomInterceptFit:
+class RandomInterceptFit(Display):
     """A linear mixed model with random intercepts for schools and respondents within schools.
 
     ``var_*`` are variances; ``criterion`` is -2 x the (REML) log-likelihood as lme4's
@@ -1220,7 +1221,7 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
 
 
 @dataclass(frozen=True)
-class MixedModelResult:
+class MixedModelResult(Display):
     """Wave effect from ``score ~ wave (+ role)`` with random intercepts for school and respondent.
 
     ``p`` and the CI use the normal approximation (Wald z), as lme4 gives no p-values.

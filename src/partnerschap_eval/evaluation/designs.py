@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from .._display import Display
 from .._validate import check_ci_level
 from ..errors import InputError
 from . import _is_in, ncp_ci
@@ -90,7 +91,7 @@ def _arms(ok: pd.DataFrame, first: str, last: str) -> tuple[pd.DataFrame, np.nda
 
 
 @dataclass(frozen=True)
-class BaselineEquivalence:
+class BaselineEquivalence(Display):
     """Hedges' g between two conditions at the first wave, with the WWC category."""
 
     scale: str
@@ -201,7 +202,7 @@ def baseline_equivalence(scores: pd.DataFrame, scale: str, first: str, last: str
 
 
 @dataclass(frozen=True)
-class WwcAttrition:
+class WwcAttrition(Display):
     """Overall and differential attrition (WWC): one row per condition in ``by_condition``."""
 
     scale: str

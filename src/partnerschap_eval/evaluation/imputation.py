@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._display import Display
 from .._validate import check_ci_level
 from ..errors import InputError
 
@@ -50,7 +51,7 @@ _RIDGE = 1e-5
 
 
 @dataclass(frozen=True)
-class PooledEstimate:
+class PooledEstimate(Display):
     """Rubin's rules for one scalar estimate (see :func:`rubin_pool`)."""
 
     m: int

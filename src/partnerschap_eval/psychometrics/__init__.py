@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
+from .._display import Display
 from .._validate import check_ci_level, check_n_boot, check_nan_policy
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument
@@ -305,7 +306,7 @@ def _percentile_ci(values: np.ndarray, ci_level: float) -> tuple[float, float, i
 # Cronbach's alpha
 # =============================================================================================
 @dataclass(frozen=True)
-class AlphaResult:
+class AlphaResult(Display):
     """Cronbach's alpha of one scale.
 
     ``n`` is the number of respondents the estimate rests on (listwise: complete rows; pairwise:
@@ -469,7 +470,7 @@ def cronbach_alpha(items: pd.DataFrame | np.ndarray, nan_policy: NanPolicy = "li
 # item statistics
 # =============================================================================================
 @dataclass(frozen=True)
-class ItemAnalysis:
+class ItemAnalysis(Display):
     """Alpha of a scale together with the statistics of its items (one pass over the data)."""
 
     alpha: AlphaResult
@@ -624,7 +625,7 @@ def item_statistics(items: pd.DataFrame | np.ndarray, *, scale_min: float | None
 # McDonald's omega from a one-factor ML model
 # =============================================================================================
 @dataclass(frozen=True)
-class OmegaResult:
+class OmegaResult(Display):
     """McDonald's omega total of one scale from a one-factor model.
 
     ``loadings`` and ``residual_variances`` are the ML estimates on the items' covariance metric
@@ -1165,7 +1166,7 @@ def _rmsea_ci(chisq: float, df: float, n: int, groups: int, level: float = 0.90
 
 
 @dataclass(frozen=True)
-class CfaFit:
+class CfaFit(Display):
     """One fitted CFA model: test, fit indices and standardised loadings.
 
     ``rmsea_ci_low``/``rmsea_ci_high`` are at ``rmsea_ci_level`` (0.90, the convention for
@@ -1418,7 +1419,7 @@ _LEVELS = {"configural": (), "metric": ("loadings",), "scalar": ("loadings", "in
 
 
 @dataclass(frozen=True)
-class InvarianceResult:
+class InvarianceResult(Display):
     """Configural, metric and scalar fits across groups, compared by Chen's (2007) rule.
 
     A more constrained model is supported when

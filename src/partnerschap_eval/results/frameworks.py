@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._display import Display
 from .._validate import check_ci_level
 from ..errors import InputError
 from ..instruments import Classification, Instrument, load_instrument, pick_text
@@ -757,7 +758,7 @@ def praatplaat_table(responses: pd.DataFrame, instrument: Instrument | str = "pr
 # everything a report shows, in one call
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class FrameworkSummary:
+class FrameworkSummary(Display):
     """Tidy tables placing the collaboration on the four frameworks (all suppressed already).
 
     Attributes
@@ -808,6 +809,10 @@ class FrameworkSummary:
         return {name: getattr(self, name) for name in (
             "epstein_profile", "epstein_school_profile", "epstein_change", "level_distribution",
             "ladder_mismatch", "transitions", "ordinal_tests", "praatplaat", "rules")}
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ordinal tests (one row per classification and role), the headline table."""
+        return self.ordinal_tests.copy()
 
     def summary(self) -> str:
         """A short text overview: one line per ordinal test."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .._display import Display
 from .._validate import check_ci_level, check_min_cell, check_n_boot, check_nan_policy
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument
@@ -33,7 +34,7 @@ __all__ = ["ScaleQuality", "scale_quality"]
 
 
 @dataclass(frozen=True)
-class ScaleQuality:
+class ScaleQuality(Display):
     """Tidy tables for the report's psychometrics section (see :func:`scale_quality`)."""
 
     reliability: pd.DataFrame = field(compare=False)
