@@ -113,3 +113,57 @@ def test_the_check_sees_an_upward_import_also_inside_a_function(tmp_path, monkey
     assert _violations(bad) == ["results/scales.py:5 imports partnerschap_eval.report.build",
                                 "results/scales.py:6 imports partnerschap_eval.cli"]
     assert "matplotlib.pyplot" in {t for _, t in _imports(bad)}
+
+
+def _private_names_from_other_packages(path: Path) -> list[str]:
+    """``from ..results.scales import _x``: a private name taken across a package boundary."""
+    own = (_module(path)[:1] or [""])[0]
+    mod = _module(path)
+    package = mod if path.name == "__init__.py" else mod[:-1]
+    bad = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - (node.level - 1)]
+            target = [*base, *(node.module.split(".") if node.module else [])]
+            if (target[:1] or [""])[0] != own:
+                bad += [f"{'.'.join(target)}.{a.name}" for a in node.names
+                        if a.name.startswith("_") and not a.name.startswith("__")]
+    return bad
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PKG)))
+def test_no_private_name_crosses_a_package(path):
+    assert not _private_names_from_other_packages(path)
+
+
+def test_the_private_name_check_bites(tmp_path, monkeypatch):
+    fake = tmp_path / "partnerschap_eval"
+    (fake / "report").mkdir(parents=True)
+    bad = fake / "report" / "build.py"
+    bad.write_text("from ..results.scales import _clean, evaluate\nfrom .. import __version__\n"
+                   "from ._helpers import _ok\n")
+    monkeypatch.setattr(sys.modules[__name__], "PKG", fake)
+    assert _private_names_from_other_packages(bad) == ["results.scales._clean"]
+
+
+def test_statistics_take_no_minimum_cell_size():
+    """DESIGN.md: disclosure control happens once, in results/; the statistics never see it."""
+    import importlib
+    import inspect
+
+    offenders = []
+    for name in ("psychometrics", "psychometrics.longitudinal", "evaluation",
+                 "evaluation.designs", "evaluation.imputation", "evaluation.resolution",
+                 "scoring"):
+        mod = importlib.import_module(f"partnerschap_eval.{name}")
+        for attr in getattr(mod, "__all__", []):
+            f = getattr(mod, attr)
+            if callable(f) and not inspect.isclass(f):
+                params = set(inspect.signature(f).parameters)
+                offenders += [f"{name}.{attr}({p})" for p in params
+                              & {"min_cell", "protect_below", "suppress_below"}]
+    assert not offenders
+    for entry in ("psychometrics", "evaluation", "scoring.py"):
+        target = PKG / entry
+        for path in ([target] if target.is_file() else sorted(target.rglob("*.py"))):
+            assert not [t for _, t in _imports(path) if _layer_key(t) == "privacy"], path.name

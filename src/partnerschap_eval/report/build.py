@@ -403,7 +403,7 @@ def compute_results(settings: ReportSettings) -> tuple[dict, object]:
 
 def _compute(settings: ReportSettings, out: Path) -> tuple:
     from ..privacy.disclosure import protect, require_clean_audit
-    from ..results.scales import _clean, evaluate
+    from ..results.scales import evaluate, json_ready
     from ..results.schools import school_results
     from ..scoring import score_scales, validate_responses
 
@@ -429,7 +429,7 @@ def _compute(settings: ReportSettings, out: Path) -> tuple:
     if settings.schools:
         scores = scores[scores["school_id"].isin(settings.schools)]
     waves = results["waves"]
-    results["schools"] = _clean(school_results(scores, inst, waves["first"], waves["last"],
+    results["schools"] = json_ready(school_results(scores, inst, waves["first"], waves["last"],
                                                settings.min_cell, settings.schools or ()))
     if settings.frameworks:
         results["frameworks"] = _framework_results(settings, waves["first"], waves["last"])

@@ -16,9 +16,9 @@ Modules
 from .frameworks import FrameworkSummary
 from .frameworks import summary as framework_summary
 from .quality import ScaleQuality, scale_quality
-from .scales import SCHEMA, evaluate, input_record, null_with_reason, stable_number
+from .scales import SCHEMA, evaluate, input_record, json_ready, null_with_reason, stable_number
 from .schools import PER_SCHOOL_ROLE, school_results
 
-__all__ = ["SCHEMA", "evaluate", "input_record", "null_with_reason", "stable_number",
+__all__ = ["SCHEMA", "evaluate", "input_record", "json_ready", "null_with_reason", "stable_number",
            "PER_SCHOOL_ROLE", "school_results", "FrameworkSummary", "framework_summary",
            "ScaleQuality", "scale_quality"]

@@ -46,7 +46,7 @@ PAIRED_KEYS = ["n", "mean_pre", "mean_post", "sd_pre", "sd_post", "mean_diff", "
                "df", "p", "p_adj", "ci95", "d_z", "d_z_ci95", "d_av", "d_av_ci95", "g_av",
                "wilcoxon"]
 
-__all__ = ["SCHEMA", "evaluate", "stable_number", "null_with_reason"]
+__all__ = ["SCHEMA", "evaluate", "stable_number", "null_with_reason", "json_ready", "input_record"]
 
 
 def stable_number(x: Any) -> Any:
@@ -65,18 +65,22 @@ def stable_number(x: Any) -> Any:
     return float(f"{x:.{SIG_DIGITS}g}")
 
 
-def _clean(obj: Any) -> Any:
-    """Apply :func:`stable_number` everywhere and add reasons for values that became null."""
+def json_ready(obj: Any) -> Any:
+    """Apply :func:`stable_number` everywhere and add reasons for values that became null.
+
+    >>> json_ready({"a": 0.1 + 0.2, "b": float("nan")})
+    {'a': 0.3, 'b': None, 'b_reason': 'not computable'}
+    """
     if isinstance(obj, dict):
         out: dict[str, Any] = {}
         for k, v in obj.items():
-            cv = _clean(v)
+            cv = json_ready(v)
             out[k] = cv
             if cv is None and v is not None and f"{k}_reason" not in obj:
                 out[f"{k}_reason"] = "not computable"
         return out
     if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
+        return [json_ready(v) for v in obj]
     return stable_number(obj)
 
 
@@ -525,7 +529,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     }
     # The one disclosure-control step: complementary suppression across every table of the
     # run, checked by the linear audit (a report adds its sections and runs it again).
-    return protect(_clean(result), min_cell)
+    return protect(json_ready(result), min_cell)
 
 
 def input_record(path: str | Path, base: str | Path | None = None) -> dict:
