@@ -322,6 +322,10 @@ from .cli_study import register as _register_study  # noqa: E402
 
 _register_study(app)  # study init, submit, status, responses (Contract 6)
 
+from .portal.cli import register as _register_portal  # noqa: E402
+
+_register_portal(app)  # portal serve, link, revoke (Contract 7; Django only for serve)
+
 
 def main() -> None:
     """Entry point of the ``partnerschap-eval`` command."""
