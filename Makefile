@@ -13,7 +13,7 @@ KERNEL := partnerschap-eval
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test bench lint lock clean browser
+.PHONY: demo test bench lint lock clean browser portal
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/python -m pytest -q
+
+# The demo study in the schools' portal on localhost (Ctrl+C stops it); prints a school link
+# and the researcher link. Synthetic data and the public demo key only.
+portal: $(STAMP)
+	$(VENV)/bin/partnerschap-eval portal demo reports/portal-demo --raw data/raw/demo
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks

@@ -120,6 +120,40 @@ def revoke(
 
 
 @portal_app.command()
+def demo(
+    study_dir: Annotated[Path, typer.Argument(help="Folder for the demo study.")]
+    = Path("reports/portal-demo"),
+    raw_dir: Annotated[Path, typer.Option("--raw", help="Where the demo exports live.")]
+    = Path("data/raw/demo"),
+    port: Annotated[int, typer.Option(help="Port on localhost.")] = 8000,
+    lang: Annotated[str, _LANG] = "nl",
+) -> None:
+    """The synthetic demo study in a portal on localhost; prints a school and a researcher link."""
+    from ..privacy import DEMO_KEY
+    from .app import LOOPBACK, PortalSettings
+    from .demo import prepare_demo
+    from .links import PORTAL_FILE, PortalDB
+    from .server import serve as _serve
+
+    lang = lang if lang in i18n.LANGS else "nl"
+    try:
+        study_dir, schools = prepare_demo(study_dir, raw_dir)
+    except (PartnerschapError, sqlite3.Error) as exc:
+        _fail(exc)
+    base = f"http://127.0.0.1:{port}"
+    db = PortalDB(study_dir / PORTAL_FILE, DEMO_KEY)
+    for school in [schools[0], None]:
+        made = db.create_link(school=school, days=1)
+        who = school or i18n.t("portal.research_team", lang)
+        typer.echo(f"{who}: {base}/link/{made.token}")
+    db.close()
+    typer.echo(i18n.t("portal.cli_serving", lang, name="WiSH demo", url=base + "/"))
+    sys.stdout.flush()
+    _serve(PortalSettings(study_dir=study_dir, key=DEMO_KEY, secure_cookies=False,
+                          allowed_hosts=sorted(LOOPBACK)), "127.0.0.1", port)
+
+
+@portal_app.command()
 def serve(
     study_dir: Annotated[Path, typer.Argument(help="The study folder.")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
