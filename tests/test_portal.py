@@ -8,10 +8,12 @@ token is taken from the page, as a browser would); one starts ``partnerschap-eva
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import io
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -43,6 +45,7 @@ SCHOOLS = [{"id": "S01", "name": "OBS De Linde", "aliases": ["De Linde"]},
            {"id": "S02", "name": "De Regenboog"}]
 # personal data planted in an export: it must never reach a page, the audit log or portal.sqlite
 NAME, EMAIL = "Jan de Vries", "jan.devries@example.nl"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def _csv(n: int = 12, *, sep: str = ";", unknown: str | None = "Eens", extra: bool = False
@@ -213,8 +216,9 @@ def test_a_school_sees_its_feedback_in_dutch_and_nothing_of_another_school(porta
 
 def test_an_xlsx_and_a_resubmission_are_reported_with_history(portal):
     one = _school_client(portal, "S01")
-    assert "10 opgenomen" in _upload(one, "ouders_na.xlsx", _xlsx(10), wave="post").text
-    again = _upload(one, "ouders_na.xlsx", _xlsx(10), wave="post")
+    workbook = _xlsx(10)  # once: openpyxl stamps the time into every workbook it writes
+    assert "10 opgenomen" in _upload(one, "ouders_na.xlsx", workbook, wave="post").text
+    again = _upload(one, "ouders_na.xlsx", workbook, wave="post")
     assert "al eerder ingediend" in again.text
     page = one.get("/school").text
     assert page.count('href="/submission/') == 2
@@ -313,7 +317,7 @@ def test_security_headers_and_cookies(portal):
     csp = page["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src" not in csp
     assert "frame-ancestors 'none'" in csp and page["X-Frame-Options"] == "DENY"
-    assert page["Referrer-Policy"] == "no-referrer" and page["Cache-Control"] == "no-store"
+    assert page["Referrer-Policy"] == "same-origin" and page["Cache-Control"] == "no-store"
     assert "<script" not in page.text
     answer = client.post(page.wsgi_request.path, {"csrfmiddlewaretoken": _token(page.text)})
     cookie = answer.cookies["portal_session"]
@@ -361,11 +365,12 @@ def _multipart(fields: dict[str, str], name: str, data: bytes) -> tuple[bytes, s
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), boundary
 
 
-@pytest.mark.slow
-def test_portal_serve_answers_real_http(portal):
+@contextlib.contextmanager
+def _served(study_dir: Path):
+    """``partnerschap-eval portal serve`` on a free loopback port; yields its base URL."""
     port = _free_port()
     env = os.environ | {"PARTNERSCHAP_EVAL_KEY": KEY.decode()}
-    server = subprocess.Popen([*CLI, "portal", "serve", str(portal), "--port", str(port),
+    server = subprocess.Popen([*CLI, "portal", "serve", str(study_dir), "--port", str(port),
                                "--workers", "1", "--threads", "2", "--max-file-mb", "1"],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -378,13 +383,21 @@ def test_portal_serve_answers_real_http(portal):
                 if server.poll() is not None:
                     pytest.fail(server.stderr.read().decode())
                 time.sleep(0.1)
+        yield base, port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_portal_serve_answers_real_http(portal):
+    with _served(portal) as (base, port):
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         token = _link(portal, "S02")
         page = opener.open(f"{base}/link/{token}").read().decode()
         form = f"csrfmiddlewaretoken={_token(page)}".encode()
-        opener.open(urllib.request.Request(f"{base}/link/{token}", data=form,
-                                           headers={"Referer": f"{base}/link/{token}"}))
+        opener.open(urllib.request.Request(f"{base}/link/{token}", data=form))
         page = opener.open(f"{base}/school").read().decode()
         assert "De Regenboog" in page
         body, boundary = _multipart({"csrfmiddlewaretoken": _token(page), "wave": "pre",
@@ -400,6 +413,54 @@ def test_portal_serve_answers_real_http(portal):
                       "boundary=x\r\n\r\n".encode())
             assert s.recv(200).startswith(b"HTTP/1.1 413")
         assert Study.open(portal).status()["accepted"].tolist() == [9]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_in_a_real_browser_with_screenshots(portal, tmp_path):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    (tmp_path / "ouders_voor.csv").write_bytes(_csv(12))
+    (tmp_path / "ouders_na.xlsx").write_bytes(_xlsx(10))
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with _served(portal) as (base, _), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=args, headless=True)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []  # a CSP violation (e.g. the style sheet refused) shows here
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{base}/link/{_link(portal, 'S01')}")
+        page.screenshot(path=str(ARTIFACTS / "portal-confirm.png"), full_page=True)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/school")
+        for name, wave in (("ouders_voor.csv", "pre"), ("ouders_na.xlsx", "post")):
+            page.goto(f"{base}/school")
+            page.set_input_files("#files", str(tmp_path / name))
+            page.select_option("#wave", wave)
+            page.select_option("#role", "parent")
+            page.click("form[action='/school/upload'] button[type=submit]")
+            page.wait_for_load_state("load")
+            assert "opgenomen" in page.inner_text("main")
+        page.screenshot(path=str(ARTIFACTS / "portal-feedback.png"), full_page=True)
+        page.goto(f"{base}/school")
+        text = page.inner_text("main")
+        assert "ouders_voor.csv" in text and "ouders_na.xlsx" in text
+        assert page.evaluate("getComputedStyle(document.body).maxWidth") != "none"  # CSS applied
+        page.screenshot(path=str(ARTIFACTS / "portal-school.png"), full_page=True)
+        # another school's browser, with the first school's submission id in the URL
+        other = browser.new_page()
+        other.goto(f"{base}/link/{_link(portal, 'S02')}")
+        other.click("button[type=submit]")
+        answer = other.goto(f"{base}/submission/1")
+        assert answer.status == 404 and "ouders_voor" not in other.content()
+        research = browser.new_page(viewport={"width": 1100, "height": 900})
+        research.goto(f"{base}/link/{_link(portal, None)}")
+        research.click("button[type=submit]")
+        research.wait_for_url(f"{base}/research")
+        assert "S01" in research.inner_text("main")
+        research.screenshot(path=str(ARTIFACTS / "portal-research.png"), full_page=True)
+        browser.close()
+    assert errors == [], errors

@@ -133,7 +133,9 @@ def _django_settings(s: PortalSettings) -> dict:
         "CSRF_FAILURE_VIEW": "partnerschap_eval.portal.views.csrf_failure",
         "X_FRAME_OPTIONS": "DENY",
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
-        "SECURE_REFERRER_POLICY": "no-referrer",  # a link's token never leaves in a Referer
+        # same-origin: a link's token never leaves for another site in a Referer, and forms keep
+        # their Origin header (with no-referrer browsers send "Origin: null", which CSRF refuses)
+        "SECURE_REFERRER_POLICY": "same-origin",
         "SECURE_CROSS_ORIGIN_OPENER_POLICY": "same-origin",
         "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
         "DATA_UPLOAD_MAX_MEMORY_SIZE": 2**20,

@@ -15,4 +15,5 @@ urlpatterns = [
     path("research/report", views.report),
     path("research/revoke", views.revoke),
     path("static/portal.css", views.style),
+    path("favicon.ico", views.no_icon),
 ]

@@ -108,6 +108,11 @@ def style(request) -> FileResponse:
 
 
 @require_GET
+def no_icon(request) -> HttpResponse:
+    return HttpResponse(status=204)  # browsers ask for it; the portal has none
+
+
+@require_GET
 def home(request) -> HttpResponse:
     principal = _principal(request)
     if principal is not None:
