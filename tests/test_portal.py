@@ -225,7 +225,10 @@ def test_an_xlsx_and_a_resubmission_are_reported_with_history(portal):
     assert "nog verwacht" in page  # what the study still expects from this school
 
 
-def test_the_researcher_sees_all_schools_and_starts_a_report_job(portal):
+def test_the_researcher_sees_all_schools_and_starts_a_report_job(portal, tmp_path):
+    done = tmp_path / "report-ran"
+    make_app(PortalSettings(study_dir=portal, key=KEY, secure_cookies=False, report_command=[
+        sys.executable, "-c", f"open({str(done)!r}, 'w').close()"]))
     _upload(_school_client(portal, "S01"), "a.csv", _csv(12))
     _upload(_school_client(portal, "S02"), "b.csv", _csv(11))
     res = Client(enforce_csrf_checks=True)
@@ -237,6 +240,34 @@ def test_the_researcher_sees_all_schools_and_starts_a_report_job(portal):
     res.post("/research/report", {"csrfmiddlewaretoken": _token(page.text)})
     assert len(state.db.jobs()) == before + 1
     assert [a["event"] for a in state.db.audit_log()].count("report_started") == 1
+    for _ in range(300):  # the job runs in the background and records its return code
+        if state.db.jobs()[0]["returncode"] is not None:
+            break
+        time.sleep(0.1)
+    assert state.db.jobs()[0]["returncode"] == 0 and done.exists()
+    # the researcher revokes a school's link on the page: that school's session ends at once
+    school = _school_client(portal, "S02")
+    link_id = state.db.links()[-1].link_id
+    res.post("/research/revoke", {"csrfmiddlewaretoken": _token(res.get("/research").text),
+                                  "link": link_id})
+    assert school.get("/school").status_code == 403
+    # a school cannot revoke links or start reports
+    one = _school_client(portal, "S01")
+    token = _token(one.get("/school").text)
+    own = state.db.links()[-1].link_id
+    assert one.post("/research/revoke", {"csrfmiddlewaretoken": token, "link": own}
+                    ).status_code == 403
+    assert one.post("/research/report", {"csrfmiddlewaretoken": token}).status_code == 403
+    assert state.db.get(own).revoked_at is None and len(state.db.jobs()) == before + 1
+
+
+def test_pages_in_english_on_request(portal):
+    client = _school_client(portal, "S01")
+    assert "Submit files" in client.get("/school?lang=en").text
+    assert "Submit files" in client.get("/school").text  # the choice is kept in the session
+    answer = _upload(client, "a.csv", _csv(6), lang="en")
+    assert "6 rows read: 6 accepted, 0 rejected." in answer.text and "(meant: 4?)" in answer.text
+    assert "Bestanden indienen" in client.get("/school?lang=nl").text
 
 
 # -- what is refused -------------------------------------------------------------------------

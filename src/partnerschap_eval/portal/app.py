@@ -42,6 +42,8 @@ class PortalSettings:
     window_s: float = 600.0
     secure_cookies: bool = True           # False only on loopback over plain HTTP
     allowed_hosts: list[str] = field(default_factory=lambda: sorted(LOOPBACK | {"testserver"}))
+    #: The report job's command; None: ``partnerschap-eval report --study DIR`` (tests swap it)
+    report_command: list[str] | None = None
 
     @property
     def max_body_bytes(self) -> int:

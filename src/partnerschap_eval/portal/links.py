@@ -204,8 +204,8 @@ class PortalDB:
         return bool(cur.rowcount)
 
     def links(self) -> list[Link]:
-        return [self._link(r) for r in self._con.execute("SELECT * FROM links ORDER BY "
-                                                          "created_at, id")]
+        """Every link, oldest first (in the order they were made)."""
+        return [self._link(r) for r in self._con.execute("SELECT * FROM links ORDER BY rowid")]
 
     # -- audit ------------------------------------------------------------------------------
     def audit(self, event: str, link: Link | None = None, **detail: object) -> None:

@@ -87,12 +87,15 @@ def _message(request, key: str, status: int, **params) -> HttpResponse:
 
 
 def too_large(request) -> HttpResponse:
-    mb = i18n.integer(state.settings.max_file_bytes // 2**20, "nl")
+    """413, before the session or the body is read: the language only from the query string."""
+    lang = request.GET.get("lang") if request.GET.get("lang") in i18n.LANGS else "nl"
+    mb = i18n.integer(state.settings.max_file_bytes // 2**20, lang)
     response = HttpResponse(
         render_to_string("portal/message.html", {
-            "T": Texts("nl"), "lang": "nl", "other_lang": "en", "principal": None, "here": "/",
-            "heading": i18n.t("portal.too_large_title", "nl"),
-            "text": i18n.t("portal.too_large", "nl", mb=mb)}),
+            "T": Texts(lang), "lang": lang, "other_lang": "en" if lang == "nl" else "nl",
+            "principal": None, "here": "/",
+            "heading": i18n.t("portal.too_large_title", lang),
+            "text": i18n.t("portal.too_large", lang, mb=mb)}),
         status=413, content_type="text/html; charset=utf-8")
     response["Connection"] = "close"  # the unread body is not worth reading
     return response
@@ -412,10 +415,12 @@ def research(request) -> HttpResponse:
 
 
 def _run_report(study_dir: Path, job_id: int, settings) -> None:
-    from .app import PortalSettings  # noqa: F401  (the thread keeps the settings it started with)
+    """The report job: the existing ``report --study`` command in its own process (a failure
+    or a crash of the report never touches the server); its return code is recorded."""
     from .links import PORTAL_FILE, PortalDB
 
-    cmd = [sys.executable, "-m", "partnerschap_eval.cli", "report", "--study", str(study_dir)]
+    cmd = settings.report_command or [sys.executable, "-m", "partnerschap_eval.cli", "report",
+                                       "--study", str(study_dir)]
     try:
         rc = subprocess.run(cmd, capture_output=True, timeout=3600, check=False).returncode
     except (OSError, subprocess.TimeoutExpired):
