@@ -495,3 +495,19 @@ def test_in_a_real_browser_with_screenshots(portal, tmp_path):
         research.screenshot(path=str(ARTIFACTS / "portal-research.png"), full_page=True)
         browser.close()
     assert errors == [], errors
+
+
+@pytest.mark.slow
+def test_the_demo_portal_has_the_demo_schools_with_their_status(tmp_path):
+    from partnerschap_eval.portal.demo import prepare_demo
+    from partnerschap_eval.privacy import DEMO_KEY
+
+    study_dir, schools = prepare_demo(tmp_path / "study", tmp_path / "raw")
+    assert len(schools) == 43
+    assert prepare_demo(study_dir, tmp_path / "raw")[1] == schools  # a second run adds nothing
+    make_app(PortalSettings(study_dir=study_dir, key=DEMO_KEY, secure_cookies=False))
+    db = PortalDB(study_dir / PORTAL_FILE, DEMO_KEY)
+    client = Client(enforce_csrf_checks=True)
+    _login(client, db.create_link(school=schools[0]).token)
+    page = client.get("/school").text
+    assert schools[0] in page and schools[1] not in page and "Voormeting" in page
