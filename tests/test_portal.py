@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -309,6 +310,11 @@ def test_a_zip_bomb_is_refused_before_any_reader_opens_it(portal):
         zf.writestr("xl/workbook.xml", "<workbook/>")
         zf.writestr("xl/worksheets/sheet1.xml", b"\x00" * (300 * 2**20))
     assert len(buf.getvalue()) < 2**20 and sniff(buf.getvalue()) == "bomb"
+    # the same bomb with its unpacked size forged small in both headers: unpacking tells
+    real = struct.pack("<I", 300 * 2**20)
+    forged = buf.getvalue().replace(real, struct.pack("<I", 4096))
+    assert forged != buf.getvalue() and sniff(forged) == "bomb"
+    assert sniff(_xlsx(3)) == "xlsx"
     answer = _upload(_school_client(portal, "S01"), "ouders.xlsx", buf.getvalue())
     assert "pakt uit tot veel meer gegevens" in answer.text
     assert not list((portal / "raw").iterdir())
