@@ -383,6 +383,13 @@ def test_every_catalogue_key_a_template_uses_exists():
     templates = Path(__file__).resolve().parents[1] / "src/partnerschap_eval/portal/templates"
     used = {m for p in templates.rglob("*.html") for m in re.findall(r"T\.(\w+)", p.read_text())}
     assert used and not {f"portal.{k}" for k in used} - set(i18n.keys("nl"))
+    # and every audit event and refusal is worded for the researcher page and the feedback
+    code = "".join(p.read_text() for p in (templates.parent).glob("*.py"))
+    events = set(re.findall(r'audit\("(\w+)"', code)) | {"upload_refused"}
+    refusals = set(re.findall(r'_refusal\([^,]+, "(\w+)"', code))
+    refusals |= {f"{o}_column" for o in ("school", "wave", "role")}
+    wanted = {f"portal.event_{e}" for e in events} | {f"portal.refused_{r}" for r in refusals}
+    assert len(events) >= 8 and not wanted - set(i18n.keys("nl")), wanted - set(i18n.keys("nl"))
 
 
 # -- a real server ---------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def make_app(settings: PortalSettings):
     _settings = settings
     _local.db = None
     _local.study = None
-    state.db.audit("serve_configured")  # creates portal.sqlite with its tables now
+    state.db.audit("portal_started")  # creates portal.sqlite with its tables now
     from django.core.wsgi import get_wsgi_application
 
     return get_wsgi_application()

@@ -406,12 +406,19 @@ def research(request) -> HttpResponse:
              for x in db.links()]
     jobs = [{"id": j["id"], "started": j["started_at"], "finished": j["finished_at"] or "",
              "rc": j["returncode"]} for j in db.jobs()[:5]]
-    audit = [{"at": a["at"][:19].replace("T", " "), "event": a["event"],
+    audit = [{"at": a["at"][:19].replace("T", " "), "event": _event(a["event"], lang),
               "who": a["school_id"] or (a["kind"] or "")} for a in db.audit_log(limit=30)]
     return _page(request, "research.html", cells=_cells(principal, lang), links=links,
                  jobs=jobs, audit=audit,
                  history=[_history_row(r, lang) for r in db.feedback()[:50]],
                  report_dir=str(Path(state.settings.study_dir) / "reports" / "index.html"))
+
+
+def _event(event: str, lang: str) -> str:
+    try:
+        return i18n.t(f"portal.event_{event}", lang)
+    except i18n.MissingMessageError:  # an event of a later version: its code
+        return event
 
 
 def _run_report(study_dir: Path, job_id: int, settings) -> None:
