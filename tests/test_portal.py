@@ -524,3 +524,25 @@ def test_the_demo_portal_has_the_demo_schools_with_their_status(tmp_path):
     _login(client, db.create_link(school=schools[0]).token)
     page = client.get("/school").text
     assert schools[0] in page and schools[1] not in page and "Voormeting" in page
+
+
+def test_a_reader_crash_and_a_server_error_give_a_paragraph_not_a_trace(portal, monkeypatch,
+                                                                       caplog):
+    client = _school_client(portal, "S01")
+
+    def explode(*args, **kwargs):
+        raise RuntimeError(f"a reader failed on {EMAIL}")
+
+    monkeypatch.setattr(Study, "submit", explode)
+    answer = _upload(client, "ouders.csv", _csv(5))
+    assert answer.status_code == 200 and "beschadigd of onleesbaar" in answer.text
+    assert EMAIL not in answer.text and "Traceback" not in answer.text
+    monkeypatch.setattr(Study, "status", explode)
+    broken = Client(raise_request_exception=False)
+    _login(broken, _link(portal, "S02"))
+    page = broken.get("/school")
+    assert page.status_code == 500 and "Er ging iets mis" in page.text
+    assert EMAIL not in page.text and "Traceback" not in page.text
+    logged = [r for r in caplog.records if r.name == "django.request"]
+    assert logged and all(EMAIL not in r.getMessage() and not r.exc_info for r in logged)
+    assert "RuntimeError" in logged[-1].getMessage()

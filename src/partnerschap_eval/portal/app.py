@@ -90,12 +90,17 @@ state = _Handle()
 
 
 class _RedactLinks(logging.Filter):
-    """Django logs the path of refused requests; a link's token must not reach a log."""
+    """Django logs the path of refused requests and the trace of a failed one: a link's token
+    and an error's message (which may quote an uploaded file) must not reach a log. The error's
+    type is kept, its message and trace are not."""
 
     _TOKEN = re.compile(r"/link/[^/\s\"']+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self._TOKEN.sub("/link/…", str(record.msg))
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg += f" ({record.exc_info[0].__name__})"
+            record.exc_info, record.exc_text = None, None
         if record.args:
             record.args = tuple(self._TOKEN.sub("/link/…", a) if isinstance(a, str) else a
                                 for a in record.args)

@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import views
 
+handler500 = "partnerschap_eval.portal.views.server_error"
+
 urlpatterns = [
     path("", views.home),
     path("link/<str:token>", views.link),

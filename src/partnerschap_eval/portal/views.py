@@ -8,6 +8,7 @@ export brought in (file names, headers, labels) passes :func:`privacy.screen` be
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from .auth import LinkAuthenticator, Principal
 from .upload import sniff
 
 _STATIC = Path(__file__).resolve().parent / "static"
+_log = logging.getLogger("partnerschap_eval.portal")
 _SAFE_NAME = "".join(chr(c) for c in range(128) if chr(c).isalnum()) + " ._-"
 
 
@@ -103,6 +105,15 @@ def too_large(request) -> HttpResponse:
 
 def csrf_failure(request, reason: str = "") -> HttpResponse:
     return _message(request, "csrf", 403)
+
+
+def server_error(request) -> HttpResponse:
+    """500 as a paragraph in Dutch (the request may be half-processed: no session is read)."""
+    return HttpResponse(render_to_string("portal/message.html", {
+        "T": Texts("nl"), "lang": "nl", "other_lang": "en", "principal": None, "here": "/",
+        "heading": i18n.t("portal.server_error_title", "nl"),
+        "text": i18n.t("portal.server_error", "nl")}), status=500,
+        content_type="text/html; charset=utf-8")
 
 
 @require_GET
@@ -302,7 +313,9 @@ def _submit_one(upload, principal: Principal, wave: str | None, role: str | None
             detail = {lang: render_error(exc, lang).replace(str(path), name).replace(tmp, "")
                       .replace(str(state.settings.study_dir), "") for lang in i18n.LANGS}
             return {**_refusal(name, "unusable"), "details": detail}
-        except (OSError, ValueError, sqlite3.Error):
+        except Exception as exc:  # noqa: BLE001  (a hostile file must get a paragraph, never
+            # a trace; only the error's type is logged: its message may quote the file)
+            _log.warning("a submission failed in the readers: %s", type(exc).__name__)
             return _refusal(name, "broken")
     return _screened_feedback(feedback[0])
 
