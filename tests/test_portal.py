@@ -262,6 +262,22 @@ def test_the_researcher_sees_all_schools_and_starts_a_report_job(portal, tmp_pat
     assert state.db.get(own).revoked_at is None and len(state.db.jobs()) == before + 1
 
 
+def test_a_researcher_makes_a_school_link_on_the_page_and_a_school_cannot(portal):
+    res = Client(enforce_csrf_checks=True)
+    _login(res, _link(portal, None))
+    form = {"csrfmiddlewaretoken": _token(res.get("/research").text), "school": "S02",
+            "days": "7"}
+    made = res.post("/research/link", form)
+    url = re.search(r"<code>(http://testserver/link/[A-Za-z0-9_-]{43})</code>", made.text).group(1)
+    assert state.db.check_token(url.rsplit("/", 1)[1]).school_id == "S02"
+    assert made["Cache-Control"] == "no-store"
+    assert res.post("/research/link", {**form, "school": "S99"}).status_code == 400
+    school = _school_client(portal, "S01")
+    own = {"csrfmiddlewaretoken": _token(school.get("/school").text), "school": "S01"}
+    n = len(state.db.links())
+    assert school.post("/research/link", own).status_code == 403 and len(state.db.links()) == n
+
+
 def test_pages_in_english_on_request(portal):
     client = _school_client(portal, "S01")
     assert "Submit files" in client.get("/school?lang=en").text

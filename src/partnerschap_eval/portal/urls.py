@@ -16,6 +16,7 @@ urlpatterns = [
     path("research", views.research),
     path("research/report", views.report),
     path("research/revoke", views.revoke),
+    path("research/link", views.new_link),
     path("static/portal.css", views.style),
     path("favicon.ico", views.no_icon),
 ]

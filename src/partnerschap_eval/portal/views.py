@@ -422,6 +422,7 @@ def research(request) -> HttpResponse:
     audit = [{"at": a["at"][:19].replace("T", " "), "event": _event(a["event"], lang),
               "who": a["school_id"] or (a["kind"] or "")} for a in db.audit_log(limit=30)]
     return _page(request, "research.html", cells=_cells(principal, lang), links=links,
+                 schools=[(x.id, _school_name(x.id)) for x in state.study.config.schools],
                  jobs=jobs, audit=audit,
                  history=[_history_row(r, lang) for r in db.feedback()[:50]],
                  report_dir=str(Path(state.settings.study_dir) / "reports" / "index.html"))
@@ -465,6 +466,28 @@ def report(request) -> HttpResponse:
         threading.Thread(target=_run_report, args=(Path(s.study_dir), job_id, s),
                          daemon=True).start()
     return HttpResponseRedirect("/research")
+
+
+@require_POST
+def new_link(request) -> HttpResponse:
+    """A school link made on the researcher page: its URL is shown once, only its hash kept."""
+    principal = _need(request, "researcher")
+    if isinstance(principal, HttpResponse):
+        return principal
+    declared = [s.id for s in state.study.config.schools]
+    school = str(request.POST.get("school", ""))
+    try:
+        days = float(request.POST.get("days", "30"))
+    except ValueError:
+        days = 0
+    if school not in declared or not 0 < days <= 366:
+        return _message(request, "bad_choice", 400)
+    db = state.db
+    made = db.create_link(school=school, days=days)
+    url = request.build_absolute_uri(f"/link/{made.token}")
+    lang = _lang(request)
+    return _page(request, "new_link.html", url=url, school=_school_name(school),
+                 link_id=made.link_id, expires=i18n.date(made.expires_at, lang))
 
 
 @require_POST
