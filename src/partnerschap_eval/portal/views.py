@@ -43,8 +43,10 @@ class Texts:
 
 
 def _lang(request) -> str:
-    asked = request.GET.get("lang") or request.POST.get("lang") if request.method == "POST" \
-        else request.GET.get("lang")
+    """The page language: asked in the query (or a form), else kept in the session, else nl."""
+    asked = request.GET.get("lang")
+    if asked is None and request.method == "POST":
+        asked = request.POST.get("lang")
     if asked in i18n.LANGS:
         if hasattr(request, "session") and request.session.get("lang") != asked:
             request.session["lang"] = asked
