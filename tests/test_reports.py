@@ -216,3 +216,84 @@ def test_report_from_project_config(small_report, tmp_path):
     res = subprocess.run([*cli, "report", "--config", str(tmp_path / "bad.yaml")],
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 2 and "colour" in res.stderr and "Traceback" not in res.stderr
+
+
+#: Viewports of the layout check: the project top and a school page on a laptop, a school page
+#: on a phone (375 px, an iPhone's CSS width).
+VIEWS = [("project-top", "index.html", 1200, 900), ("school", "SCHOOL", 1200, 900),
+         ("school-375px", "SCHOOL", 375, 812)]
+
+_LAYOUT_JS = r"""() => {
+  const width = document.documentElement.clientWidth;
+  const tables = Array.from(document.querySelectorAll('table'));
+  const wide = tables.filter(t => t.getBoundingClientRect().right > width + 1
+                              || (t.parentElement.scrollWidth > t.parentElement.clientWidth + 1))
+                     .map(t => t.querySelector('th, td') ? t.querySelector('th, td').textContent : '?');
+  const wrapped = [];
+  for (const td of document.querySelectorAll('td')) {
+    // an interval or a p-value, by its text (not by the class the report gives it)
+    if (!/^\s*(\[.*\]|p\s*[<=].*)\s*$/.test(td.textContent) || td.closest('details:not([open])')) continue;
+    const r = document.createRange(); r.selectNodeContents(td);
+    const lines = new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top)));
+    if (lines.size > 1) wrapped.push(td.textContent);
+  }
+  const ids = new Set(Array.from(document.querySelectorAll('[id]')).map(e => e.id));
+  const anchors = Array.from(document.querySelectorAll("a[href^='#']")).map(a => a.getAttribute('href').slice(1));
+  const overview = document.querySelector('#overview');
+  return {scroll: document.documentElement.scrollWidth - width, wide, wrapped,
+          missing: anchors.filter(a => !ids.has(a)), n_anchors: anchors.length,
+          overview_bottom: overview ? overview.getBoundingClientRect().bottom : null,
+          toc_bottom: document.querySelector('.pe-toc') ?
+            document.querySelector('.pe-toc').getBoundingClientRect().bottom : null,
+          height: document.documentElement.scrollHeight,
+          methods_link: Array.from(document.querySelectorAll('a')).some(
+            a => a.getAttribute('href') === '../index.html#methods')};
+}"""
+
+
+def test_layout_in_a_real_browser_dutch_and_english(small_report, tmp_path):
+    """Screenshots (tests/artifacts) of the project top, a school page and a school page at phone
+    width, in Dutch and English: no horizontal scroll, no table wider than the page, no CI or
+    p-value broken over two lines, every table-of-contents anchor present, the summary and the
+    table of contents on the first screen, school pages linking to the methods."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    out_nl, responses = small_report
+    path = tmp_path / "responses.csv"
+    responses.to_csv(path, index=False)
+    build_report(ReportSettings(project="Layout", instrument="partnerschap", responses=path,
+                                out_dir=tmp_path / "en", lang="en", min_cell=MIN_CELL,
+                                schools=("S01", "S03", "S04")))
+    ARTIFACTS.mkdir(exist_ok=True)
+    args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=args, headless=True)
+        for lang, out in (("nl", out_nl), ("en", tmp_path / "en")):
+            results = json.loads((out / "results.json").read_text())
+            # the school page with the most to show: numbers for its parents
+            school = max(results["schools"], key=lambda k: sum(
+                v.get("n") is not None for v in results["schools"][k]["scales"].values()))
+            for name, target, width, height in VIEWS:
+                page = browser.new_page(viewport={"width": width, "height": height})
+                rel = f"schools/{school}.html" if target == "SCHOOL" else target
+                page.goto((out / rel).as_uri())
+                page.wait_for_load_state("load")
+                page.screenshot(path=str(ARTIFACTS / f"{lang}-{name}.png"),
+                                full_page=width < 600)
+                got = page.evaluate(_LAYOUT_JS)
+                where = (lang, name)
+                assert got["scroll"] <= 0, (where, "horizontal scroll", got["scroll"])
+                assert got["wide"] == [], (where, "tables wider than the page", got["wide"])
+                assert got["wrapped"] == [], (where, "numbers broken over lines", got["wrapped"][:5])
+                assert got["missing"] == [], (where, "anchors without a target", got["missing"])
+                if name == "project-top":
+                    assert got["n_anchors"] >= 10
+                    assert got["overview_bottom"] <= height, (where, "summary below the fold")
+                    assert got["toc_bottom"] <= height * 1.2, (where, "contents far below the fold")
+                else:
+                    assert got["methods_link"], where
+                page.close()
+        browser.close()

@@ -339,6 +339,8 @@ def report_header(project: str, inst: Instrument, results: dict, lang: str = "nl
     first, last = _first_last(results)
     sub = t("report.header.sub", lang, title=pick_text(inst.title, lang), version=inst.version,
             first=wave_label(first, lang), last=wave_label(last, lang))
+    sub += " " + t("report.header.suppression", lang,
+                   min_cell=i18n.integer(results.get("min_cell", 10), lang))
     return (f"<h1>{escape(t('report.title', lang))}: {escape(project)}</h1>"
             f"<p class='pe-note'>{escape(sub)}{_dated(report_date, lang)}</p>")
 
@@ -616,7 +618,9 @@ def school_starters_html(results: dict, school_key: str, inst: Instrument, lang:
 
 def school_method_html(results: dict, lang: str = "nl") -> str:
     """One paragraph on how the page was made, linking to the project report's methods."""
-    text = t("report.school.method", lang, min_cell=i18n.integer(results.get("min_cell", 10), lang))
+    min_cell = i18n.integer(results.get("min_cell", 10), lang)
+    text = t("report.school.method", lang, min_cell=min_cell) + " " + t("report.school.dash", lang,
+                                                                        min_cell=min_cell)
     link = t("report.school.method_link", lang)
     return (section("school_method", lang) + f"<p class='pe-note'>{escape(text)} "
             f"<a href='../index.html#methods'>{escape(link)}</a></p>")
