@@ -290,6 +290,14 @@ def test_layout_in_a_real_browser_dutch_and_english(small_report, tmp_path):
                 assert got["wrapped"] == [], (where, "numbers broken over lines", got["wrapped"][:5])
                 assert got["missing"] == [], (where, "anchors without a target", got["missing"])
                 if name == "project-top":
+                    # printed, the folded tables open and the navigation aids go
+                    page.emulate_media(media="print")
+                    folded = page.evaluate("""() => Array.from(document.querySelectorAll(
+                        'details.pe-details table')).map(t => t.getBoundingClientRect().height)""")
+                    assert folded and min(folded) > 0, (where, "folded tables not printed")
+                    assert page.evaluate("getComputedStyle(document.querySelector("
+                                         "'details.pe-details > summary')).display") == "none"
+                    page.emulate_media(media="screen")
                     assert got["n_anchors"] >= 10
                     assert got["overview_bottom"] <= height, (where, "summary below the fold")
                     assert got["toc_bottom"] <= height * 1.2, (where, "contents far below the fold")
