@@ -219,3 +219,30 @@ def test_table_cells_are_typeset_by_kind():
     assert "&lt;b&gt;" in html and "<b>" not in html
     cells = re.findall(r"<td class='(pe-\w+)' data-label='([^']*)'", html)
     assert cells == [("pe-text", "Schaal"), ("pe-num", "n"), ("pe-num", "95%-BI"), ("pe-num", "p")]
+
+
+def test_suppressed_level_shares_are_one_hatched_segment_marked_below_min_cell():
+    from matplotlib.patches import Rectangle
+
+    from partnerschap_eval import plots
+
+    inst = load_instrument("partnerschap")
+    cells = [(0, 0.30, None), (1, 0.45, None), (2, None, "suppressed: n < 10"),
+             (3, None, "suppressed: n < 10 (complementary)")]
+    rows = [{"classification": "gerdes_level", "role": "parent", "wave": w, "level": lv,
+             "label": f"L{lv}", "share": share, "reason": reason}
+            for w in ("pre", "post") for lv, share, reason in cells]
+    results = {"waves": {"first": "pre", "last": "post", "order": ["pre", "post"]},
+               "min_cell": 10, "frameworks": {"tables": {"level_distribution": rows}}}
+    fig = plots.level_bars(results, "gerdes_level", inst, "nl")
+    ax = fig.axes[0]
+    hatched = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch()]
+    assert len(hatched) == 2  # one per bar, not one per hidden level
+    assert all(abs(p.get_width() - 0.25) < 1e-9 and abs(p.get_x() - 0.75) < 1e-9 for p in hatched)
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("< 10") == 2
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("minder dan 10" in t for t in legend)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

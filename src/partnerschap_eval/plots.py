@@ -182,8 +182,9 @@ def level_bars(results: dict, classification: str, inst: Instrument, lang: str =
     """100 % stacked bars of a classification's levels per role, first wave above last.
 
     Suppressed cells are not drawn by size: what the shown shares leave of a bar (which the
-    published shares give away anyway) is one hatched segment marked ``< min_cell``, so a bar
-    always reaches 100 % and a reader sees where the hidden groups are.
+    published shares give away anyway) is one hatched segment marked ``< min_cell``, placed where
+    the first hidden level sits, so a bar always reaches 100 % and a reader sees where the
+    hidden groups are.
     """
     import numpy as np
 
@@ -199,16 +200,27 @@ def level_bars(results: dict, classification: str, inst: Instrument, lang: str =
     colours = [cmap(0.25 + 0.7 * i / max(len(levels) - 1, 1)) for i in range(len(levels))]
     hidden_any = False
     for y, (role, wave) in enumerate(reversed(bars)):
-        left = 0.0
-        hidden = False
+        cells = {r["level"]: r for r in rows if r["role"] == role and r["wave"] == wave}
+        shown_total = sum(c["share"] for c in cells.values() if c.get("share") is not None)
+        rest = 1.0 - shown_total
+        hidden = any(c.get("share") is None and c.get("reason") for c in cells.values())
+        left, drawn = 0.0, False
         for (level, _label), colour in zip(levels, colours, strict=True):
-            cell = next((r for r in rows if r["role"] == role and r["wave"] == wave
-                         and r["level"] == level), None)
+            cell = cells.get(level)
             if cell is None:
                 continue
             share = cell.get("share")
             if share is None:
-                hidden = hidden or bool(cell.get("reason"))
+                # the hidden levels together, where the first of them sits in the level order
+                if hidden and not drawn and rest > 1e-9:
+                    drawn = hidden_any = True
+                    ax.barh(y, rest, left=left, color="white", edgecolor="#999999", hatch="///",
+                            linewidth=0.6, height=0.7)
+                    if rest >= 0.05:
+                        ax.text(left + rest / 2, y, t("report.fig.suppressed", lang, min_cell=min_cell),
+                                ha="center", va="center", fontsize=7, color="#444444",
+                                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+                    left += rest
                 continue
             ax.barh(y, share, left=left, color=colour, edgecolor="white", height=0.7)
             if share >= 0.08:
@@ -216,15 +228,6 @@ def level_bars(results: dict, classification: str, inst: Instrument, lang: str =
                         va="center", fontsize=7, color="white" if level >= np.median(
                             [lv for lv, _ in levels]) else "black")
             left += share
-        rest = 1.0 - left
-        if hidden and rest > 1e-9:
-            hidden_any = True
-            ax.barh(y, rest, left=left, color="white", edgecolor="#999999", hatch="///",
-                    linewidth=0.6, height=0.7)
-            if rest >= 0.05:
-                ax.text(left + rest / 2, y, t("report.fig.suppressed", lang, min_cell=min_cell),
-                        ha="center", va="center", fontsize=7, color="#444444",
-                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     ax.set_yticks(range(len(bars)), [t("report.fig.role_wave", lang, role=role_label(r, lang),
                                        wave=wave_label(w, lang)) for r, w in reversed(bars)],
                   fontsize=8)
@@ -237,7 +240,7 @@ def level_bars(results: dict, classification: str, inst: Instrument, lang: str =
                                      hatch="///"))
         labels.append(t("report.fig.suppressed_legend", lang, min_cell=min_cell))
     ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12),
-              ncol=min(len(labels), 3), fontsize=7, frameon=False)
+              ncol=2 if hidden_any else min(len(labels), 3), fontsize=7, frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
