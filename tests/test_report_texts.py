@@ -19,7 +19,9 @@ from partnerschap_eval.instruments import load_instrument
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "partnerschap_eval"
 #: The modules and notebooks that put words in front of a report's readers.
-SCANNED = [PKG / "presentation.py", PKG / "plots.py", *sorted((ROOT / "notebooks").glob("*.py"))]
+#: (found wherever they live in the package, so a move into a subpackage keeps them scanned)
+SCANNED = [*sorted(PKG.rglob("presentation.py")), *sorted(PKG.rglob("plots.py")),
+           *sorted((ROOT / "notebooks").glob("*.py"))]
 #: Layout words of matplotlib (legend positions), not text for a reader.
 LAYOUT = {"upper center", "lower center"}
 WORDS = re.compile(r"[A-Za-zÀ-ÿ]{2,}[\s\u00a0]+[A-Za-zÀ-ÿ]{2,}")
@@ -68,6 +70,10 @@ def test_the_scan_finds_inline_text_pairs():
     fine = ('"""Docstring with words."""\nk = t("report.col.scale", lang)\n'
             'h = f"<h2 id=\'{key}\'>{title}</h2>"\nc = "mean_pre"\n')
     assert literal_texts(fine) == []
+
+
+def test_the_scan_covers_the_report_modules_and_notebooks():
+    assert len(SCANNED) >= 4
 
 
 @pytest.mark.parametrize("path", SCANNED, ids=lambda p: p.name)
