@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from partnerschap_eval.reporting import ReportError, ReportSettings, build_report, check_parameters
@@ -305,3 +306,38 @@ def test_layout_in_a_real_browser_dutch_and_english(small_report, tmp_path):
                     assert got["methods_link"], where
                 page.close()
         browser.close()
+
+
+def test_a_seven_point_three_wave_report_says_what_its_data_say(tmp_path):
+    """The whole report (notebooks included) for a 1-7 instrument and waves T0, T1, T2: the
+    scale range and the wave names come from the instrument and the study, never "1 tot 5",
+    "pre", "post", "voormeting" or "nameting"."""
+    import yaml
+
+    from partnerschap_eval.instruments import load_instrument
+
+    source = Path(load_instrument("partnerschap").source)
+    spec = yaml.safe_load(source.read_text(encoding="utf-8"))
+    spec["id"], spec["response_scale"]["min"], spec["response_scale"]["max"] = "zeven", 1, 7
+    spec["response_scale"]["labels"] = {1: {"nl": "Helemaal oneens", "en": "Strongly disagree"},
+                                        7: {"nl": "Helemaal eens", "en": "Strongly agree"}}
+    (tmp_path / "zeven.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    study = simulate_study(seed=5, design=StudyDesign(n_schools=3, parents_invited=40,
+                                                      response_rate=0.8))
+    responses = study.responses.copy()
+    responses["wave"] = responses["wave"].map({"pre": "T0", "post": "T2"})
+    middle = responses[responses["wave"] == "T0"].assign(wave="T1")
+    responses = pd.concat([responses, middle], ignore_index=True)
+    responses.to_csv(tmp_path / "responses.csv", index=False)
+    build_report(ReportSettings(project="Zeven", instrument=str(tmp_path / "zeven.yaml"),
+                                responses=tmp_path / "responses.csv", out_dir=tmp_path / "out",
+                                waves=("T0", "T1", "T2"), min_cell=10, report_date="2026-06-30"))
+    pages = [tmp_path / "out" / "index.html", *sorted((tmp_path / "out" / "schools").glob("*.html"))]
+    for page in pages:
+        text = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)\b.*?</\1>", " ",
+                                               page.read_text(encoding="utf-8"), flags=re.S))
+        assert "1 tot 7" in text, page.name
+        assert not re.search(r"1 tot 5|\b(pre|post|voormeting|nameting)\b", text, re.I), (
+            page.name, re.findall(r".{30}(?:1 tot 5|\bpre\b|\bpost\b|voormeting|nameting).{30}",
+                                  text, re.I)[:3])
+        assert "T0" in text and "T2" in text
