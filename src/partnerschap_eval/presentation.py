@@ -612,8 +612,10 @@ def school_starters_html(results: dict, school_key: str, inst: Instrument, lang:
         f"<li><strong>{escape(pick_text(it.label or {'nl': it.id}, lang))}</strong>: "
         f"{escape(pick_text(it.text.get('parent') or next(iter(it.text.values())), lang))}</li>"
         for it in themes)
-    return (section("starters", lang) + f"<p>{escape(t('report.school.starters_intro', lang, name=_scale_name(inst, scale_id, lang)))}</p>"
-            f"<ul class='pe-starters'>{items}</ul><p><em>{escape(t('report.school.starters_questions', lang))}</em></p>")
+    intro = t("report.school.starters_intro", lang, name=_scale_name(inst, scale_id, lang))
+    questions = t("report.school.starters_questions", lang)
+    return (section("starters", lang) + f"<p>{escape(intro)}</p>"
+            f"<ul class='pe-starters'>{items}</ul><p><em>{escape(questions)}</em></p>")
 
 
 def school_method_html(results: dict, lang: str = "nl") -> str:
@@ -639,10 +641,11 @@ def schools_index_html(results: dict, lang: str = "nl") -> str:
     ordered = sorted(results.get("schools", {}).items(), key=lambda kv: kv[1]["name"].casefold())
     for key, school in ordered:
         n = school.get("n_parents", {})
+        counts = "".join(f"<td class='pe-num' data-label='{escape(h)}'>{fmt_number(n.get(w), lang, 0)}"
+                         "</td>" for h, w in zip(heads[1:], (first, last), strict=True))
         rows.append(f"<tr><td class='pe-text' data-label='{escape(heads[0])}'>"
                     f"<a href='schools/{escape(key)}.html'>{escape(school['name'])}</a></td>"
-                    f"<td class='pe-num' data-label='{escape(heads[1])}'>{fmt_number(n.get(first), lang, 0)}</td>"
-                    f"<td class='pe-num' data-label='{escape(heads[2])}'>{fmt_number(n.get(last), lang, 0)}</td></tr>")
+                    f"{counts}</tr>")
     return (f"<div class='pe-table-wrap'><table class='pe-table'><thead>{head}</thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
