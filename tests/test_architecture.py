@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("results", {"results"}),
     ("report", {"report"}),
     ("synth", {"synth"}),  # demo and test data: nothing in the pipeline may depend on it
-    ("cli", {"cli", "cli_study", "study_messages"}),
+    ("cli", {"cli", "cli_study", "study_messages", "portal"}),  # DESIGN.md: cli, portal -> report
 ]
 LEVEL = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
 
@@ -167,3 +167,29 @@ def test_statistics_take_no_minimum_cell_size():
         target = PKG / entry
         for path in ([target] if target.is_file() else sorted(target.rglob("*.py"))):
             assert not [t for _, t in _imports(path) if _layer_key(t) == "privacy"], path.name
+
+
+# The portal sits above the study, beside the CLI: only the CLI may import it, and it reaches
+# the study's data only through the study's public API (never the store or ingest directly).
+PORTAL = sorted((PKG / "portal").glob("*.py"))
+PORTAL_MAY_NOT = {"study.store", "ingest", "scoring", "psychometrics", "evaluation", "results",
+                  "report", "synth"}
+
+
+def _reaches(target: str, names: set[str]) -> set[str]:
+    parts = target.split(".")[1:]
+    return {n for n in names if parts[: len(n.split("."))] == n.split(".")}
+
+
+@pytest.mark.parametrize("module", PORTAL, ids=lambda p: p.name)
+def test_the_portal_is_a_client_of_the_study_only(module):
+    # the demo command writes the synthetic demo exports, as the CLI's `demo` does
+    allowed = {"synth"} if module.name == "demo.py" else set()
+    reached = set().union(*[_reaches(t, PORTAL_MAY_NOT - allowed) for _, t in _imports(module)])
+    assert not reached, module.name
+
+
+def test_nothing_below_the_cli_imports_the_portal():
+    users = [p.relative_to(PKG).as_posix() for p in SOURCES
+             if any(_layer_key(t) == "portal" for _, t in _imports(p)) and p.parent.name != "portal"]
+    assert users == ["cli.py"], users
