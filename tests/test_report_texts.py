@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from partnerschap_eval import i18n
-from partnerschap_eval.report import presentation as pres
 from partnerschap_eval.instruments import load_instrument
+from partnerschap_eval.report import presentation as pres
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "partnerschap_eval"

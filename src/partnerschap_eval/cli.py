@@ -255,8 +255,8 @@ def report(
     waves: Annotated[str | None, typer.Option(help=m("cli.help.waves_order"))] = None,
 ) -> None:
     from .privacy import DEFAULT_MIN_CELL
-    from .report.project import load_project
     from .report.build import ReportSettings, build_report
+    from .report.project import load_project
 
     try:
         given = _overrides(responses, instrument, project, out_dir, lang, min_cell, date, waves)
