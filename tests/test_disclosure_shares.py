@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.stats import binom
 
 from partnerschap_eval.disclosure import audit, protect, share_count, share_total
 from partnerschap_eval.frameworks import _suppress_tests, ordinal_change, transition_table
@@ -148,17 +150,18 @@ def attack(results: dict) -> list[str]:
     """What the ordinal row gives away about suppressed transition cells, by hand.
 
     The row's shares give up / same / down (plain rounding of share x n), ``net_up`` gives
-    up - down, the Wald interval's half width gives up + down. A category total minus its
-    published cells leaves its withheld cells: one withheld cell below min_cell is recovered;
-    two withheld cells below min_cell with a sum below min_cell are a group recovered.
+    up - down, the Wald interval's half width gives up + down, and with up + down the exact
+    sign test's p gives min(up, down) (the direction of change tells which). A category total
+    minus its published cells leaves its withheld cells: one withheld cell below min_cell is
+    recovered; two withheld cells below min_cell with a sum below min_cell are a group.
     """
     tables = results["frameworks"]["tables"]
     true = results["_true"]
     found = []
     for row in tables["ordinal_tests"]:
-        n = row["n"]
-        if n is None:
+        if row["n"] is None:
             continue
+        n = int(row["n"])
         known: dict[str, int] = {}
         for cat in ("up", "same", "down"):
             if row.get(f"share_{cat}") is not None:
@@ -184,6 +187,23 @@ def attack(results: dict) -> list[str]:
                 known[missing] = n - sum(known.values())
             if "up" in known and "down" in known:
                 moved, diff = known["up"] + known["down"], known["up"] - known["down"]
+        if moved and "down" not in known and row.get("sign_test_p") is not None:
+            # the exact sign test's p = min(1, 2 P(X <= min(up, down))), X ~ Bin(up + down, .5)
+            ks = [k for k in range(moved // 2 + 1) if math.isclose(
+                min(1.0, 2 * binom.cdf(k, moved, 0.5)), row["sign_test_p"], rel_tol=1e-8)]
+            shown = {cat: sum(r["n"] for r in tables["transitions"] if r["role"] == row["role"]
+                              and r["n"] is not None
+                              and _category(r["from_level"], r["to_level"]) == cat)
+                     for cat in ("up", "down")}
+            options = {(moved - k, k) for k in ks} | {(k, moved - k) for k in ks}
+            options = {o for o in options if o[0] >= shown["up"] and o[1] >= shown["down"]}
+            # worst case: the direction of change is public (the level distributions of both
+            # waves publish it), so the attacker knows whether more moved up or down
+            up_more = sum(c for (a, b), c in true.items() if b > a) >= \
+                sum(c for (a, b), c in true.items() if b < a)
+            options = {o for o in options if (o[0] >= o[1]) == up_more} or options
+            if len(options) == 1:
+                (known["up"], known["down"]), = options
         for cat, total in known.items():
             cells = [r for r in tables["transitions"] if r["role"] == row["role"]
                      and _category(r["from_level"], r["to_level"]) == cat]
@@ -234,7 +254,9 @@ def test_protect_withholds_shares_not_rows_and_the_attack_fails():
     # the row and its n stay; some of its shares and the net change's numbers go
     assert row["n"] == 34 and row["reason"] is None
     assert withheld and set(withheld) <= {"share_up", "share_same", "share_down", "net_up",
-                                          "net_up_ci_low", "net_up_ci_high"}
+                                          "net_up_ci_low", "net_up_ci_high", "sign_test_p"}
+    # the sign test's p (a function of up and down alone) goes with them
+    assert "sign_test_p" in withheld
     assert all(row[f"{k}_reason"] == "suppressed: n < 10 (complementary)" for k in withheld)
     assert safe["frameworks"]["tables"]["transitions"] == r["frameworks"]["tables"]["transitions"]
 
@@ -299,6 +321,9 @@ def test_the_demo_audit_finds_no_leak_and_checks_the_shares(demo_dir):
     assert report.published_counts > 1500 and report.published_means > 900
     tests = results["frameworks"]["tables"]["ordinal_tests"]
     assert all(row["n"] is not None for row in tests)   # shares withheld, not rows
+    for row in tests:
+        if any(row[k] is None for k in ("share_up", "share_same", "share_down", "net_up")):
+            assert row["sign_test_p"] is None
 
 
 @pytest.mark.parametrize("paired_extra", [0, 1, 3])

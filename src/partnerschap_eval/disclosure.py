@@ -28,7 +28,8 @@ away -- ``count = share x n``, derived with exact decimal arithmetic from the pu
 value (:func:`share_count`: the count is determined when ``[(s - h) n, (s + h) n]``, ``h`` half a
 unit of the last published digit, holds exactly one integer) -- and a share with a published
 count gives its total (:func:`share_total`). The shares are those of the ordinal tests (up,
-same, down; ``net_up x n = up - down``; the Wald interval's half width gives ``up + down``),
+same, down; ``net_up x n = up - down``; the Wald interval's half width gives ``up + down``;
+the exact sign test's p, a function of up and down alone, is withheld with any of them),
 level distributions, praatplaat answers, ladder mismatches and the items' % at floor, ceiling
 and missing. A ladder share withheld while its row's ``n`` is published is a secret count.
 
@@ -469,15 +470,15 @@ class _Model:
                                     source=path))
 
     def share(self, path: str, container: dict, key: str, terms: dict, total: int | None,
-              scale: int = 1) -> None:
+              scale: int = 1, along: Iterable[str] = ()) -> None:
         """The published share ``container[key]`` of ``total`` people: the count it gives away
-        joins the system (withheld on its own: ``<key>_reason``)."""
+        joins the system (withheld on its own, ``<key>_reason``, and with ``along``)."""
         self.member(terms)
         if key not in container or total is None:
             return
         c = share_count(container[key], total, scale)
         if c is not None:
-            self.derived(path, c, terms, self.block(container, [key]))
+            self.derived(path, c, terms, self.block(container, [key, *along]))
 
     def withheld_share(self, path: str, container: dict, key: str, terms: dict,
                        block: int) -> None:
@@ -698,14 +699,20 @@ def _framework_cells(m: _Model, fw: dict) -> None:
         if n is None or n == 0:
             continue
         mv = moves(cl, role)
+        # The exact sign test's p is a function of up and down alone: with up + down (from
+        # the same share, say) it gives min(up, down) away. The audit does not invert test
+        # statistics, so the p goes with whichever of these numbers is withheld.
+        sign = [k for k in ("sign_test_p",) if k in row]
         for key, cat in (("share_up", "up"), ("share_same", "same"), ("share_down", "down")):
-            m.share(f"{q}.{key}", row, key, mv[cat], n)
+            m.share(f"{q}.{key}", row, key, mv[cat], n, along=sign)
         diff = {**mv["up"], **{k: -v for k, v in mv["down"].items()}}
         diffs, both = _net_change(row, n)
         for src, k in diffs:
-            m.derived(f"{q}.{src}", k, diff, m.block(row, ["net_up"] if src == "net_up" else ci))
+            keys = ["net_up"] if src == "net_up" else ci
+            m.derived(f"{q}.{src}", k, diff, m.block(row, [*keys, *sign]))
         if both is not None:
-            m.derived(f"{q}.net_up_ci", both, {**mv["up"], **mv["down"]}, m.block(row, ci))
+            m.derived(f"{q}.net_up_ci", both, {**mv["up"], **mv["down"]},
+                      m.block(row, [*ci, *sign]))
     for name, key in (("epstein_profile", None), ("epstein_school_profile", "school_id"),
                       ("ladder_mismatch", None)):
         for i, row in enumerate(tables.get(name) or []):
