@@ -928,7 +928,10 @@ def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _Syst
         w = np.sqrt([float(len(g)) for g in groups])
         b = np.array([rhs[g].mean() for g in groups]) * w
         sub = sub * w[:, None]
-        key = (cols.tobytes(), sub.tobytes(), b.tobytes(), derive)
+        # Everything cached is in the component's own coordinates, so the key is the matrix
+        # and right-hand side alone: a component a round did not touch hits the cache even when
+        # unknowns elsewhere came or went (and its column numbers moved).
+        key = (sub.shape, sub.tobytes(), b.tobytes(), derive)
         if cache is not None and key in cache:
             comps.append((cols, rsel, cache[key][0], groups, cache[key][1], cache[key][2]))
             continue
@@ -1221,6 +1224,19 @@ def protect(results: dict, min_cell: int | None = None, *, max_rounds: int = 200
         m2 = _build(out, split=True)
         return m2, _system(m2, cache, derive=True)
 
+    # First each table's own leaks, in the model where every framework table counts people
+    # of its own: its components are small and the rest hits the cache, so these rounds are
+    # cheap; the rounds over the whole system below then rarely find more.
+    for _ in range(max_rounds):
+        m2, sys2 = split_derive(out)
+        leaks, vectors, _ = _leaks(m2, sys2, min_cell)
+        picked: set[int] = set()
+        for v, _cells in vectors:
+            picked.update(_complement(v, m2, sys2))
+        if not picked:
+            break
+        for b in sorted(picked):
+            _suppress_block(m2, b, reason)
     for _ in range(max_rounds):
         m = _build(out)
         sysm = _system(m, cache)
