@@ -1,7 +1,7 @@
 """Study commands of the CLI (Contract 6): ``study init``, ``submit``, ``status``, ``responses``.
 
 Thin like the rest of the CLI: parse, call :mod:`partnerschap_eval.study`, print the texts of
-:mod:`partnerschap_eval.study_messages`, set the exit code. Registered on the main app by
+:mod:`partnerschap_eval.study.messages`, set the exit code. Registered on the main app by
 :mod:`partnerschap_eval.cli` (:func:`register`).
 """
 
@@ -37,7 +37,7 @@ def _lang(lang: str) -> str:
 
 
 def _error(exc: Exception, lang: str) -> None:
-    from .study_messages import render_error, st
+    from .study.messages import render_error, st
 
     if isinstance(exc, sqlite3.Error):  # a locked, damaged or unreadable store: no traceback
         exc = PartnerschapError(f"The study's store cannot be used ({exc}). Check that the "
@@ -60,7 +60,7 @@ def study_init(
     """Create a study: study.yaml, an empty store and the fingerprint of the key."""
     from .privacy import load_key
     from .study import Study
-    from .study_messages import st
+    from .study.messages import st
 
     lang = _lang(lang)
     try:
@@ -92,7 +92,7 @@ def submit(
     """Submit export files to a study (exit 0: rows accepted; 3: a file with none; 2: unusable)."""
     from .privacy import load_key
     from .study import KeyMismatchError, Study
-    from .study_messages import render_feedback
+    from .study.messages import render_feedback
 
     lang = _lang(lang)
     code = 0
@@ -131,7 +131,7 @@ def status(
 ) -> None:
     """Per school x wave x role: submissions, rows, accepted, rejected, last submission."""
     from .study import Study
-    from .study_messages import st
+    from .study.messages import st
 
     lang = _lang(lang)
     try:
@@ -167,7 +167,7 @@ def responses(
 ) -> None:
     """Write the study's current accepted rows (Contract 2) to a .csv or .parquet file."""
     from .study import Study
-    from .study_messages import st
+    from .study.messages import st
 
     lang = _lang(lang)
     try:

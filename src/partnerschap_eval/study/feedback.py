@@ -1,7 +1,7 @@
 """What a submitter needs to hear about one file, as facts and counts (no wording here).
 
-The texts are rendered in one place, per language, by the CLI's message catalogue
-(:mod:`partnerschap_eval.study_messages`); this module only gathers the facts: rows accepted and
+The texts are rendered in one place, per language, by the message catalogue
+(:mod:`partnerschap_eval.study.messages`); this module only gathers the facts: rows accepted and
 rejected with the reasons counted, answer labels the instrument does not know with a proposed
 ``values:`` line for a mapping file, columns withheld as personal data, the sheet read.
 """
