@@ -10,7 +10,8 @@ Policy (the school-facing wording is in the README):
   code or a mapping-file value is **cleared** (the cell becomes missing) and logged with line,
   column, value and reason; the row itself is kept. Logged values that look like personal data
   or are long are withheld (:func:`partnerschap_eval.privacy.safe_log_value`).
-* A row is **rejected** — first matching reason — when the reader could not split it into the
+* A row is **rejected** — first matching reason, in English (``reason``) and as a stable code
+  (``reason_code``, see :mod:`.reasons`) — when the reader could not split it into the
   header's columns; when a survey tool marks it as a preview, test or spam response; when it has
   no respondent id, wave, role or school; when its role is not one of the instrument's roles; when
   its id, school or wave is implausibly long (over 200 characters).
@@ -60,6 +61,7 @@ from .identity import Identity
 from .layouts import QUALTRICS_BAD_STATUS
 from .mapping import KEY_TARGETS, ColumnMap, MappingFile, load_mapping, map_columns
 from .readers import RawTable, read_export
+from .reasons import code_of
 
 __all__ = ["ExportSpec", "IngestResult", "ingest_exports", "write_ingest_outputs",
            "ROLE_ALIASES", "WAVE_ALIASES", "MAX_KEY_CHARS", "MAX_CLEARED_LISTED"]
@@ -102,6 +104,8 @@ R_EXACT, R_CONFLICT = "exact duplicate", "conflicting duplicate"
 REASONS = ["", R_FIELDS, R_STATUS, R_NO_ID, R_NO_WAVE, R_NO_ROLE, R_NO_SCHOOL, R_ROLE,
            *R_LONG.values(), R_WAVE, R_SCHOOL, R_EXACT, R_CONFLICT]
 _CODE = {r: i for i, r in enumerate(REASONS)}
+# the stable code of each reason (``reason_code`` beside ``reason`` in rejected.csv)
+REASON_CODES = ["", *(code_of(r) for r in REASONS[1:])]
 
 
 @dataclass(frozen=True)
@@ -639,7 +643,7 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
     -------
     IngestResult
         ``responses`` (Contract 2, sorted by wave, school and pseudonym), ``rejected`` (source
-        file, line, reason and the mapped values, id pseudonymised) and ``log`` (per file:
+        file, line, reason, reason_code and the mapped values, id pseudonymised) and ``log`` (per file:
         ``rows_in == accepted + rejected_total``).
 
     Examples
@@ -787,6 +791,7 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
     rejected = _frame({
         "source_file": _take_text(files, spec_index), "line": lines[rej],
         "reason": _take_text(REASONS, reason[rej].astype(np.int64)),
+        "reason_code": _take_text(REASON_CODES, reason[rej].astype(np.int64)),
         "respondent_id": _take_text(names, gid[rej]), "wave": _take_text(waves_u, gwave[rej]),
         "role": pa_strings(rej_role), "school_id": _take_text(schools_u, gschool[rej])},
         items, _take_rows(item_values, rej, lo, hi))
