@@ -97,7 +97,10 @@ def ingest(
         "--format", help="Override format detection: csv, xlsx, sav, qualtrics, qualtrics-legacy, "
                          "limesurvey, msforms, googleforms or table.")] = None,
     sheet: Annotated[str | None, typer.Option(
-        help="Workbook sheet (name or number from 1); default the first with data.")] = None,
+        help="Workbook sheet (name or number from 1); default the first with answers.")] = None,
+    header_row: Annotated[int | None, typer.Option(
+        help="Line (CSV) or row (Excel) of the header, from 1; default: found, title rows above "
+             "it skipped.")] = None,
 ) -> None:
     """Read exports, map and decode answers, pseudonymise ids; write responses, rejected, log."""
     from .ingest import ExportSpec, ingest_exports, ingest_output, write_ingest_files
@@ -108,7 +111,7 @@ def ingest(
         with ingest_output(out_dir, [*exports, mapping, key_file, _yaml_path(instrument)]) as stage:
             key = load_key(key_file)
             specs = [ExportSpec(path=p, wave=wave, role=role, school=school, format=format,
-                                sheet=sheet) for p in exports]
+                                sheet=sheet, header_row=header_row) for p in exports]
             result = ingest_exports(specs, instrument, key, mapping)
             written = write_ingest_files(result, stage)
         paths = {kind: out_dir / p.name for kind, p in written.items()}
@@ -118,6 +121,15 @@ def ingest(
     out.print(f"{totals['rows_in']} rows read: {totals['accepted']} accepted, "
               f"{totals['rejected']} rejected (reasons in {paths['rejected']}).")
     for f in result.log["files"]:
+        details = f.get("details", {})
+        if details.get("title_rows"):
+            err.print(f"[yellow]note:[/] {f['file']}: {details['title_rows']} row(s) above the "
+                      f"header skipped (a title); header on line {details['header_line']} "
+                      "(--header-row to choose another)", highlight=False)
+        if details.get("skipped_sheets"):
+            err.print(f"[yellow]note:[/] {f['file']}: sheet(s) "
+                      f"{', '.join(details['skipped_sheets'])} skipped (instructions); read "
+                      f"'{details['sheet']}' (--sheet to choose another)", highlight=False)
         if f["pii_columns"]:
             cols = ", ".join(c["column"] for c in f["pii_columns"])
             err.print(f"[yellow]warning:[/] {f['file']}: personal data not stored: {cols}",

@@ -99,6 +99,9 @@ def submit(
     format: Annotated[str | None, typer.Option("--format", help="Override format detection.")]
     = None,
     sheet: Annotated[str | None, typer.Option(help="Workbook sheet (name or number).")] = None,
+    header_row: Annotated[int | None, typer.Option(
+        help="Line (CSV) or row (Excel) of the header, from 1; default: found, title rows "
+             "above it skipped.")] = None,
     lang: Annotated[str | None, _LANG] = None,
 ) -> None:
     """Submit export files to a study (exit 0: rows accepted; 3: a file with none; 2: unusable)."""
@@ -119,7 +122,8 @@ def submit(
         for path in exports:
             try:
                 feedback = study.submit([path], school=school, wave=wave, role=role,
-                                        mapping=mapping, key=key, format=format, sheet=sheet)
+                                        mapping=mapping, key=key, format=format, sheet=sheet,
+                                        header_row=header_row)
             except KeyMismatchError as exc:
                 _error(exc, lang)
                 raise typer.Exit(2) from None

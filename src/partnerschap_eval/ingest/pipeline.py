@@ -59,7 +59,14 @@ from .columns import Coded, collapse_space, constant
 from .decode import AnswerDecoder, Cleared
 from .identity import Identity
 from .layouts import QUALTRICS_BAD_STATUS
-from .mapping import KEY_TARGETS, ColumnMap, MappingFile, load_mapping, map_columns
+from .mapping import (
+    KEY_TARGETS,
+    ColumnMap,
+    MappingFile,
+    header_score,
+    load_mapping,
+    map_columns,
+)
 from .readers import RawTable, read_export
 from .reasons import code_of
 
@@ -113,7 +120,9 @@ class ExportSpec:
     """One export file and the values its rows lack (``--wave``, ``--role``, ``--school``).
 
     ``format`` overrides detection (a container or layout name, see :mod:`.readers`);
-    ``sheet`` picks a workbook's sheet by name or number (default: the first with data).
+    ``sheet`` picks a workbook's sheet by name or number (default: the first with answers);
+    ``header_row`` is the line or sheet row of the header (default: found, title rows above it
+    skipped).
     """
 
     path: Path
@@ -122,6 +131,7 @@ class ExportSpec:
     school: str | None = None
     format: str | None = None
     sheet: str | None = None
+    header_row: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
@@ -724,8 +734,9 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
                   identity: Identity | None = None) -> IngestResult:
     items = inst.item_ids
     lo, hi = inst.response_scale.min, inst.response_scale.max
+    score = header_score(inst, mapping)
     for spec in specs:
-        raw = read_export(spec.path, spec.format, spec.sheet)
+        raw = read_export(spec.path, spec.format, spec.sheet, spec.header_row, score)
         # one file: its distinct ids are the run's, so they can be hashed while it is decoded
         parts.append(_ingest_file(raw, spec, inst, mapping, decoder,
                                   key if len(specs) == 1 else None, identity))

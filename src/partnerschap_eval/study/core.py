@@ -198,7 +198,8 @@ class Study:
     def submit(self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], *,
                school: str | None = None, wave: str | None = None, role: str | None = None,
                mapping: str | os.PathLike[str] | None = None, key: bytes | None = None,
-               format: str | None = None, sheet: str | None = None) -> list[SubmissionFeedback]:
+               format: str | None = None, sheet: str | None = None,
+               header_row: int | None = None) -> list[SubmissionFeedback]:
         """Submit export files; each becomes a submission of every cell it holds rows for.
 
         The same bytes with the same options again change nothing (``new`` is False in the
@@ -214,6 +215,8 @@ class Study:
         fixed = {"format": format, "sheet": sheet,
                  "mapping": sha256_file(mapping) if mapping is not None else None,
                  "ids": cfg.ids, "instrument": [inst.id, inst.version]}
+        if header_row is not None:  # only when given: earlier submissions keep their options
+            fixed["header_row"] = int(header_row)
 
         def options(given: dict) -> dict:
             school, wave = _space(given.get("school")), _space(given.get("wave"))
@@ -258,7 +261,7 @@ class Study:
         del data
         spec = ExportSpec(raw, wave=options["wave"], role=options["role"],
                           school=options["school"], format=options["format"],
-                          sheet=options["sheet"])
+                          sheet=options["sheet"], header_row=options.get("header_row"))
         try:
             # resolved names are the declared ids, which the output firewall lets through
             result = ingest_exports([spec], inst, key, mapping, id_scope=cfg.ids,

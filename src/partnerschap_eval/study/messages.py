@@ -46,6 +46,8 @@ def render_feedback(fb: SubmissionFeedback, lang: str = "nl") -> str:
             lines.append("  " + st("cell_replaced" if c.earlier else "cell_new", lang,
                                    school=c.school_id, wave=c.wave, role=c.role,
                                    accepted=c.accepted, rejected=c.rejected))
+    if fb.title_rows:
+        lines.append("  " + st("title_rows", lang, n=fb.title_rows, line=fb.header_line))
     if fb.rejected:
         lines.append("  " + st("rejected_head", lang))
         lines += ["    " + st("count_line", lang, what=reason_text(r, lang), n=n)
@@ -72,7 +74,10 @@ def render_feedback(fb: SubmissionFeedback, lang: str = "nl") -> str:
         lines.append("  " + st("unmapped", lang, columns=", ".join(fb.unmapped_columns)))
     if fb.controls_removed:
         lines.append("  " + st("controls", lang, n=fb.controls_removed))
-    if fb.sheet:
+    if fb.skipped_sheets:
+        lines.append("  " + st("sheet_skipped", lang, sheet=fb.sheet, skipped=", ".join(
+            f"'{s}'" for s in fb.skipped_sheets)))
+    elif fb.sheet:
         lines.append("  " + st("sheet", lang, sheet=fb.sheet))
     if fb.accepted == 0:
         lines.append("  " + st("none_accepted", lang))
