@@ -73,18 +73,26 @@ from .reasons import code_of
 __all__ = ["ExportSpec", "IngestResult", "ingest_exports", "write_ingest_outputs",
            "ROLE_ALIASES", "WAVE_ALIASES", "MAX_KEY_CHARS", "MAX_CLEARED_LISTED"]
 
+# a school names its file or column after the group ("ouders", "leerkrachten"): plurals too
 ROLE_ALIASES = {
-    "parent": ["parent", "parents", "ouder", "ouders", "verzorger", "ouder/verzorger",
-               "ouder of verzorger", "ouder / verzorger", "guardian", "mother", "father",
-               "moeder", "vader"],
-    "teacher": ["teacher", "leerkracht", "leraar", "lerares", "docent", "groepsleerkracht",
-                "juf", "meester", "wish-trainer", "wish trainer"],
-    "youthworker": ["youthworker", "youth worker", "youth-care worker", "youth care worker",
-                    "jeugdhulpverlener", "jeugdhulp", "jeugdprofessional",
-                    "weerbaarheidsspecialist", "resilience specialist"],
-    "coordinator": ["coordinator", "coördinator", "zorgcoördinator", "zorgcoordinator",
-                    "intern begeleider", "ib'er", "ib-er", "ib", "internal coordinator"],
-    "pupil": ["pupil", "leerling", "kind", "child", "student"],
+    "parent": ["parent", "parents", "ouder", "ouders", "verzorger", "verzorgers",
+               "ouder/verzorger", "ouders/verzorgers", "ouder of verzorger", "ouder / verzorger",
+               "guardian", "guardians", "mother", "father", "moeder", "vader"],
+    "teacher": ["teacher", "teachers", "leerkracht", "leerkrachten", "leraar", "leraren",
+                "lerares", "leraressen", "docent", "docenten", "groepsleerkracht",
+                "groepsleerkrachten", "juf", "meester", "wish-trainer", "wish trainer",
+                "wish-trainers", "wish trainers"],
+    "youthworker": ["youthworker", "youthworkers", "youth worker", "youth workers",
+                    "youth-care worker", "youth care worker", "youth-care workers",
+                    "jeugdhulpverlener", "jeugdhulpverleners", "jeugdhulp", "jeugdprofessional",
+                    "jeugdprofessionals", "weerbaarheidsspecialist",
+                    "weerbaarheidsspecialisten", "resilience specialist"],
+    "coordinator": ["coordinator", "coordinators", "coördinator", "coördinatoren",
+                    "coordinatoren", "zorgcoördinator", "zorgcoordinator", "intern begeleider",
+                    "interne begeleiders", "ib'er", "ib'ers", "ib-er", "ib-ers", "ib",
+                    "internal coordinator"],
+    "pupil": ["pupil", "pupils", "leerling", "leerlingen", "kind", "kinderen", "child",
+              "children", "student", "students"],
 }
 _ROLE_LOOKUP = {normalise_label(a): role for role, names in ROLE_ALIASES.items() for a in names}
 WAVE_ALIASES = {"pre": ["pre", "voormeting", "voor", "baseline", "before", "t0"],
