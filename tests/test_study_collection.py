@@ -145,3 +145,23 @@ def test_answers_and_schools_are_the_truths(collected):
     got = responses.groupby(["school_id", "wave", "role"])[ITEMS].sum()
     want = truth.groupby(["school_id", "wave", "role"])[ITEMS].sum().astype(float)
     pd.testing.assert_frame_equal(got.sort_index(), want.sort_index())
+
+
+def test_readme_study_and_researcher_tours_run_as_printed(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+    def code(title: str) -> str:
+        section = readme.split(f"## {title}")[1].split("\n## ")[0]
+        return section.split("```python\n")[1].split("```")[0]
+
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code("A study:"), "README.md (study)", "exec"), namespace)
+    exec(compile(code("For the researcher:"), "README.md (researcher)", "exec"), namespace)
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == "30 30"  # 30 parents paired in the study and in the Contract 4 results
+    status = namespace["study"].status().set_index("wave")
+    assert status.loc["pre", "submissions"] == 2 and status.loc["pre", "accepted"] == 30
+    namespace["study"].close()
