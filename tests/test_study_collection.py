@@ -6,6 +6,11 @@ exactly the truth's pairs (school + role + number at two waves)."""
 from __future__ import annotations
 
 import itertools
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -147,15 +152,16 @@ def test_answers_and_schools_are_the_truths(collected):
     pd.testing.assert_frame_equal(got.sort_index(), want.sort_index())
 
 
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def _tour(title: str, kind: str = "python") -> str:
+    section = README.split(f"## {title}")[1].split("\n## ")[0]
+    return section.split(f"```{kind}\n")[1].split("```")[0]
+
+
 def test_readme_study_and_researcher_tours_run_as_printed(tmp_path, monkeypatch, capsys):
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-
-    def code(title: str) -> str:
-        section = readme.split(f"## {title}")[1].split("\n## ")[0]
-        return section.split("```python\n")[1].split("```")[0]
-
+    code = _tour
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(code("A study:"), "README.md (study)", "exec"), namespace)
@@ -165,3 +171,22 @@ def test_readme_study_and_researcher_tours_run_as_printed(tmp_path, monkeypatch,
     status = namespace["study"].status().set_index("wave")
     assert status.loc["pre", "submissions"] == 2 and status.loc["pre", "accepted"] == 30
     namespace["study"].close()
+
+
+@pytest.mark.slow
+def test_readme_lector_tour_reports_and_reproduces_the_study(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(_tour("A study:"), "README.md (study)", "exec"), namespace)
+    exec(compile(_tour("For the researcher:"), "README.md (researcher)", "exec"), namespace)
+    namespace["study"].close()
+    env = os.environ | {"PARTNERSCHAP_EVAL_KEY": namespace["key"].decode()}
+    commands = [shlex.split(line.split("#")[0]) for line in _tour("For the lector:", "bash")
+                .splitlines() if line.startswith("partnerschap-eval")]
+    assert [c[1] for c in commands] == ["report", "reproduce"]
+    for command in commands:
+        res = subprocess.run([sys.executable, "-m", "partnerschap_eval.cli", *command[1:]],
+                             capture_output=True, text=True, env=env, timeout=600)
+        assert res.returncode == 0, res.stderr + res.stdout
+    results = (tmp_path / "reports" / "wish" / "results.json").read_text()
+    assert '"order": [' in results and (tmp_path / "wish" / "current" / "responses.csv").exists()
