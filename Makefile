@@ -13,7 +13,7 @@ KERNEL := partnerschap-eval
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test bench lint lock clean browser
+.PHONY: demo test bench lint lock clean browser portal
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP) browser
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/python -m pytest -q
 
+# The demo study in the schools' portal on localhost (Ctrl+C stops it); prints a school link
+# and the researcher link. Synthetic data and the public demo key only.
+portal: $(STAMP)
+	$(VENV)/bin/partnerschap-eval portal demo reports/portal-demo --raw data/raw/demo
+
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks
 
@@ -38,7 +43,7 @@ lint: $(STAMP)
 
 # Regenerate the lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
-	$(UV) pip compile pyproject.toml --extra test --python-version 3.11 \
+	$(UV) pip compile pyproject.toml --extra test --extra portal --python-version 3.11 \
 	    --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 # The report browser test drives Debian's chromium (never a downloaded browser build).

@@ -38,3 +38,23 @@ def test_the_check_sees_a_forbidden_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from . import plots\nimport matplotlib.pyplot as plt\n")
     assert {"plots", "matplotlib"} <= _imported(bad)
+
+
+# The portal sits above the study, beside the CLI: only the CLI may import it, and it reaches
+# the study's data only through the study's public API (never the store or ingest directly).
+PORTAL = sorted((PKG / "portal").glob("*.py"))
+PORTAL_MAY_NOT = {"store", "ingest", "scoring", "psychometrics", "evaluation", "results",
+                  "reporting", "plots", "presentation", "synth"}
+
+
+@pytest.mark.parametrize("module", PORTAL, ids=lambda p: p.name)
+def test_the_portal_is_a_client_of_the_study_only(module):
+    # the demo command writes the synthetic demo exports, as the CLI's `demo` does
+    allowed = {"synth"} if module.name == "demo.py" else set()
+    assert not (_imported(module) & (PORTAL_MAY_NOT - allowed)), module.name
+
+
+def test_nothing_below_the_cli_imports_the_portal():
+    users = [p.relative_to(PKG).as_posix() for p in PKG.rglob("*.py")
+             if "portal" in _imported(p) and p.parent.name != "portal"]
+    assert users == ["cli.py"], users

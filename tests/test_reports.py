@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from partnerschap_eval.reporting import ReportError, ReportSettings, build_report, check_parameters
@@ -216,3 +217,127 @@ def test_report_from_project_config(small_report, tmp_path):
     res = subprocess.run([*cli, "report", "--config", str(tmp_path / "bad.yaml")],
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 2 and "colour" in res.stderr and "Traceback" not in res.stderr
+
+
+#: Viewports of the layout check: the project top and a school page on a laptop, a school page
+#: on a phone (375 px, an iPhone's CSS width).
+VIEWS = [("project-top", "index.html", 1200, 900), ("school", "SCHOOL", 1200, 900),
+         ("school-375px", "SCHOOL", 375, 812)]
+
+_LAYOUT_JS = r"""() => {
+  const width = document.documentElement.clientWidth;
+  const tables = Array.from(document.querySelectorAll('table'));
+  const wide = tables.filter(t => t.getBoundingClientRect().right > width + 1
+                              || (t.parentElement.scrollWidth > t.parentElement.clientWidth + 1))
+                     .map(t => t.querySelector('th, td') ? t.querySelector('th, td').textContent : '?');
+  const wrapped = [];
+  for (const td of document.querySelectorAll('td')) {
+    // an interval or a p-value, by its text (not by the class the report gives it)
+    if (!/^\s*(\[.*\]|p\s*[<=].*)\s*$/.test(td.textContent) || td.closest('details:not([open])')) continue;
+    const r = document.createRange(); r.selectNodeContents(td);
+    const lines = new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top)));
+    if (lines.size > 1) wrapped.push(td.textContent);
+  }
+  const ids = new Set(Array.from(document.querySelectorAll('[id]')).map(e => e.id));
+  const anchors = Array.from(document.querySelectorAll("a[href^='#']")).map(a => a.getAttribute('href').slice(1));
+  const overview = document.querySelector('#overview');
+  return {scroll: document.documentElement.scrollWidth - width, wide, wrapped,
+          missing: anchors.filter(a => !ids.has(a)), n_anchors: anchors.length,
+          overview_bottom: overview ? overview.getBoundingClientRect().bottom : null,
+          toc_bottom: document.querySelector('.pe-toc') ?
+            document.querySelector('.pe-toc').getBoundingClientRect().bottom : null,
+          height: document.documentElement.scrollHeight,
+          methods_link: Array.from(document.querySelectorAll('a')).some(
+            a => a.getAttribute('href') === '../index.html#methods')};
+}"""
+
+
+def test_layout_in_a_real_browser_dutch_and_english(small_report, tmp_path):
+    """Screenshots (tests/artifacts) of the project top, a school page and a school page at phone
+    width, in Dutch and English: no horizontal scroll, no table wider than the page, no CI or
+    p-value broken over two lines, every table-of-contents anchor present, the summary and the
+    table of contents on the first screen, school pages linking to the methods."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    out_nl, responses = small_report
+    path = tmp_path / "responses.csv"
+    responses.to_csv(path, index=False)
+    build_report(ReportSettings(project="Layout", instrument="partnerschap", responses=path,
+                                out_dir=tmp_path / "en", lang="en", min_cell=MIN_CELL,
+                                schools=("S01", "S03", "S04")))
+    ARTIFACTS.mkdir(exist_ok=True)
+    args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=args, headless=True)
+        for lang, out in (("nl", out_nl), ("en", tmp_path / "en")):
+            results = json.loads((out / "results.json").read_text())
+            # the school page with the most to show: numbers for its parents
+            school = max(results["schools"], key=lambda k: sum(
+                v.get("n") is not None for v in results["schools"][k]["scales"].values()))
+            for name, target, width, height in VIEWS:
+                page = browser.new_page(viewport={"width": width, "height": height})
+                rel = f"schools/{school}.html" if target == "SCHOOL" else target
+                page.goto((out / rel).as_uri())
+                page.wait_for_load_state("load")
+                page.screenshot(path=str(ARTIFACTS / f"{lang}-{name}.png"),
+                                full_page=width < 600)
+                got = page.evaluate(_LAYOUT_JS)
+                where = (lang, name)
+                assert got["scroll"] <= 0, (where, "horizontal scroll", got["scroll"])
+                assert got["wide"] == [], (where, "tables wider than the page", got["wide"])
+                assert got["wrapped"] == [], (where, "numbers broken over lines", got["wrapped"][:5])
+                assert got["missing"] == [], (where, "anchors without a target", got["missing"])
+                if name == "project-top":
+                    # printed, the folded tables open and the navigation aids go
+                    page.emulate_media(media="print")
+                    folded = page.evaluate("""() => Array.from(document.querySelectorAll(
+                        'details.pe-details table')).map(t => t.getBoundingClientRect().height)""")
+                    assert folded and min(folded) > 0, (where, "folded tables not printed")
+                    assert page.evaluate("getComputedStyle(document.querySelector("
+                                         "'details.pe-details > summary')).display") == "none"
+                    page.emulate_media(media="screen")
+                    assert got["n_anchors"] >= 10
+                    assert got["overview_bottom"] <= height, (where, "summary below the fold")
+                    assert got["toc_bottom"] <= height * 1.2, (where, "contents far below the fold")
+                else:
+                    assert got["methods_link"], where
+                page.close()
+        browser.close()
+
+
+def test_a_seven_point_three_wave_report_says_what_its_data_say(tmp_path):
+    """The whole report (notebooks included) for a 1-7 instrument and waves T0, T1, T2: the
+    scale range and the wave names come from the instrument and the study, never "1 tot 5",
+    "pre", "post", "voormeting" or "nameting"."""
+    import yaml
+
+    from partnerschap_eval.instruments import load_instrument
+
+    source = Path(load_instrument("partnerschap").source)
+    spec = yaml.safe_load(source.read_text(encoding="utf-8"))
+    spec["id"], spec["response_scale"]["min"], spec["response_scale"]["max"] = "zeven", 1, 7
+    spec["response_scale"]["labels"] = {1: {"nl": "Helemaal oneens", "en": "Strongly disagree"},
+                                        7: {"nl": "Helemaal eens", "en": "Strongly agree"}}
+    (tmp_path / "zeven.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    study = simulate_study(seed=5, design=StudyDesign(n_schools=3, parents_invited=40,
+                                                      response_rate=0.8))
+    responses = study.responses.copy()
+    responses["wave"] = responses["wave"].map({"pre": "T0", "post": "T2"})
+    middle = responses[responses["wave"] == "T0"].assign(wave="T1")
+    responses = pd.concat([responses, middle], ignore_index=True)
+    responses.to_csv(tmp_path / "responses.csv", index=False)
+    build_report(ReportSettings(project="Zeven", instrument=str(tmp_path / "zeven.yaml"),
+                                responses=tmp_path / "responses.csv", out_dir=tmp_path / "out",
+                                waves=("T0", "T1", "T2"), min_cell=10, report_date="2026-06-30"))
+    pages = [tmp_path / "out" / "index.html", *sorted((tmp_path / "out" / "schools").glob("*.html"))]
+    for page in pages:
+        text = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)\b.*?</\1>", " ",
+                                               page.read_text(encoding="utf-8"), flags=re.S))
+        assert "1 tot 7" in text, page.name
+        assert not re.search(r"1 tot 5|\b(pre|post|voormeting|nameting)\b", text, re.I), (
+            page.name, re.findall(r".{30}(?:1 tot 5|\bpre\b|\bpost\b|voormeting|nameting).{30}",
+                                  text, re.I)[:3])
+        assert "T0" in text and "T2" in text

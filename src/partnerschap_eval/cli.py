@@ -1,12 +1,15 @@
 """Command line (Contract 3): parse, call the library, print, set the exit code.
 
 User errors print one paragraph (what went wrong, where, how to fix) and exit with status 2;
-they never show a traceback.
+they never show a traceback. The command line's own words come from the message catalogue
+(``cli.po``) in the language of ``PARTNERSCHAP_EVAL_LANG`` (``nl`` or ``en``; English until the
+library's error messages, which it prints, are in the catalogue too).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,16 +18,28 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from . import i18n
 from .errors import PartnerschapError
 
+try:
+    LANG = i18n.check_lang(os.environ.get("PARTNERSCHAP_EVAL_LANG") or "en")
+except ValueError:
+    LANG = "en"
+
+
+def m(key: str, **params: object) -> str:
+    """A text of the command line (``cli.po``) in :data:`LANG`."""
+    return i18n.t(key, LANG, **params)
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Measure parent-professional partnership and evaluate interventions.")
+                  help=m("cli.app_help"))
 out = Console()
 err = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]{m('cli.error')}:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -49,8 +64,7 @@ def _wave_list(text: str) -> list[str]:
     """``--waves pre,post`` as a list; an empty name is a user error, not a wave."""
     names = [w.strip() for w in text.split(",")]
     if not all(names):
-        raise PartnerschapError(f"--waves {text!r} has an empty name; write the waves in time "
-                                "order, separated by commas, e.g. --waves T0,T1,T2.")
+        raise PartnerschapError(m("cli.waves_empty", text=repr(text)))
     return names
 
 
@@ -67,42 +81,49 @@ class _Step:
 
     def __exit__(self, *exc: object) -> None:
         if exc[0] is None:
-            out.print(f"  done in {time.perf_counter() - self.start:.1f} s", style="dim")
+            out.print("  " + m("cli.step_done", seconds=i18n.number(
+                time.perf_counter() - self.start, LANG, 1)), style="dim")
 
 
-@app.command()
-def keygen(out_path: Annotated[Path, typer.Option("--out", help="Where to write the key.")]) -> None:
-    """Write a new random pseudonymisation key (file mode 0600)."""
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        out.print(m("cli.version", version=__version__), highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", help=m("cli.version_help"), callback=_version, is_eager=True)] = False) -> None:
+    pass
+
+
+@app.command(help=m("cli.keygen.help"))
+def keygen(out_path: Annotated[Path, typer.Option("--out", help=m("cli.keygen.out"))]) -> None:
     from .privacy import keygen as _keygen
 
     try:
         path = _keygen(out_path)
     except PartnerschapError as exc:
         _fail(exc)
-    out.print(f"Key written to {path} (mode 0600). Keep it outside the data folder and never "
-              "commit it; without it the same people cannot be linked across waves.")
+    out.print(m("cli.keygen.done", path=path))
 
 
-@app.command()
+@app.command(help=m("cli.ingest.help"))
 def ingest(
-    exports: Annotated[list[Path], typer.Argument(help="Export files (CSV, ...).")],
-    instrument: Annotated[str, typer.Option(help="Instrument id or YAML path.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    wave: Annotated[str | None, typer.Option(help="Wave of every row (export has none).")] = None,
-    role: Annotated[str | None, typer.Option(help="Role of every row (export has none).")] = None,
-    school: Annotated[str | None, typer.Option(help="School of every row (export has none).")] = None,
-    mapping: Annotated[Path | None, typer.Option(help="Mapping YAML file.")] = None,
-    key_file: Annotated[Path | None, typer.Option(help="Pseudonymisation key file.")] = None,
-    format: Annotated[str | None, typer.Option(
-        "--format", help="Override format detection: csv, xlsx, sav, qualtrics, qualtrics-legacy, "
-                         "limesurvey, msforms, googleforms or table.")] = None,
-    sheet: Annotated[str | None, typer.Option(
-        help="Workbook sheet (name or number from 1); default the first with answers.")] = None,
-    header_row: Annotated[int | None, typer.Option(
-        help="Line (CSV) or row (Excel) of the header, from 1; default: found, title rows above "
-             "it skipped.")] = None,
+    exports: Annotated[list[Path], typer.Argument(help=m("cli.ingest.exports"))],
+    instrument: Annotated[str, typer.Option(help=m("cli.help.instrument"))],
+    out_dir: Annotated[Path, typer.Option("--out", help=m("cli.ingest.out"))],
+    wave: Annotated[str | None, typer.Option(help=m("cli.ingest.wave"))] = None,
+    role: Annotated[str | None, typer.Option(help=m("cli.ingest.role"))] = None,
+    school: Annotated[str | None, typer.Option(help=m("cli.ingest.school"))] = None,
+    mapping: Annotated[Path | None, typer.Option(help=m("cli.ingest.mapping"))] = None,
+    key_file: Annotated[Path | None, typer.Option(help=m("cli.ingest.key_file"))] = None,
+    format: Annotated[str | None, typer.Option("--format", help=m("cli.ingest.format"))] = None,
+    sheet: Annotated[str | None, typer.Option(help=m("cli.ingest.sheet"))] = None,
+    header_row: Annotated[int | None, typer.Option(help=m("cli.ingest.header_row"))] = None,
 ) -> None:
-    """Read exports, map and decode answers, pseudonymise ids; write responses, rejected, log."""
     from .ingest import ExportSpec, ingest_exports, ingest_output, write_ingest_files
     from .privacy import load_key
 
@@ -118,41 +139,40 @@ def ingest(
     except PartnerschapError as exc:
         _fail(exc)
     totals = result.log["totals"]
-    out.print(f"{totals['rows_in']} rows read: {totals['accepted']} accepted, "
-              f"{totals['rejected']} rejected (reasons in {paths['rejected']}).")
+    out.print(m("cli.ingest.done", rows_in=totals["rows_in"], accepted=totals["accepted"],
+                rejected=totals["rejected"], rejected_file=paths["rejected"]))
     for f in result.log["files"]:
         details = f.get("details", {})
         if details.get("title_rows"):
-            err.print(f"[yellow]note:[/] {f['file']}: {details['title_rows']} row(s) above the "
-                      f"header skipped (a title); header on line {details['header_line']} "
-                      "(--header-row to choose another)", highlight=False)
+            err.print(f"[yellow]{m('cli.note')}:[/] "
+                      + m("cli.ingest.title_rows", file=f["file"], n=details["title_rows"],
+                          line=details["header_line"]), highlight=False)
         if details.get("skipped_sheets"):
-            err.print(f"[yellow]note:[/] {f['file']}: sheet(s) "
-                      f"{', '.join(details['skipped_sheets'])} skipped (instructions); read "
-                      f"'{details['sheet']}' (--sheet to choose another)", highlight=False)
+            err.print(f"[yellow]{m('cli.note')}:[/] "
+                      + m("cli.ingest.skipped_sheets", file=f["file"],
+                          skipped=", ".join(details["skipped_sheets"]), sheet=details["sheet"]),
+                      highlight=False)
         if f["pii_columns"]:
             cols = ", ".join(c["column"] for c in f["pii_columns"])
-            err.print(f"[yellow]warning:[/] {f['file']}: personal data not stored: {cols}",
-                      highlight=False)
+            err.print(f"[yellow]{m('cli.warning')}:[/] "
+                      + m("cli.ingest.pii", file=f["file"], columns=cols), highlight=False)
         if f.get("withheld_values"):  # counted, never shown (the output firewall)
             counts = ", ".join(f"{n} {kind}" for kind, n in f["withheld_values"].items())
-            err.print(f"[yellow]note:[/] {f['file']}: unknown values withheld (not shown): "
-                      f"{counts} cell(s); their rows are rejected (see rejected.csv)",
-                      highlight=False)
+            err.print(f"[yellow]{m('cli.note')}:[/] "
+                      + m("cli.ingest.withheld", file=f["file"], counts=counts), highlight=False)
         if f["unmapped_columns"]:
-            err.print(f"[yellow]note:[/] {f['file']}: unmapped columns ignored: "
-                      f"{', '.join(f['unmapped_columns'])}", highlight=False)
+            err.print(f"[yellow]{m('cli.note')}:[/] "
+                      + m("cli.ingest.unmapped", file=f["file"],
+                          columns=", ".join(f["unmapped_columns"])), highlight=False)
 
 
-@app.command()
+@app.command(help=m("cli.score.help"))
 def score(
-    responses: Annotated[Path, typer.Argument(help="Responses file (Contract 2).")],
-    instrument: Annotated[str, typer.Option(help="Instrument id or YAML path.")],
-    out_path: Annotated[Path, typer.Option("--out", help="Scores CSV to write.")],
-    waves: Annotated[str | None, typer.Option(
-        help="Wave order, comma-separated (rows are written in this order).")] = None,
+    responses: Annotated[Path, typer.Argument(help=m("cli.help.responses"))],
+    instrument: Annotated[str, typer.Option(help=m("cli.help.instrument"))],
+    out_path: Annotated[Path, typer.Option("--out", help=m("cli.score.out"))],
+    waves: Annotated[str | None, typer.Option(help=m("cli.score.waves"))] = None,
 ) -> None:
-    """Scale scores per respondent and wave (reverse keys, min-items rule)."""
     from ._outputs import check_output
 
     try:
@@ -176,20 +196,17 @@ def score(
         write_csv(scores, out_path)
     except PartnerschapError as exc:
         _fail(exc)
-    out.print(f"{len(scores)} rows scored on {len(inst.scales)} scales -> {out_path}")
+    out.print(m("cli.score.done", rows=len(scores), scales=len(inst.scales), path=out_path))
 
 
-@app.command()
+@app.command(help=m("cli.evaluate.help"))
 def evaluate(
-    responses: Annotated[Path, typer.Argument(help="Responses file (Contract 2).")],
-    instrument: Annotated[str, typer.Option(help="Instrument id or YAML path.")],
-    out_path: Annotated[Path, typer.Option("--out", help="results.json to write.")],
-    min_cell: Annotated[int, typer.Option(help="Minimum cell size (Contract 5).")] = 10,
-    waves: Annotated[str | None, typer.Option(
-        help="Wave order, comma-separated, e.g. T0,T1,T2 (needed unless the waves are pre/post "
-             "or voormeting/nameting).")] = None,
+    responses: Annotated[Path, typer.Argument(help=m("cli.help.responses"))],
+    instrument: Annotated[str, typer.Option(help=m("cli.help.instrument"))],
+    out_path: Annotated[Path, typer.Option("--out", help=m("cli.evaluate.out"))],
+    min_cell: Annotated[int, typer.Option(help=m("cli.help.min_cell"))] = 10,
+    waves: Annotated[str | None, typer.Option(help=m("cli.help.waves_order"))] = None,
 ) -> None:
-    """Pre/post statistics for every scale, written as results.json (Contract 4)."""
     from ._outputs import check_output
 
     try:
@@ -210,84 +227,95 @@ def evaluate(
         write_text(out_path, canonical_json(results))
     except PartnerschapError as exc:
         _fail(exc)
-    out.print(f"results written to {out_path}")
+    out.print(m("cli.evaluate.done", path=out_path))
 
 
-@app.command()
-def report(
-    config: Annotated[Path | None, typer.Option(help="Project YAML (see README).")] = None,
-    study: Annotated[Path | None, typer.Option(help="A study folder (Contract 6).")] = None,
-    responses: Annotated[Path | None, typer.Option(help="Responses file (Contract 2).")] = None,
-    instrument: Annotated[str | None, typer.Option(help="Instrument id or YAML path.")] = None,
-    project: Annotated[str | None, typer.Option(help="Project name shown in the report.")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
-    lang: Annotated[str, typer.Option(help="nl (default) or en.")] = "nl",
-    min_cell: Annotated[int, typer.Option(help="Minimum cell size (Contract 5).")] = 10,
-    date: Annotated[str | None, typer.Option(
-        help="Date printed on the report, YYYY-MM-DD (default today).")] = None,
-    waves: Annotated[str | None, typer.Option(
-        help="Wave order, comma-separated (needed unless the waves are pre/post or "
-             "voormeting/nameting; with --config use 'waves:' in the project file).")] = None,
-) -> None:
-    """Compute results once and render the HTML report with papermill."""
+def _overrides(responses: Path | None, instrument: str | None, project: str | None,
+               out_dir: Path | None, lang: str | None, min_cell: int | None, date: str | None,
+               waves: str | None) -> dict:
+    """The report settings given on the command line (they override the project file)."""
     from .privacy import check_min_cell
+
+    given: dict = {}
+    if lang is not None:
+        if lang.strip().lower() not in i18n.LANGS:
+            raise PartnerschapError(m("cli.report.lang_invalid", lang=lang))
+        given["lang"] = lang.strip().lower()
+    if min_cell is not None:
+        given["min_cell"] = check_min_cell(min_cell, "--min-cell")
+    for name, value in (("responses", responses), ("instrument", instrument),
+                        ("project", project), ("out_dir", out_dir), ("report_date", date)):
+        if value is not None:
+            given[name] = value
+    if waves:
+        given["waves"] = tuple(_wave_list(waves))
+    return given
+
+
+@app.command(help=m("cli.report.help"))
+def report(
+    config: Annotated[Path | None, typer.Option(help=m("cli.report.config"))] = None,
+    study: Annotated[Path | None, typer.Option(help=m("cli.report.study"))] = None,
+    responses: Annotated[Path | None, typer.Option(help=m("cli.help.responses"))] = None,
+    instrument: Annotated[str | None, typer.Option(help=m("cli.help.instrument"))] = None,
+    project: Annotated[str | None, typer.Option(help=m("cli.report.project"))] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help=m("cli.report.out"))] = None,
+    lang: Annotated[str | None, typer.Option(help=m("cli.report.lang"))] = None,
+    min_cell: Annotated[int | None, typer.Option(help=m("cli.help.min_cell"))] = None,
+    date: Annotated[str | None, typer.Option(help=m("cli.report.date"))] = None,
+    waves: Annotated[str | None, typer.Option(help=m("cli.help.waves_order"))] = None,
+) -> None:
+    from .privacy import DEFAULT_MIN_CELL
     from .project import load_project
     from .reporting import ReportSettings, build_report
 
     try:
+        given = _overrides(responses, instrument, project, out_dir, lang, min_cell, date, waves)
         if config is not None:
-            settings = load_project(config)
-            if waves:  # the command line wins over the project file
-                settings = dataclasses.replace(settings, waves=tuple(_wave_list(waves)))
+            # the command line wins over the project file
+            settings = dataclasses.replace(load_project(config), **given)
         elif study is not None:
             from .cli_study import study_report_settings
 
-            settings = study_report_settings(study, out_dir, lang, date)
+            settings = study_report_settings(study, out_dir, given.get("lang", "nl"), date)
+            settings = dataclasses.replace(settings, **given)
         else:
             missing = [n for n, v in (("--responses", responses), ("--instrument", instrument),
                                       ("--project", project), ("--out", out_dir)) if v is None]
             if missing:
-                raise PartnerschapError(f"report needs --config PROJECT.yaml, or all of "
-                                        f"{', '.join(missing)}.")
-            check_min_cell(min_cell, "--min-cell")
-            if lang not in ("nl", "en"):
-                raise PartnerschapError(f"--lang must be 'nl' or 'en', not '{lang}'.")
-            settings = ReportSettings(project=project, instrument=instrument, responses=responses,
-                                      out_dir=out_dir, lang=lang, min_cell=min_cell,
-                                      report_date=date,
-                                      waves=tuple(_wave_list(waves)) if waves else None)
-        with _Step(f"report '{settings.project}' -> {settings.out_dir}"):
+                raise PartnerschapError(m("cli.report.needs", missing=", ".join(missing)))
+            settings = ReportSettings(**{"lang": "nl", "min_cell": DEFAULT_MIN_CELL, **given})
+        with _Step(m("cli.report.step", project=settings.project, out=settings.out_dir)):
             paths = build_report(settings, protect=(config,) if config is not None else ())
     except PartnerschapError as exc:
         _fail(exc)
-    out.print(f"report: {paths.html} ({len(paths.school_pages)} school pages)")
+    out.print(m("cli.report.done", html=paths.html, n=len(paths.school_pages)), highlight=False)
 
 
-@app.command()
-def reproduce(report_dir: Annotated[Path, typer.Argument(help="A report folder.")]) -> None:
-    """Re-run a report from its manifest; non-zero exit with a diff when anything drifted."""
+@app.command(help=m("cli.reproduce.help"))
+def reproduce(report_dir: Annotated[Path, typer.Argument(help=m("cli.reproduce.dir"))]) -> None:
     from .reporting import reproduce as _reproduce
 
     try:
-        with _Step(f"reproducing {report_dir}"):
+        with _Step(m("cli.reproduce.step", dir=report_dir)):
             problems = _reproduce(report_dir)
     except PartnerschapError as exc:
         _fail(exc)
     if problems:
-        err.print("[bold red]drift:[/] the report does not reproduce:", highlight=False)
+        err.print(f"[bold red]{m('cli.reproduce.drift')}:[/] {m('cli.reproduce.drift_head')}",
+                  highlight=False)
         for p in problems:
             err.print(p, highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(code=1)
-    out.print("reproduced: results.json identical, page content identical.")
+    out.print(m("cli.reproduce.done"))
 
 
-@app.command()
+@app.command(help=m("cli.demo.help"))
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("reports/demo"),
-    raw_dir: Annotated[Path, typer.Option("--raw", help="Where the demo exports live.")] = Path("data/raw/demo"),
-    lang: Annotated[str, typer.Option(help="nl (default) or en.")] = "nl",
+    out_dir: Annotated[Path, typer.Option("--out", help=m("cli.demo.out"))] = Path("reports/demo"),
+    raw_dir: Annotated[Path, typer.Option("--raw", help=m("cli.demo.raw"))] = Path("data/raw/demo"),
+    lang: Annotated[str, typer.Option(help=m("cli.report.lang"))] = "nl",
 ) -> None:
-    """The whole pipeline on the bundled WiSH-like demo study."""
     from ._outputs import output_set
     from .ingest import ExportSpec, ingest_exports, write_ingest_files
     from .privacy import DEMO_KEY
@@ -299,15 +327,15 @@ def demo(
         # staging sibling and moved into place whole.
         with output_set(out_dir, kind="report", inputs=[raw_dir],
                         what="demo folder") as stage:
-            with _Step(f"demo exports in {raw_dir} (written only when missing)"):
+            with _Step(m("cli.demo.step_exports", raw=raw_dir)):
                 specs = write_demo_exports(raw_dir)
                 fw_specs = write_framework_exports(raw_dir)
-            with _Step("ingest (demo key; a real project uses its own key)"):
+            with _Step(m("cli.demo.step_ingest")):
                 result = ingest_exports([ExportSpec(**s) for s in specs], "partnerschap", DEMO_KEY)
                 paths = write_ingest_files(result, stage / "ingest")
                 t = result.log["totals"]
-                out.print(f"  partnerschap: {t['rows_in']} rows: {t['accepted']} accepted, "
-                          f"{t['rejected']} rejected", highlight=False)
+                out.print("  " + m("cli.demo.rows", instrument="partnerschap", **t),
+                          highlight=False)
                 frameworks = []
                 for inst_id in FRAMEWORK_INSTRUMENTS:
                     mine = [ExportSpec(path=s["path"], wave=s["wave"]) for s in fw_specs
@@ -316,9 +344,9 @@ def demo(
                     fw_paths = write_ingest_files(fw, stage / "ingest" / inst_id)
                     frameworks.append((inst_id, fw_paths["responses"]))
                     t = fw.log["totals"]
-                    out.print(f"  {inst_id}: {t['rows_in']} rows: {t['accepted']} accepted, "
-                              f"{t['rejected']} rejected", highlight=False)
-            with _Step("evaluate and render the report"):
+                    out.print("  " + m("cli.demo.rows", instrument=inst_id, **t),
+                              highlight=False)
+            with _Step(m("cli.demo.step_report")):
                 report = build_report_into(ReportSettings(
                     project="WiSH demo", instrument="partnerschap",
                     responses=paths["responses"], out_dir=stage, lang=lang,
@@ -326,7 +354,7 @@ def demo(
         report = report.moved(stage, out_dir)
     except PartnerschapError as exc:
         _fail(exc)
-    out.print(f"[bold green]demo report:[/] {report.html} ({len(report.school_pages)} school pages)",
+    out.print(f"[bold green]{m('cli.demo.done', html=report.html, n=len(report.school_pages))}[/]",
               highlight=False)
 
 
@@ -334,13 +362,17 @@ from .cli_study import register as _register_study  # noqa: E402
 
 _register_study(app)  # study init, submit, status, responses (Contract 6)
 
+from .portal.cli import register as _register_portal  # noqa: E402
+
+_register_portal(app)  # portal serve, link, revoke (Contract 7; Django only for serve)
+
 
 def main() -> None:
     """Entry point of the ``partnerschap-eval`` command."""
     try:
         app()
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print(m("cli.interrupted"))
         sys.exit(130)
 
 

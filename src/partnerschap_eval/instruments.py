@@ -104,6 +104,10 @@ class Item(_Model):
     reverse: bool = False
     #: Optional short name for tables and figures (e.g. a praatplaat theme).
     label: LocalText | None = None
+    #: Optional: what this item speaks to in other instruments, as instrument id -> scale or
+    #: item ids of that instrument (a praatplaat theme names the partnerschap scales it opens a
+    #: conversation about, so a school page can offer it where the school scores lowest).
+    relates_to: dict[str, tuple[str, ...]] | None = None
 
 
 class Scale(_Model):

@@ -11,8 +11,9 @@ matplotlib.use("Agg")  # reports are rendered headless; never pick an interactiv
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from .i18n import t  # noqa: E402
 from .instruments import Instrument, pick_text  # noqa: E402
-from .presentation import fmt_number, t  # noqa: E402
+from .presentation import _first_last, fmt_number, role_label, wave_label  # noqa: E402
 
 __all__ = ["forest_plot", "pre_post_plot", "school_comparison_plot", "school_pre_post_plot",
            "show", "to_png", "level_bars", "epstein_plot", "change_histogram"]
@@ -49,7 +50,9 @@ def forest_plot(results: dict, inst: Instrument, lang: str = "nl", key: str = "d
             ci = p.get(f"{key}_ci95")
             if p.get(key) is None or not ci or ci[0] is None:
                 continue
-            rows.append((f"{name} · {t(role, lang)}", p[key], ci[0], ci[1], role))
+            who = t("report.role.all", lang) if role == "all" else role_label(role, lang)
+            rows.append((t("report.fig.scale_role", lang, scale=name, role=who), p[key], ci[0], ci[1],
+                         role))
     height = 0.9 + 0.32 * max(len(rows), 1)
     fig, ax = plt.subplots(figsize=(7.5, height), dpi=100)
     for i, (_label, est, lo, hi, role) in enumerate(rows):
@@ -59,7 +62,7 @@ def forest_plot(results: dict, inst: Instrument, lang: str = "nl", key: str = "d
         ax.plot([est], [y], "o", color=colour, markersize=6 if role == "all" else 4.5)
     ax.axvline(0, color="#555555", linewidth=0.8)
     ax.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)], fontsize=8)
-    ax.set_xlabel(f"{key} (95%-{'BI' if lang == 'nl' else 'CI'})")
+    ax.set_xlabel(t("report.fig.axis_effect", lang, key=key))
     _decimal_comma(ax, lang)
     _style(ax)
     fig.tight_layout()
@@ -79,7 +82,8 @@ def _pre_post_panels(results: dict, inst: Instrument, lang: str, lines) -> Figur
                 continue
             ax.plot([0, 1], [block["mean_pre"], block["mean_post"]], style, color=colour,
                     label=label)
-        ax.set_xticks([0, 1], [t("pre", lang), t("post", lang)])
+        first, last = _first_last(results)
+        ax.set_xticks([0, 1], [wave_label(first, lang), wave_label(last, lang)])
         ax.set_xlim(-0.3, 1.3)
         ax.set_ylim(lo, hi)
         ax.set_title(pick_text(inst.scale(scale_id).name, lang), fontsize=10)
@@ -98,7 +102,7 @@ def pre_post_plot(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
     def lines(scale_id: str):
         by_role = results["scales"][scale_id]["by_role"]
         for role in [r for r in inst.roles if r in by_role]:
-            yield by_role[role]["paired"], "-o", _ROLE_COLOURS.get(role, "#333"), t(role, lang)
+            yield by_role[role]["paired"], "-o", _ROLE_COLOURS.get(role, "#333"), role_label(role, lang)
 
     return _pre_post_panels(results, inst, lang, lines)
 
@@ -152,7 +156,9 @@ def school_comparison_plot(results: dict, inst: Instrument, lang: str = "nl") ->
         _decimal_comma(ax, lang)
         _style(ax)
     axes[0][0].set_yticks(range(len(shown)), [s["name"] for s in reversed(shown)], fontsize=7)
-    fig.supxlabel(t("diff", lang) + (" (na − voor)" if lang == "nl" else " (post − pre)"), fontsize=9)
+    first, last = _first_last(results)
+    fig.supxlabel(t("report.fig.axis_change", lang, first=wave_label(first, lang),
+                    last=wave_label(last, lang)), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -164,36 +170,57 @@ def school_pre_post_plot(results: dict, school_key: str, inst: Instrument,
 
     def lines(scale_id: str):
         yield (school["scales"][scale_id], "-o", _ROLE_COLOURS["parent"],
-               "Deze school" if lang == "nl" else "This school")
+               t("report.school.this_school", lang))
         yield (results["scales"][scale_id]["by_role"].get("parent", {}).get("paired", {}), "--s",
-               _ROLE_COLOURS["all"], "Alle ouders" if lang == "nl" else "All parents")
+               _ROLE_COLOURS["all"], t("report.school.all_parents", lang))
 
     return _pre_post_panels(results, inst, lang, lines)
 
 
 def level_bars(results: dict, classification: str, inst: Instrument, lang: str = "nl",
                title: str = "") -> Figure:
-    """100 % stacked bars of a classification's levels per role, before above after.
+    """100 % stacked bars of a classification's levels per role, first wave above last.
 
-    Suppressed cells leave a gap in the bar (their share is not drawn).
+    Suppressed cells are not drawn by size: what the shown shares leave of a bar (which the
+    published shares give away anyway) is one hatched segment marked ``< min_cell``, placed where
+    the first hidden level sits, so a bar always reaches 100 % and a reader sees where the
+    hidden groups are.
     """
     import numpy as np
 
     records = results.get("frameworks", {}).get("tables", {}).get("level_distribution", [])
     rows = [r for r in records if r["classification"] == classification]
     levels = sorted({(r["level"], r["label"]) for r in rows})
-    first, last = results["waves"]["first"], results["waves"]["last"]
+    first, last = _first_last(results)
+    min_cell = results.get("min_cell", 10)
     bars = [(role, wave) for role in inst.roles for wave in (first, last)
             if any(r["role"] == role and r["wave"] == wave for r in rows)]
     fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.38 * max(len(bars), 1)), dpi=100)
     cmap = plt.get_cmap("Blues")
     colours = [cmap(0.25 + 0.7 * i / max(len(levels) - 1, 1)) for i in range(len(levels))]
+    hidden_any = False
     for y, (role, wave) in enumerate(reversed(bars)):
-        left = 0.0
+        cells = {r["level"]: r for r in rows if r["role"] == role and r["wave"] == wave}
+        shown_total = sum(c["share"] for c in cells.values() if c.get("share") is not None)
+        rest = 1.0 - shown_total
+        hidden = any(c.get("share") is None and c.get("reason") for c in cells.values())
+        left, drawn = 0.0, False
         for (level, _label), colour in zip(levels, colours, strict=True):
-            share = next((r["share"] for r in rows if r["role"] == role and r["wave"] == wave
-                          and r["level"] == level), None)
+            cell = cells.get(level)
+            if cell is None:
+                continue
+            share = cell.get("share")
             if share is None:
+                # the hidden levels together, where the first of them sits in the level order
+                if hidden and not drawn and rest > 1e-9:
+                    drawn = hidden_any = True
+                    ax.barh(y, rest, left=left, color="white", edgecolor="#999999", hatch="///",
+                            linewidth=0.6, height=0.7)
+                    if rest >= 0.05:
+                        ax.text(left + rest / 2, y, t("report.fig.suppressed", lang, min_cell=min_cell),
+                                ha="center", va="center", fontsize=7, color="#444444",
+                                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+                    left += rest
                 continue
             ax.barh(y, share, left=left, color=colour, edgecolor="white", height=0.7)
             if share >= 0.08:
@@ -201,13 +228,19 @@ def level_bars(results: dict, classification: str, inst: Instrument, lang: str =
                         va="center", fontsize=7, color="white" if level >= np.median(
                             [lv for lv, _ in levels]) else "black")
             left += share
-    ax.set_yticks(range(len(bars)), [f"{t(r, lang)} · {t(w, lang).lower()}"
-                                     for r, w in reversed(bars)], fontsize=8)
+    ax.set_yticks(range(len(bars)), [t("report.fig.role_wave", lang, role=role_label(r, lang),
+                                       wave=wave_label(w, lang)) for r, w in reversed(bars)],
+                  fontsize=8)
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{100 * v:.0f}%"))
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: fmt_number(100 * v, lang, 0) + "%"))
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
-    ax.legend(handles, [lab for _, lab in levels], loc="upper center", bbox_to_anchor=(0.5, -0.12),
-              ncol=min(len(levels), 3), fontsize=7, frameon=False)
+    labels = [lab for _, lab in levels]
+    if hidden_any:
+        handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="#999999",
+                                     hatch="///"))
+        labels.append(t("report.fig.suppressed_legend", lang, min_cell=min_cell))
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              ncol=2 if hidden_any else min(len(labels), 3), fontsize=7, frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
@@ -232,7 +265,7 @@ def epstein_plot(results: dict, inst: Instrument, lang: str = "nl") -> Figure:
             ax.plot([x["mean_post"]], [y], "o", color=colour, markersize=5)
         ax.set_yticks(range(len(mine)), [x["type_label"] for x in mine], fontsize=8)
         ax.set_xlim(1, 5)
-        ax.set_title(t(role, lang), fontsize=10)
+        ax.set_title(role_label(role, lang), fontsize=10)
         _decimal_comma(ax, lang)
         _style(ax)
     fig.tight_layout()
@@ -261,7 +294,7 @@ def change_histogram(results: dict, inst: Instrument, lang: str = "nl") -> Figur
             if b["n"] is None and b.get("n_reason"):
                 ax.bar([b["centre"]], [min_cell], width=0.45, fill=False, hatch="///",
                        edgecolor="#999999", linewidth=0.6)
-                ax.text(b["centre"], min_cell + 0.02 * top, f"<{min_cell}", ha="center",
+                ax.text(b["centre"], min_cell + 0.02 * top, t("report.fig.suppressed", lang, min_cell=min_cell), ha="center",
                         va="bottom", fontsize=6, color="#666666")
         ax.axvline(0, color="#555555", linewidth=0.8, linestyle="--")
         edges = dist["edges"]
@@ -271,8 +304,9 @@ def change_histogram(results: dict, inst: Instrument, lang: str = "nl") -> Figur
         ax.set_xticks(xs, labels, fontsize=6, rotation=60)
         ax.set_title(pick_text(inst.scale(scale_id).name, lang), fontsize=10)
         ax.spines[["top", "right"]].set_visible(False)
-    axes[0][0].set_ylabel("aantal personen" if lang == "nl" else "number of people", fontsize=8)
-    fig.supxlabel("verandering (na − voor)" if lang == "nl" else "change (post − pre)",
-                  fontsize=8)
+    axes[0][0].set_ylabel(t("report.fig.axis_people", lang), fontsize=8)
+    first, last = _first_last(results)
+    fig.supxlabel(t("report.fig.axis_change", lang, first=wave_label(first, lang),
+                    last=wave_label(last, lang)), fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,101 +1,68 @@
 """Turning results into words and tables for readers: Dutch first, English on request.
 
-Nothing here computes a statistic: every number comes from a Contract 4 results dictionary.
-Numbers are formatted the Dutch way in Dutch reports (decimal comma, thousands dot,
-``p < 0,001``); every string that came from data is HTML-escaped.
+Nothing here computes a statistic: every number comes from a Contract 4 results dictionary, and
+every word comes from the message catalogue (``report.po``, :func:`partnerschap_eval.i18n.t`).
+Numbers, percentages and dates are formatted by Babel through :mod:`partnerschap_eval.i18n`
+(decimal comma and ``p < 0,001`` in Dutch). Scale ranges come from the instrument, wave and role
+labels from the catalogue or, when it has none, from the study's own codes; every string that
+came from data is HTML-escaped.
+
+Examples
+--------
+>>> fmt_ci([0.1, -0.25], "nl"), fmt_ci([0.1, -0.25], "en")
+('[0,10; −0,25]', '[0.10, −0.25]')
+>>> wave_label("pre", "nl"), wave_label("T2", "nl")
+('voormeting', 'T2')
 """
 
 from __future__ import annotations
 
 import html
-import math
+import re
 from typing import Any
 
 import pandas as pd
 
-from .instruments import Instrument, pick_text
+from . import i18n
+from .instruments import Instrument, load_instrument, pick_text
 
-__all__ = ["fmt_number", "fmt_p", "fmt_ci", "t", "paired_table", "reliability_table",
-           "summary_sentences", "html_table", "effect_label"]
-
-_TEXT = {
-    "title": {"nl": "Evaluatierapport", "en": "Evaluation report"},
-    "scale": {"nl": "Schaal", "en": "Scale"},
-    "role": {"nl": "Rol", "en": "Role"},
-    "group": {"nl": "Groep", "en": "Group"},
-    "all": {"nl": "Iedereen", "en": "Everyone"},
-    "n_pairs": {"nl": "n (paren)", "en": "n (pairs)"},
-    "pre": {"nl": "Voor", "en": "Pre"},
-    "post": {"nl": "Na", "en": "Post"},
-    "diff": {"nl": "Verschil", "en": "Difference"},
-    "ci": {"nl": "95%-BI", "en": "95% CI"},
-    "p_adj": {"nl": "p (BH)", "en": "p (BH)"},
-    "n": {"nl": "n", "en": "n"},
-    "wave": {"nl": "Meting", "en": "Wave"},
-    "alpha": {"nl": "Cronbachs alfa", "en": "Cronbach's alpha"},
-    "omega": {"nl": "Omega", "en": "Omega"},
-    "suppressed": {"nl": "minder dan {n} personen: niet getoond",
-                   "en": "fewer than {n} people: not shown"},
-    "parent": {"nl": "Ouders", "en": "Parents"},
-    "teacher": {"nl": "Leerkrachten", "en": "Teachers"},
-    "youthworker": {"nl": "Jeugdhulpverleners", "en": "Youth-care workers"},
-    "coordinator": {"nl": "Intern begeleiders", "en": "Care coordinators"},
-    "pupil": {"nl": "Leerlingen", "en": "Pupils"},
-    "fig_pre_post": {"nl": "Gemiddelde schaalscore voor en na, per rol",
-                     "en": "Mean scale score before and after, per role"},
-    "fig_forest": {"nl": "Effectgrootte d_z met 95%-betrouwbaarheidsinterval per schaal en rol",
-                   "en": "Effect size d_z with 95% confidence interval per scale and role"},
-    "fig_school": {"nl": "Gemiddelde van de ouders van deze school en van alle ouders, voor en na",
-                   "en": "Mean of this school's parents and of all parents, before and after"},
-    "fig_schools": {"nl": "Verandering bij ouders per school met 95%-betrouwbaarheidsinterval",
-                    "en": "Change among parents per school with 95% confidence interval"},
-    "gap": {"nl": "Verschil", "en": "Gap"},
-    "narrowing": {"nl": "Kleiner geworden met", "en": "Narrowed by"},
-    "conclusion": {"nl": "Conclusie", "en": "Conclusion"},
-    "n_completers": {"nl": "n gebleven", "en": "n stayed"},
-    "mean_completers": {"nl": "Voor (gebleven)", "en": "Pre (stayed)"},
-    "n_dropouts": {"nl": "n uitgevallen", "en": "n dropped out"},
-    "mean_dropouts": {"nl": "Voor (uitgevallen)", "en": "Pre (dropped out)"},
-    "fig_gerdes": {"nl": "Verdeling over de niveaus van samenwerking, voor en na, per rol",
-                   "en": "Distribution over the levels of collaboration, before and after, per role"},
-    "fig_ladder": {"nl": "Ervaren trede op de participatieladder, voor en na, per rol",
-                   "en": "Experienced rung on the participation ladder, before and after, per role"},
-    "fig_change": {"nl": "Verandering per persoon (na − voor) per schaal: aantal personen per half punt",
-                   "en": "Change per person (post − pre) per scale: number of people per half point"},
-    "fig_epstein": {"nl": "Gemiddelde frequentie per type betrokkenheid, voor en na, per rol",
-                    "en": "Mean frequency per type of involvement, before and after, per role"},
-    "wave_effect": {"nl": "Effect meting (multilevel)", "en": "Wave effect (multilevel)"},
-    "improved": {"nl": "betrouwbaar verbeterd", "en": "reliably improved"},
-    "deteriorated": {"nl": "betrouwbaar verslechterd", "en": "reliably deteriorated"},
-    "unchanged": {"nl": "niet betrouwbaar veranderd", "en": "no reliable change"},
-}
-
-_EFFECT_WORDS = {
-    "nl": ["nauwelijks", "klein", "middelgroot", "groot"],
-    "en": ["negligible", "small", "medium", "large"],
-}
+__all__ = ["fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
+           "reliability_table", "summary_sentences", "html_table", "effect_label", "wave_label",
+           "role_label", "text_params", "project_sections", "section", "toc_html",
+           "overview_html", "school_sentences", "school_starters_html", "school_method_html",
+           "rule_sentence", "N_PER_PARAMETER"]
 
 
-def t(key: str, lang: str = "nl", **fmt: Any) -> str:
-    """Translated interface text (falls back to the key itself)."""
-    text = _TEXT.get(key, {}).get(lang) or _TEXT.get(key, {}).get("nl") or key
-    return text.format(**fmt) if fmt else text
+def t(key: str, lang: str = "nl", /, **params: Any) -> str:
+    """The report text ``key`` (a ``report.`` key of the catalogue) in ``lang``."""
+    return i18n.t(key, lang, **params)
 
 
+def _opt(key: str, lang: str, default: str, **params: Any) -> str:
+    """The catalogue text of ``key``, or ``default`` when the catalogue has none (data codes)."""
+    try:
+        return i18n.t(key, lang, **params)
+    except i18n.MissingMessageError:
+        return default
+
+
+def escape(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# -- numbers ------------------------------------------------------------------------------------
 def fmt_number(x: float | int | None, lang: str = "nl", digits: int = 2) -> str:
-    """Format a number for readers; ``None`` (suppressed or not computable) becomes a dash.
+    """A number for readers (Babel); ``None`` (suppressed or not computable) becomes a dash.
 
     >>> fmt_number(1234.567, "nl"), fmt_number(1234.567, "en"), fmt_number(-0.5, "nl", 1)
     ('1.234,57', '1,234.57', '−0,5')
     >>> fmt_number(None)
     '–'
     """
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+    try:
+        return i18n.number(x, lang, digits)
+    except (TypeError, ValueError):  # a non-finite number from a hand-made dictionary
         return "–"
-    text = f"{abs(x):,.{digits}f}"
-    if lang == "nl":
-        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    return ("−" if x < 0 and float(text.replace(".", "").replace(",", "")) != 0 else "") + text
 
 
 def fmt_p(p: float | None, lang: str = "nl") -> str:
@@ -107,25 +74,90 @@ def fmt_p(p: float | None, lang: str = "nl") -> str:
     if p is None:
         return "–"
     if p < 0.001:
-        return "p < " + fmt_number(0.001, lang, 3)
-    return "p = " + fmt_number(p, lang, 3)
+        return t("report.p_below", lang, p=fmt_number(0.001, lang, 3))
+    return t("report.p_equals", lang, p=fmt_number(p, lang, 3))
 
 
 def fmt_ci(ci: list | None, lang: str = "nl", digits: int = 2) -> str:
     """``[lo; hi]`` in Dutch (the comma is the decimal sign), ``[lo, hi]`` in English."""
     if not ci or ci[0] is None:
         return "–"
-    sep = "; " if lang == "nl" else ", "
-    return f"[{fmt_number(ci[0], lang, digits)}{sep}{fmt_number(ci[1], lang, digits)}]"
+    return t("report.ci", lang, lo=fmt_number(ci[0], lang, digits), hi=fmt_number(ci[1], lang, digits))
+
+
+def fmt_percent(x: float | None, lang: str = "nl") -> str:
+    """A share as a whole percentage: ``0,483`` -> ``48%``.
+
+    >>> fmt_percent(0.4834, "nl"), fmt_percent(None)
+    ('48%', '–')
+    """
+    try:
+        return i18n.percent(x, lang)
+    except (TypeError, ValueError):
+        return "–"
+
+
+def fmt_date(iso: str | None, lang: str = "nl") -> str:
+    """A date as readers write it: ``24 november 2026`` in Dutch, ``24 November 2026`` in English.
+
+    >>> fmt_date("2026-03-05", "nl"), fmt_date("2026-03-05", "en"), fmt_date(None)
+    ('5 maart 2026', '5 March 2026', '–')
+    """
+    return i18n.date(iso, lang)
+
+
+def _score(x: float | None, lang: str) -> str:
+    """A bound or threshold with the decimals it has: ``5``, ``3,5`` (not ``5,00``, ``3,50``)."""
+    if x is None:
+        return "–"
+    x = float(x)
+    return fmt_number(x, lang, 0 if x.is_integer() else 1 if round(x, 1) == x else 2)
+
+
+_EFFECTS = ("negligible", "small", "medium", "large")
 
 
 def effect_label(d: float | None, lang: str = "nl") -> str:
-    """Cohen's (1988) rough benchmarks for |d|: < .2, < .5, < .8, larger."""
+    """Cohen's (1988) rough benchmarks for |d|: < .2, < .5, < .8, larger.
+
+    >>> effect_label(0.3, "nl"), effect_label(-0.9, "en")
+    ('klein', 'large')
+    """
     if d is None:
         return "–"
     size = abs(d)
     idx = 0 if size < 0.2 else 1 if size < 0.5 else 2 if size < 0.8 else 3
-    return _EFFECT_WORDS.get(lang, _EFFECT_WORDS["en"])[idx]
+    return t(f"report.effect.{_EFFECTS[idx]}", lang)
+
+
+# -- labels from the catalogue, the instrument and the study ------------------------------------
+def wave_label(wave: object, lang: str = "nl") -> str:
+    """The readers' name of a wave: the catalogue's for the usual codes, else the study's code."""
+    return _opt(f"report.wave.{wave}", lang, str(wave))
+
+
+def _cap(text: str) -> str:
+    """``text`` with a capital first letter (a sentence or heading that starts with a label)."""
+    return text[:1].upper() + text[1:]
+
+
+def wave_head(wave: object, lang: str = "nl") -> str:
+    """A wave's name as a column heading or table cell (capitalised)."""
+    return _cap(wave_label(wave, lang))
+
+
+def role_label(role: object, lang: str = "nl") -> str:
+    """The readers' name of a role (plural: ``Ouders``), else the instrument's code."""
+    if not isinstance(role, str):
+        return "–"
+    return _opt(f"report.role.{role}", lang, role)
+
+
+def _join(words: list[str], lang: str) -> str:
+    """``a, b en c`` / ``a, b and c``."""
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + t("report.list_and", lang) + words[-1]
 
 
 def _scales(results: dict, inst: Instrument) -> list[tuple[str, dict]]:
@@ -142,29 +174,98 @@ def _waves(results: dict) -> list[str]:
     return list(results.get("waves", {}).get("order") or results.get("counts", {}).keys())
 
 
+def _first_last(results: dict) -> tuple[str, str]:
+    waves = results.get("waves", {})
+    order = _waves(results)
+    return (waves.get("first") or order[0]), (waves.get("last") or order[-1])
+
+
 def _scale_name(inst: Instrument, scale_id: str, lang: str) -> str:
     return pick_text(inst.scale(scale_id).name, lang)
 
 
+def scale_range(inst: Instrument, scale_id: str | None = None) -> tuple[float, float]:
+    """Lowest and highest possible score of a scale (of the response scale when no scale).
+
+    >>> scale_range(load_instrument("partnerschap"), "reciprocity")
+    (1.0, 5.0)
+    """
+    lo, hi = inst.response_scale.min, inst.response_scale.max
+    if scale_id is None:
+        return float(lo), float(hi)
+    return inst.scale(scale_id).score_range(lo, hi)
+
+
+def text_params(results: dict, inst: Instrument, lang: str = "nl") -> dict[str, str]:
+    """The values section texts may name: waves, the score range and the minimum cell size."""
+    first, last = _first_last(results)
+    lo, hi = scale_range(inst, inst.scale_ids[0] if inst.scale_ids else None)
+    return {"first": wave_label(first, lang), "last": wave_label(last, lang),
+            "lo": _score(lo, lang), "hi": _score(hi, lang),
+            "min_cell": i18n.integer(results.get("min_cell", 10), lang)}
+
+
+# -- tables -------------------------------------------------------------------------------------
+_NUMERIC = re.compile(r"^[\s\d.,;:\[\]()\u2212\-–%<>=≥p]+$")
+
+
+def html_table(df: pd.DataFrame, caption: str = "") -> str:
+    """An HTML table typeset for reading, every cell escaped (data may hold hostile text).
+
+    Columns whose cells are all numbers (counts, means, intervals, p-values) are right-aligned
+    and never wrap; text columns are left-aligned. Each cell carries its column name
+    (``data-label``) so that a narrow screen shows every row as a card.
+    """
+    if df.empty:
+        return ""
+    heads = [str(c) for c in df.columns]
+    numeric = []
+    for col in df.columns:
+        cells = [str(v) for v in df[col] if str(v) not in ("–", "", "nan")]
+        numeric.append(bool(cells) and all(_NUMERIC.match(c) for c in cells))
+    th = "".join(f"<th class='{'pe-num' if n else 'pe-text'}' scope='col'>{escape(h)}</th>"
+                 for h, n in zip(heads, numeric, strict=True))
+    rows = []
+    for values in df.itertuples(index=False):
+        tds = "".join(
+            f"<td class='{'pe-num' if n else 'pe-text'}' data-label='{escape(h)}'>"
+            f"{escape('–' if v is None or (isinstance(v, float) and v != v) else v)}</td>"
+            for h, n, v in zip(heads, numeric, values, strict=True))
+        rows.append(f"<tr>{tds}</tr>")
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return (f"<div class='pe-table-wrap'><table class='pe-table'>{cap}<thead><tr>{th}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def details(inner: str, lang: str = "nl") -> str:
+    """A table folded away on screen (``Tabel tonen``), printed open."""
+    if not inner:
+        return ""
+    return (f"<details class='pe-details'><summary>{escape(t('report.show_table', lang))}</summary>"
+            f"{inner}</details>")
+
+
 def paired_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
-    """Pre/post per scale and role as display strings (suppressed cells show a dash)."""
+    """First and last wave per scale and role as display strings (suppressed cells: a dash)."""
+    first, last = _first_last(results)
     rows = []
     for scale_id, block in _scales(results, inst):
         groups = [("all", block["paired"])] + [(r, v["paired"]) for r, v in _roles(block, inst)]
         for role, p in groups:
             rows.append({
-                t("scale", lang): _scale_name(inst, scale_id, lang),
-                t("role", lang): t(role, lang),
-                t("n_pairs", lang): fmt_number(p.get("n"), lang, 0),
-                t("pre", lang): fmt_number(p.get("mean_pre"), lang),
-                t("post", lang): fmt_number(p.get("mean_post"), lang),
-                t("diff", lang): fmt_number(p.get("mean_diff"), lang),
-                t("ci", lang): fmt_ci(p.get("ci95"), lang),
-                "d_z": fmt_number(p.get("d_z"), lang),
-                "d_z " + t("ci", lang): fmt_ci(p.get("d_z_ci95"), lang),
-                "d_av": fmt_number(p.get("d_av"), lang),
-                "p": fmt_p(p.get("p"), lang),
-                t("p_adj", lang): fmt_p(p.get("p_adj"), lang),
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+                t("report.col.group", lang): t("report.role.all", lang) if role == "all"
+                else role_label(role, lang),
+                t("report.col.n_pairs", lang): fmt_number(p.get("n"), lang, 0),
+                wave_head(first, lang): fmt_number(p.get("mean_pre"), lang),
+                wave_head(last, lang): fmt_number(p.get("mean_post"), lang),
+                t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
+                t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
+                t("report.col.d_z", lang): fmt_number(p.get("d_z"), lang),
+                t("report.col.d_z_ci", lang): fmt_ci(p.get("d_z_ci95"), lang),
+                t("report.col.d_av", lang): fmt_number(p.get("d_av"), lang),
+                t("report.col.p", lang): fmt_p(p.get("p"), lang),
+                t("report.col.p_adj", lang): fmt_p(p.get("p_adj"), lang),
             })
     return pd.DataFrame(rows)
 
@@ -178,117 +279,146 @@ def reliability_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.D
                 continue
             r = block["reliability"][wave]
             rows.append({
-                t("scale", lang): _scale_name(inst, scale_id, lang),
-                t("wave", lang): t(wave, lang) if wave in ("pre", "post") else wave,
-                t("n", lang): fmt_number(r.get("n"), lang, 0),
-                t("alpha", lang): fmt_number(r.get("alpha"), lang),
-                t("ci", lang): fmt_ci(r.get("alpha_ci95"), lang),
-                t("omega", lang): fmt_number(r.get("omega"), lang),
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+                t("report.col.wave", lang): wave_head(wave, lang),
+                t("report.col.n", lang): fmt_number(r.get("n"), lang, 0),
+                t("report.col.alpha", lang): fmt_number(r.get("alpha"), lang),
+                t("report.col.ci", lang): fmt_ci(r.get("alpha_ci95"), lang),
+                t("report.col.omega", lang): fmt_number(r.get("omega"), lang),
             })
     return pd.DataFrame(rows)
 
 
+# -- words: the summary ---------------------------------------------------------------------------
+def _sure(p: dict) -> bool:
+    return p.get("p_adj") is not None and p["p_adj"] < 0.05
+
+
 def summary_sentences(results: dict, inst: Instrument, lang: str = "nl") -> list[str]:
-    """Plain-language findings, one sentence per scale (what changed and how sure we are)."""
+    """Plain-language findings, one per scale: what changed, for whom, how sure (HTML)."""
+    first, last = _first_last(results)
     out = []
     for scale_id, block in _scales(results, inst):
         p = block["paired"]
-        name = _scale_name(inst, scale_id, lang)
-        if p.get("n") is None:
-            out.append(f"{name}: " + t("suppressed", lang, n=results.get("min_cell", 10)) + ".")
+        name = f"<strong>{escape(_scale_name(inst, scale_id, lang))}</strong>"
+        if p.get("n") is None or p.get("mean_diff") is None:
+            out.append(t("report.summary.suppressed", lang, name=name,
+                         min_cell=i18n.integer(results.get("min_cell", 10), lang)))
             continue
-        up = p["mean_diff"] > 0
-        sure = p.get("p_adj") is not None and p["p_adj"] < 0.05
-        size = effect_label(p["d_z"], lang)
-        diff = fmt_number(abs(p["mean_diff"]), lang)
-        if lang == "nl":
-            direction = "gestegen" if up else "gedaald"
-            certainty = ("Dat is vrijwel zeker geen toeval" if sure
-                         else "Dit verschil kan op toeval berusten")
-            out.append(f"**{name}** is van voor- naar nameting {direction} met {diff} punt "
-                       f"(op een schaal van 1 tot 5; {p['n']} personen met beide metingen). Het "
-                       f"effect is {size} (d_z = {fmt_number(p['d_z'], lang)}). {certainty} "
-                       f"({fmt_p(p['p_adj'], lang)}, gecorrigeerd voor meerdere schalen).")
-        else:
-            direction = "rose" if up else "fell"
-            certainty = ("This is very unlikely to be chance" if sure
-                         else "This difference may be due to chance")
-            out.append(f"**{name}** {direction} by {diff} points from pre to post (on a 1-5 "
-                       f"scale; {p['n']} people answered both times). The effect is {size} "
-                       f"(d_z = {fmt_number(p['d_z'], lang)}). {certainty} "
-                       f"({fmt_p(p['p_adj'], lang)}, adjusted for several scales).")
+        lo, hi = scale_range(inst, scale_id)
+        key = "up" if p["mean_diff"] > 0 else "down"
+        text = t(f"report.summary.{key}", lang, name=name, diff=fmt_number(abs(p["mean_diff"]), lang),
+                 first=wave_label(first, lang), last=wave_label(last, lang), lo=_score(lo, lang),
+                 hi=_score(hi, lang), n=i18n.integer(p["n"], lang),
+                 size=effect_label(p.get("d_z"), lang), d=fmt_number(p.get("d_z"), lang))
+        text += " " + t("report.summary.sure" if _sure(p) else "report.summary.unsure", lang,
+                        p=fmt_p(p.get("p_adj"), lang))
+        clear = [role_label(r, lang) for r, v in _roles(block, inst)
+                 if _sure(v.get("paired", {})) and (v["paired"].get("mean_diff") or 0) * p["mean_diff"] > 0]
+        if clear:
+            text += " " + t("report.summary.for_whom", lang, roles=escape(_join(clear, lang).lower()))
+        out.append(text)
     return out
 
 
-def html_table(df: pd.DataFrame) -> str:
-    """An HTML table with every cell escaped (data may hold hostile text)."""
-    return df.to_html(index=False, escape=True, border=0, classes="pe-table", na_rep="–")
-
-
-def escape(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-# -- report sections (HTML strings; every value from data is escaped) ---------------------------
-_MONTHS = {"nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-                   "september", "oktober", "november", "december"],
-           "en": ["January", "February", "March", "April", "May", "June", "July", "August",
-                  "September", "October", "November", "December"]}
-
-
-def fmt_date(iso: str | None, lang: str = "nl") -> str:
-    """A date as readers write it: ``24 november 2026`` in Dutch, ``24 November 2026`` in English.
-
-    >>> fmt_date("2026-03-05", "nl"), fmt_date("2026-03-05", "en"), fmt_date(None)
-    ('5 maart 2026', '5 March 2026', '–')
-    """
-    if not iso:
-        return "–"
-    year, month, day = (int(x) for x in str(iso)[:10].split("-"))
-    return f"{day} {_MONTHS.get(lang, _MONTHS['en'])[month - 1]} {year}"
+def summary_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
+    """The plain-language findings as an HTML list under "What changed?"."""
+    items = "".join(f"<li>{s}</li>" for s in summary_sentences(results, inst, lang))
+    return f"<h3>{escape(t('report.summary.head', lang))}</h3><ul class='pe-summary'>{items}</ul>"
 
 
 def _dated(report_date: str | None, lang: str) -> str:
     if not report_date:
         return ""
-    return f" {'Rapportdatum' if lang == 'nl' else 'Report date'}: {fmt_date(report_date, lang)}."
+    return " " + escape(t("report.report_date", lang, date=fmt_date(report_date, lang)))
 
 
 def report_header(project: str, inst: Instrument, results: dict, lang: str = "nl",
                   report_date: str | None = None) -> str:
-    """Title block: project name, date, instrument, waves compared and the minimum cell size."""
-    waves = results.get("waves", {})
-    title = t("title", lang)
-    if lang == "nl":
-        sub = (f"Vragenlijst: {escape(pick_text(inst.title, lang))} (versie {escape(inst.version)})."
-               f" Vergeleken: {escape(waves.get('first'))} → {escape(waves.get('last'))}."
-               f" Groepen kleiner dan {results.get('min_cell')} personen worden niet getoond.")
-    else:
-        sub = (f"Questionnaire: {escape(pick_text(inst.title, lang))} (version {escape(inst.version)})."
-               f" Compared: {escape(waves.get('first'))} → {escape(waves.get('last'))}."
-               f" Groups smaller than {results.get('min_cell')} people are not shown.")
-    sub += _dated(report_date, lang)
-    return f"<h1>{title}: {escape(project)}</h1><p class='pe-note'>{sub}</p>"
+    """Title block: project name, instrument, the waves compared, the date."""
+    first, last = _first_last(results)
+    sub = t("report.header.sub", lang, title=pick_text(inst.title, lang), version=inst.version,
+            first=wave_label(first, lang), last=wave_label(last, lang))
+    sub += " " + t("report.header.suppression", lang,
+                   min_cell=i18n.integer(results.get("min_cell", 10), lang))
+    return (f"<h1>{escape(t('report.title', lang))}: {escape(project)}</h1>"
+            f"<p class='pe-note'>{escape(sub)}{_dated(report_date, lang)}</p>")
 
 
-def _md_bold(text: str) -> str:
-    import re
+def overview_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
+    """The one-screen summary: what was measured, the headline changes, the response."""
+    first, last = _first_last(results)
+    counts = results.get("counts", {})
+    roles = [role_label(r, lang).lower() for r in inst.roles
+             if any(r in counts.get(w, {}).get("by_role", {}) for w in _waves(results))]
+    lo, hi = scale_range(inst, inst.scale_ids[0] if inst.scale_ids else None)
+    measured = t("report.overview.measured", lang, roles=_join(roles, lang),
+                 n_schools=i18n.integer(len(results.get("schools", {})), lang),
+                 title=pick_text(inst.title, lang),
+                 waves=_join([wave_label(w, lang) for w in _waves(results)], lang),
+                 scales=_join([_scale_name(inst, s, lang).lower() for s, _ in _scales(results, inst)],
+                              lang), lo=_score(lo, lang), hi=_score(hi, lang))
+    per_wave = "; ".join(t("report.overview.wave_n", lang, wave=wave_label(w, lang),
+                           n=fmt_number(counts.get(w, {}).get("n"), lang, 0))
+                         for w in _waves(results))
+    pairs = [b["paired"].get("n") for _, b in _scales(results, inst) if b["paired"].get("n")]
+    response = t("report.overview.response", lang, per_wave=per_wave)
+    if pairs:
+        response += " " + t("report.overview.pairs", lang, n=i18n.integer(max(pairs), lang),
+                            first=wave_label(first, lang), last=wave_label(last, lang))
+    return (f"<section class='pe-overview' id='overview'><h2>{escape(t('report.overview.head', lang))}"
+            f"</h2><p>{escape(_cap(measured))}</p>{summary_html(results, inst, lang)}"
+            f"<p>{escape(response)}</p></section>")
 
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escape(text))
+
+# -- sections and the table of contents ---------------------------------------------------------
+#: Project report sections in page order; ``project_sections`` keeps those the results have.
+SECTIONS = ("counts", "attrition", "paired", "change_distribution", "forest", "gap", "change",
+            "reliability", "psychometrics", "items", "gerdes", "ladder", "ordinal", "epstein",
+            "praatplaat", "schools", "sensitivity", "methods", "provenance")
 
 
-def summary_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
-    """The plain-language findings as an HTML list."""
-    head = "Wat is er veranderd?" if lang == "nl" else "What changed?"
-    items = "".join(f"<li>{_md_bold(s)}</li>" for s in summary_sentences(results, inst, lang))
-    return f"<h2>{head}</h2><ul class='pe-summary'>{items}</ul>"
+def _fw(results: dict, name: str) -> list[dict]:
+    return results.get("frameworks", {}).get("tables", {}).get(name, [])
 
 
-def section(title_nl: str, title_en: str, lang: str, note_nl: str = "", note_en: str = "") -> str:
-    """A section heading with an optional explanatory note."""
-    title = title_nl if lang == "nl" else title_en
-    note = note_nl if lang == "nl" else note_en
-    return f"<h2>{escape(title)}</h2>" + (f"<p class='pe-note'>{escape(note)}</p>" if note else "")
+def project_sections(results: dict) -> list[str]:
+    """The sections of :data:`SECTIONS` this study's results have (in page order)."""
+    scales = list(results.get("scales", {}).values())
+    levels = {r.get("classification") for r in _fw(results, "level_distribution")}
+    has = {
+        "attrition": any(b.get("attrition", {}).get("n_dropouts") is not None
+                         or b.get("attrition", {}).get("n_completers") is not None for b in scales),
+        "change_distribution": any("change_distribution" in b for b in scales),
+        "gap": any(b.get("gap", {}).get("by_wave") for b in scales),
+        "change": any(b.get("reliable_change") or b.get("mixed_model") for b in scales),
+        "psychometrics": bool(results.get("psychometrics", {}).get("cfa")),
+        "items": bool(results.get("psychometrics", {}).get("items")),
+        "gerdes": "gerdes_level" in levels,
+        "ladder": "ladder_experienced" in levels or bool(_fw(results, "ladder_mismatch")),
+        "ordinal": bool(_fw(results, "ordinal_tests")),
+        "epstein": bool(_fw(results, "epstein_change")),
+        "praatplaat": bool(_fw(results, "praatplaat")),
+        "schools": bool(results.get("schools")),
+        "sensitivity": any(b.get("sensitivity", {}).get("min_d_z") is not None for b in scales),
+    }
+    return [s for s in SECTIONS if has.get(s, True)]
+
+
+def section(key: str, lang: str = "nl", /, **params: Any) -> str:
+    """A section heading with its anchor (``id``) and, when the catalogue has one, its note."""
+    title = _cap(t(f"report.section.{key}.title", lang, **params))
+    note = _opt(f"report.section.{key}.note", lang, "", **params)
+    return (f"<h2 id='{escape(key)}'>{escape(title)}</h2>"
+            + (f"<p class='pe-note'>{escape(note)}</p>" if note else ""))
+
+
+def toc_html(sections: list[str], lang: str = "nl", /, **params: Any) -> str:
+    """The table of contents: a link to every section shown."""
+    items = "".join(f"<li><a href='#{escape(s)}'>{escape(_cap(t(f'report.section.{s}.title', lang, **params)))}"
+                    "</a></li>" for s in sections)
+    return (f"<nav class='pe-toc' aria-label='{escape(t('report.toc', lang))}'>"
+            f"<h2>{escape(t('report.toc', lang))}</h2><ol>{items}</ol></nav>")
 
 
 def counts_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
@@ -296,11 +426,11 @@ def counts_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFr
     rows = []
     for wave in _waves(results):
         c = results.get("counts", {}).get(wave, {})
-        row = {t("wave", lang): t(wave, lang) if wave in ("pre", "post") else wave,
-               t("all", lang): fmt_number(c.get("n"), lang, 0)}
+        row = {t("report.col.wave", lang): wave_head(wave, lang),
+               t("report.role.all", lang): fmt_number(c.get("n"), lang, 0)}
         for role in inst.roles:
             if role in c.get("by_role", {}):
-                row[t(role, lang)] = fmt_number(c["by_role"][role], lang, 0)
+                row[role_label(role, lang)] = fmt_number(c["by_role"][role], lang, 0)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -311,91 +441,37 @@ def change_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFr
     for scale_id, block in _scales(results, inst):
         rc, mm = block.get("reliable_change", {}), block.get("mixed_model", {})
         rows.append({
-            t("scale", lang): _scale_name(inst, scale_id, lang),
-            t("improved", lang): fmt_number(rc.get("improved"), lang, 0),
-            t("unchanged", lang): fmt_number(rc.get("unchanged"), lang, 0),
-            t("deteriorated", lang): fmt_number(rc.get("deteriorated"), lang, 0),
-            t("wave_effect", lang): fmt_number(mm.get("wave_effect"), lang),
-            t("ci", lang): fmt_ci(mm.get("ci95"), lang),
-            "p": fmt_p(mm.get("p"), lang),
-            "ICC school": fmt_number(mm.get("icc_school"), lang),
+            t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+            t("report.col.improved", lang): fmt_number(rc.get("improved"), lang, 0),
+            t("report.col.unchanged", lang): fmt_number(rc.get("unchanged"), lang, 0),
+            t("report.col.deteriorated", lang): fmt_number(rc.get("deteriorated"), lang, 0),
+            t("report.col.wave_effect", lang): fmt_number(mm.get("wave_effect"), lang),
+            t("report.col.ci", lang): fmt_ci(mm.get("ci95"), lang),
+            t("report.col.p", lang): fmt_p(mm.get("p"), lang),
+            t("report.col.icc_school", lang): fmt_number(mm.get("icc_school"), lang),
         })
     return pd.DataFrame(rows)
 
 
-_METHODS = {
-    "nl": """
-<h2>Verantwoording</h2>
-<p>Een schaalscore is het gemiddelde van de beantwoorde items na omscoren van tegengesteld
-geformuleerde items (score = min + max − antwoord); bij te weinig beantwoorde items ontbreekt de
-score. Voor- en nameting worden vergeleken voor personen met een geldige score op beide metingen.</p>
-<ul>
-<li>Gepaarde t-toets: t = M<sub>D</sub> / (SD<sub>D</sub>/√n), df = n − 1, met 95%-betrouwbaarheidsinterval van het gemiddelde verschil.</li>
-<li>Effectgroottes (Lakens, 2013): d<sub>z</sub> = M<sub>D</sub>/SD<sub>D</sub> met interval via de niet-centrale t-verdeling;
-d<sub>av</sub> = M<sub>D</sub> / ((SD<sub>voor</sub> + SD<sub>na</sub>)/2); g<sub>av</sub> = d<sub>av</sub>·(1 − 3/(4df − 1)).</li>
-<li>Wilcoxon-rangtekentoets (V, normale benadering met continuïteitscorrectie).</li>
-<li>Benjamini–Hochberg-correctie van p-waarden over de schalen.</li>
-<li>Kloof ouders–professionals: verschil in gemiddelden (Welch) per meting; verandering van de kloof als verschil in verschilscores.</li>
-<li>Uitval: voormeting van wie bleef tegenover wie uitviel (Welch, Hedges' g).</li>
-<li>Betrouwbaarheid: Cronbachs alfa met Feldts (1965) interval; omega (McDonald, 1999) uit een één-factormodel.</li>
-<li>Factorstructuur: confirmatieve factoranalyse (maximum likelihood, complete gevallen) van het model met drie schalen,
-voor iedereen en per rol; meetinvariantie tussen rollen in drie stappen (configuraal, metrisch, scalair), beoordeeld met
-ΔCFI ≥ −0,010 en ΔRMSEA ≤ 0,015 (Chen, 2007). Items vallen op als de alfa zonder het item hoger is of de item-restcorrelatie onder 0,30 ligt.</li>
-<li>Betrouwbare verandering (Jacobson &amp; Truax, 1991): RC = (na − voor)/S<sub>diff</sub>, S<sub>diff</sub> = √2·SD<sub>voor</sub>·√(1 − α).</li>
-<li>Multilevelmodel: score ~ meting + rol met random intercepts voor school en respondent (alle beschikbare metingen; REML, Wald-intervallen);
-ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>respondent</sub> + σ²).</li>
-</ul>
-<p class='pe-note'>Privacy: identificatiecodes zijn gepseudonimiseerd met een geheime sleutel (HMAC-SHA-256);
-groepen kleiner dan de minimale celgrootte worden niet getoond; professionals worden nooit per school getoond.</p>
-<p class='pe-note'>Literatuur: Feldt, L. S. (1965), Psychometrika 30, 357–370 · Jacobson, N. S. &amp; Truax, P. (1991),
-J. Consult. Clin. Psychol. 59, 12–19 · Lakens, D. (2013), Front. Psychol. 4, 863 · McDonald, R. P. (1999),
-Test theory · Benjamini, Y. &amp; Hochberg, Y. (1995), J. R. Stat. Soc. B 57, 289–300 ·
-Chen, F. F. (2007), Struct. Equ. Modeling 14, 464–504 · Hu, L. &amp; Bentler, P. M. (1999), Struct. Equ. Modeling 6, 1–55.</p>
-""",
-    "en": """
-<h2>Methods</h2>
-<p>A scale score is the mean of the answered items after reverse keying (score = min + max − answer);
-it is missing when too few items were answered. Pre and post are compared for people with a valid
-score at both waves.</p>
-<ul>
-<li>Paired t test: t = M<sub>D</sub> / (SD<sub>D</sub>/√n), df = n − 1, with the 95% CI of the mean difference.</li>
-<li>Effect sizes (Lakens, 2013): d<sub>z</sub> = M<sub>D</sub>/SD<sub>D</sub> with a noncentral-t interval;
-d<sub>av</sub> = M<sub>D</sub> / ((SD<sub>pre</sub> + SD<sub>post</sub>)/2); g<sub>av</sub> = d<sub>av</sub>·(1 − 3/(4df − 1)).</li>
-<li>Wilcoxon signed-rank test (V, normal approximation with continuity correction).</li>
-<li>Benjamini–Hochberg adjustment of p-values across scales.</li>
-<li>Parent–professional gap: difference in means (Welch) per wave; its change as a difference in differences of change scores.</li>
-<li>Attrition: pre scores of those who stayed versus those who dropped out (Welch, Hedges' g).</li>
-<li>Reliability: Cronbach's alpha with Feldt's (1965) interval; omega (McDonald, 1999) from a one-factor model.</li>
-<li>Factor structure: confirmatory factor analysis (maximum likelihood, complete cases) of the three-scale model,
-for everyone and per role; measurement invariance across roles in three steps (configural, metric, scalar), judged by
-ΔCFI ≥ −.010 and ΔRMSEA ≤ .015 (Chen, 2007). Items are flagged when alpha without the item is higher or the item-rest correlation is below .30.</li>
-<li>Reliable change (Jacobson &amp; Truax, 1991): RC = (post − pre)/S<sub>diff</sub>, S<sub>diff</sub> = √2·SD<sub>pre</sub>·√(1 − α).</li>
-<li>Multilevel model: score ~ wave + role with random intercepts for school and respondent (all available rows; REML, Wald intervals);
-ICC<sub>school</sub> = τ²<sub>school</sub>/(τ²<sub>school</sub> + τ²<sub>respondent</sub> + σ²).</li>
-</ul>
-<p class='pe-note'>Privacy: identifiers are pseudonymised with a secret key (HMAC-SHA-256); groups smaller
-than the minimum cell size are not shown; professionals are never shown per school.</p>
-<p class='pe-note'>References: Feldt, L. S. (1965), Psychometrika 30, 357–370 · Jacobson, N. S. &amp; Truax, P. (1991),
-J. Consult. Clin. Psychol. 59, 12–19 · Lakens, D. (2013), Front. Psychol. 4, 863 · McDonald, R. P. (1999),
-Test theory · Benjamini, Y. &amp; Hochberg, Y. (1995), J. R. Stat. Soc. B 57, 289–300 ·
-Chen, F. F. (2007), Struct. Equ. Modeling 14, 464–504 · Hu, L. &amp; Bentler, P. M. (1999), Struct. Equ. Modeling 6, 1–55.</p>
-""",
-}
+_METHOD_PARTS = ("paired", "effect", "wilcoxon", "bh", "gap", "attrition", "reliability", "cfa",
+                 "rc", "mixed")
 
 
 def methods_html(lang: str = "nl") -> str:
-    """The methods appendix: formulas and references."""
-    return _METHODS.get(lang, _METHODS["en"])
+    """The methods appendix (anchor ``#methods``): formulas, privacy and references."""
+    items = "".join(f"<li>{t(f'report.methods.{p}', lang)}</li>" for p in _METHOD_PARTS)
+    return (section("methods", lang) + f"<p>{t('report.methods.intro', lang)}</p><ul>{items}</ul>"
+            f"<p class='pe-note'>{t('report.methods.privacy', lang)}</p>"
+            f"<p class='pe-note'>{t('report.methods.references', lang)}</p>")
 
 
 def provenance_html(results: dict, lang: str = "nl") -> str:
     """Package version, instrument and input checksums, so a reader can trace every number."""
     prov = results.get("provenance", {})
-    head = "Herkomst" if lang == "nl" else "Provenance"
     inst = prov.get("instrument", {})
     rows = "".join(f"<li><code>{escape(i.get('path'))}</code> sha256 <code>{escape(i.get('sha256'))}</code></li>"
                    for i in prov.get("inputs", []))
-    return (f"<h2>{head}</h2><ul class='pe-provenance'>"
+    return (section("provenance", lang) + "<ul class='pe-provenance'>"
             f"<li>partnerschap-eval {escape(prov.get('package_version'))}</li>"
             f"<li>{escape(inst.get('id'))} {escape(inst.get('version'))}</li>{rows}</ul>")
 
@@ -405,117 +481,220 @@ def school_header(project: str, results: dict, school_key: str, lang: str = "nl"
                   report_date: str | None = None) -> str:
     """Title block of a school page; the school name is data, so it is escaped."""
     school = results["schools"][school_key]
-    if lang == "nl":
-        sub = ("Resultaten van de ouders van deze school, naast alle ouders in het project. "
-               "Resultaten van leerkrachten en jeugdhulpverleners worden nooit per school getoond.")
-        back = "Terug naar het projectrapport"
-    else:
-        sub = ("Results of this school's parents, beside all parents in the project. Results of "
-               "teachers and youth-care workers are never shown per school.")
-        back = "Back to the project report"
-    return (f"<p class='pe-note'><a href='../index.html'>{back}</a></p>"
-            f"<h1>{escape(school['name'])}</h1><p class='pe-note'>{escape(project)}. {sub}"
-            f"{_dated(report_date, lang)}</p>")
+    return (f"<p class='pe-note pe-back'><a href='../index.html'>{escape(t('report.school.back', lang))}"
+            f"</a></p><h1>{escape(school['name'])}</h1><p class='pe-note'>{escape(project)}. "
+            f"{escape(t('report.school.sub', lang))}{_dated(report_date, lang)}</p>")
+
+
+def _parents(results: dict, scale_id: str) -> dict:
+    return results["scales"].get(scale_id, {}).get("by_role", {}).get("parent", {}).get("paired", {})
 
 
 def school_table(results: dict, school_key: str, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
     """This school's parents beside all parents of the project, per scale."""
     school = results["schools"][school_key]
-    here = "Deze school" if lang == "nl" else "This school"
-    everyone = "Alle ouders" if lang == "nl" else "All parents"
+    first, last = _first_last(results)
+    here, everyone = t("report.school.this_school", lang), t("report.school.all_parents", lang)
     rows = []
     for scale_id in inst.scale_ids:
         mine = school["scales"].get(scale_id, {})
-        proj = results["scales"].get(scale_id, {}).get("by_role", {}).get("parent", {}).get("paired", {})
-        for label, p in ((here, mine), (everyone, proj)):
+        for label, p in ((here, mine), (everyone, _parents(results, scale_id))):
             rows.append({
-                t("scale", lang): _scale_name(inst, scale_id, lang),
-                t("group", lang): label,
-                t("n_pairs", lang): fmt_number(p.get("n"), lang, 0),
-                t("pre", lang): fmt_number(p.get("mean_pre"), lang),
-                t("post", lang): fmt_number(p.get("mean_post"), lang),
-                t("diff", lang): fmt_number(p.get("mean_diff"), lang),
-                t("ci", lang): fmt_ci(p.get("ci95"), lang),
-                "d_z": fmt_number(p.get("d_z"), lang),
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+                t("report.col.group", lang): label,
+                t("report.col.n_pairs", lang): fmt_number(p.get("n"), lang, 0),
+                wave_head(first, lang): fmt_number(p.get("mean_pre"), lang),
+                wave_head(last, lang): fmt_number(p.get("mean_post"), lang),
+                t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
+                t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
             })
     return pd.DataFrame(rows)
 
 
+def _shown_scales(school: dict, inst: Instrument) -> list[tuple[str, dict]]:
+    return [(s, school["scales"][s]) for s in inst.scale_ids
+            if school["scales"].get(s, {}).get("mean_diff") is not None]
+
+
+def school_sentences(results: dict, school_key: str, inst: Instrument, lang: str = "nl") -> list[str]:
+    """Three plain sentences for a director: what changed for this school's parents, how sure,
+    and how it compares with all parents. Only numbers the page shows anyway are used: when the
+    school's group is below the minimum cell size, one sentence says so instead."""
+    school = results["schools"][school_key]
+    shown = _shown_scales(school, inst)
+    min_cell = i18n.integer(results.get("min_cell", 10), lang)
+    if not shown:
+        return [t("report.school.too_few", lang, min_cell=min_cell)]
+    first, last = _first_last(results)
+    scale_id, b = max(shown, key=lambda kv: abs(kv[1]["mean_diff"]))
+    lo, hi = scale_range(inst, scale_id)
+    up = sum(1 for _, v in shown if v["mean_diff"] > 0)
+    name = _scale_name(inst, scale_id, lang)
+    common = {"name": name, "first": wave_label(first, lang), "last": wave_label(last, lang),
+              "pre": fmt_number(b["mean_pre"], lang), "post": fmt_number(b["mean_post"], lang),
+              "lo": _score(lo, lang), "hi": _score(hi, lang), "k": i18n.integer(up, lang),
+              "m": i18n.integer(len(shown), lang), "n": i18n.integer(b.get("n"), lang),
+              "ci": fmt_ci(b.get("ci95"), lang)}
+    out = [t("report.school.s1_up" if b["mean_diff"] > 0 else "report.school.s1_down", lang, **common)]
+    ci = b.get("ci95") or [None, None]
+    if ci[0] is not None and (ci[0] > 0 or ci[1] < 0):
+        out.append(t("report.school.s2_sure", lang, **common))
+    else:
+        out.append(t("report.school.s2_unsure", lang, **common))
+    everyone = _parents(results, scale_id).get("mean_diff")
+    if everyone is None:
+        out.append(t("report.school.s3_none", lang, **common))
+    else:
+        common["all"] = fmt_number(everyone, lang)
+        common["here"] = fmt_number(b["mean_diff"], lang)
+        if ci[0] is not None and ci[0] <= everyone <= ci[1]:
+            out.append(t("report.school.s3_same", lang, **common))
+        elif b["mean_diff"] > everyone:
+            out.append(t("report.school.s3_more", lang, **common))
+        else:
+            out.append(t("report.school.s3_less", lang, **common))
+    return out
+
+
+def school_summary_html(results: dict, school_key: str, inst: Instrument, lang: str = "nl") -> str:
+    """The three sentences and the response per wave, at the top of a school page."""
+    sentences = "".join(f"<p>{escape(s)}</p>" for s in school_sentences(results, school_key, inst, lang))
+    n = results["schools"][school_key].get("n_parents", {})
+    min_cell = i18n.integer(results.get("min_cell", 10), lang)
+    per_wave = "; ".join(
+        t("report.overview.wave_n", lang, wave=wave_label(w, lang),
+          n=i18n.integer(n[w], lang) if n.get(w) is not None
+          else t("report.school.fewer_than", lang, min_cell=min_cell))
+        for w in _waves(results) if w in n)
+    response = t("report.school.response", lang, per_wave=per_wave) if per_wave else ""
+    return (f"<section class='pe-overview' id='overview'><h2>{escape(t('report.overview.head', lang))}"
+            f"</h2>{sentences}" + (f"<p class='pe-note'>{escape(response)}</p>" if response else "")
+            + "</section>")
+
+
 def school_suppressed_note(results: dict, school_key: str, lang: str = "nl") -> str:
-    """A note when too few parents of this school answered both times."""
+    """A note when too few parents of this school answered both times (kept for old callers)."""
     school = results["schools"][school_key]
     if all(b.get("n") is not None for b in school["scales"].values()):
         return ""
-    n = results.get("min_cell", 10)
-    text = (f"Van deze school hebben minder dan {n} ouders beide vragenlijsten ingevuld; om hen "
-            "niet herkenbaar te maken tonen we geen cijfers." if lang == "nl" else
-            f"Fewer than {n} parents of this school answered both questionnaires; to keep them "
-            "unrecognisable no figures are shown.")
+    text = t("report.school.too_few", lang, min_cell=i18n.integer(results.get("min_cell", 10), lang))
     return f"<p class='pe-note'><strong>{escape(text)}</strong></p>"
+
+
+def _praatplaat_themes(inst: Instrument, scale_id: str) -> list:
+    """Praatplaat themes whose ``relates_to`` names this instrument's scale (or one of its items)."""
+    try:
+        pp = load_instrument("praatplaat")
+    except Exception:  # noqa: BLE001 - no praatplaat instrument installed: no starters
+        return []
+    wanted = {scale_id, *inst.scale(scale_id).items}
+    return [item for item in pp.items
+            if wanted & set((getattr(item, "relates_to", None) or {}).get(inst.id, ()))]
+
+
+def school_starters_html(results: dict, school_key: str, inst: Instrument, lang: str = "nl") -> str:
+    """Conversation starters from the praatplaat for the scale where this school's parents score
+    lowest at the last wave (only when that score is shown on the page)."""
+    shown = [(s, b) for s, b in _shown_scales(results["schools"][school_key], inst)
+             if b.get("mean_post") is not None]
+    if not shown:
+        return ""
+
+    def position(kv: tuple[str, dict]) -> float:  # relative to the scale's range
+        lo, hi = scale_range(inst, kv[0])
+        return (kv[1]["mean_post"] - lo) / (hi - lo) if hi > lo else 0.0
+
+    scale_id, _b = min(shown, key=position)
+    themes = _praatplaat_themes(inst, scale_id)
+    if not themes:
+        return ""
+    items = "".join(
+        f"<li><strong>{escape(pick_text(it.label or {'nl': it.id}, lang))}</strong>: "
+        f"{escape(pick_text(it.text.get('parent') or next(iter(it.text.values())), lang))}</li>"
+        for it in themes)
+    intro = t("report.school.starters_intro", lang, name=_scale_name(inst, scale_id, lang))
+    questions = t("report.school.starters_questions", lang)
+    return (section("starters", lang) + f"<p>{escape(intro)}</p>"
+            f"<ul class='pe-starters'>{items}</ul><p><em>{escape(questions)}</em></p>")
+
+
+def school_method_html(results: dict, lang: str = "nl") -> str:
+    """One paragraph on how the page was made, linking to the project report's methods."""
+    min_cell = i18n.integer(results.get("min_cell", 10), lang)
+    text = t("report.school.method", lang, min_cell=min_cell) + " " + t("report.school.dash", lang,
+                                                                        min_cell=min_cell)
+    link = t("report.school.method_link", lang)
+    return (section("school_method", lang) + f"<p class='pe-note'>{escape(text)} "
+            f"<a href='../index.html#methods'>{escape(link)}</a></p>")
 
 
 def schools_index_html(results: dict, lang: str = "nl") -> str:
     """Links to every school page, with the number of parents per wave (suppressed: dash)."""
-    waves = _waves(results)
-    first, last = waves[0], waves[-1]
-    head = ("<tr><th>School</th>"
-            f"<th>{escape(t('parent', lang))}: {escape(t(first, lang))}</th>"
-            f"<th>{escape(t('parent', lang))}: {escape(t(last, lang))}</th></tr>")
+    first, last = _first_last(results)
+    parents = role_label("parent", lang)
+    heads = [t("report.col.school", lang),
+             t("report.col.role_wave", lang, role=parents, wave=wave_label(first, lang)),
+             t("report.col.role_wave", lang, role=parents, wave=wave_label(last, lang))]
+    head = ("<tr><th class='pe-text' scope='col'>" + escape(heads[0]) + "</th>"
+            + "".join(f"<th class='pe-num' scope='col'>{escape(h)}</th>" for h in heads[1:]) + "</tr>")
     rows = []
     ordered = sorted(results.get("schools", {}).items(), key=lambda kv: kv[1]["name"].casefold())
     for key, school in ordered:
         n = school.get("n_parents", {})
-        rows.append(f"<tr><td><a href='schools/{escape(key)}.html'>{escape(school['name'])}</a></td>"
-                    f"<td>{fmt_number(n.get(first), lang, 0)}</td>"
-                    f"<td>{fmt_number(n.get(last), lang, 0)}</td></tr>")
-    return f"<table class='pe-table'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        counts = "".join(f"<td class='pe-num' data-label='{escape(h)}'>{fmt_number(n.get(w), lang, 0)}"
+                         "</td>" for h, w in zip(heads[1:], (first, last), strict=True))
+        rows.append(f"<tr><td class='pe-text' data-label='{escape(heads[0])}'>"
+                    f"<a href='schools/{escape(key)}.html'>{escape(school['name'])}</a></td>"
+                    f"{counts}</tr>")
+    return (f"<div class='pe-table-wrap'><table class='pe-table'><thead>{head}</thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 # -- gap, attrition, sensitivity ---------------------------------------------------------------
-_DIRECTION = {"nl": {"narrowed": "kleiner geworden", "widened": "groter geworden",
-                     "no clear change": "niet duidelijk veranderd"},
-              "en": {"narrowed": "narrowed", "widened": "widened",
-                     "no clear change": "no clear change"}}
+#: The gap directions results.json records (with spaces), as catalogue key suffixes.
+_DIRECTIONS = ("narrowed", "widened", "no_clear_change")
 
 
 def gap_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
     """Parents minus professionals per wave, and whether the gap narrowed (DiD)."""
-    waves = _waves(results)
-    first, last = waves[0], waves[-1]
+    first, last = _first_last(results)
+    f_label, l_label = wave_label(first, lang), wave_label(last, lang)
     rows = []
     for scale_id, block in _scales(results, inst):
         gap = block.get("gap", {})
         by_wave = gap.get("by_wave", {})
         change = gap.get("change", {})
-        direction = change.get("direction")
+        code = str(change.get("direction") or "").replace(" ", "_")
+        direction = code if code in _DIRECTIONS else None
         rows.append({
-            t("scale", lang): _scale_name(inst, scale_id, lang),
-            f"{t('gap', lang)} {t(first, lang).lower()}": fmt_number(by_wave.get(first, {}).get("gap"), lang),
-            f"{t('ci', lang)} ({t(first, lang).lower()})": fmt_ci(by_wave.get(first, {}).get("ci95"), lang),
-            f"{t('gap', lang)} {t(last, lang).lower()}": fmt_number(by_wave.get(last, {}).get("gap"), lang),
-            f"{t('ci', lang)} ({t(last, lang).lower()})": fmt_ci(by_wave.get(last, {}).get("ci95"), lang),
-            t("narrowing", lang): fmt_number(change.get("narrowing"), lang),
-            t("ci", lang): fmt_ci(change.get("narrowing_ci95"), lang),
-            t("conclusion", lang): _DIRECTION.get(lang, _DIRECTION["en"]).get(direction, "–")
-            if direction else "–",
+            t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+            t("report.col.gap_at", lang, wave=f_label): fmt_number(by_wave.get(first, {}).get("gap"), lang),
+            t("report.col.ci_at", lang, wave=f_label): fmt_ci(by_wave.get(first, {}).get("ci95"), lang),
+            t("report.col.gap_at", lang, wave=l_label): fmt_number(by_wave.get(last, {}).get("gap"), lang),
+            t("report.col.ci_at", lang, wave=l_label): fmt_ci(by_wave.get(last, {}).get("ci95"), lang),
+            t("report.col.narrowing", lang): fmt_number(change.get("narrowing"), lang),
+            t("report.col.ci", lang): fmt_ci(change.get("narrowing_ci95"), lang),
+            t("report.col.conclusion", lang): t(f"report.gap.{direction}", lang) if direction else "–",
         })
     return pd.DataFrame(rows)
 
 
 def attrition_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
     """First-wave scores of those who stayed versus those who dropped out."""
+    first, _last = _first_last(results)
+    w = wave_head(first, lang)
     rows = []
     for scale_id, block in _scales(results, inst):
         a = block.get("attrition", {})
         rows.append({
-            t("scale", lang): _scale_name(inst, scale_id, lang),
-            t("n_completers", lang): fmt_number(a.get("n_completers"), lang, 0),
-            t("mean_completers", lang): fmt_number(a.get("mean_completers"), lang),
-            t("n_dropouts", lang): fmt_number(a.get("n_dropouts"), lang, 0),
-            t("mean_dropouts", lang): fmt_number(a.get("mean_dropouts"), lang),
-            "Hedges' g": fmt_number(a.get("hedges_g"), lang),
-            t("ci", lang): fmt_ci(a.get("hedges_g_ci95"), lang),
-            "p": fmt_p(a.get("p"), lang),
+            t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+            t("report.col.n_completers", lang): fmt_number(a.get("n_completers"), lang, 0),
+            t("report.col.mean_completers", lang, wave=w): fmt_number(a.get("mean_completers"), lang),
+            t("report.col.n_dropouts", lang): fmt_number(a.get("n_dropouts"), lang, 0),
+            t("report.col.mean_dropouts", lang, wave=w): fmt_number(a.get("mean_dropouts"), lang),
+            t("report.col.hedges_g", lang): fmt_number(a.get("hedges_g"), lang),
+            t("report.col.ci", lang): fmt_ci(a.get("hedges_g_ci95"), lang),
+            t("report.col.p", lang): fmt_p(a.get("p"), lang),
         })
     return pd.DataFrame(rows)
 
@@ -527,67 +706,50 @@ def sensitivity_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
         s = block.get("sensitivity", {})
         if s.get("min_d_z") is None:
             continue
-        name = escape(_scale_name(inst, scale_id, lang))
-        d = fmt_number(s["min_d_z"], lang)
-        if lang == "nl":
-            items.append(f"<li>{name}: met {s['n']} paren werd een effect vanaf d<sub>z</sub> = {d} "
-                         "met 80% kans opgemerkt (tweezijdig, α = 0,05).</li>")
-        else:
-            items.append(f"<li>{name}: with {s['n']} pairs an effect of d<sub>z</sub> = {d} or more "
-                         "was detected with 80% probability (two-sided, α = .05).</li>")
+        items.append("<li>" + escape(t("report.sensitivity.item", lang,
+                                          name=_scale_name(inst, scale_id, lang),
+                                          n=i18n.integer(s["n"], lang),
+                                          d=fmt_number(s["min_d_z"], lang),
+                                          alpha=fmt_number(0.05, lang))) + "</li>")
     return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
 # -- frameworks: Epstein, Gerdes, participatieladder, praatplaat -------------------------------
 def framework_table(results: dict, name: str) -> pd.DataFrame:
     """One framework table from results.json as a DataFrame (empty when absent)."""
-    records = results.get("frameworks", {}).get("tables", {}).get(name, [])
-    return pd.DataFrame.from_records(records)
+    return pd.DataFrame.from_records(_fw(results, name))
 
 
 def _role_label(role: object, lang: str) -> str:
-    return t(str(role), lang) if isinstance(role, str) else "–"
+    return role_label(role, lang)
+
+
+def classification_label(name: object, lang: str = "nl") -> str:
+    return _opt(f"report.classification.{name}", lang, str(name))
 
 
 def ordinal_tests_table(results: dict, lang: str = "nl") -> pd.DataFrame:
     """Who moved up or down a level or rung, with the sign test and Stuart-Maxwell test."""
-    df = framework_table(results, "ordinal_tests")
-    names = {"gerdes_level": ("Niveau (Gerdes)", "Level (Gerdes)"),
-             "ladder_expected": ("Trede verwacht", "Rung expected"),
-             "ladder_experienced": ("Trede ervaren", "Rung experienced"),
-             "ladder_agreement": ("Inspraak t.o.v. verwachting", "Say versus expectation")}
     rows = []
-    for r in df.to_dict(orient="records"):
-        label = names.get(r["classification"], (r["classification"],) * 2)[0 if lang == "nl" else 1]
+    for r in framework_table(results, "ordinal_tests").to_dict(orient="records"):
         rows.append({
-            ("Indeling" if lang == "nl" else "Classification"): label,
-            t("role", lang): _role_label(r.get("role"), lang),
-            t("n_pairs", lang): fmt_number(r.get("n"), lang, 0),
-            ("Omhoog" if lang == "nl" else "Up"): fmt_percent(r.get("share_up"), lang),
-            ("Gelijk" if lang == "nl" else "Same"): fmt_percent(r.get("share_same"), lang),
-            ("Omlaag" if lang == "nl" else "Down"): fmt_percent(r.get("share_down"), lang),
-            ("Netto omhoog" if lang == "nl" else "Net up"): fmt_percent(r.get("net_up"), lang),
-            t("ci", lang): fmt_ci([r.get("net_up_ci_low"), r.get("net_up_ci_high")], lang),
-            ("Tekentoets" if lang == "nl" else "Sign test"): fmt_p(r.get("sign_test_p"), lang),
-            "Stuart–Maxwell": fmt_p(r.get("stuart_maxwell_p"), lang),
+            t("report.col.classification", lang): classification_label(r["classification"], lang),
+            t("report.col.role", lang): role_label(r.get("role"), lang),
+            t("report.col.n_pairs", lang): fmt_number(r.get("n"), lang, 0),
+            t("report.col.up", lang): fmt_percent(r.get("share_up"), lang),
+            t("report.col.same", lang): fmt_percent(r.get("share_same"), lang),
+            t("report.col.down", lang): fmt_percent(r.get("share_down"), lang),
+            t("report.col.net_up", lang): fmt_percent(r.get("net_up"), lang),
+            t("report.col.ci", lang): fmt_ci([r.get("net_up_ci_low"), r.get("net_up_ci_high")], lang),
+            t("report.col.sign_test", lang): fmt_p(r.get("sign_test_p"), lang),
+            t("report.col.stuart_maxwell", lang): fmt_p(r.get("stuart_maxwell_p"), lang),
         })
     return pd.DataFrame(rows)
 
 
-def fmt_percent(x: float | None, lang: str = "nl") -> str:
-    """A share as a whole percentage: ``0,483`` -> ``48%``.
-
-    >>> fmt_percent(0.4834, "nl"), fmt_percent(None)
-    ('48%', '–')
-    """
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "–"
-    return f"{fmt_number(100 * x, lang, 0)}%"
-
-
 def transition_matrix(results: dict, classification: str, role: str,
                       lang: str = "nl") -> pd.DataFrame:
-    """Pre (rows) by post (columns) counts for one classification and role; '–' = suppressed."""
+    """First (rows) by last wave (columns) counts for one classification and role; '–' = suppressed."""
     df = framework_table(results, "transitions")
     if df.empty:
         return df
@@ -600,61 +762,61 @@ def transition_matrix(results: dict, classification: str, role: str,
                            aggfunc="first").reindex(columns=order)
     table = table.reset_index(level=0, drop=True).reset_index()
     table.columns.name = None  # the pivot's column-axis name would show as a stray header
-    head = "Voor \u2192 na" if lang == "nl" else "Pre \u2192 post"
+    first, last = _first_last(results)
+    head = _cap(t("report.col.from_to", lang, first=wave_label(first, lang),
+                  last=wave_label(last, lang)))
     return table.rename(columns={"from_label": head}).fillna("–")
 
 
 def ladder_table(results: dict, lang: str = "nl") -> pd.DataFrame:
     """Expected and experienced rung and their mismatch per role and wave."""
-    df = framework_table(results, "ladder_mismatch")
     rows = []
-    for r in df.to_dict(orient="records"):
+    for r in framework_table(results, "ladder_mismatch").to_dict(orient="records"):
         rows.append({
-            t("role", lang): _role_label(r.get("role"), lang),
-            t("wave", lang): t(r["wave"], lang) if r.get("wave") in ("pre", "post") else r.get("wave"),
-            t("n", lang): fmt_number(r.get("n"), lang, 0),
-            ("Verwacht" if lang == "nl" else "Expected"): fmt_number(r.get("mean_expected"), lang),
-            ("Ervaren" if lang == "nl" else "Experienced"): fmt_number(r.get("mean_experienced"), lang),
-            ("Ervaren − verwacht" if lang == "nl" else "Experienced − expected"):
-                fmt_number(r.get("mean_mismatch"), lang),
-            ("Minder inspraak dan verwacht" if lang == "nl" else "Less say than expected"):
-                fmt_percent(r.get("share_less"), lang),
+            t("report.col.role", lang): role_label(r.get("role"), lang),
+            t("report.col.wave", lang): wave_head(r.get("wave"), lang),
+            t("report.col.n", lang): fmt_number(r.get("n"), lang, 0),
+            t("report.col.expected", lang): fmt_number(r.get("mean_expected"), lang),
+            t("report.col.experienced", lang): fmt_number(r.get("mean_experienced"), lang),
+            t("report.col.mismatch", lang): fmt_number(r.get("mean_mismatch"), lang),
+            t("report.col.less_say", lang): fmt_percent(r.get("share_less"), lang),
         })
     return pd.DataFrame(rows)
 
 
 def epstein_change_table(results: dict, lang: str = "nl") -> pd.DataFrame:
     """Mean frequency per Epstein type before and after, per role, with the paired change."""
-    df = framework_table(results, "epstein_change")
+    first, last = _first_last(results)
     rows = []
-    for r in df.to_dict(orient="records"):
+    for r in framework_table(results, "epstein_change").to_dict(orient="records"):
         rows.append({
-            ("Type (Epstein)" if lang == "nl" else "Type (Epstein)"): r.get("type_label"),
-            t("role", lang): _role_label(r.get("role"), lang),
-            t("n_pairs", lang): fmt_number(r.get("n"), lang, 0),
-            t("pre", lang): fmt_number(r.get("mean_pre"), lang),
-            t("post", lang): fmt_number(r.get("mean_post"), lang),
-            t("diff", lang): fmt_number(r.get("mean_diff"), lang),
-            t("ci", lang): fmt_ci([r.get("ci_low"), r.get("ci_high")], lang),
-            "p": fmt_p(r.get("p"), lang),
+            t("report.col.epstein_type", lang): r.get("type_label"),
+            t("report.col.role", lang): role_label(r.get("role"), lang),
+            t("report.col.n_pairs", lang): fmt_number(r.get("n"), lang, 0),
+            wave_head(first, lang): fmt_number(r.get("mean_pre"), lang),
+            wave_head(last, lang): fmt_number(r.get("mean_post"), lang),
+            t("report.col.diff", lang): fmt_number(r.get("mean_diff"), lang),
+            t("report.col.ci", lang): fmt_ci([r.get("ci_low"), r.get("ci_high")], lang),
+            t("report.col.p", lang): fmt_p(r.get("p"), lang),
         })
     return pd.DataFrame(rows)
 
 
 def praatplaat_table(results: dict, lang: str = "nl") -> pd.DataFrame:
-    """Mean per praatplaat theme (1 = needs work ... 3 = goes well) per role and wave."""
+    """Mean per praatplaat theme per role and wave."""
     df = framework_table(results, "praatplaat")
     if df.empty:
         return df
     means = df.drop_duplicates(["role", "wave", "theme"])
-    means = means.assign(col=[f"{_role_label(r, lang)}: {t(w, lang).lower()}"
+    means = means.assign(col=[t("report.col.role_wave", lang, role=role_label(r, lang),
+                                wave=wave_label(w, lang))
                               for r, w in zip(means["role"], means["wave"], strict=True)],
                          value=[fmt_number(m, lang) for m in means["mean"]])
     table = means.pivot_table(index=["theme_order", "theme_label"], columns="col", values="value",
                               aggfunc="first", sort=False)
     table = table.reset_index(level=0, drop=True).reset_index()
     table.columns.name = None
-    return table.rename(columns={"theme_label": "Thema" if lang == "nl" else "Theme"}).fillna("–")
+    return table.rename(columns={"theme_label": t("report.col.theme", lang)}).fillna("–")
 
 
 def framework_notes_html(results: dict, lang: str = "nl") -> str:
@@ -663,15 +825,82 @@ def framework_notes_html(results: dict, lang: str = "nl") -> str:
     return "".join(f"<p class='pe-note'>{escape(n)}</p>" for n in notes)
 
 
-def rules_table(results: dict, lang: str = "nl") -> pd.DataFrame:
-    """The classification rules as they were applied (from the instruments' YAML)."""
-    df = framework_table(results, "rules")
-    if df.empty:
-        return df
-    cols = {"name": "Indeling" if lang == "nl" else "Classification",
-            "level": "Niveau" if lang == "nl" else "Level",
-            "label": "Label", "rule": "Regel" if lang == "nl" else "Rule"}
-    return df[list(cols)].rename(columns=cols)
+def _subject(ref: str, inst: Instrument, lang: str) -> str:
+    """A scale's or item's name (an item by its label, else its id)."""
+    if ref in inst.scale_ids:
+        return _scale_name(inst, ref, lang)
+    try:
+        item = inst.item(ref)
+    except KeyError:
+        return ref
+    return pick_text(item.label, lang) if item.label else ref
+
+
+def _value(x: float, ref: str, inst: Instrument, lang: str) -> str:
+    """An answer code by its label when ``ref`` is an item (``'Raadplegen'``), else a number."""
+    if ref not in inst.scale_ids and float(x).is_integer() and int(x) in inst.response_scale.labels:
+        return "‘" + pick_text(inst.response_scale.labels[int(x)], lang) + "’"
+    return _score(x, lang)
+
+
+def rule_sentence(rule: dict | None, inst: Instrument, lang: str = "nl") -> str:
+    """A classification rule in words (``gemiddeld minstens 3,5 op Uitwisseling``).
+
+    >>> gerdes = load_instrument("gerdes")
+    >>> rule_sentence({"scale": "gerdes_exchange", "min": 3.5}, gerdes, "nl")
+    'gemiddeld minstens 3,5 op Kennis en informatie uitwisselen'
+    """
+    if rule is None:
+        return t("report.rule.base", lang)
+    for key in ("all", "any"):
+        if key in rule:
+            return t(f"report.rule.join_{key}", lang).join(rule_sentence(p, inst, lang) for p in rule[key])
+    if "difference" in rule:
+        a, b = rule["difference"]
+        subject = t("report.rule.difference", lang, a=_subject(a, inst, lang), b=_subject(b, inst, lang))
+        ref = a
+        kind = "difference"
+    else:
+        ref = rule.get("scale", rule.get("item"))
+        subject = _subject(ref, inst, lang)
+        kind = "scale" if "scale" in rule else "item"
+    parts = []
+    for cond in ("min", "max", "equals"):
+        if cond in rule:
+            value = _score(rule[cond], lang) if kind != "item" else _value(rule[cond], ref, inst, lang)
+            parts.append(t(f"report.rule.{kind}_{cond}", lang, subject=subject, x=value))
+    if "in" in rule:
+        values = [_value(v, ref, inst, lang) if kind == "item" else _score(v, lang) for v in rule["in"]]
+        parts.append(t("report.rule.in", lang, subject=subject, values=_join(values, lang)))
+    return t("report.rule.join_all", lang).join(parts)
+
+
+def rules_html(results: dict, lang: str = "nl") -> str:
+    """The classification rules as they were applied, written as sentences, per classification."""
+    records = _fw(results, "rules")
+    if not records:
+        return ""
+    blocks: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        blocks.setdefault((r["instrument"], r["classification"]), []).append(r)
+    out = [f"<h3 id='rules'>{escape(t('report.rules.head', lang))}</h3>"]
+    for (inst_id, cl_id), rows in blocks.items():
+        try:
+            inst = load_instrument(inst_id)
+            levels = {lv.level: lv for lv in inst.classification(cl_id).levels}
+            cumulative = inst.classification(cl_id).cumulative
+        except Exception:  # noqa: BLE001 - an instrument not installed here: the recorded text
+            inst, levels, cumulative = None, {}, bool(rows[0].get("cumulative"))
+        lines = []
+        for r in rows:
+            lv = levels.get(r["level"])
+            rule = rule_sentence(lv.rule, inst, lang) if inst is not None and lv is not None \
+                else str(r.get("rule"))
+            lines.append(f"<li>{escape(t('report.rules.level', lang, label=r['label'], rule=rule))}</li>")
+        how = t("report.rules.cumulative" if cumulative else "report.rules.first_match", lang)
+        out.append(f"<p><strong>{escape(rows[0].get('name') or cl_id)}</strong>. {escape(how)}</p>"
+                   f"<ul>{''.join(lines)}</ul>")
+    return "".join(out)
 
 
 # -- psychometrics: items, factor structure, invariance across roles ---------------------------
@@ -680,7 +909,7 @@ def _psy(results: dict, name: str) -> list[dict]:
 
 
 def _wave_label(wave: object, lang: str) -> str:
-    return t(str(wave), lang) if wave in ("pre", "post") else escape(wave)
+    return wave_label(wave, lang)
 
 
 def _item_label(inst: Instrument, item_id: str, lang: str) -> str:
@@ -691,71 +920,35 @@ def _item_label(inst: Instrument, item_id: str, lang: str) -> str:
         return item_id
     texts = item.text
     form = texts.get("parent") or next(iter(texts.values()))
-    return f"{item_id}: {pick_text(form, lang)}" + (" (R)" if item.reverse else "")
+    text = f"{item_id}: {pick_text(form, lang)}"
+    return text + " " + t("report.item.reverse_mark", lang) if item.reverse else text
 
 
 def item_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
     """Item statistics per scale and wave, with the items that weaken their scale marked."""
-    nl = lang == "nl"
     r_min = results.get("psychometrics", {}).get("r_rest_min", 0.30)
     rows = []
     for r in _psy(results, "items"):
         why = []
         if r.get("raises_alpha"):
-            why.append("alfa stijgt zonder dit item" if nl else "alpha rises without it")
+            why.append(t("report.item.raises_alpha", lang))
         if r.get("weak_r_rest"):
-            why.append(("item-restcorrelatie < " if nl else "item-rest r < ")
-                       + fmt_number(r_min, lang))
+            why.append(t("report.item.weak_r_rest", lang, r=fmt_number(r_min, lang)))
         if r.get("reason"):
-            why = [t("suppressed", lang, n=results.get("min_cell", 10))]
+            why = [t("report.suppressed", lang, min_cell=results.get("min_cell", 10))]
         rows.append({
-            t("scale", lang): _scale_name(inst, r["scale"], lang),
-            t("wave", lang): _wave_label(r.get("wave"), lang),
-            "Item": _item_label(inst, r["item"], lang),
-            t("n", lang): fmt_number(r.get("n"), lang, 0),
-            ("Gem." if nl else "Mean"): fmt_number(r.get("mean"), lang),
-            "SD": fmt_number(r.get("sd"), lang),
-            ("% leeg" if nl else "% missing"): fmt_number(r.get("pct_missing"), lang, 1),
-            ("% laagste" if nl else "% floor"): fmt_number(r.get("pct_floor"), lang, 1),
-            ("% hoogste" if nl else "% ceiling"): fmt_number(r.get("pct_ceiling"), lang, 1),
-            ("r item-rest" if nl else "item-rest r"): fmt_number(r.get("r_rest"), lang),
-            ("Alfa zonder item" if nl else "Alpha if deleted"):
-                fmt_number(r.get("alpha_if_deleted"), lang),
-            ("Let op" if nl else "Check"): "; ".join(why),
-        })
-    return pd.DataFrame(rows)
-
-
-def cfa_table(results: dict, lang: str = "nl") -> pd.DataFrame:
-    """Fit of the three-scale factor model, per wave, for everyone and per role."""
-    nl = lang == "nl"
-    rows = []
-    for r in _psy(results, "cfa"):
-        reason = r.get("reason") or ""
-        if reason.startswith("suppressed"):
-            reason = t("suppressed", lang, n=results.get("min_cell", 10))
-        elif r.get("n") and r.get("npar") and r["n"] < N_PER_PARAMETER * r["npar"]:
-            # Bentler & Chou (1987): fewer than ~5 people per free parameter makes ML fit
-            # indices unstable; the numbers are shown, with the warning beside them.
-            reason = (f"weinig personen voor {r['npar']} parameters (minder dan "
-                      f"{N_PER_PARAMETER} per parameter): fit onzeker" if nl else
-                      f"few people for {r['npar']} parameters (fewer than {N_PER_PARAMETER} per "
-                      "parameter): fit uncertain")
-        chisq = (f"{fmt_number(r.get('chisq'), lang)} ({fmt_number(r.get('df'), lang, 0)})"
-                 if r.get("chisq") is not None else "–")
-        rows.append({
-            t("wave", lang): _wave_label(r.get("wave"), lang),
-            t("group", lang): t("all", lang) if r.get("group") == "all"
-            else _role_label(r.get("group"), lang),
-            t("n", lang): fmt_number(r.get("n"), lang, 0),
-            "χ² (df)": chisq,
-            "CFI": fmt_number(r.get("cfi"), lang, 3),
-            "TLI": fmt_number(r.get("tli"), lang, 3),
-            "RMSEA": fmt_number(r.get("rmsea"), lang, 3),
-            ("90%-BI RMSEA" if nl else "RMSEA 90% CI"):
-                fmt_ci([r.get("rmsea_ci_low"), r.get("rmsea_ci_high")], lang, 3),
-            "SRMR": fmt_number(r.get("srmr"), lang, 3),
-            ("Opmerking" if nl else "Note"): escape(reason),
+            t("report.col.scale", lang): _scale_name(inst, r["scale"], lang),
+            t("report.col.wave", lang): wave_head(r.get("wave"), lang),
+            t("report.col.item", lang): _item_label(inst, r["item"], lang),
+            t("report.col.n", lang): fmt_number(r.get("n"), lang, 0),
+            t("report.col.mean", lang): fmt_number(r.get("mean"), lang),
+            t("report.col.sd", lang): fmt_number(r.get("sd"), lang),
+            t("report.col.pct_missing", lang): fmt_number(r.get("pct_missing"), lang, 1),
+            t("report.col.pct_floor", lang): fmt_number(r.get("pct_floor"), lang, 1),
+            t("report.col.pct_ceiling", lang): fmt_number(r.get("pct_ceiling"), lang, 1),
+            t("report.col.r_rest", lang): fmt_number(r.get("r_rest"), lang),
+            t("report.col.alpha_if_deleted", lang): fmt_number(r.get("alpha_if_deleted"), lang),
+            t("report.col.check", lang): "; ".join(why),
         })
     return pd.DataFrame(rows)
 
@@ -764,67 +957,76 @@ def cfa_table(results: dict, lang: str = "nl") -> pd.DataFrame:
 #: 1987, Sociol. Methods Res. 16, 78-117).
 N_PER_PARAMETER = 5
 
-_LEVELS = {"configural": ("configuraal (zelfde structuur)", "configural (same structure)"),
-           "metric": ("metrisch (zelfde ladingen)", "metric (same loadings)"),
-           "scalar": ("scalair (zelfde intercepten)", "scalar (same intercepts)")}
+
+def cfa_table(results: dict, lang: str = "nl") -> pd.DataFrame:
+    """Fit of the three-scale factor model, per wave, for everyone and per role."""
+    rows = []
+    for r in _psy(results, "cfa"):
+        reason = r.get("reason") or ""
+        if reason.startswith("suppressed"):
+            reason = t("report.suppressed", lang, min_cell=results.get("min_cell", 10))
+        elif r.get("n") and r.get("npar") and r["n"] < N_PER_PARAMETER * r["npar"]:
+            # Bentler & Chou (1987): fewer than ~5 people per free parameter makes ML fit
+            # indices unstable; the numbers are shown, with the warning beside them.
+            reason = t("report.cfa.few_people", lang, npar=r["npar"], per=N_PER_PARAMETER)
+        chisq = (t("report.cfa.chisq_df", lang, chisq=fmt_number(r.get("chisq"), lang),
+                   df=fmt_number(r.get("df"), lang, 0)) if r.get("chisq") is not None else "–")
+        rows.append({
+            t("report.col.wave", lang): wave_head(r.get("wave"), lang),
+            t("report.col.group", lang): t("report.role.all", lang) if r.get("group") == "all"
+            else role_label(r.get("group"), lang),
+            t("report.col.n", lang): fmt_number(r.get("n"), lang, 0),
+            t("report.col.chisq_df", lang): chisq,
+            t("report.col.cfi", lang): fmt_number(r.get("cfi"), lang, 3),
+            t("report.col.tli", lang): fmt_number(r.get("tli"), lang, 3),
+            t("report.col.rmsea", lang): fmt_number(r.get("rmsea"), lang, 3),
+            t("report.col.rmsea_ci", lang):
+                fmt_ci([r.get("rmsea_ci_low"), r.get("rmsea_ci_high")], lang, 3),
+            t("report.col.srmr", lang): fmt_number(r.get("srmr"), lang, 3),
+            t("report.col.note", lang): reason,
+        })
+    return pd.DataFrame(rows)
 
 
 def invariance_table(results: dict, lang: str = "nl") -> pd.DataFrame:
     """Measurement invariance across roles: each step's fit and its change (Chen, 2007)."""
-    nl = lang == "nl"
     rows = []
     for r in _psy(results, "invariance"):
         if r.get("level") is None:
-            rows.append({t("wave", lang): _wave_label(r.get("wave"), lang),
-                         ("Stap" if nl else "Step"): "–",
-                         ("Opmerking" if nl else "Note"): escape(r.get("reason") or "")})
+            rows.append({t("report.col.wave", lang): wave_head(r.get("wave"), lang),
+                         t("report.col.step", lang): "–",
+                         t("report.col.note", lang): r.get("reason") or ""})
             continue
         ok = r.get("supported")
-        verdict = "–" if ok is None else (("ja" if ok else "nee") if nl else ("yes" if ok else "no"))
+        verdict = "–" if ok is None else t("report.yes" if ok else "report.no", lang)
         rows.append({
-            t("wave", lang): _wave_label(r.get("wave"), lang),
-            ("Stap" if nl else "Step"): _LEVELS.get(r["level"], (r["level"],) * 2)[0 if nl else 1],
-            "CFI": fmt_number(r.get("cfi"), lang, 3),
-            "RMSEA": fmt_number(r.get("rmsea"), lang, 3),
-            "ΔCFI": fmt_number(r.get("delta_cfi"), lang, 3),
-            "ΔRMSEA": fmt_number(r.get("delta_rmsea"), lang, 3),
-            ("Gelijkwaardig?" if nl else "Invariant?"): verdict,
-            ("Opmerking" if nl else "Note"): escape(r.get("reason") or ""),
+            t("report.col.wave", lang): wave_head(r.get("wave"), lang),
+            t("report.col.step", lang): _opt(f"report.invariance.{r['level']}", lang, r["level"]),
+            t("report.col.cfi", lang): fmt_number(r.get("cfi"), lang, 3),
+            t("report.col.rmsea", lang): fmt_number(r.get("rmsea"), lang, 3),
+            t("report.col.delta_cfi", lang): fmt_number(r.get("delta_cfi"), lang, 3),
+            t("report.col.delta_rmsea", lang): fmt_number(r.get("delta_rmsea"), lang, 3),
+            t("report.col.invariant", lang): verdict,
+            t("report.col.note", lang): r.get("reason") or "",
         })
     return pd.DataFrame(rows)
 
 
 def invariance_conclusion(results: dict, lang: str = "nl") -> str:
     """One sentence per wave: may parents' and professionals' scores be compared directly?"""
-    nl = lang == "nl"
     out = []
     by_wave: dict[str, dict[str, object]] = {}
     for r in _psy(results, "invariance"):
         if r.get("level"):
             by_wave.setdefault(r["wave"], {})[r["level"]] = r.get("supported")
     for wave, levels in by_wave.items():
-        w = _wave_label(wave, lang)
-        if levels.get("metric") and levels.get("scalar"):
-            out.append(f"{w}: de rollen vullen de schalen op dezelfde manier in (scalaire "
-                       "gelijkwaardigheid); hun gemiddelden mogen direct vergeleken worden."
-                       if nl else f"{w}: the roles use the scales in the same way (scalar "
-                       "invariance); their means may be compared directly.")
-        elif levels.get("metric"):
-            out.append(f"{w}: ladingen zijn gelijk, intercepten niet; vergelijk verbanden, "
-                       "maar wees voorzichtig met verschillen in gemiddelden tussen rollen."
-                       if nl else f"{w}: loadings are equal, intercepts are not; compare "
-                       "relations, but be careful with differences in means between roles.")
-        else:
-            out.append(f"{w}: de rollen lijken de schalen verschillend op te vatten; het "
-                       "verschil tussen ouders en professionals is lastig te duiden."
-                       if nl else f"{w}: the roles appear to read the scales differently; the "
-                       "gap between parents and professionals is hard to interpret.")
+        w = wave_head(wave, lang)
+        key = ("scalar_ok" if levels.get("metric") and levels.get("scalar")
+               else "metric_only" if levels.get("metric") else "none")
+        out.append(t(f"report.invariance.conclusion_{key}", lang, wave=w))
     rule = results.get("psychometrics", {}).get("invariance_rule") or {}
-    cfi = fmt_number(abs(rule.get("delta_cfi_min", -0.01)), lang, 3)
-    rmsea = fmt_number(rule.get("delta_rmsea_max", 0.015), lang, 3)
-    note = (f"Beslisregel (Chen, 2007): een stap geldt als gelijkwaardig wanneer de CFI met "
-            f"hooguit {cfi} daalt en de RMSEA met hooguit {rmsea} stijgt." if nl else
-            f"Decision rule (Chen, 2007): a step counts as invariant when CFI drops by at most "
-            f"{cfi} and RMSEA rises by at most {rmsea}.")
+    note = t("report.invariance.rule", lang,
+             cfi=fmt_number(abs(rule.get("delta_cfi_min", -0.01)), lang, 3),
+             rmsea=fmt_number(rule.get("delta_rmsea_max", 0.015), lang, 3))
     items = "".join(f"<li>{escape(s)}</li>" for s in out)
     return (f"<ul>{items}</ul>" if items else "") + f"<p class='pe-note'>{escape(note)}</p>"
