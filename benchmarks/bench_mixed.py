@@ -47,7 +47,7 @@ out <- list(versions = list(R = R.version.string, lme4 = as.character(packageVer
                             lmerTest = as.character(packageVersion("lmerTest"))),
             seconds = el, terms = rownames(co)[keep], estimate = unname(co[keep, "Estimate"]),
             se = unname(co[keep, "Std. Error"]), df = unname(co[keep, "df"]),
-            messages = as.list(fit@optinfo$conv$lme4$messages))
+            criterion = REMLcrit(fit), messages = as.list(fit@optinfo$conv$lme4$messages))
 write_json(out, args[2], auto_unbox = TRUE, digits = NA)
 """
 
@@ -118,6 +118,8 @@ def main() -> dict:
         figures["max_abs_diff_estimate"] = float(np.max(np.abs(eff["estimate"] - peer["estimate"])))
         figures["max_rel_diff_se"] = float(np.max(np.abs(eff["se"] / peer["se"] - 1)))
         figures["max_rel_diff_df"] = float(np.max(np.abs(eff["df"] / peer["df"] - 1)))
+        # below 0: our REML criterion is lower, i.e. closer to the optimum than lme4's stop
+        figures["criterion_ours_minus_lme4"] = did.fit.criterion - peer["criterion"]
         figures["target_met"] = bool(best <= peer["seconds"])
     print(f"{'DiD mixed model':<18}{'rows':>9}{'schools':>9}{'ours s':>9}{'lmerTest s':>12}"
           f"{'ratio':>8}")
@@ -126,7 +128,8 @@ def main() -> dict:
           f"{figures.get('ratio', float('nan')):>8.3f}")
     if peer is not None:
         print(f"agreement: estimate {figures['max_abs_diff_estimate']:.1e} abs, SE "
-              f"{figures['max_rel_diff_se']:.1e} rel, df {figures['max_rel_diff_df']:.1e} rel")
+              f"{figures['max_rel_diff_se']:.1e} rel, df {figures['max_rel_diff_df']:.1e} rel; "
+              f"REML criterion ours - lme4 {figures['criterion_ours_minus_lme4']:.2e}")
     verdict = {True: "met", False: "MISSED", None: "n/a"}[figures["target_met"]]
     print(f"peer: {figures['peer']}; target ({figures['target']}): {verdict}")
     return figures

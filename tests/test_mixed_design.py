@@ -248,3 +248,24 @@ def test_a_nested_two_level_fit_agrees_with_the_package_s_two_level_engine():
     np.testing.assert_allclose(new.estimates, old.estimates, atol=1e-7)
     np.testing.assert_allclose(new.variances, [old.var_school, old.var_respondent], rtol=1e-5)
     np.testing.assert_allclose(new.criterion, old.criterion, rtol=1e-10)
+
+
+@pytest.mark.parametrize("model,with_role", [("did_3w", False), ("did_3w_role", True)])
+def test_joint_did_f_test_matches_lmertest_anova(model, with_role):
+    ref = R[model]["joint_did"]
+    did = did_mixed_model(_data("did_3w.csv"), "score", ["T0", "T1", "T2"], COND,
+                          with_role=with_role)
+    assert did.joint["num_df"] == ref["num_df"] == 2
+    np.testing.assert_allclose(did.joint["F"], ref["F"], rtol=1e-6)
+    np.testing.assert_allclose(did.joint["den_df"], ref["den_df"], rtol=1e-5)
+    np.testing.assert_allclose(did.joint["p"], ref["p"], rtol=1e-5)
+    np.testing.assert_allclose(ref["anova_den_df"], ref["den_df"], rtol=1e-12)
+
+
+def test_a_one_row_joint_test_is_the_squared_t_test(fits):
+    fit = fits["did_2w_8"]
+    one = fit.joint_test([{"wavepost:conditionintervention": 1}])
+    i = fit.terms.index("wavepost:conditionintervention")
+    np.testing.assert_allclose(one["F"], fit.t[i] ** 2, rtol=1e-12)
+    np.testing.assert_allclose(one["den_df"], fit.df[i], rtol=1e-12)
+    np.testing.assert_allclose(one["p"], fit.p[i], rtol=1e-9)

@@ -359,15 +359,7 @@ class LmmFit:
         ``weights`` maps term names to weights (others 0) or lists one weight per term. As
         lmerTest's ``contest1D``: :math:`\\nu = 2 (L'CL)^2 / (g'Ag)`, see :func:`fit_lmm`.
         """
-        if isinstance(weights, Mapping):
-            unknown = set(weights) - set(self.terms)
-            if unknown:
-                raise ValueError(f"unknown term(s) {sorted(unknown)}")
-            vec = np.array([float(weights.get(t, 0.0)) for t in self.terms])
-        else:
-            vec = np.asarray(weights, dtype=float)
-            if vec.shape != (len(self.terms),):
-                raise ValueError(f"a contrast needs {len(self.terms)} weights")
+        vec = self._weights(weights)
         level = self.ci_level if ci_level is None else ci_level
         est = float(vec @ np.array(self.estimates))
         var = float(vec @ self.cov @ vec)
@@ -380,6 +372,52 @@ class LmmFit:
         return {"estimate": est, "se": se, "df": df, "t": t,
                 "p": float(2 * stats.t.sf(abs(t), df)), "ci_low": est - q * se,
                 "ci_high": est + q * se, "ci_level": level}
+
+    def _weights(self, weights) -> np.ndarray:
+        if isinstance(weights, Mapping):
+            unknown = set(weights) - set(self.terms)
+            if unknown:
+                raise ValueError(f"unknown term(s) {sorted(unknown)}")
+            return np.array([float(weights.get(t, 0.0)) for t in self.terms])
+        vec = np.asarray(weights, dtype=float)
+        if vec.shape != (len(self.terms),):
+            raise ValueError(f"a contrast needs {len(self.terms)} weights")
+        return vec
+
+    def joint_test(self, rows: Sequence[Mapping[str, float] | Sequence[float]]
+                   ) -> dict[str, float]:
+        """F test of several contrasts at once (:math:`H_0: Lb = 0`), as lmerTest's
+        ``contestMD`` (and ``anova()`` for a model term).
+
+        With :math:`LCL' = P\\,\\mathrm{diag}(d)\\,P'` (rank q), the rows of :math:`P'L` are
+        independent contrasts with Satterthwaite df :math:`\\nu_m`;
+        :math:`F = \\sum_m (P_m'Lb)^2/d_m / q` and the denominator df are
+        :math:`2E/(E - q)`, :math:`E = \\sum_m \\nu_m/(\\nu_m - 2)` (2 when any
+        :math:`\\nu_m \\le 2`; the mean when all are equal; Kuznetsova et al., 2017, sec. 3.4).
+        Returns ``F, num_df, den_df, p``.
+        """
+        mat = np.vstack([self._weights(r) for r in rows])
+        v = mat @ self.cov @ mat.T
+        d, vecs = np.linalg.eigh(v)
+        d, vecs = d[::-1], vecs[:, ::-1]
+        pos = d > max(np.sqrt(np.finfo(float).eps) * d[0], 0.0)
+        q = int(pos.sum())
+        ptl = (vecs[:, pos].T @ mat)
+        est = ptl @ np.array(self.estimates)
+        f = float(np.sum(est ** 2 / d[pos]) / q)
+        grads = np.einsum("mi,kij,mj->mk", ptl, self.jacobian, ptl)
+        nu = 2.0 * d[pos] ** 2 / np.einsum("mk,kl,ml->m", grads, self.vcov_varpar, grads)
+        if q == 1:
+            den = float(nu[0])
+        elif np.all(np.abs(np.diff(nu)) < 1e-8):
+            den = float(nu.mean())
+        elif np.any(nu <= 2):
+            den = 2.0
+        else:
+            e = float(np.sum(nu / (nu - 2)))
+            den = 2 * e / (e - q)
+        return {"F": f, "num_df": float(q), "den_df": den,
+                "p": float(stats.f.sf(f, q, den))}
 
     def summary(self) -> str:
         flags = ("" if self.converged else " NOT CONVERGED") + (" SINGULAR" if self.singular
@@ -675,6 +713,8 @@ class DidResult:
 
     ``effects`` has one row per contrast ``<wave>-<first wave>``: ``contrast, wave, term,
     estimate, se, df, t, p, ci_low, ci_high, ci_level, d, d_ci_low, d_ci_high, d_total``.
+    ``joint`` is the F test that every wave's DiD is 0 (``F, num_df, den_df, p``; lmerTest's
+    ``anova()`` row ``wave:condition``).
     """
 
     scale: str
@@ -693,6 +733,7 @@ class DidResult:
     warnings: tuple[str, ...]
     effects: pd.DataFrame = field(repr=False, compare=False)
     fit: LmmFit = field(repr=False, compare=False)
+    joint: dict = field(default_factory=dict, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         return self.effects.copy()
@@ -890,4 +931,5 @@ def did_mixed_model(scores: pd.DataFrame, scale: str, waves: Sequence[str],
         n_schools_treatment=int((arms == treatment).sum()),
         n_schools_reference=int((arms == reference).sum()), converged=fit.converged,
         singular=fit.singular, warnings=tuple(notes) + fit.warnings,
-        effects=pd.DataFrame(rows), fit=fit)
+        effects=pd.DataFrame(rows), fit=fit,
+        joint=fit.joint_test([{t: 1.0} for t in did_terms]))

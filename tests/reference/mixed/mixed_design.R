@@ -68,6 +68,14 @@ for (m in names(models)) {
       call = "contest(fit, L, joint = FALSE), L = waveT2:conditionintervention - waveT1:conditionintervention",
       estimate = ct$Estimate, se = ct[["Std. Error"]], df = ct$df, t = ct[["t value"]],
       p = ct[["Pr(>|t|)"]], ci_low = ct$lower, ci_high = ct$upper)
+    L2 <- rbind(as.numeric(names(fixef(fit)) == "waveT1:conditionintervention"),
+                as.numeric(names(fixef(fit)) == "waveT2:conditionintervention"))
+    jt <- contest(fit, L2, joint = TRUE)
+    av <- anova(fit)["wave:condition", ]
+    blk$joint_did <- list(
+      call = "contest(fit, L2, joint = TRUE), L2 = the two wave:condition coefficients; anova(fit)['wave:condition', ]",
+      F = jt[["F value"]], num_df = jt$NumDF, den_df = jt$DenDF, p = jt[["Pr(>F)"]],
+      anova_F = av[["F value"]], anova_den_df = av$DenDF)
   }
   out[[m]] <- blk
 }
