@@ -269,3 +269,23 @@ def test_a_one_row_joint_test_is_the_squared_t_test(fits):
     np.testing.assert_allclose(one["F"], fit.t[i] ** 2, rtol=1e-12)
     np.testing.assert_allclose(one["den_df"], fit.df[i], rtol=1e-12)
     np.testing.assert_allclose(one["p"], fit.p[i], rtol=1e-9)
+
+
+def test_one_grouping_factor_balanced_gives_the_anova_df_and_the_two_level_engine_s_fit():
+    """One random intercept, balanced: the intercept's df are groups - 1 exactly (its variance
+    is the between-groups mean square over a n), and the fit equals the package's
+    single-intercept engine."""
+    from partnerschap_eval.evaluation import fit_random_intercepts
+
+    rng = np.random.default_rng(11)
+    a, n = 9, 7
+    group = np.repeat(np.arange(a), n)
+    y = 2 + rng.normal(0, 0.6, a)[group] + rng.normal(0, 1, a * n)
+    fit = fit_lmm(y, np.ones((a * n, 1)), {"g": group}, terms=["(Intercept)"])
+    assert fit.converged and not fit.singular
+    np.testing.assert_allclose(fit.df[0], a - 1, rtol=1e-7)
+    ms_between = n * np.var(y.reshape(a, n).mean(axis=1), ddof=1)
+    np.testing.assert_allclose(fit.se[0] ** 2, ms_between / (a * n), rtol=1e-7)
+    old = fit_random_intercepts(y, np.ones((a * n, 1)), group, random=("school",))
+    np.testing.assert_allclose(fit.variances[0], old.var_school, rtol=1e-6)
+    np.testing.assert_allclose(fit.criterion, old.criterion, rtol=1e-10)
