@@ -289,3 +289,14 @@ def test_one_grouping_factor_balanced_gives_the_anova_df_and_the_two_level_engin
     old = fit_random_intercepts(y, np.ones((a * n, 1)), group, random=("school",))
     np.testing.assert_allclose(fit.variances[0], old.var_school, rtol=1e-6)
     np.testing.assert_allclose(fit.criterion, old.criterion, rtol=1e-10)
+
+
+def test_comparison_schools_are_the_reference_when_no_control_is_declared():
+    data = _data("did_3w.csv")
+    named = {k: ("comparison" if v == "control" else v) for k, v in COND.items()}
+    did = did_mixed_model(data, "score", ["T0", "T1", "T2"], named)
+    assert did.reference == "comparison"
+    ref = R["did_3w"]
+    i = ref["terms"].index("waveT2:conditionintervention")
+    np.testing.assert_allclose(did.to_frame()["estimate"].iloc[1], ref["estimate"][i], atol=1e-6)
+    assert did.to_record()["T2-T0"]["reference"] == "comparison"

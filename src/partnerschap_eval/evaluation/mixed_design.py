@@ -45,8 +45,10 @@ from scipy.sparse import csgraph
 from ..errors import InputError
 
 __all__ = ["LmmFit", "DidResult", "fit_lmm", "interaction", "did_mixed_model",
-           "SINGULAR_TOL", "EIGEN_TOL"]
+           "SINGULAR_TOL", "EIGEN_TOL", "REFERENCE_CONDITIONS"]
 
+#: Reference condition of :func:`did_mixed_model` when none is named: the first one declared.
+REFERENCE_CONDITIONS = ("control", "comparison", "waitlist")
 #: A random intercept whose relative SD (tau / sigma, lme4's theta) is below this is reported as
 #: a boundary (singular) estimate, as lme4's ``isSingular(tol = 1e-4)``.
 SINGULAR_TOL = 1e-4
@@ -808,7 +810,7 @@ def _did_rows(scores: pd.DataFrame, scale: str, waves: Sequence[str],
 
 def did_mixed_model(scores: pd.DataFrame, scale: str, waves: Sequence[str],
                     conditions: Mapping[str, str], *, treatment: str = "intervention",
-                    reference: str = "control", with_role: bool = False,
+                    reference: str | None = None, with_role: bool = False,
                     ci_level: float = 0.95) -> DidResult:
     """Difference in differences of intervention and comparison schools, per later wave.
 
@@ -830,7 +832,8 @@ def did_mixed_model(scores: pd.DataFrame, scale: str, waves: Sequence[str],
         School id -> condition (the study's ``schools[].condition``). Schools of other
         conditions than ``treatment`` and ``reference`` (e.g. ``waitlist``) are left out.
     treatment, reference
-        The conditions compared; the DiD is treatment minus reference change.
+        The conditions compared; the DiD is treatment minus reference change. ``reference``
+        None: the first of ``control``, ``comparison``, ``waitlist`` that a school has.
     with_role
         Add role as a fixed effect (reference ``parent``), when there is more than one role.
     ci_level
@@ -876,6 +879,9 @@ def did_mixed_model(scores: pd.DataFrame, scale: str, waves: Sequence[str],
     In R: ``lmerTest::lmer(x ~ wave * condition + (1 | school_id) + (1 | school_id:wave) +
     (1 | school_id:respondent_id))``.
     """
+    if reference is None:
+        declared = {str(v) for v in conditions.values()}
+        reference = next((c for c in REFERENCE_CONDITIONS if c in declared), "control")
     data, notes = _did_rows(scores, scale, waves, conditions, treatment, reference)
     waves = [str(w) for w in waves]
     first = waves[0]
