@@ -3,7 +3,9 @@
 ``benchmarks/sim_mixed.py`` runs 1000 studies per design (figures in its docstring and the
 README); here 150 per design with a fixed seed, so the counts are deterministic. Studies have
 a true DiD of 0 and a school x wave SD of 0.2 (schools differ in their change). Binomial SD of
-a 5 % rate over 150 studies: 1.8 points; the bounds below are about 2.5 SD wide.
+a 5 % rate over 150 studies: 1.8 points; the bounds below are about 2.5 SD wide. Measured with
+these seeds: Satterthwaite rejects 3.3 % / 2.0 % (20 / 8 schools), covers 96.7 % / 98.0 %;
+without the school x wave intercept 23.3 % / 24.0 %.
 """
 
 from __future__ import annotations

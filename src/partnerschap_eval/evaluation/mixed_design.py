@@ -493,8 +493,10 @@ def fit_lmm(y, x, groups: Mapping[str, object], *, terms: Sequence[str] | None =
 
     .. math:: \\nu = \\frac{2\\,(L'CL)^2}{g'Ag}.
 
-    The σ-derivatives are analytic; the θ-derivatives are central differences with Richardson
-    extrapolation (error O(h^6)). Boundary estimates (θ below 1e-4) are reported as singular
+    The σ-derivatives are analytic; the θ-derivatives are central differences with four levels
+    of Richardson extrapolation from steps of 0.1 θ (numDeriv's defaults). Crossed factors
+    with many levels each make one large block, whose dense factorisation costs the cube of its
+    size per evaluation: fine for hundreds of levels, slow for tens of thousands. Boundary estimates (θ below 1e-4) are reported as singular
     (lme4's ``isSingular``); a point that is not a minimum is reported as not converged.
 
     Examples
