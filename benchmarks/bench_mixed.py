@@ -9,6 +9,12 @@ same rows (data written to a temporary CSV; only the fit and the summary are tim
 ``system.time``). Target: ours no slower than lme4 + lmerTest. Agreement of the DiD estimates,
 SEs and df is reported beside the times.
 
+Measured (2 shared cores, three runs on one day; R's time varies with the load of the machine):
+ours 3.9 s, 3.9 s and 12.4 s (the last beside a running simulation) against lmerTest 195.9 s,
+80.2 s and 162.6 s: ratio 0.020 to 0.076. Agreement: DiD estimates 1.1e-7 absolute, SEs
+3.6e-5 and df 4.9e-5 relative; our REML criterion is 4.7e-5 lower (lme4's default stopping
+rule leaves it that far from the optimum, which explains the SE/df differences).
+
 Run: ``.venv/bin/python -m benchmarks mixed``. ``BENCH_MIXED_RESPONDENTS`` (default 100000)
 sets the size. If ``Rscript`` or lmerTest is missing the peer is marked unavailable and the run
 does not fail.

@@ -300,3 +300,21 @@ def test_comparison_schools_are_the_reference_when_no_control_is_declared():
     i = ref["terms"].index("waveT2:conditionintervention")
     np.testing.assert_allclose(did.to_frame()["estimate"].iloc[1], ref["estimate"][i], atol=1e-6)
     assert did.to_record()["T2-T0"]["reference"] == "comparison"
+
+
+def test_balanced_two_wave_did_is_the_t_test_on_school_mean_changes():
+    """Complete, balanced data with two waves: the REML DiD, its SE and df are those of the
+    pooled two-sample t test on the schools' mean changes (a closed form, no R needed)."""
+    scores, cond = _balanced(10, 5, 2, seed=4, sd_sw=0.4)
+    did = did_mixed_model(scores, "x", ["w0", "w1"], cond)
+    assert not did.singular
+    means = scores.groupby(["school_id", "wave"])["x"].mean().unstack()
+    change = (means["w1"] - means["w0"])
+    arm = change.index.map(cond)
+    t, c = change[arm == "intervention"], change[arm == "control"]
+    pooled = ((t.size - 1) * t.var() + (c.size - 1) * c.var()) / (t.size + c.size - 2)
+    row = did.to_frame().iloc[0]
+    np.testing.assert_allclose(row["estimate"], t.mean() - c.mean(), rtol=1e-9)
+    np.testing.assert_allclose(row["se"], np.sqrt(pooled * (1 / t.size + 1 / c.size)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(row["df"], 8, rtol=1e-6)
