@@ -318,3 +318,25 @@ def test_balanced_two_wave_did_is_the_t_test_on_school_mean_changes():
     np.testing.assert_allclose(row["se"], np.sqrt(pooled * (1 / t.size + 1 / c.size)),
                                rtol=1e-6)
     np.testing.assert_allclose(row["df"], 8, rtol=1e-6)
+
+
+def test_fit_lmm_refuses_unusable_input_with_a_reason():
+    rng = np.random.default_rng(0)
+    g = np.repeat(np.arange(6), 5)
+    y = rng.normal(size=30)
+    x = np.column_stack([np.ones(30), rng.normal(size=30)])
+    with pytest.raises(InputError, match="finite"):
+        fit_lmm(np.where(np.arange(30) == 3, np.nan, y), x, {"g": g})
+    with pytest.raises(InputError, match="rank deficient"):
+        fit_lmm(y, np.column_stack([x, 2 * x[:, 1]]), {"g": g})
+    with pytest.raises(InputError, match="single row"):
+        fit_lmm(y, x, {"g": np.arange(30)})
+    with pytest.raises(InputError, match="missing labels"):
+        fit_lmm(y, x, {"g": np.where(g == 2, None, g).astype(object)})
+    with pytest.raises(ValueError, match="term names"):
+        fit_lmm(y, x, {"g": g}, terms=["only one"])
+    fit = fit_lmm(y, x, {"g": g}, terms=["(Intercept)", "x"])
+    with pytest.raises(ValueError, match="unknown term"):
+        fit.contrast({"z": 1})
+    with pytest.raises(ValueError, match="2 weights"):
+        fit.contrast([1, 0, 0])
