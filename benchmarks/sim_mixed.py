@@ -23,11 +23,12 @@ schools     Satterthwaite    CI coverage     z test   without school x wave   me
 the school x wave variance on the boundary; every fit converged.)
 
 Run: ``.venv/bin/python -m benchmarks.sim_mixed [reps]`` (default 1000 per number of schools;
-about 0.3 s of CPU per study). ``tests/test_mixed_simulation.py`` runs fewer studies (slow marker).
+about 0.1 s of CPU per study with one BLAS thread). ``tests/test_mixed_simulation.py`` runs fewer studies (slow marker).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -81,21 +82,34 @@ def _no_school_wave(scores: pd.DataFrame, cond: dict[str, str]):
     return fit.p[i], fit.df[i]
 
 
-def simulate(n_schools: int, reps: int, seed: int) -> dict:
-    """Rejection rates (alpha 0.05) and coverage over ``reps`` studies of the last-wave DiD."""
+def _one_blas_thread():
+    """Small matrices: BLAS threads only spin and double the CPU time of a study."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with the locked environment
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
+def _one(n_schools: int, rng: np.random.Generator) -> dict:
     from partnerschap_eval.evaluation.mixed_design import did_mixed_model
 
+    scores, cond = study(n_schools, rng)
+    did = did_mixed_model(scores, "x", WAVES, cond)
+    r = did.to_frame().iloc[-1]
+    p_no_sw, df_no_sw = _no_school_wave(scores, cond)
+    return {"p": r["p"], "covers": r["ci_low"] <= 0 <= r["ci_high"], "df": r["df"],
+            "p_z": 2 * stats.norm.sf(abs(r["estimate"] / r["se"])), "p_no_sw": p_no_sw,
+            "df_no_sw": df_no_sw, "converged": did.converged, "singular": did.singular}
+
+
+def simulate(n_schools: int, reps: int, seed: int) -> dict:
+    """Rejection rates (alpha 0.05) and coverage over ``reps`` studies of the last-wave DiD."""
     rng = np.random.default_rng(seed)
     rows = []
-    for _ in range(reps):
-        scores, cond = study(n_schools, rng)
-        did = did_mixed_model(scores, "x", WAVES, cond)
-        r = did.to_frame().iloc[-1]
-        p_no_sw, df_no_sw = _no_school_wave(scores, cond)
-        rows.append({"p": r["p"], "covers": r["ci_low"] <= 0 <= r["ci_high"], "df": r["df"],
-                     "p_z": 2 * stats.norm.sf(abs(r["estimate"] / r["se"])),
-                     "p_no_sw": p_no_sw, "df_no_sw": df_no_sw, "converged": did.converged,
-                     "singular": did.singular})
+    with _one_blas_thread():
+        for _ in range(reps):
+            rows.append(_one(n_schools, rng))
     res = pd.DataFrame(rows)
     return {"n_schools": n_schools, "reps": reps, "seed": seed,
             "reject_satterthwaite": float((res["p"] < 0.05).mean()),
