@@ -340,3 +340,30 @@ def test_fit_lmm_refuses_unusable_input_with_a_reason():
         fit.contrast({"z": 1})
     with pytest.raises(ValueError, match="2 weights"):
         fit.contrast([1, 0, 0])
+
+
+def test_evaluate_adds_the_did_block_only_when_conditions_are_declared():
+    from partnerschap_eval.instruments import load_instrument
+    from partnerschap_eval.results import evaluate
+    from partnerschap_eval.scoring import score_scales, validate_responses
+    from partnerschap_eval.synth import simulate_study
+
+    responses = simulate_study().responses
+    schools = sorted(responses["school_id"].astype(str).unique())
+    cond = {s: ("intervention" if i % 2 == 0 else "control") for i, s in enumerate(schools)}
+    plain = evaluate(responses, "partnerschap", min_cell=5)
+    assert all("did" not in block for block in plain["scales"].values())
+    res = evaluate(responses, "partnerschap", min_cell=5, conditions=cond)
+    inst = load_instrument("partnerschap")
+    scores = score_scales(validate_responses(responses, inst), inst)
+    for scale, block in res["scales"].items():
+        did = did_mixed_model(scores, scale, ["pre", "post"], cond, with_role=True)
+        got = block["did"]["post-pre"]
+        assert got["reference"] == "control" and got["converged"] is True
+        np.testing.assert_allclose(got["estimate"], did.to_frame()["estimate"].iloc[0],
+                                   rtol=1e-8)
+        np.testing.assert_allclose(got["df"], did.to_frame()["df"].iloc[0], rtol=1e-8)
+        assert block["paired"] == plain["scales"][scale]["paired"]
+    hidden = evaluate(responses, "partnerschap", min_cell=400, conditions=cond)
+    block = next(iter(hidden["scales"].values()))["did"]["post-pre"]
+    assert block["estimate"] is None and block["estimate_reason"].startswith("suppressed")
