@@ -1,7 +1,7 @@
 """Submitting to a study against the plain ingest of the same files (issue 18, target <= 1.5x).
 
 * **Many files**: the demo study (43 schools) split as schools send it — one CSV per school x
-  wave x role (2 waves x 3 roles: up to 258 files, respondent numbers restarting at 1 in every
+  wave x role (2 waves x 3 roles: 246 files with answers, respondent numbers restarting at 1 in every
   school). Timed: ``Study.submit`` of every file (raw copy, ingest, Parquet rows per cell, one
   SQLite transaction per file) against ``ingest_exports`` + ``write_ingest_outputs`` of each file
   into its own folder (what a researcher runs per file today), and against one plain ingest of

@@ -302,7 +302,7 @@ def test_unknown_labels_get_a_proposed_values_line(tmp_path):
     assert proposals == {"Eens": (3, 4), "Oneens": (1, 2), "Banaan": (1, None),
                          "Helemaal eens": (1, 5)}
     assert fb.accepted == 3
-    from partnerschap_eval.study_messages import render_feedback
+    from partnerschap_eval.study.messages import render_feedback
 
     nl, en = render_feedback(fb, "nl"), render_feedback(fb, "en")
     assert '"Eens": 4' in nl and "values:" in nl and "3 keer" in nl and "opgenomen" in nl
@@ -502,8 +502,7 @@ def test_the_study_layer_imports_only_downwards():
     import ast
 
     pkg = Path(__file__).resolve().parents[1] / "src" / "partnerschap_eval"
-    above = {"cli", "cli_study", "report", "results", "synth", "study_messages", "typer", "rich",
-             "papermill"}
+    above = {"cli", "cli_study", "report", "results", "synth", "typer", "rich", "papermill"}
     for path in (pkg / "study").glob("*.py"):
         names = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -530,7 +529,7 @@ def test_control_characters_in_a_cell_are_removed_and_counted_not_refused(tmp_pa
     study = Study.init(tmp_path / "s", "partnerschap", key=KEY)
     fb = study.submit([path], school="A", wave="pre", role="parent", key=KEY)[0]
     assert fb.controls_removed == 11
-    from partnerschap_eval.study_messages import render_feedback
+    from partnerschap_eval.study.messages import render_feedback
 
     assert "11 onzichtbare stuurtekens" in render_feedback(fb)
     study.close()

@@ -122,6 +122,7 @@ def ingest(
     key_file: Annotated[Path | None, typer.Option(help=m("cli.ingest.key_file"))] = None,
     format: Annotated[str | None, typer.Option("--format", help=m("cli.ingest.format"))] = None,
     sheet: Annotated[str | None, typer.Option(help=m("cli.ingest.sheet"))] = None,
+    header_row: Annotated[int | None, typer.Option(help=m("cli.ingest.header_row"))] = None,
 ) -> None:
     from .ingest import ExportSpec, ingest_exports, ingest_output, write_ingest_files
     from .privacy import load_key
@@ -131,7 +132,7 @@ def ingest(
         with ingest_output(out_dir, [*exports, mapping, key_file, _yaml_path(instrument)]) as stage:
             key = load_key(key_file)
             specs = [ExportSpec(path=p, wave=wave, role=role, school=school, format=format,
-                                sheet=sheet) for p in exports]
+                                sheet=sheet, header_row=header_row) for p in exports]
             result = ingest_exports(specs, instrument, key, mapping)
             written = write_ingest_files(result, stage)
         paths = {kind: out_dir / p.name for kind, p in written.items()}
@@ -141,6 +142,16 @@ def ingest(
     out.print(m("cli.ingest.done", rows_in=totals["rows_in"], accepted=totals["accepted"],
                 rejected=totals["rejected"], rejected_file=paths["rejected"]))
     for f in result.log["files"]:
+        details = f.get("details", {})
+        if details.get("title_rows"):
+            err.print(f"[yellow]{m('cli.note')}:[/] "
+                      + m("cli.ingest.title_rows", file=f["file"], n=details["title_rows"],
+                          line=details["header_line"]), highlight=False)
+        if details.get("skipped_sheets"):
+            err.print(f"[yellow]{m('cli.note')}:[/] "
+                      + m("cli.ingest.skipped_sheets", file=f["file"],
+                          skipped=", ".join(details["skipped_sheets"]), sheet=details["sheet"]),
+                      highlight=False)
         if f["pii_columns"]:
             cols = ", ".join(c["column"] for c in f["pii_columns"])
             err.print(f"[yellow]{m('cli.warning')}:[/] "

@@ -1,7 +1,7 @@
 """Study commands of the CLI (Contract 6): ``study init``, ``submit``, ``status``, ``responses``.
 
 Thin like the rest of the CLI: parse, call :mod:`partnerschap_eval.study`, print the texts of
-:mod:`partnerschap_eval.study_messages`, set the exit code. Registered on the main app by
+:mod:`partnerschap_eval.study.messages`, set the exit code. Registered on the main app by
 :mod:`partnerschap_eval.cli` (:func:`register`).
 """
 
@@ -29,15 +29,27 @@ def register(app: typer.Typer) -> None:
     for command in (submit, status, responses):
         app.command()(command)
 
-_LANG = typer.Option("--lang", help="Language of the messages: nl (default) or en.")
+_LANG = typer.Option("--lang", help="Language of the messages: nl or en (default: the study's "
+                                     "lang: in study.yaml, else nl).")
 
 
-def _lang(lang: str) -> str:
-    return lang if lang in ("nl", "en") else "nl"
+def _lang(lang: str | None, study_dir: Path | None = None) -> str:
+    """``--lang`` when given, else the study's ``lang:``, else Dutch (an unreadable study.yaml
+    is reported by the command itself)."""
+    if lang is not None:
+        return lang.strip().lower() if lang.strip().lower() in ("nl", "en") else "nl"
+    if study_dir is not None:
+        try:
+            from .study import load_config
+
+            return load_config(study_dir).lang
+        except PartnerschapError:
+            pass
+    return "nl"
 
 
 def _error(exc: Exception, lang: str) -> None:
-    from .study_messages import render_error, st
+    from .study.messages import render_error, st
 
     if isinstance(exc, sqlite3.Error):  # a locked, damaged or unreadable store: no traceback
         exc = PartnerschapError(f"The study's store cannot be used ({exc}). Check that the "
@@ -55,18 +67,18 @@ def study_init(
     name: Annotated[str | None, typer.Option(help="Name of the study.")] = None,
     ids: Annotated[str, typer.Option(help="per_school (numbers restart per school) or study.")]
     = "per_school",
-    lang: Annotated[str, _LANG] = "nl",
+    lang: Annotated[str | None, _LANG] = None,
 ) -> None:
     """Create a study: study.yaml, an empty store and the fingerprint of the key."""
     from .privacy import load_key
     from .study import Study
-    from .study_messages import st
+    from .study.messages import st
 
     lang = _lang(lang)
     try:
         key = load_key(key_file)
         study = Study.init(study_dir, instrument, waves=[w for w in waves.split(",") if w.strip()],
-                           key=key, name=name, ids=ids)
+                           key=key, name=name, ids=ids, lang=lang)
         cfg = study.config
         study.close()
     except (PartnerschapError, sqlite3.Error) as exc:
@@ -87,14 +99,17 @@ def submit(
     format: Annotated[str | None, typer.Option("--format", help="Override format detection.")]
     = None,
     sheet: Annotated[str | None, typer.Option(help="Workbook sheet (name or number).")] = None,
-    lang: Annotated[str, _LANG] = "nl",
+    header_row: Annotated[int | None, typer.Option(
+        help="Line (CSV) or row (Excel) of the header, from 1; default: found, title rows "
+             "above it skipped.")] = None,
+    lang: Annotated[str | None, _LANG] = None,
 ) -> None:
     """Submit export files to a study (exit 0: rows accepted; 3: a file with none; 2: unusable)."""
     from .privacy import load_key
     from .study import KeyMismatchError, Study
-    from .study_messages import render_feedback
+    from .study.messages import render_feedback
 
-    lang = _lang(lang)
+    lang = _lang(lang, study_dir)
     code = 0
     try:
         key = load_key(key_file)
@@ -107,7 +122,8 @@ def submit(
         for path in exports:
             try:
                 feedback = study.submit([path], school=school, wave=wave, role=role,
-                                        mapping=mapping, key=key, format=format, sheet=sheet)
+                                        mapping=mapping, key=key, format=format, sheet=sheet,
+                                        header_row=header_row)
             except KeyMismatchError as exc:
                 _error(exc, lang)
                 raise typer.Exit(2) from None
@@ -127,13 +143,13 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
     expected: Annotated[bool, typer.Option(
         "--expected", help="Also list the declared cells without a submission (zeros).")] = False,
-    lang: Annotated[str, _LANG] = "nl",
+    lang: Annotated[str | None, _LANG] = None,
 ) -> None:
     """Per school x wave x role: submissions, rows, accepted, rejected, last submission."""
     from .study import Study
-    from .study_messages import st
+    from .study.messages import st
 
-    lang = _lang(lang)
+    lang = _lang(lang, study_dir)
     try:
         with Study.open(study_dir) as study:
             table = study.status(expected=expected)
@@ -163,22 +179,31 @@ def status(
 def responses(
     study_dir: Annotated[Path, typer.Argument(help="The study folder.")],
     out_path: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet file.")],
-    lang: Annotated[str, _LANG] = "nl",
+    rejected: Annotated[bool, typer.Option(
+        "--rejected", help="Write the rejected rows with their reasons instead.")] = False,
+    history: Annotated[bool, typer.Option(
+        "--history", help="With --rejected: also those of replaced submissions.")] = False,
+    lang: Annotated[str | None, _LANG] = None,
 ) -> None:
-    """Write the study's current accepted rows (Contract 2) to a .csv or .parquet file."""
+    """Write the study's current accepted rows (Contract 2), or with --rejected its rejected rows
+    and their reasons, to a .csv or .parquet file."""
     from .study import Study
-    from .study_messages import st
+    from .study.messages import st
 
-    lang = _lang(lang)
+    lang = _lang(lang, study_dir)
     try:
         with Study.open(study_dir) as study:
-            frame = study.responses()
-            study.export_responses(out_path)
+            if rejected:
+                frame = study.rejected(history=history, lang=lang)
+                study.write_table(frame, out_path)
+            else:
+                frame = study.responses()
+                study.write_table(frame, out_path)
     except (PartnerschapError, sqlite3.Error) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
-    out.print(st("responses_done", lang, n=len(frame), out=out_path), highlight=False,
-              markup=False)
+    out.print(st("rejected_done" if rejected else "responses_done", lang, n=len(frame),
+                 out=out_path), highlight=False, markup=False)
 
 
 def study_report_settings(study_dir: Path, out_dir: Path | None, lang: str, date: str | None):

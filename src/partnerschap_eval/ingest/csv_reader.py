@@ -233,6 +233,8 @@ def _sniff(text: str) -> str:
         if not recs:
             continue
         width = len(recs[0].cells)
+        if width < 2:  # a title line above the header: the header's width decides
+            width = next((len(r.cells) for r in recs if len(r.cells) >= 2), 0)
         if width < 2:
             continue
         same = sum(1 for r in recs if len(r.cells) == width) / len(recs)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -355,10 +356,15 @@ def _test_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     return scan.facts if scan is not None else None
 
 
-def read_xlsx_rows(raw: bytes, path: Path, sheet: str | None = None
-                   ) -> tuple[str, list[list], XlsxSheet | None]:
-    """Return the chosen sheet's name, its rows (row ``i`` is Excel row ``i + 1``) and what the
-    scan of its XML found (None when the sheet's XML member could not be identified)."""
+def read_xlsx_rows(raw: bytes, path: Path, sheet: str | None = None,
+                   looks_like_answers: Callable[[list[list]], bool] | None = None
+                   ) -> tuple[str, list[list], XlsxSheet | None, list[str]]:
+    """Return the chosen sheet's name, its rows (row ``i`` is Excel row ``i + 1``), what the
+    scan of its XML found (None when the sheet's XML member could not be identified) and the
+    sheets with data skipped before it.
+
+    Without ``sheet`` the first visible sheet with data that ``looks_like_answers`` is chosen
+    (sheets of instructions before it are skipped); when none does, the first with data."""
     members, sheets = inspect_zip(raw, path)
     if "xl/workbook.xml" not in members:
         kind = ("an OpenDocument spreadsheet (.ods)" if "content.xml" in members
@@ -376,13 +382,21 @@ def read_xlsx_rows(raw: bytes, path: Path, sheet: str | None = None
         if sheet is not None:
             chosen = _pick_sheet(sheet, names, path, listed)
             rows = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
-            return chosen, rows, sheets.get(where.get(chosen, ""))
+            return chosen, rows, sheets.get(where.get(chosen, "")), []
+        first = None
+        skipped: list[str] = []
         for meta in metas:
             if meta.typ != SheetTypeEnum.WorkSheet or meta.visible != SheetVisibleEnum.Visible:
                 continue
             rows = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
             if any(_row_has_data(r) for r in rows):
-                return meta.name, rows, sheets.get(where.get(meta.name, ""))
+                found = (meta.name, rows, sheets.get(where.get(meta.name, "")))
+                if looks_like_answers is None or looks_like_answers(rows):
+                    return (*found, skipped)
+                first = first or found
+                skipped.append(meta.name)
+        if first is not None:  # no sheet looks like answers: the first with data, as always
+            return (*first, [])
     except CalamineError as exc:
         raise InputError(f"{path}: the workbook cannot be read ({type(exc).__name__}: "
                          f"{screen(str(exc), 'text', max_chars=200).text}). Open it in Excel, save it again as .xlsx and ingest "

@@ -32,7 +32,7 @@ from ..privacy import pii_reason, shown
 from .readers import RawTable
 
 __all__ = ["KEY_TARGETS", "SPECIAL_TARGETS", "METADATA_NAMES", "MappingFile", "ColumnMap",
-           "load_mapping", "map_columns"]
+           "header_score", "load_mapping", "map_columns"]
 
 KEY_TARGETS = ("respondent_id", "school_id", "wave", "role")
 SPECIAL_TARGETS = (*KEY_TARGETS, "drop", "pii")
@@ -178,6 +178,31 @@ def _auto_target(column: str, text: str | None, instrument: Instrument,
         if cand and normalise_label(cand) in _META_LOOKUP:
             return _META_LOOKUP[normalise_label(cand)]
     return None
+
+
+def header_score(instrument: Instrument, mapping: MappingFile | None = None):
+    """A function counting the cells of a row that are header names the ingest knows: an item
+    (id or text, as matched automatically), a key column's name, or a column the mapping file
+    names. Used to tell a title row or an instruction sheet from the header.
+
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> score = header_score(load_instrument("partnerschap"))
+    >>> score(["Deelnemernummer", "rec1", "Banaan"]), score(["Vragenlijst ouders", ""])
+    (2, 0)
+    """
+    texts = instrument.item_texts()
+    item_ids = {normalise_label(i): i for i in instrument.item_ids}
+    named = {c.strip() for c in (mapping.columns if mapping else {})}
+
+    def score(cells: list[str]) -> int:
+        n = 0
+        for cell in cells:
+            text = str(cell).strip()
+            if text and len(text) <= 500 and (
+                    text in named or _auto_target(text, None, instrument, texts, item_ids)):
+                n += 1
+        return n
+    return score
 
 
 def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> ColumnMap:

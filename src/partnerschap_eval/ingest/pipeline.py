@@ -10,7 +10,8 @@ Policy (the school-facing wording is in the README):
   code or a mapping-file value is **cleared** (the cell becomes missing) and logged with line,
   column, value and reason; the row itself is kept. Logged values that look like personal data
   or are long are withheld (:func:`partnerschap_eval.privacy.safe_log_value`).
-* A row is **rejected** — first matching reason — when the reader could not split it into the
+* A row is **rejected** — first matching reason, in English (``reason``) and as a stable code
+  (``reason_code``, see :mod:`.reasons`) — when the reader could not split it into the
   header's columns; when a survey tool marks it as a preview, test or spam response; when it has
   no respondent id, wave, role or school; when its role is not one of the instrument's roles; when
   its id, school or wave is implausibly long (over 200 characters).
@@ -58,24 +59,40 @@ from .columns import Coded, collapse_space, constant
 from .decode import AnswerDecoder, Cleared
 from .identity import Identity
 from .layouts import QUALTRICS_BAD_STATUS
-from .mapping import KEY_TARGETS, ColumnMap, MappingFile, load_mapping, map_columns
+from .mapping import (
+    KEY_TARGETS,
+    ColumnMap,
+    MappingFile,
+    header_score,
+    load_mapping,
+    map_columns,
+)
 from .readers import RawTable, read_export
+from .reasons import code_of
 
 __all__ = ["ExportSpec", "IngestResult", "ingest_exports", "write_ingest_outputs",
            "ROLE_ALIASES", "WAVE_ALIASES", "MAX_KEY_CHARS", "MAX_CLEARED_LISTED"]
 
+# a school names its file or column after the group ("ouders", "leerkrachten"): plurals too
 ROLE_ALIASES = {
-    "parent": ["parent", "parents", "ouder", "ouders", "verzorger", "ouder/verzorger",
-               "ouder of verzorger", "ouder / verzorger", "guardian", "mother", "father",
-               "moeder", "vader"],
-    "teacher": ["teacher", "leerkracht", "leraar", "lerares", "docent", "groepsleerkracht",
-                "juf", "meester", "wish-trainer", "wish trainer"],
-    "youthworker": ["youthworker", "youth worker", "youth-care worker", "youth care worker",
-                    "jeugdhulpverlener", "jeugdhulp", "jeugdprofessional",
-                    "weerbaarheidsspecialist", "resilience specialist"],
-    "coordinator": ["coordinator", "coördinator", "zorgcoördinator", "zorgcoordinator",
-                    "intern begeleider", "ib'er", "ib-er", "ib", "internal coordinator"],
-    "pupil": ["pupil", "leerling", "kind", "child", "student"],
+    "parent": ["parent", "parents", "ouder", "ouders", "verzorger", "verzorgers",
+               "ouder/verzorger", "ouders/verzorgers", "ouder of verzorger", "ouder / verzorger",
+               "guardian", "guardians", "mother", "father", "moeder", "vader"],
+    "teacher": ["teacher", "teachers", "leerkracht", "leerkrachten", "leraar", "leraren",
+                "lerares", "leraressen", "docent", "docenten", "groepsleerkracht",
+                "groepsleerkrachten", "juf", "meester", "wish-trainer", "wish trainer",
+                "wish-trainers", "wish trainers"],
+    "youthworker": ["youthworker", "youthworkers", "youth worker", "youth workers",
+                    "youth-care worker", "youth care worker", "youth-care workers",
+                    "jeugdhulpverlener", "jeugdhulpverleners", "jeugdhulp", "jeugdprofessional",
+                    "jeugdprofessionals", "weerbaarheidsspecialist",
+                    "weerbaarheidsspecialisten", "resilience specialist"],
+    "coordinator": ["coordinator", "coordinators", "coördinator", "coördinatoren",
+                    "coordinatoren", "zorgcoördinator", "zorgcoordinator", "intern begeleider",
+                    "interne begeleiders", "ib'er", "ib'ers", "ib-er", "ib-ers", "ib",
+                    "internal coordinator"],
+    "pupil": ["pupil", "pupils", "leerling", "leerlingen", "kind", "kinderen", "child",
+              "children", "student", "students"],
 }
 _ROLE_LOOKUP = {normalise_label(a): role for role, names in ROLE_ALIASES.items() for a in names}
 WAVE_ALIASES = {"pre": ["pre", "voormeting", "voor", "baseline", "before", "t0"],
@@ -102,6 +119,8 @@ R_EXACT, R_CONFLICT = "exact duplicate", "conflicting duplicate"
 REASONS = ["", R_FIELDS, R_STATUS, R_NO_ID, R_NO_WAVE, R_NO_ROLE, R_NO_SCHOOL, R_ROLE,
            *R_LONG.values(), R_WAVE, R_SCHOOL, R_EXACT, R_CONFLICT]
 _CODE = {r: i for i, r in enumerate(REASONS)}
+# the stable code of each reason (``reason_code`` beside ``reason`` in rejected.csv)
+REASON_CODES = ["", *(code_of(r) for r in REASONS[1:])]
 
 
 @dataclass(frozen=True)
@@ -109,7 +128,9 @@ class ExportSpec:
     """One export file and the values its rows lack (``--wave``, ``--role``, ``--school``).
 
     ``format`` overrides detection (a container or layout name, see :mod:`.readers`);
-    ``sheet`` picks a workbook's sheet by name or number (default: the first with data).
+    ``sheet`` picks a workbook's sheet by name or number (default: the first with answers);
+    ``header_row`` is the line or sheet row of the header (default: found, title rows above it
+    skipped).
     """
 
     path: Path
@@ -118,6 +139,7 @@ class ExportSpec:
     school: str | None = None
     format: str | None = None
     sheet: str | None = None
+    header_row: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
@@ -639,7 +661,7 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
     -------
     IngestResult
         ``responses`` (Contract 2, sorted by wave, school and pseudonym), ``rejected`` (source
-        file, line, reason and the mapped values, id pseudonymised) and ``log`` (per file:
+        file, line, reason, reason_code and the mapped values, id pseudonymised) and ``log`` (per file:
         ``rows_in == accepted + rejected_total``).
 
     Examples
@@ -720,8 +742,9 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
                   identity: Identity | None = None) -> IngestResult:
     items = inst.item_ids
     lo, hi = inst.response_scale.min, inst.response_scale.max
+    score = header_score(inst, mapping)
     for spec in specs:
-        raw = read_export(spec.path, spec.format, spec.sheet)
+        raw = read_export(spec.path, spec.format, spec.sheet, spec.header_row, score)
         # one file: its distinct ids are the run's, so they can be hashed while it is decoded
         parts.append(_ingest_file(raw, spec, inst, mapping, decoder,
                                   key if len(specs) == 1 else None, identity))
@@ -787,6 +810,7 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
     rejected = _frame({
         "source_file": _take_text(files, spec_index), "line": lines[rej],
         "reason": _take_text(REASONS, reason[rej].astype(np.int64)),
+        "reason_code": _take_text(REASON_CODES, reason[rej].astype(np.int64)),
         "respondent_id": _take_text(names, gid[rej]), "wave": _take_text(waves_u, gwave[rej]),
         "role": pa_strings(rej_role), "school_id": _take_text(schools_u, gschool[rej])},
         items, _take_rows(item_values, rej, lo, hi))

@@ -27,10 +27,12 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +50,8 @@ from .excel import read_xlsx_rows
 from .layouts import LAYOUTS, Layout, detect_layout, unique_names
 from .spss import read_sav
 
-__all__ = ["RawTable", "read_export", "detect_format", "FORMATS", "CONTAINERS", "MAX_FILE_BYTES"]
+__all__ = ["RawTable", "read_export", "detect_format", "title_rows", "FORMATS", "CONTAINERS",
+           "MAX_FILE_BYTES", "MAX_TITLE_ROWS"]
 
 CONTAINERS = ("csv", "xlsx", "sav")
 FORMATS = (*CONTAINERS, *LAYOUTS)
@@ -58,6 +61,11 @@ _ALIASES = {"excel": "xlsx", "spss": "sav", "zsav": "sav", "text": "csv", "excel
 MAX_FILE_BYTES = 1 << 30  # 1 GiB: far above any school's export, far below a memory problem
 SAMPLE_CHARS = 1000
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MAX_TITLE_ROWS = 10  # title or description rows looked for above a header
+MAX_HEADER_ROW = 1000  # --header-row: a header further down is not a survey export's
+
+#: How many cells of a row are header names the ingest knows (items, key columns, mapping).
+HeaderScore = Callable[[list[str]], int]
 
 
 @dataclass(frozen=True)
@@ -183,7 +191,59 @@ def _read_bytes(path: Path, shown: Path) -> bytes:
     return raw
 
 
-def read_export(path: str | Path, format: str | None = None, sheet: str | None = None) -> RawTable:
+def _filled(cells: list[str]) -> int:
+    return sum(1 for c in cells if str(c).strip())
+
+
+def title_rows(records: list[list[str]], score: HeaderScore | None = None) -> int:
+    """How many leading records are a title or description above the header (0: none).
+
+    Survey tools and people put a title ("Vragenlijst ouders, voormeting") or a description
+    above the header. A leading record is taken for one when
+
+    * it has at most one filled cell and a later record has several (and, when ``score`` is
+      given, none of its cells is a known header name), or
+    * none of its cells is a known header name (``score`` 0) while a later record, within
+      :data:`MAX_TITLE_ROWS`, has at least two.
+
+    Only records that the caller has found to be a plain table (no survey tool's layout) are
+    passed here.
+
+    >>> title_rows([["Vragenlijst ouders", "", ""], ["nr", "rec1", "rec2"], ["1", "4", "5"]])
+    1
+    >>> known = lambda cells: sum(c in {"nr", "rec1", "rec2"} for c in cells)
+    >>> title_rows([["Export 3 dec", "WiSH"], ["nr", "rec1", "rec2"], ["1", "4", "5"]], known)
+    1
+    >>> title_rows([["nr", "rec1"], ["1", "4"]], known)
+    0
+    """
+    records = records[:MAX_TITLE_ROWS + 1]
+    filled = [_filled(r) for r in records]
+    scores = [score(r) for r in records] if score is not None else None
+    k = 0
+    while (k < len(records) - 1 and filled[k] <= 1 and max(filled[k + 1:]) >= 2
+           and (scores is None or scores[k] == 0)):
+        k += 1
+    if scores is not None and scores[k] == 0:
+        later = next((j for j in range(k + 1, len(scores)) if scores[j] >= 2), None)
+        if later is not None:
+            k = later
+    return k
+
+
+def _header_index(records: list[list[str]], forced_layout: str | None, score: HeaderScore | None,
+                  where: str) -> int:
+    """The index of the header among the first records (title rows above it skipped)."""
+    if forced_layout not in (None, "table") or not records:
+        return 0
+    if forced_layout is None and detect_layout(records[:3], None, where).name != "table":
+        return 0  # a survey tool's own export: its first rows are its header
+    return title_rows(records, score)
+
+
+def read_export(path: str | Path, format: str | None = None, sheet: str | None = None,
+                header_row: int | None = None, header_score: HeaderScore | None = None
+                ) -> RawTable:
     """Read an export file into a :class:`RawTable` (format detected unless given).
 
     Parameters
@@ -194,7 +254,15 @@ def read_export(path: str | Path, format: str | None = None, sheet: str | None =
         A container (``csv``, ``xlsx``, ``sav``) or layout name to skip detection.
     sheet
         For workbooks: the sheet name or its number counting from 1; default the first visible
-        sheet that holds data.
+        sheet that holds answers (a sheet of instructions before it is skipped, and named in
+        ``details["skipped_sheets"]``).
+    header_row
+        The line (CSV) or sheet row (XLSX) of the header, counting from 1; rows above it are
+        skipped. Default: the header is found, skipping title rows (:func:`title_rows`); the
+        number skipped is ``details["title_rows"]``.
+    header_score
+        How many cells of a row are header names the caller knows (items, key columns): makes
+        finding title rows and instruction sheets surer.
     """
     # messages name the file as the firewall shows it: a file name can be personal data too
     real, path = Path(path), Path(shown_path(path))
@@ -209,24 +277,48 @@ def read_export(path: str | Path, format: str | None = None, sheet: str | None =
         if sheet is not None and container != "xlsx":
             raise InputError(f"{path}: --sheet only applies to Excel workbooks; this file is "
                              f"read as {container}. Leave out --sheet.")
+        if header_row is not None and (container == "sav" or not 1 <= header_row
+                                       <= MAX_HEADER_ROW):
+            raise InputError(f"{path}: --header-row {header_row} cannot be used here: "
+                             + ("an SPSS file has no header rows. Leave out --header-row."
+                                if container == "sav" else
+                                f"give the line of the header, from 1 to {MAX_HEADER_ROW}."))
         if container == "csv":
-            table = _from_csv(raw, path, forced_layout)
+            table = _from_csv(raw, path, forced_layout, header_row, header_score)
         elif container == "xlsx":
-            table = _from_xlsx(raw, path, forced_layout, sheet)
+            table = _from_xlsx(raw, path, forced_layout, sheet, header_row, header_score)
         else:
             table = _from_sav(raw, path)
         digest = sha.result() if sha is not None else hashlib.sha256(raw).hexdigest()
     return RawTable(**{**table, "sha256": digest})
 
 
-def _from_csv(raw: bytes, path: Path, forced_layout: str | None) -> dict:
-    src = prepare_csv(raw, path)
+def _from_csv(raw: bytes, path: Path, forced_layout: str | None, header_row: int | None = None,
+              score: HeaderScore | None = None) -> dict:
+    src = prepare_csv(raw, path, n_head=3 + (MAX_TITLE_ROWS if header_row is None
+                                             else header_row))
+    skip = 0
+    if header_row is not None:
+        skip = next((i for i, r in enumerate(src.head) if r.first_line >= header_row),
+                    len(src.head))
+        if skip == len(src.head) or src.head[skip].first_line != header_row:
+            raise InputError(f"{path}: line {header_row} (--header-row) is not the start of a "
+                             "row with cells (it is empty, inside a quoted cell, or past the "
+                             "end). Give the line number of the header as a text editor shows "
+                             "it.")
+    else:
+        skip = _header_index([r.cells for r in src.head], forced_layout, score, str(path))
+    if skip:
+        src = dataclasses.replace(src, head=src.head[skip:])
     layout = detect_layout([r.cells for r in src.head], forced_layout, where=str(path))
     if len(src.head) < layout.header_rows:
         raise InputError(f"{path}: the file ends inside its header rows; there are no answers.")
     width = len(src.head[0].cells)
     body = read_csv_body(src, layout.header_rows, width, path)
     details = {**src.details, "engine": body.engine, "header_rows": layout.header_rows}
+    if skip or header_row is not None:
+        details["title_rows"] = skip
+        details["header_line"] = src.head[0].first_line
     if body.blank_rows:
         details["blank_rows"] = body.blank_rows
     data = dict(zip(layout.columns, body.columns, strict=True))
@@ -234,12 +326,39 @@ def _from_csv(raw: bytes, path: Path, forced_layout: str | None) -> dict:
             "layout": layout, "details": details, "problems": body.problems}
 
 
-def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | None) -> dict:
-    real_name, rows, facts = read_xlsx_rows(raw, path, sheet)
+def _answers_sheet(score: HeaderScore | None):
+    """Whether a sheet's rows look like answers under a header, not like instructions: one of
+    its first rows has several filled cells (and, with ``score``, several known header names)."""
+    def looks_like_answers(rows: list[list]) -> bool:
+        head = [[cell_text(v) for v in r] for r in rows[:200]
+                if _filled_row(r)][:MAX_TITLE_ROWS + 3]
+        if score is not None:
+            return any(score(r) >= 2 for r in head)
+        return any(_filled(r) >= 2 for r in head)
+    return looks_like_answers
+
+
+def _filled_row(row: list) -> bool:
+    return row.count("") + row.count(None) != len(row)
+
+
+def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | None,
+               header_row: int | None = None, score: HeaderScore | None = None) -> dict:
+    real_name, rows, facts, skipped = read_xlsx_rows(raw, path, sheet, _answers_sheet(score))
     name = screen(real_name, "sheet").text  # a sheet name is typed by whoever made the file
     filled = [i for i, r in enumerate(rows) if r.count("") + r.count(None) != len(r)]
     if not filled:
         raise InputError(f"{path}: sheet '{name}' is empty.")
+    if header_row is not None:
+        if header_row - 1 not in filled:
+            raise InputError(f"{path}: row {header_row} of sheet '{name}' (--header-row) is "
+                             "empty or past the end. Give the row number of the header as "
+                             "Excel shows it.")
+        skip = filled.index(header_row - 1)
+    else:
+        first = [[cell_text(v) for v in rows[i]] for i in filled[:MAX_TITLE_ROWS + 3]]
+        skip = _header_index(first, forced_layout, score, f"{path} (sheet '{name}')")
+    filled = filled[skip:]
     head_idx = filled[:3]
     records = [[cell_text(v) for v in rows[i]] for i in head_idx]
     layout = detect_layout(records, forced_layout, where=f"{path} (sheet '{name}')")
@@ -254,6 +373,11 @@ def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | N
     columns = (columns + [("",) * len(body)] * width)[:width]
     blank = (filled[-1] - last_header) - len(body_idx)  # empty rows between answers
     details = {"sheet": name, "header_rows": layout.header_rows, "engine": "calamine"}
+    if skip or header_row is not None:
+        details["title_rows"] = skip
+        details["header_line"] = head_idx[0] + 1
+    if skipped:
+        details["skipped_sheets"] = [screen(n, "sheet").text for n in skipped]
     if blank > 0:
         details["blank_rows"] = blank
     unread = _formula_cells(facts, body_idx, layout.columns, details)

@@ -289,7 +289,7 @@ def _refusal(file: str, key: str, **params) -> dict:
 
 def _submit_one(upload, principal: Principal, wave: str | None, role: str | None) -> dict:
     """One uploaded file through the content check and :meth:`Study.submit`."""
-    from ..study_messages import render_error
+    from ..study.messages import render_error
 
     data = upload.read()  # at most the per-file cap (the handler stopped anything larger)
     kind = sniff(data)
@@ -364,7 +364,7 @@ def upload(request) -> HttpResponse:
 
 def _render_feedback(row: dict, lang: str) -> dict:
     """The kept facts worded in ``lang`` (reasons through the study's catalogue)."""
-    from ..study_messages import reason_text
+    from ..study.messages import reason_text
 
     body = row["body"]
     if body.get("refused"):

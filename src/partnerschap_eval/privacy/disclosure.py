@@ -20,6 +20,24 @@ complete than that, so the model holds more identities than the truth and the au
 the safe side: a differencing the model allows may only be approximate in reality, never the
 other way round.
 
+Shares
+------
+A published share gives its count away: ``share_down = 0.05882352941`` of ``n = 34`` says that
+2 people moved down. Every published share therefore joins the system as the count it gives
+away -- ``count = share x n``, derived with exact decimal arithmetic from the published, rounded
+value (:func:`share_count`: the count is determined when ``[(s - h) n, (s + h) n]``, ``h`` half a
+unit of the last published digit, holds exactly one integer) -- and a share with a published
+count gives its total (:func:`share_total`). The shares are those of the ordinal tests (up,
+same, down; ``net_up x n = up - down``; the Wald interval's half width gives ``up + down``;
+the exact sign test's p, a function of up and down alone, is withheld with any of them),
+level distributions, praatplaat answers, ladder mismatches and the items' % at floor, ceiling
+and missing. A ladder share withheld while its row's ``n`` is published is a secret count.
+
+The tables of one run count slightly different people (34 youth workers with a level at both
+waves, 35 with paired scale scores), so the value of a determined group is taken from the model
+in which every framework table counts people of its own (``_Model(split=True)``) when the group
+is determined there: its own table's value, not a least-squares compromise.
+
 The audit
 ---------
 Write the system as ``M x = b``: one row per identity (``b = 0``) and per published number
@@ -34,9 +52,10 @@ exactly ``"suppressed: n < {min_cell}"``, and a null count without a reason): a 
 only to protect another (``... (complementary)``) may itself be derivable, as long as no secret
 is. A suppressed mean is determined when both its score sum and its ``n`` are. Groups are checked
 too: when the sum of two counts suppressed for being small is determined, its value (solved
-from the published numbers by least squares) must be 0 or at least ``min_cell``. The check ignores non-negativity and integrality
-(interval disclosure) and standard deviations, test statistics and shares other than those
-listed here; it is about sums and differences, as Contract 5 promises.
+from the published numbers by least squares) must be 0 or at least ``min_cell``. The check
+ignores non-negativity and integrality (interval disclosure), standard deviations and test
+statistics (the sign test's p of a row with a known n is not inverted); it is about sums and
+differences, as Contract 5 promises.
 
 The step
 --------
@@ -45,8 +64,12 @@ people is already ``null`` with ``"suppressed: n < {min_cell}"``) and adds compl
 suppression greedily: while the audit finds a determined suppressed number, the published number
 of smallest ``n`` that its derivation uses is suppressed too -- with the whole block it belongs
 to (a paired block's ``n`` also shows in its ``df``, its CI, its effect sizes), reason
-``"suppressed: n < {min_cell} (complementary)"``. Published numbers only ever become ``null``,
-so the loop ends; the audit is its own proof.
+``"suppressed: n < {min_cell} (complementary)"``. A share, net change or interval is withheld
+on its own (``<key>_reason``), not with its row. A leak is cut in its own tables first (the
+split model: short derivations); the choice is by stable keys -- smallest ``n``, then fewest
+tables, then path -- and the unknowns are ordered by their text, so the same run withholds the
+same numbers under every ``PYTHONHASHSEED``. Published numbers only ever become ``null``, so the
+loop ends; the audit is its own proof.
 """
 
 from __future__ import annotations
@@ -56,6 +79,9 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -64,15 +90,147 @@ from ..errors import DisclosureError
 from . import check_min_cell, suppressed_reason
 
 __all__ = ["AuditReport", "Leak", "audit", "protect", "require_clean_audit",
-           "complementary_reason"]
+           "complementary_reason", "share_count", "share_total"]
 
 _TOL = 1e-8
 _PER_SCHOOL_ROLE = "parent"
+#: The precision of a published number: ``results.json`` rounds floats to 10 significant digits
+#: (``results.SIG_DIGITS``; ``results`` imports this module, not the other way round). A text
+#: with more digits counts as that precise.
+_SHARE_DIGITS = 10
+#: Floating-point noise of the computation behind a published number (absolute): a value that
+#: is 0 up to cancellation (a CI end near 0) is not taken as more precise than that.
+_FLOAT_SLACK = Fraction(1, 10**12)
 
 
 def complementary_reason(min_cell: int) -> str:
     """The reason of a number suppressed to protect another (complementary suppression)."""
     return f"{suppressed_reason(min_cell)} (complementary)"
+
+
+# ---------------------------------------------------------------------------------------------
+# shares: the counts a published share gives away (exact decimal arithmetic)
+# ---------------------------------------------------------------------------------------------
+def _exact(x: Any, digits: int = _SHARE_DIGITS) -> tuple[Fraction, Fraction] | None:
+    """A published number as an exact decimal and half a unit of its last published digit.
+
+    The published text is exact (``Decimal(repr(x))``); the number it stands for lies within
+    half a unit of the last digit published: of its own last digit or of the ``digits``-th
+    significant one, whichever is finer (``results.json`` keeps 10 significant digits), plus the
+    floating-point noise of the computation (``_FLOAT_SLACK``). A 0 is an exact 0.
+
+    >>> s, h = _exact(0.2)        # 0.2000000000: within 0.5e-10 (+ 1e-12 of noise)
+    >>> s, float(h)
+    (Fraction(1, 5), 5.1e-11)
+    """
+    v = _num(x)
+    if v is None:
+        return None
+    d = Decimal(repr(v))
+    if d == 0:
+        return Fraction(0), _FLOAT_SLACK
+    last = min(int(d.as_tuple().exponent), d.adjusted() - (digits - 1))
+    return Fraction(d), Fraction(1, 2) * Fraction(10) ** last + _FLOAT_SLACK
+
+
+def _whole(x: Any) -> int | None:
+    """A published count as an int (None when not a whole number >= 0)."""
+    v = _num(x)
+    return int(v) if v is not None and v >= 0 and float(v).is_integer() else None
+
+
+def _one_integer(lo: Fraction, hi: Fraction, parity: int | None = None) -> int | None:
+    """The only integer in ``[lo, hi]`` (of the given parity), or None when there are more or
+    none: a published share *determines* a count exactly when its interval holds one integer."""
+    a, b = math.ceil(lo), math.floor(hi)
+    if parity is not None:
+        a += (a - parity) % 2
+        b -= (b - parity) % 2
+        return a if a == b else None
+    return a if a == b else None
+
+
+def share_count(share: Any, total: Any, scale: int = 1, digits: int = _SHARE_DIGITS
+                ) -> int | None:
+    """The count that a published share of a published total gives away, if it is determined.
+
+    ``count = share x total / scale`` (``scale`` 100 for a percentage), derived exactly from the
+    published, rounded share: every count whose share rounds to the published text lies in
+    ``[(s - h) total, (s + h) total]`` (``h`` half a unit of the last published digit, see
+    :func:`_exact`; ``digits`` significant digits at least); the count is determined when
+    that interval holds exactly one integer.
+
+    >>> share_count(0.05, 80), share_count(0.2, 30), share_count(0.3333333333, 30)
+    (4, 6, 10)
+    >>> share_count(0.06, 34, digits=1)           # a page's "6%" of 34 people: 2 of them
+    2
+    >>> share_count(0.33, 300, digits=2) is None  # two digits do not pin down 1 in 300
+    True
+    """
+    ex, n = _exact(share, digits), _whole(total)
+    if ex is None or n is None:
+        return None
+    s, h = ex
+    c = _one_integer((s - h) * n / scale, (s + h) * n / scale)
+    return c if c is not None and 0 <= c <= n else None
+
+
+def share_total(share: Any, count: Any, scale: int = 1, digits: int = _SHARE_DIGITS
+                ) -> int | None:
+    """The total that a published share and its published count give away (``count / share``).
+
+    >>> share_total(0.05, 4), share_total(0.2, 0) is None
+    (80, True)
+    """
+    ex, c = _exact(share, digits), _whole(count)
+    if ex is None or not c:
+        return None
+    s, h = ex
+    if s - h <= 0:
+        return None
+    n = _one_integer(Fraction(c * scale) / (s + h), Fraction(c * scale) / (s - h))
+    return n if n is not None and n >= c else None
+
+
+def _net_change(row: dict, n: int) -> tuple[list[tuple[str, int]], int | None]:
+    """Counts ``up - down`` and ``up + down`` that an ordinal row's net change and its Wald
+    interval give away (see :func:`partnerschap_eval.results.frameworks.ordinal_change`).
+
+    ``net_up x n = up - down``; the interval's midpoint is ``net_up`` and its half width is
+    ``z sqrt((up + down) - (up - down)^2 / n) / n``, so ``up + down = (half n / z)^2 +
+    (up - down)^2 / n`` -- of the parity of ``up - down``. Returns ``[(source, up - down)]``
+    (from ``net_up`` and from the midpoint) and ``up + down`` (from the interval), each only when
+    determined.
+    """
+    out: list[tuple[str, int]] = []
+    net, lo, hi = (_exact(row.get(k)) for k in ("net_up", "net_up_ci_low", "net_up_ci_high"))
+    level = _num(row.get("ci_level"))
+    if net is not None:
+        k = _one_integer((net[0] - net[1]) * n, (net[0] + net[1]) * n)
+        if k is not None:
+            out.append(("net_up", k))
+    if lo is not None and hi is not None:
+        mid, hm = (lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2
+        k = _one_integer((mid - hm) * n, (mid + hm) * n)
+        if k is not None:
+            out.append(("net_up_ci", k))
+        half = ((hi[0] - lo[0]) / 2 - hm, (hi[0] - lo[0]) / 2 + hm)
+    elif net is not None and (lo is not None or hi is not None):
+        end = lo if lo is not None else hi
+        w = abs(net[0] - end[0])
+        half = (w - net[1] - end[1], w + net[1] + end[1])
+    else:
+        return out, None
+    if not out or level is None or not 0 < level < 1:
+        return out, None
+    k = out[0][1]
+    z = Fraction(NormalDist().inv_cdf(0.5 + level / 2))
+    z_lo, z_hi = z * (1 - Fraction(1, 10**12)), z * (1 + Fraction(1, 10**12))
+    h_lo, h_hi = max(half[0], Fraction(0)), max(half[1], Fraction(0))
+    base = Fraction(k * k, n)
+    total = _one_integer((h_lo * n / z_hi) ** 2 + base, (h_hi * n / z_lo) ** 2 + base,
+                         parity=k % 2)
+    return out, (total if total is not None and abs(k) <= total <= n else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,6 +255,8 @@ class _Cell:
     terms: dict[tuple, float]       # count: atoms etc.; mean: score sums
     block: int
     n_cell: int | None = None       # a mean's count
+    source: str | None = None       # a count given away by a published share: the share's path
+    primary: bool | None = None     # a withheld share's count: a secret whatever the reason
 
 
 @dataclass(frozen=True)
@@ -130,6 +290,12 @@ class AuditReport:
     groups: int
     unknowns: int
     leaks: tuple[Leak, ...] = field(default=())
+    share_counts: int = 0
+
+    @property
+    def share_derived(self) -> int:
+        """Counts given away by published shares (share x n, net change, its interval)."""
+        return self.share_counts
 
     @property
     def published(self) -> int:
@@ -158,8 +324,9 @@ def _reason_of(container: dict, key: str, record: bool) -> str:
 class _Model:
     """Builds the cells and their linear functionals from a results dictionary."""
 
-    def __init__(self, results: dict) -> None:
+    def __init__(self, results: dict, split: bool = False) -> None:
         self.results = results
+        self.split = split
         self.cells: list[_Cell] = []
         self.blocks: list[_Block] = []
         self.identities: list[dict[tuple, float]] = []
@@ -192,6 +359,11 @@ class _Model:
             atoms.append("~rest")  # parents at schools without a page
         return atoms
 
+    def wave_total(self, wave: Any) -> int | None:
+        """All respondents of ``wave`` as published (``counts.<wave>.n``)."""
+        w = (self.results.get("counts") or {}).get(wave)
+        return _whole(w.get("n")) if isinstance(w, dict) else None
+
     def school_key(self, name_or_key: str) -> str:
         if name_or_key in self.schools:
             return name_or_key
@@ -221,14 +393,19 @@ class _Model:
         return None
 
     def presence(self, roles: str | Iterable[str] | None, wave: str,
-                 school: str | None = None) -> dict[tuple, float]:
-        """People of ``roles`` (all when None) present in wave pattern ``wave``."""
+                 school: str | None = None, pop: tuple = ()) -> dict[tuple, float]:
+        """People of ``roles`` (all when None) present in wave pattern ``wave``.
+
+        ``pop`` names the population of a framework table (those with a level of one
+        classification, those who answered a theme): the same people in the complete-data
+        model, people of their own in the model that values groups (``split``)."""
         terms: dict[tuple, float] = defaultdict(float)
+        extra = pop if self.split else ()
         for role in self._role_list(roles):
             schools = self._school_atoms(role) if school is None else [school]
             for sch in schools:
                 for pat, c in self._pats(wave).items():
-                    terms[("x", role, sch, pat)] += c
+                    terms[("x", role, sch, pat, *extra)] += c
         return dict(terms)
 
     def sums(self, label: str, wave: str, roles: str | Iterable[str] | None, pattern: str,
@@ -279,6 +456,36 @@ class _Model:
             return None
         self.cells.append(_Cell(path, "count", value, suppressed, terms, block))
         return len(self.cells) - 1
+
+    def member(self, terms: dict) -> None:
+        """Count ``terms``' categories into their families' margins (shown or not)."""
+        self._members.update(v for v in terms if v[0] == "c")
+
+    def derived(self, path: str, value: int, terms: dict, block: int) -> None:
+        """A count that the published number at ``path`` gives away (a share times its ``n``):
+        published in effect, withheld with ``block``."""
+        if terms:
+            self.member(terms)
+            self.cells.append(_Cell(path, "count", float(value), False, terms, block,
+                                    source=path))
+
+    def share(self, path: str, container: dict, key: str, terms: dict, total: int | None,
+              scale: int = 1, along: Iterable[str] = ()) -> None:
+        """The published share ``container[key]`` of ``total`` people: the count it gives away
+        joins the system (withheld on its own, ``<key>_reason``, and with ``along``)."""
+        self.member(terms)
+        if key not in container or total is None:
+            return
+        c = share_count(container[key], total, scale)
+        if c is not None:
+            self.derived(path, c, terms, self.block(container, [key, *along]))
+
+    def withheld_share(self, path: str, container: dict, key: str, terms: dict,
+                       block: int) -> None:
+        """A share withheld with a published ``n``: its count is a secret (the table does not
+        say whether it was small itself or withheld to protect one: assume the worst)."""
+        self.member(terms)
+        self.cells.append(_Cell(path, "count", None, True, terms, block, primary=True))
 
     def mean(self, path: str, container: dict, key: str, terms: dict, block: int,
              n_cell: int | None, record: bool = False) -> None:
@@ -402,6 +609,13 @@ _FW_LABELS = ("classification", "label", "level", "role", "wave", "from_level", 
               "filled_in")
 
 
+def _published_count(m: _Model, i: int | None) -> int | None:
+    """The value of cell ``i`` when it is a published whole count."""
+    if i is None or m.cells[i].suppressed:
+        return None
+    return _whole(m.cells[i].value)
+
+
 def _framework_cells(m: _Model, fw: dict) -> None:
     tables = fw.get("tables") or {}
     levels: dict[str, list] = defaultdict(list)
@@ -412,7 +626,23 @@ def _framework_cells(m: _Model, fw: dict) -> None:
                 levels[cl].append(lv)
 
     def tr(cl: str, role: str, a: Any, b: Any) -> dict:
-        return m.family(("tr", cl, role), m.presence(role, "B"), (a, b))
+        return m.family(("tr", cl, role), m.presence(role, "B", pop=("cl", cl)), (a, b))
+
+    def moves(cl: str, role: str) -> dict[str, dict]:
+        """Who moved up, stayed, moved down: sums of transition cells (levels in code order,
+        as :func:`~partnerschap_eval.results.frameworks.ordinal_change` counts them)."""
+        out: dict[str, dict] = {"up": {}, "same": {}, "down": {}}
+        lv = levels.get(cl) or []
+        if lv and all(isinstance(x, int | float) and not isinstance(x, bool) for x in lv):
+            for a in lv:
+                for b in lv:
+                    cat = "up" if b > a else "down" if b < a else "same"
+                    out[cat].update(tr(cl, role, a, b))
+        else:  # no transition table: the three categories are unknowns of their own
+            for cat in out:
+                out[cat] = m.family(("ord", cl, role), m.presence(role, "B", pop=("cl", cl)),
+                                   (cat,))
+        return out
 
     for i, row in enumerate(tables.get("transitions") or []):
         cl, role = row.get("classification"), row.get("role")
@@ -421,29 +651,68 @@ def _framework_cells(m: _Model, fw: dict) -> None:
         b = m.block(row, _record_keys(row, _FW_LABELS), record=True)
         m.count(f"frameworks.tables.transitions[{i}].n", row, "n",
                 tr(cl, role, row.get("from_level"), row.get("to_level")), b, record=True)
-    for i, row in enumerate(tables.get("level_distribution") or []):
-        cl, role, wave = row.get("classification"), row.get("role"), row.get("wave")
-        code = m.wave_code(wave)
-        if role not in m.roles or code is None:
-            continue
-        # a level's count (and share) goes with its row; the group total is a number of its own
-        b = m.block(row, _record_keys(row, (*_FW_LABELS, "n_total")), record=True)
-        bt = m.block(row, ["n_total"], record=True)
-        q = f"frameworks.tables.level_distribution[{i}]"
-        lv = row.get("level")
-        only = m.family(("lv", cl, role, code), m.presence(role, code + "O"), (lv,))
-        terms = dict(only)
-        for other in levels.get(cl, []):
-            terms.update(tr(cl, role, lv, other) if code == "F" else tr(cl, role, other, lv))
-        m.count(f"{q}.n", row, "n", terms, b, record=True)
-        m.count(f"{q}.n_total", row, "n_total", m.presence(role, code), bt, record=True)
+    for name in ("level_distribution", "praatplaat"):
+        for i, row in enumerate(tables.get(name) or []):
+            role, code = row.get("role"), m.wave_code(row.get("wave"))
+            if role not in m.roles or code is None:
+                continue
+            q = f"frameworks.tables.{name}[{i}]"
+            # a category's count (and share) goes with its row; the group total is a number of
+            # its own
+            b = m.block(row, _record_keys(row, (*_FW_LABELS, "n_total")), record=True)
+            bt = m.block(row, ["n_total"], record=True)
+            if name == "level_distribution":
+                cl, lv = row.get("classification"), row.get("level")
+                pop: tuple = ("cl", cl)
+                terms = dict(m.family(("lv", cl, role, code),
+                                      m.presence(role, code + "O", pop=pop), (lv,)))
+                for other in levels.get(cl, []):
+                    terms.update(tr(cl, role, lv, other) if code == "F" else
+                                 tr(cl, role, other, lv))
+            else:
+                pop = ("pp", row.get("theme"))
+                terms = m.family(("pp", row.get("theme"), role, code),
+                                 m.presence(role, code, pop=pop),
+                                 (row.get("filled_in"), row.get("answer")))
+            n = m.count(f"{q}.n", row, "n", terms, b, record=True)
+            nt = m.count(f"{q}.n_total", row, "n_total", m.presence(role, code, pop=pop), bt,
+                         record=True)
+            # share = n / n_total: with n_total it gives n away, with n it gives n_total away
+            total = _published_count(m, nt)
+            if total is not None:
+                m.share(f"{q}.share", row, "share", terms, total)
+            elif "share" in row:
+                tot = share_total(row.get("share"), _published_count(m, n))
+                if tot is not None:
+                    m.derived(f"{q}.share", tot, m.presence(role, code, pop=pop),
+                              m.block(row, ["share"]))
+    ci = ["net_up_ci_low", "net_up_ci_high"]
     for i, row in enumerate(tables.get("ordinal_tests") or []):
         role = row.get("role")
         if role not in m.roles:
             continue
         b = m.block(row, _record_keys(row, _FW_LABELS), record=True)
-        m.count(f"frameworks.tables.ordinal_tests[{i}].n", row, "n", m.presence(role, "B"), b,
-                record=True)
+        q = f"frameworks.tables.ordinal_tests[{i}]"
+        cl = row.get("classification")
+        n = _published_count(m, m.count(f"{q}.n", row, "n",
+                                        m.presence(role, "B", pop=("cl", cl)), b, record=True))
+        if n is None or n == 0:
+            continue
+        mv = moves(cl, role)
+        # The exact sign test's p is a function of up and down alone: with up + down (from
+        # the same share, say) it gives min(up, down) away. The audit does not invert test
+        # statistics, so the p goes with whichever of these numbers is withheld.
+        sign = [k for k in ("sign_test_p",) if k in row]
+        for key, cat in (("share_up", "up"), ("share_same", "same"), ("share_down", "down")):
+            m.share(f"{q}.{key}", row, key, mv[cat], n, along=sign)
+        diff = {**mv["up"], **{k: -v for k, v in mv["down"].items()}}
+        diffs, both = _net_change(row, n)
+        for src, k in diffs:
+            keys = ["net_up"] if src == "net_up" else ci
+            m.derived(f"{q}.{src}", k, diff, m.block(row, [*keys, *sign]))
+        if both is not None:
+            m.derived(f"{q}.net_up_ci", both, {**mv["up"], **mv["down"]},
+                      m.block(row, [*ci, *sign]))
     for name, key in (("epstein_profile", None), ("epstein_school_profile", "school_id"),
                       ("ladder_mismatch", None)):
         for i, row in enumerate(tables.get(name) or []):
@@ -457,33 +726,35 @@ def _framework_cells(m: _Model, fw: dict) -> None:
                 school = m.school_key(str(row.get(key)))
             b = m.block(row, _record_keys(row, _FW_LABELS), record=True)
             q = f"frameworks.tables.{name}[{i}]"
-            n = m.count(f"{q}.n", row, "n", m.presence(role, code, school), b, record=True)
+            pop = ("lm",) if name == "ladder_mismatch" else ("ep", row.get("type"))
+            n = m.count(f"{q}.n", row, "n", m.presence(role, code, school, pop), b,
+                        record=True)
             if "type" in row:
                 m.mean(f"{q}.mean", row, "mean",
                        m.sums(f"epstein:{row['type']}", code, role, code, school), b, n,
                        record=True)
+            total = _published_count(m, n)
+            if name != "ladder_mismatch" or total is None:
+                continue
+            for sk in ("share_less", "share_as_expected", "share_more"):
+                terms = m.family(("lm", row.get("wave"), role), m.presence(role, code, pop=pop),
+                                 (sk,))
+                if row.get(sk) is None:
+                    m.withheld_share(f"{q}.{sk}", row, sk, terms, b)
+                else:
+                    m.share(f"{q}.{sk}", row, sk, terms, total)
     for i, row in enumerate(tables.get("epstein_change") or []):
         role = row.get("role")
         if role not in m.roles:
             continue
         b = m.block(row, _record_keys(row, _FW_LABELS), record=True)
         q = f"frameworks.tables.epstein_change[{i}]"
-        n = m.count(f"{q}.n", row, "n", m.presence(role, "B"), b, record=True)
+        n = m.count(f"{q}.n", row, "n", m.presence(role, "B", pop=("ep", row.get("type"))), b,
+                    record=True)
         label = f"epstein:{row.get('type')}"
         f, la = m.sums(label, "F", role, "B"), m.sums(label, "L", role, "B")
         m.mean(f"{q}.mean_pre", row, "mean_pre", f, b, n, record=True)
         m.mean(f"{q}.mean_post", row, "mean_post", la, b, n, record=True)
-    for i, row in enumerate(tables.get("praatplaat") or []):
-        role, code = row.get("role"), m.wave_code(row.get("wave"))
-        if role not in m.roles or code is None:
-            continue
-        b = m.block(row, _record_keys(row, (*_FW_LABELS, "n_total")), record=True)
-        bt = m.block(row, ["n_total"], record=True)
-        q = f"frameworks.tables.praatplaat[{i}]"
-        m.count(f"{q}.n", row, "n",
-                m.family(("pp", row.get("theme"), role, code), m.presence(role, code),
-                         (row.get("filled_in"), row.get("answer"))), b, record=True)
-        m.count(f"{q}.n_total", row, "n_total", m.presence(role, code), bt, record=True)
 
 
 def _psychometric_cells(m: _Model, ps: dict) -> None:
@@ -492,7 +763,15 @@ def _psychometric_cells(m: _Model, ps: dict) -> None:
         if code is None:
             continue
         b = m.block(row, _record_keys(row, ("item", "scale", "wave")), record=True)
-        m.count(f"psychometrics.items[{i}].n", row, "n", m.presence(None, code), b, record=True)
+        q = f"psychometrics.items[{i}]"
+        n = _published_count(m, m.count(f"{q}.n", row, "n", m.presence(None, code), b,
+                                        record=True))
+        # % at the floor and ceiling are of the item's n; % missing of all rows of the wave.
+        # Those counts are unknowns of their own (nothing else counts them), checked all the same.
+        what = (row.get("scale"), row.get("item"), code)
+        for key, total in (("pct_floor", n), ("pct_ceiling", n),
+                           ("pct_missing", m.wave_total(row.get("wave")))):
+            m.share(f"{q}.{key}", row, key, {("i", key, *what): 1.0}, total, scale=100)
     usable: dict[str, list[str]] = defaultdict(list)
     for i, row in enumerate(ps.get("cfa") or []):
         wave, group = row.get("wave"), row.get("group")
@@ -515,8 +794,8 @@ def _psychometric_cells(m: _Model, ps: dict) -> None:
                 m.presence(usable.get(wave) or None, code), b, record=True)
 
 
-def _build(results: dict) -> _Model:
-    m = _Model(results)
+def _build(results: dict, split: bool = False) -> _Model:
+    m = _Model(results, split)
     for wave, w in (results.get("counts") or {}).items():
         code = m.wave_code(wave)
         b = m.block(w, ["n"])
@@ -568,6 +847,7 @@ class _System:
     #  when deriving: (pinv of the distinct rows (k x r), basis of their dependencies (r x e)),
     #  the least-squares solution of the component (k))
     mat: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    derive: bool = False                # whether comps hold the derivations (pinv, dependencies)
 
 
 def _vector(terms: dict[tuple, float], index: dict[tuple, int], size: int) -> np.ndarray:
@@ -614,10 +894,11 @@ def _components(mat: np.ndarray, size: int) -> list[np.ndarray]:
 
 
 def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _System:
-    variables: dict[tuple, int] = {}
-    for terms in [*m.identities, *(c.terms for c in m.cells)]:
-        for var in terms:
-            variables.setdefault(var, len(variables))
+    # Unknowns in a stable order (by their text), never in the order of a set of tuples of
+    # strings (which changes with PYTHONHASHSEED): the same run must give the same null space,
+    # the same derivations and so the same complementary suppression.
+    found = {var for terms in [*m.identities, *(c.terms for c in m.cells)] for var in terms}
+    variables = {var: j for j, var in enumerate(sorted(found, key=repr))}
     pub = _published_rows(m)
     size = len(variables)
     rows = [_vector(t, variables, size) for t in m.identities]
@@ -647,7 +928,10 @@ def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _Syst
         w = np.sqrt([float(len(g)) for g in groups])
         b = np.array([rhs[g].mean() for g in groups]) * w
         sub = sub * w[:, None]
-        key = (cols.tobytes(), sub.tobytes(), b.tobytes(), derive)
+        # Everything cached is in the component's own coordinates, so the key is the matrix
+        # and right-hand side alone: a component a round did not touch hits the cache even when
+        # unknowns elsewhere came or went (and its column numbers moved).
+        key = (sub.shape, sub.tobytes(), b.tobytes(), derive)
         if cache is not None and key in cache:
             comps.append((cols, rsel, cache[key][0], groups, cache[key][1], cache[key][2]))
             continue
@@ -664,7 +948,7 @@ def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _Syst
         comps.append((cols, rsel, vt[rank:].T, groups, extra, x_ls))
         if cache is not None:
             cache[key] = (vt[rank:].T, extra, x_ls)
-    return _System(variables, rhs, owner, comp_of, comps, mat=mat)
+    return _System(variables, rhs, owner, comp_of, comps, mat=mat, derive=derive)
 
 
 def _parts(v: np.ndarray, sysm: _System) -> list[tuple[int, np.ndarray]]:
@@ -697,6 +981,8 @@ def _is_primary(m: _Model, i: int | None, primary: str) -> bool:
     """Whether cell ``i`` was suppressed for resting on fewer than min_cell people."""
     if i is None or not m.cells[i].suppressed:
         return False
+    if m.cells[i].primary is not None:
+        return m.cells[i].primary
     blk = m.blocks[m.cells[i].block]
     if blk.bare:
         return True  # counts per role / per wave carry no reason: assume the worst
@@ -721,10 +1007,43 @@ def _stack_projections(vectors: list[np.ndarray], sysm: _System) -> np.ndarray:
     return out
 
 
-def _leaks(m: _Model, sysm: _System, min_cell: int) -> tuple[list[Leak], list[np.ndarray], int]:
+def _terms_vector(m: _Model, sysm: _System, cells: Iterable[int]) -> np.ndarray | None:
+    """The sum of ``cells``' functionals in ``sysm`` (None when it has unknowns ``sysm`` lacks)."""
+    terms: dict[tuple, float] = defaultdict(float)
+    for i in cells:
+        for var, c in m.cells[i].terms.items():
+            terms[var] += c
+    if not all(var in sysm.index for var in terms):
+        return None
+    return _vector(terms, sysm.index, len(sysm.index))
+
+
+def _leaks(m: _Model, sysm: _System, min_cell: int, split: Any = None
+           ) -> tuple[list[Leak], list[tuple[np.ndarray, tuple[int, ...]]], int]:
+    """The secrets the published numbers determine (and their functionals, for :func:`protect`).
+
+    ``split`` (called at most once) gives the model and system in which every framework
+    table counts people of its own (:meth:`_Model.presence`): a determined group is valued
+    there when it is determined there too. The tables of one run count slightly different
+    people (34 with a level at both waves, 35 paired scale scores): a least-squares value over
+    all of them can drift far from what the group's own table gives away (``2 moved down`` valued
+    as 1.4, or a group of 15 as 6.5), its own table's value cannot.
+    """
     size = len(sysm.index)
+    local: list = []
+
+    def group_value(ia: int, ib: int, v: np.ndarray) -> float:
+        if split is not None:
+            if not local:
+                local.append(split())
+            m2, sys2 = local[0]
+            v2 = _terms_vector(m2, sys2, (ia, ib))
+            if v2 is not None and _determined(v2, sys2):
+                return _value(v2, sys2)
+        return _value(v, sysm)
+
     leaks: list[Leak] = []
-    vectors: list[np.ndarray] = []
+    vectors: list[tuple[np.ndarray, tuple[int, ...]]] = []
     hidden_counts: list[tuple[int, np.ndarray]] = []
     primary = suppressed_reason(min_cell)
     for i, c in enumerate(m.cells):
@@ -736,14 +1055,14 @@ def _leaks(m: _Model, sysm: _System, min_cell: int) -> tuple[list[Leak], list[np
         if c.kind == "count":
             if _determined(v, sysm):
                 leaks.append(Leak((c.path,), "count"))
-                vectors.append(v)
+                vectors.append((v, (i,)))
             else:
                 hidden_counts.append((i, v))
         else:
             n = _vector(m.cells[c.n_cell].terms, sysm.index, size)
             if _determined(v, sysm) and _determined(n, sysm):
                 leaks.append(Leak((c.path,), "mean"))
-                vectors.append(v)
+                vectors.append((v, (i,)))
     # groups: two suppressed counts that each rest on fewer than min_cell people and whose
     # sum is determined -- together they may still be a group below min_cell. (A
     # complementary cell was published with n >= min_cell, so a sum including one is safe.)
@@ -757,11 +1076,11 @@ def _leaks(m: _Model, sysm: _System, min_cell: int) -> tuple[list[Leak], list[np
             for off in np.flatnonzero(both < 1e-7 * (scale[a] + scale[a + 1:])):
                 b = a + 1 + int(off)
                 (ia, va), (ib, vb) = small[a], small[b]
-                value = _value(va + vb, sysm)
+                value = group_value(ia, ib, va + vb)
                 if 0.5 <= value < min_cell - 0.5:
                     leaks.append(Leak((m.cells[ia].path, m.cells[ib].path), "group",
                                       round(value, 3)))
-                    vectors.append(va + vb)
+                    vectors.append((va + vb, (ia, ib)))
     return leaks, vectors, pairs
 
 
@@ -793,13 +1112,18 @@ def audit(results: dict, min_cell: int | None = None) -> AuditReport:
     min_cell = check_min_cell(results.get("min_cell", 10) if min_cell is None else min_cell)
     m = _build(results)
     sysm = _system(m)
-    leaks, _, pairs = _leaks(m, sysm, min_cell)
+
+    def split() -> tuple[_Model, _System]:
+        m2 = _build(results, split=True)
+        return m2, _system(m2)
+
+    leaks, _, pairs = _leaks(m, sysm, min_cell, split)
     published = _published_rows(m)
+    kinds = [("share" if m.cells[i].source else m.cells[i].kind) for i, _, _ in published]
     return AuditReport(
-        published_counts=sum(1 for i, _, _ in published if m.cells[i].kind == "count"),
-        published_means=sum(1 for i, _, _ in published if m.cells[i].kind == "mean"),
+        published_counts=kinds.count("count"), published_means=kinds.count("mean"),
         suppressed=sum(1 for c in m.cells if c.suppressed), groups=pairs,
-        unknowns=len(sysm.index), leaks=tuple(leaks))
+        unknowns=len(sysm.index), leaks=tuple(leaks), share_counts=kinds.count("share"))
 
 
 def require_clean_audit(results: dict, min_cell: int | None = None) -> AuditReport:
@@ -840,19 +1164,23 @@ def _complement(v: np.ndarray, m: _Model, sysm: _System) -> list[int]:
     when no single row is essential, the cheapest row some derivation uses, and the next round
     of :func:`protect` looks again.
     """
-    best: tuple[int, float, list[int]] | None = None
-    for c, piece in _parts(v, sysm):
-        _, _, _, groups, extra, _ = sysm.comps[c]
-        pinv, dep = extra
-        lam = piece @ pinv
-        used = np.abs(lam) > 1e-9
-        free = (np.abs(dep).max(axis=1) < 1e-9) if dep.shape[1] else np.ones(lam.size, bool)
-        ks = np.flatnonzero(used & free)
-        if ks.size == 0:
-            ks = np.flatnonzero(used)
-        for k in ks:
-            rows = groups[k]
-            cells = [sysm.owner[r] for r in rows]
+    def candidates(essential: bool):
+        for c, piece in _parts(v, sysm):
+            _, _, _, groups, extra, _ = sysm.comps[c]
+            pinv, dep = extra
+            lam = piece @ pinv
+            used = np.abs(lam) > 1e-9
+            if essential:
+                used &= ((np.abs(dep).max(axis=1) < 1e-9) if dep.shape[1]
+                         else np.ones(lam.size, bool))
+            for k in np.flatnonzero(used):
+                yield [sysm.owner[r] for r in groups[k]]
+
+    for essential in (True, False):
+        # an essential row that can be withheld first; else (only identities and published
+        # zeros are essential) the cheapest row some derivation uses
+        best: tuple | None = None
+        for cells in candidates(essential):
             if any(i is None for i in cells):
                 continue  # an identity cannot be withheld
             sizes = []
@@ -862,10 +1190,15 @@ def _complement(v: np.ndarray, m: _Model, sysm: _System) -> list[int]:
                 sizes.append(n.value if n.value is not None else math.inf)
             if min(sizes) < 1:
                 continue  # a published zero protects nothing
-            cand = (min(sizes), len(cells), [m.cells[i].block for i in cells])
-            if best is None or cand[:2] < best[:2]:
+            # smallest n, then fewest tables, then the path: a stable key, never the order in
+            # which rows or sets happen to come (the same run must withhold the same numbers)
+            cand = (min(sizes), len(cells), min(m.cells[i].path for i in cells),
+                    sorted({m.cells[i].block for i in cells}))
+            if best is None or cand[:3] < best[:3]:
                 best = cand
-    return best[2] if best is not None else []
+        if best is not None:
+            return best[3]
+    return []
 
 
 def protect(results: dict, min_cell: int | None = None, *, max_rounds: int = 200) -> dict:
@@ -886,15 +1219,51 @@ def protect(results: dict, min_cell: int | None = None, *, max_rounds: int = 200
     min_cell = check_min_cell(out.get("min_cell", 10) if min_cell is None else min_cell)
     reason = complementary_reason(min_cell)
     cache: dict = {}
+
+    def split_derive(out: dict) -> tuple[_Model, _System]:
+        m2 = _build(out, split=True)
+        return m2, _system(m2, cache, derive=True)
+
+    # First each table's own leaks, in the model where every framework table counts people
+    # of its own: its components are small and the rest hits the cache, so these rounds are
+    # cheap; the rounds over the whole system below then rarely find more.
+    for _ in range(max_rounds):
+        m2, sys2 = split_derive(out)
+        leaks, vectors, _ = _leaks(m2, sys2, min_cell)
+        picked: set[int] = set()
+        for v, _cells in vectors:
+            picked.update(_complement(v, m2, sys2))
+        if not picked:
+            break
+        for b in sorted(picked):
+            _suppress_block(m2, b, reason)
     for _ in range(max_rounds):
         m = _build(out)
-        sysm = _system(m, cache, derive=True)
-        leaks, vectors, _ = _leaks(m, sysm, min_cell)
+        sysm = _system(m, cache)
+        made: list = []
+
+        def split(out: dict = out, made: list = made) -> tuple[_Model, _System]:
+            if not made:
+                made.append(split_derive(out))
+            return made[0]
+
+        leaks, vectors, _ = _leaks(m, sysm, min_cell, split)
         if not leaks:
             return out
+        local = split()
         chosen: set[int] = set()
-        for v in vectors:
-            chosen.update(_complement(v, m, sysm))
+        for v, cells in vectors:
+            # Withhold from the leak's own tables first: where its own table gives it away
+            # (the model in which every framework table counts people of its own), a derivation
+            # there is short (a share, a net change, a zero cell) and the next round looks
+            # again; only a leak through other tables is cut in the whole system.
+            v2 = _terms_vector(local[0], local[1], cells)
+            pick = _complement(v2, *local) if v2 is not None and _determined(v2, local[1]) else []
+            if not pick:
+                if not sysm.derive:
+                    sysm = _system(m, cache, derive=True)   # derivations only when needed
+                pick = _complement(v, m, sysm)
+            chosen.update(pick)
         if not chosen:
             break
         for b in chosen:

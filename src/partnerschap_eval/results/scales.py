@@ -10,7 +10,7 @@ privacy-safe numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -316,6 +316,36 @@ def _sensitivity_block(n: int, min_cell: int, reason: str | None = None) -> dict
 
 
 MIXED_KEYS = ["wave_effect", "se", "p", "ci95", "icc_school"]
+DID_KEYS = ["estimate", "se", "df", "t", "p", "ci95", "d", "d_total"]
+
+
+def _did_block(scores: pd.DataFrame, scale: str, order: list[str],
+               conditions: Mapping[str, str], min_cell: int) -> dict:
+    """Contract 4 v2 ``did``: the wave x condition contrasts of the mixed model per later wave
+    (:func:`~partnerschap_eval.evaluation.mixed_design.did_mixed_model`, role as a fixed
+    effect). Shown only when every condition x wave cell has ``min_cell`` respondents."""
+    from ..evaluation.mixed_design import did_mixed_model
+
+    contrasts = [f"{w}-{order[0]}" for w in order[1:]]
+
+    def empty(reason: str) -> dict:
+        return {c: null_with_reason(DID_KEYS, reason) for c in contrasts}
+
+    rows = scores[scores["wave"].isin(order)].dropna(subset=[scale])
+    arm = rows["school_id"].astype(str).map({str(k): str(v) for k, v in conditions.items()})
+    cells = rows.groupby([arm, rows["wave"]])["respondent_id"].nunique()
+    if len(cells) and int(cells.min()) < min_cell:
+        return empty(suppressed_reason(min_cell))
+    try:
+        did = did_mixed_model(scores, scale, order, conditions, with_role=True)
+    except (InputError, np.linalg.LinAlgError, ValueError) as exc:
+        return empty(f"model could not be fitted: {exc}")
+    record = did.to_record()
+    for block in record.values():
+        block.update({"converged": did.converged, "singular": did.singular,
+                      "formula": did.formula, "treatment": did.treatment,
+                      "method": "REML; Satterthwaite df (lmerTest)"})
+    return record
 
 
 def _mixed_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int) -> dict:
@@ -374,7 +404,8 @@ def _rc_dict(rc: Any) -> dict:
 def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
              waves: list[str] | None = None, min_cell: int = DEFAULT_MIN_CELL,
              inputs: Iterable[dict] = (), parameters: dict | None = None,
-             mixed: bool = True, schools: Iterable[str] | None = None) -> dict:
+             mixed: bool = True, schools: Iterable[str] | None = None,
+             conditions: Mapping[str, str] | None = None) -> dict:
     """Compute Contract 4 for a tidy responses table.
 
     Parameters
@@ -397,6 +428,10 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         Schools the researcher declared (a project's ``schools:``): let through the output
         firewall whatever their shape; other school cells must not look like personal data
         (:func:`~partnerschap_eval.privacy.screen_responses`, as roles and waves).
+    conditions
+        School id -> condition (a study's ``schools[].condition``). When given, every scale
+        gets Contract 4 v2's ``did`` block (intervention against control, comparison or
+        waitlist schools, per later wave); without it the result is unchanged.
 
     Notes
     -----
@@ -510,6 +545,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             "change_distribution": _change_distribution_block(
                 pre, post, min_cell, score_resolution(inst, scale.id)),
         }
+        if conditions:
+            scales[scale.id]["did"] = _did_block(scores, scale.id, order, conditions, min_cell)
     _set_p_adj([scales[s.id]["paired"] for s in inst.scales])
     for role in roles:
         _set_p_adj([scales[s.id]["by_role"][role]["paired"] for s in inst.scales])

@@ -89,6 +89,9 @@ class StudyConfig(_Model):
     ids: Literal["per_school", "study"] = "per_school"
     schools: list[School] = Field(default_factory=list)
     min_cell: int = Field(10, ge=1)
+    #: The language of the study's texts for submitters: feedback, and the reasons of rejected
+    #: rows (:meth:`Study.rejected`); a command's ``--lang`` overrides it.
+    lang: Literal["nl", "en"] = "nl"
     #: Optional: how file names say school, wave and role, e.g. ``"{school}_{role}_{wave}"``
     #: (``ouders_voormeting_De Linde.csv`` fits ``"{role}_{wave}_{school}"``); used for what
     #: neither an option nor a column gives.
@@ -230,6 +233,7 @@ def write_config(study_dir: str | os.PathLike[str], cfg: StudyConfig) -> Path:
         lines.append("schools:                # when present, other schools are refused")
         lines += ["  - " + _flow(s) for s in data["schools"]]
     lines.append(f"min_cell: {data['min_cell']}")
+    lines.append(f"lang: {data['lang']}                # nl or en: feedback and reasons of rejected rows")
     if data.get("file_names"):
         lines.append("file_names: " + _flow(data["file_names"]))
     path = Path(study_dir) / STUDY_FILE

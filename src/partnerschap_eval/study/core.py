@@ -105,7 +105,7 @@ class Study:
              waves: Sequence[str | dict] = ("pre", "post"), key: bytes | None = None,
              name: str | None = None, schools: Sequence[dict] | None = None,
              ids: str = "per_school", min_cell: int = DEFAULT_MIN_CELL,
-             roles: Sequence[str] | None = None) -> Study:
+             roles: Sequence[str] | None = None, lang: str = "nl") -> Study:
         """Create a study in ``path``: ``study.yaml``, an empty store and the key's fingerprint.
 
         ``instrument`` is a registered id or a YAML path (kept as an absolute path).
@@ -124,7 +124,8 @@ class Study:
         try:
             cfg = StudyConfig(study=name or path.name, instrument=ref,
                               waves=_wave_entries(waves), ids=ids, schools=list(schools or []),
-                              min_cell=min_cell, roles=list(roles) if roles else None)
+                              min_cell=min_cell, roles=list(roles) if roles else None,
+                              lang=lang)
         except ValidationError as exc:
             from .config import _problems
 
@@ -197,7 +198,8 @@ class Study:
     def submit(self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], *,
                school: str | None = None, wave: str | None = None, role: str | None = None,
                mapping: str | os.PathLike[str] | None = None, key: bytes | None = None,
-               format: str | None = None, sheet: str | None = None) -> list[SubmissionFeedback]:
+               format: str | None = None, sheet: str | None = None,
+               header_row: int | None = None) -> list[SubmissionFeedback]:
         """Submit export files; each becomes a submission of every cell it holds rows for.
 
         The same bytes with the same options again change nothing (``new`` is False in the
@@ -213,6 +215,8 @@ class Study:
         fixed = {"format": format, "sheet": sheet,
                  "mapping": sha256_file(mapping) if mapping is not None else None,
                  "ids": cfg.ids, "instrument": [inst.id, inst.version]}
+        if header_row is not None:  # only when given: earlier submissions keep their options
+            fixed["header_row"] = int(header_row)
 
         def options(given: dict) -> dict:
             school, wave = _space(given.get("school")), _space(given.get("wave"))
@@ -257,7 +261,7 @@ class Study:
         del data
         spec = ExportSpec(raw, wave=options["wave"], role=options["role"],
                           school=options["school"], format=options["format"],
-                          sheet=options["sheet"])
+                          sheet=options["sheet"], header_row=options.get("header_row"))
         try:
             # resolved names are the declared ids, which the output firewall lets through
             result = ingest_exports([spec], inst, key, mapping, id_scope=cfg.ids,
@@ -410,15 +414,89 @@ class Study:
         out = pd.concat(frames, ignore_index=True)
         return self._ordered(out, cfg, by_id=True).reset_index(drop=True)
 
+    def rejected(self, history: bool = False, lang: str | None = None) -> pd.DataFrame:
+        """The rejected rows of the current submissions, each with its reason.
+
+        Parameters
+        ----------
+        history : bool
+            Also the rejected rows of earlier submissions (replaced by a later file).
+        lang : {"nl", "en"}, optional
+            Language of ``reason``; default the study's ``lang:`` (Dutch unless set).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``submission_id, source_file, line, reason, reason_code`` (the stable code, see
+            :mod:`partnerschap_eval.ingest.reasons`), then the row's keys (id pseudonymised)
+            and answers. Per submission, its ``accepted`` plus its rows here is its ``rows_in``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> study = Study.init(d / "s", "partnerschap", key=b"k" * 16)
+        >>> _ = (d / "a.csv").write_text("Deelnemernummer,rec1\\n1,4\\n1,4\\n,3\\n")
+        >>> _ = study.submit([d / "a.csv"], school="A", wave="pre", role="parent", key=b"k" * 16)
+        >>> study.rejected()[["line", "reason", "reason_code"]].values.tolist()
+        [[3, 'precies dezelfde rij staat er al (dubbel ingevuld)', 'exact_duplicate'], [4, 'deelnemernummer ontbreekt', 'missing_id']]
+        """
+        import pyarrow.parquet as pq
+
+        from ..i18n import check_lang
+        from ..ingest.reasons import code_of, reason_text
+
+        cfg = self.config
+        lang = check_lang(lang if lang is not None else cfg.lang)
+        hist = self.store.history()
+        latest: dict[tuple[str, str, str], int] = {}
+        for h in hist:
+            latest[h["school_id"], h["wave"], h["role"]] = h["id"]
+        submission = {(h["upload_id"], h["school_id"], h["wave"], h["role"]): h["id"]
+                      for h in hist if history or latest[h["school_id"], h["wave"], h["role"]]
+                      == h["id"]}
+        frames = []
+        for upload in self.store.uploads():
+            if not upload["rejected_path"]:
+                continue
+            rows = pq.read_table(self.path / upload["rejected_path"]).to_pandas()
+            for cell, index in _cells(rows).items():  # the cells as _write_cells made them
+                sid = submission.get((upload["id"], *cell))
+                if sid is not None:
+                    frames.append(rows.iloc[index].assign(submission_id=sid))
+        inst = self.instrument(cfg)
+        if not frames:
+            return pd.DataFrame({**{c: pd.Series(dtype=object) for c in
+                                    ["submission_id", "source_file", "line", "reason",
+                                     "reason_code", *KEYS]},
+                                 **{i: pd.Series(dtype=float) for i in inst.item_ids}})
+        out = pd.concat(frames, ignore_index=True)
+        if "reason_code" not in out:  # rows stored before codes were kept
+            out["reason_code"] = out["reason"].map(code_of)
+        english = out["reason"].astype(str)
+        words = {r: reason_text(r, lang) for r in english.unique()}
+        out["reason"] = english.map(words)
+        front = ["submission_id", "source_file", "line", "reason", "reason_code"]
+        out = out[[*front, *[c for c in out.columns if c not in front]]]
+        return out.sort_values(["submission_id", "line"], kind="stable").reset_index(drop=True)
+
+    def export_rejected(self, out: str | os.PathLike[str], history: bool = False,
+                        lang: str | None = None) -> Path:
+        """Write :meth:`rejected` to a ``.csv`` or ``.parquet`` file, atomically."""
+        return self.write_table(self.rejected(history=history, lang=lang), out)
+
     def export_responses(self, out: str | os.PathLike[str]) -> Path:
         """Write :meth:`responses` to a ``.csv`` or ``.parquet`` file, atomically."""
+        return self.write_table(self.responses(), out)
+
+    def write_table(self, frame: pd.DataFrame, out: str | os.PathLike[str]) -> Path:
+        """Write ``frame`` to a ``.csv`` (formulas neutralised) or ``.parquet`` file, atomically."""
         from .._io import write_csv
 
         out = Path(out)
         suffix = out.suffix.lower()
         if suffix not in (".csv", ".parquet"):
             raise InputError(f"{out}: the output must end in .csv or .parquet.")
-        frame = self.responses()
         if suffix == ".csv":
             write_csv(frame, out)
         else:

@@ -1,7 +1,7 @@
 """What a submitter needs to hear about one file, as facts and counts (no wording here).
 
-The texts are rendered in one place, per language, by the CLI's message catalogue
-(:mod:`partnerschap_eval.study_messages`); this module only gathers the facts: rows accepted and
+The texts are rendered in one place, per language, by the message catalogue
+(:mod:`partnerschap_eval.study.messages`); this module only gathers the facts: rows accepted and
 rejected with the reasons counted, answer labels the instrument does not know with a proposed
 ``values:`` line for a mapping file, columns withheld as personal data, the sheet read.
 """
@@ -110,6 +110,11 @@ class SubmissionFeedback:
     format: str
     sheet: str | None
     controls_removed: int = 0
+    #: rows above the header skipped (a title or description), and the header's line or row
+    title_rows: int = 0
+    header_line: int | None = None
+    #: sheets of a workbook skipped before the one read (instructions)
+    skipped_sheets: tuple[str, ...] = ()
 
     @property
     def rejected_total(self) -> int:
@@ -125,6 +130,7 @@ class SubmissionFeedback:
 def feedback_from_log(log: dict, inst: Instrument, *, file: str, new: bool,
                       cells: list[CellOutcome]) -> SubmissionFeedback:
     """Gather the facts of one file from its ingest log (``log["files"][0]``)."""
+    details = log.get("details", {})
     unknown = Counter(c["value"] for c in log.get("cleared", []) if c["reason"] == UNKNOWN)
     listed = sum(unknown.values())
     total_unknown = log.get("cells_cleared", {}).get(UNKNOWN, 0)
@@ -142,4 +148,6 @@ def feedback_from_log(log: dict, inst: Instrument, *, file: str, new: bool,
         pii_columns=tuple(c["column"] for c in log.get("pii_columns", [])),
         unmapped_columns=tuple(log.get("unmapped_columns", [])), format=log.get("format", ""),
         sheet=log.get("details", {}).get("sheet"),
-        controls_removed=int(log.get("details", {}).get("control_characters_removed", 0)))
+        controls_removed=int(details.get("control_characters_removed", 0)),
+        title_rows=int(details.get("title_rows", 0)), header_line=details.get("header_line"),
+        skipped_sheets=tuple(details.get("skipped_sheets", ())))
