@@ -513,20 +513,21 @@ def _paired(m: _Model, path: str, block: dict, label: str, roles, school: str | 
     m.mean(f"{path}.mean_diff", block, "mean_diff", diff, b, n)
 
 
+def _sensitivity(m: _Model, path: str, sens: object, role: str | None) -> None:
+    # The sensitivity block publishes the paired n of all respondents or of one role.
+    if isinstance(sens, dict):
+        b = m.block(sens, ["n", "min_d_z"])
+        m.count(f"{path}.sensitivity.n", sens, "n", m.presence(role, "B"), b)
+
+
 def _scale_cells(m: _Model, sid: str, s: dict) -> None:
     p = f"scales.{sid}"
     _paired(m, f"{p}.paired", s.get("paired"), sid, None)
-    sens = s.get("sensitivity")
-    if isinstance(sens, dict):
-        b = m.block(sens, ["n", "min_d_z"])
-        m.count(f"{p}.sensitivity.n", sens, "n", m.presence(None, "B"), b)
+    _sensitivity(m, p, s.get("sensitivity"), None)
     for role, rb in (s.get("by_role") or {}).items():
         q = f"{p}.by_role.{role}"
         _paired(m, f"{q}.paired", rb.get("paired"), sid, role)
-        sens = rb.get("sensitivity")
-        if isinstance(sens, dict):
-            b = m.block(sens, ["n", "min_d_z"])
-            m.count(f"{q}.sensitivity.n", sens, "n", m.presence(role, "B"), b)
+        _sensitivity(m, q, rb.get("sensitivity"), role)
         rc = rb.get("reliable_change")
         if isinstance(rc, dict):
             for cat in ("improved", "deteriorated", "unchanged"):
