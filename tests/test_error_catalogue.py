@@ -21,7 +21,7 @@ from partnerschap_eval.errors import Joined, Msg, PartnerschapError
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "partnerschap_eval"
 # the modules whose user errors this catalogue holds (_validate: only check_min_cell so far)
-MODULES = ["errors", "_outputs", "privacy", "privacy.disclosure", "report.build"]
+MODULES = ["errors", "_outputs", "_safe_read", "privacy", "privacy.disclosure", "report.build"]
 runner = CliRunner()
 
 
@@ -240,3 +240,23 @@ def test_outputs_mixed_set_in_dutch(tmp_path):
         check_input_set(tmp_path / "responses.csv")
     assert "(rejected.csv differs from the recorded run)" in str(caught.value)
     assert "(rejected.csv wijkt af van de vastgelegde run)" in caught.value.render("nl")
+
+
+def test_safe_read_missing_responses_in_dutch(dutch, tmp_path):
+    text = _paragraph(runner.invoke(cli.app, ["reproduce", str(tmp_path)]))  # warm-up: a folder
+    assert "geen manifest.json" in text
+    from partnerschap_eval._safe_read import load_yaml
+
+    bad = tmp_path / "m.yaml"
+    bad.write_bytes(b"a: caf\xe9\n")
+    with pytest.raises(PartnerschapError) as caught:
+        load_yaml(bad, "the mapping file")
+    assert "is not UTF-8 text: byte 6 is 0xe9" in str(caught.value)
+    assert "(regel 1) is geen UTF-8-tekst: byte 6 is 0xe9" in caught.value.render("nl")
+
+
+def test_safe_read_refusal_in_dutch_through_the_cli(tmp_path):
+    text = _paragraph(runner.invoke(cli.app, [
+        "report", "--responses", str(tmp_path / "r.csv"), "--instrument", "partnerschap",
+        "--project", "P", "--out", str(tmp_path / "out"), "--lang", "nl"]))
+    assert "r.csv bestaat niet. Controleer het pad en de spelling. Maak het met" in text

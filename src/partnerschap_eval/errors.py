@@ -61,6 +61,24 @@ class Joined(Msg):
         return self.sep.join(p.render(lang) if isinstance(p, Msg) else str(p) for p in self.parts)
 
 
+class Count(Msg):
+    """A count worded with the thousands separator of the language asked for.
+
+    >>> Count(10000).render("nl"), str(Count(10000))
+    ('10.000', '10,000')
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int):
+        super().__init__("")
+        self.value = value
+
+    def render(self, lang: str = "nl") -> str:
+        """The count in ``lang``."""
+        return i18n.integer(self.value, lang)
+
+
 class PartnerschapError(Exception):
     """Base class of all user-facing errors of this package.
 
