@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ._io import canonical_json, sha256_file, write_text
-from .errors import InputError, OutputBusyError, OutputError, os_error_message
+from .errors import InputError, Joined, Msg, OutputBusyError, OutputError, os_error_message
 
 __all__ = ["MARKER", "check_input_set", "check_output", "output_set", "seal_set", "writer_lock"]
 
@@ -90,32 +90,23 @@ def check_output(out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike
     target = _resolved(out)
     blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
-        raise OutputError(f"The {what} {out} cannot be made: {blocker} is a file, not a folder. "
-                          "Correct the path.")
+        raise OutputError(Msg("errors.outputs.blocker", what=what, out=out, blocker=blocker))
     raw = _in_raw(target)
     if raw is not None:
-        raise OutputError(
-            f"The {what} {out} lies inside {raw}, the folder of raw exports, which is never "
-            "written to. Choose an output outside data/raw/, for example data/processed/.")
+        raise OutputError(Msg("errors.outputs.raw", what=what, out=out, raw=raw))
     for given in inputs:
         if given is None:
             continue
         inp = _resolved(given)
         if _same_file(target, inp):
-            raise OutputError(
-                f"The {what} {out} is one of this command's inputs ({given}); writing it would "
-                "destroy the input. Choose another output path.")
+            raise OutputError(Msg("errors.outputs.is_input", what=what, out=out, given=given))
         if folder and target in inp.parents:
-            raise OutputError(
-                f"The {what} {out} holds an input of this command ({given}); the folder is "
-                "replaced as a whole, so the input would be lost. Choose another output folder "
-                "(a new one, or an earlier output of the same command).")
+            raise OutputError(Msg("errors.outputs.holds_input", what=what, out=out, given=given))
     if folder and target.exists() and not target.is_dir():
-        raise OutputError(f"The {what} {out} is a file, not a folder. Give a folder path (it "
-                          "is created when missing).")
+        raise OutputError(Msg("errors.outputs.not_folder", what=what, out=out))
     if not folder and target.is_dir():
-        raise OutputError(f"The {what} {out} is a folder; give a file name, for example "
-                          f"{Path(out) / 'scores.csv'}.")
+        raise OutputError(Msg("errors.outputs.not_file", what=what, out=out,
+                              example=Path(out) / "scores.csv"))
     if not folder:
         _refuse_set_member(target, out, what)
     return target
@@ -136,9 +127,8 @@ def _refuse_set_member(target: Path, out: object, what: str) -> None:
         if isinstance(data, dict) and isinstance(data.get("outputs"), list):
             names |= {o.get("path") for o in data["outputs"] if isinstance(o, dict)}
     if target.name in names | {MARKER, REPORT_MANIFEST} and (marker.exists() or manifest.exists()):
-        raise OutputError(
-            f"The {what} {out} is a file of the output set in {target.parent}; overwriting it "
-            "would leave that set mixed. Write to another file name or folder.")
+        raise OutputError(Msg("errors.outputs.set_member", what=what, out=out,
+                              folder=target.parent))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,11 +159,10 @@ def writer_lock(target: str | os.PathLike[str], what: str = "output") -> Iterato
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
-            raise OutputBusyError(
-                f"Another run is writing the {what} {target} right now (process "
-                f"{holder}); two writers would mix their files. Wait for it to finish, or "
-                "choose another output path.") from None
+            holder = (os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+                      or Msg("errors.outputs.another_process"))
+            raise OutputBusyError(Msg("errors.outputs.busy", what=what, target=target,
+                                      holder=holder)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         yield path
@@ -287,10 +276,7 @@ def output_set(out: str | os.PathLike[str], *, kind: str,
     target = check_output(out, inputs, folder=True, what=what)
     with writer_lock(target, what):
         if target.exists() and not _is_set(target, kind):
-            raise OutputError(
-                f"The {what} {out} already holds files that are not an earlier {kind} output of "
-                "partnerschap-eval; it is replaced as a whole, so they would be lost. Choose a "
-                "new or empty folder.")
+            raise OutputError(Msg("errors.outputs.foreign", what=what, out=out, kind=kind))
         try:
             _remove_leftovers(target)
             stage: Path | None = Path(tempfile.mkdtemp(prefix=f".{target.name}{_STAGING}",
@@ -306,7 +292,8 @@ def output_set(out: str | os.PathLike[str], *, kind: str,
             try:
                 yield stage
             except OutputError as exc:  # name the output the user gave, not the staging folder
-                raise type(exc)(str(exc).replace(str(stage), str(out))) from exc.__cause__
+                raise type(exc)(_renamed(exc.msg, str(stage), str(out)) if exc.msg is not None
+                                else str(exc).replace(str(stage), str(out))) from exc.__cause__
             try:
                 _fsync_tree(stage)
                 _swap_into_place(stage, target)
@@ -316,6 +303,16 @@ def output_set(out: str | os.PathLike[str], *, kind: str,
         finally:
             if stage is not None:
                 shutil.rmtree(stage, ignore_errors=True)
+
+
+def _renamed(msg: Msg, old: str, new: str) -> Msg:
+    """``msg`` with the staging folder ``old`` in its parameters named as the output ``new``."""
+    if isinstance(msg, Joined):
+        return Joined([_renamed(p, old, new) if isinstance(p, Msg) else p for p in msg.parts],
+                      msg.sep)
+    return Msg(msg.key, **{k: _renamed(v, old, new) if isinstance(v, Msg)
+                           else str(v).replace(old, new) if old in str(v) else v
+                           for k, v in msg.params.items()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,19 +342,15 @@ def check_input_set(path: str | os.PathLike[str]) -> None:
     """
     path = Path(path)
     folder = path.parent
-    again = ("Run `partnerschap-eval ingest` again to write a complete set, or copy a table you "
-             "made yourself into a folder of its own.")
+    again = Msg("errors.outputs.again")
     if folder.name.startswith(".") and _STAGING in folder.name:
-        raise InputError(f"{path} lies in the unfinished output folder {folder} of a run that "
-                         f"did not complete. {again}")
+        raise InputError(Msg("errors.outputs.staging", path=path, folder=folder, again=again))
     marker = folder / MARKER
     if not marker.exists():
         if path.name in INGEST_FILES and any((folder / n).exists() for n in INGEST_FILES
                                              if n != path.name):
-            raise InputError(
-                f"{path} sits in an ingest output folder without a completion record "
-                f"({MARKER}): the run that wrote it did not finish, or the files were put "
-                f"together by hand, so they may belong to different runs. {again}")
+            raise InputError(Msg("errors.outputs.no_record", path=path, marker=MARKER,
+                                 again=again))
         return
     try:
         record = json.loads(marker.read_text(encoding="utf-8"))
@@ -365,19 +358,19 @@ def check_input_set(path: str | os.PathLike[str]) -> None:
         if record.get("schema") != SET_SCHEMA or not isinstance(files, dict):
             raise ValueError(record.get("schema"))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        raise InputError(f"The completion record {marker} is unreadable or not one that "
-                         f"partnerschap-eval writes, so the set cannot be checked. {again}") from None
+        raise InputError(Msg("errors.outputs.bad_record", marker=marker, again=again)) from None
     if path.name not in files:
         if path.name in INGEST_FILES:
-            raise InputError(f"{path} is not part of the set recorded in {marker}. {again}")
+            raise InputError(Msg("errors.outputs.not_in_set", path=path, marker=marker,
+                                 again=again))
         return
     problems = []
     for name, digest in sorted(files.items()):
         member = folder / name
         if not member.is_file():
-            problems.append(f"{name} is missing")
+            problems.append(Msg("errors.outputs.member_missing", name=name))
         elif sha256_file(member) != digest:
-            problems.append(f"{name} differs from the recorded run")
+            problems.append(Msg("errors.outputs.member_differs", name=name))
     if problems:
-        raise InputError(f"The output set in {folder} is incomplete or mixed ({'; '.join(problems)}"
-                         f"): its files are not those of one finished run. {again}")
+        raise InputError(Msg("errors.outputs.mixed", folder=folder, problems=Joined(problems),
+                             again=again))

@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from .errors import InputError
+from .errors import Count, InputError, Joined, Msg
 
 __all__ = ["read_limited", "os_error_text", "load_yaml", "MAX_YAML_BYTES", "MAX_YAML_DEPTH",
            "MAX_YAML_NODES", "MAX_YAML_ALIASES", "YamlFileError", "read_responses_file"]
@@ -47,37 +47,40 @@ MAX_YAML_NODES = 50_000
 #: Alias occurrences in one document.
 MAX_YAML_ALIASES = 10_000
 
-_OS_REASONS = {
-    errno.ENOENT: "does not exist",
-    errno.EISDIR: "is a folder, not a file",
-    errno.ENOTDIR: "lies inside something that is not a folder (a part of the path is a file)",
-    errno.EACCES: "cannot be read: permission denied",
-    errno.EPERM: "cannot be read: operation not permitted",
-    errno.ELOOP: "is a loop of symbolic links",
-    errno.ENAMETOOLONG: "has a name that is too long for the file system",
-    errno.EIO: "cannot be read: input/output error (a damaged disk or a special file)",
-}
+_OS_NAMES = {errno.ENOENT: "ENOENT", errno.EISDIR: "EISDIR", errno.ENOTDIR: "ENOTDIR",
+             errno.EACCES: "EACCES", errno.EPERM: "EPERM", errno.ELOOP: "ELOOP",
+             errno.ENAMETOOLONG: "ENAMETOOLONG", errno.EIO: "EIO"}
+_OS_FIXES = {errno.ENOENT: "ENOENT", errno.EISDIR: "EISDIR", errno.ENOTDIR: "ENOTDIR",
+             errno.EACCES: "EACCES", errno.EPERM: "EACCES"}
 
 
 def os_error_text(path: str | os.PathLike[str], exc: OSError, what: str = "the file") -> str:
-    """One sentence naming ``path`` and what the operating system said, with a fix.
+    """One sentence naming ``path`` and what the operating system said, with a fix (English;
+    :func:`os_error_msg` is the same text for either language).
 
     >>> os_error_text("x.yaml", FileNotFoundError(2, "No such file or directory"), "the mapping file")
     'the mapping file x.yaml does not exist. Check the path and the spelling.'
     """
-    return f"{what} {path} {os_problem(exc)}"
+    return str(os_error_msg(path, exc, what))
+
+
+def os_error_msg(path: str | os.PathLike[str], exc: OSError, what: str = "the file") -> Joined:
+    """:func:`os_error_text` as a catalogue message."""
+    return Joined([what, path, os_problem_msg(exc)], " ")
 
 
 def os_problem(exc: OSError) -> str:
-    """What an operating-system error means for a file the user named, and the fix."""
-    reason = _OS_REASONS.get(exc.errno or -1) or f"cannot be read ({exc.strerror or exc})"
-    fix = {errno.ENOENT: "Check the path and the spelling.",
-           errno.EISDIR: "Give the path of a file inside it.",
-           errno.ENOTDIR: "Check the path: a part of it that should be a folder is a file.",
-           errno.EACCES: "Ask for read access, or copy the file somewhere you can read it.",
-           errno.EPERM: "Ask for read access, or copy the file somewhere you can read it."}.get(
-        exc.errno or -1, "Check the path and the file.")
-    return f"{reason}. {fix}"
+    """What an operating-system error means for a file the user named, and the fix (English)."""
+    return str(os_problem_msg(exc))
+
+
+def os_problem_msg(exc: OSError) -> Joined:
+    """:func:`os_problem` as a catalogue message (``errors.safe_read.reason.*``, ``fix.*``)."""
+    name = _OS_NAMES.get(exc.errno or -1)
+    reason = (Msg(f"errors.safe_read.reason.{name}") if name
+              else Msg("errors.safe_read.reason.other", error=exc.strerror or exc))
+    fix = Msg(f"errors.safe_read.fix.{_OS_FIXES.get(exc.errno or -1, 'other')}")
+    return Joined([reason, fix], ". ")
 
 
 class YamlFileError(InputError):
@@ -87,8 +90,8 @@ class YamlFileError(InputError):
 
     def __init__(self, path: Path, what: str, problem: str, line: int | None = None):
         self.path, self.problem, self.line = path, problem, line
-        where = f" (line {line})" if line is not None else ""
-        super().__init__(f"{what} {path}{where} {problem}")
+        where = Msg("errors.safe_read.line", line=line) if line is not None else ""
+        super().__init__(Joined([what, " ", path, where, " ", problem], ""))
 
 
 def read_limited(path: str | os.PathLike[str], max_bytes: int, what: str = "the file") -> bytes:
@@ -102,10 +105,9 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, what: str = "the 
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise YamlFileError(path, what, os_problem(exc)) from None
+        raise YamlFileError(path, what, os_problem_msg(exc)) from None
     if len(data) > max_bytes:
-        raise YamlFileError(path, what, f"is larger than {_size(max_bytes)}; such a file is never "
-                            "that large. Check that the path names the right file.")
+        raise YamlFileError(path, what, Msg("errors.safe_read.too_large", size=_size(max_bytes)))
     return data
 
 
@@ -127,16 +129,16 @@ class _LimitedLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
-                raise _Limit(f"it uses more than {MAX_YAML_ALIASES:,} aliases (*name)")
+                raise _Limit(Msg("errors.safe_read.limit.aliases", n=Count(MAX_YAML_ALIASES)))
         self._nodes += 1
         if self._nodes > MAX_YAML_NODES:  # refused while parsing: a long list takes long to parse
-            raise _Limit(f"it holds more than {MAX_YAML_NODES:,} values")
+            raise _Limit(Msg("errors.safe_read.limit.nodes", n=Count(MAX_YAML_NODES)))
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
                 mark = self.peek_event().start_mark
-                raise _Limit(f"it nests more than {MAX_YAML_DEPTH} levels deep (from line "
-                             f"{mark.line + 1} on)")
+                raise _Limit(Msg("errors.safe_read.limit.depth", n=MAX_YAML_DEPTH,
+                                 line=mark.line + 1))
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -161,14 +163,13 @@ def _expanded_nodes(root: Node) -> int:
             for child in _children(node):
                 total += size[id(child)]
             if total > MAX_YAML_NODES:
-                raise _Limit(f"with its aliases expanded it holds more than {MAX_YAML_NODES:,} "
-                             "values (a 'billion laughs' document?)")
+                raise _Limit(Msg("errors.safe_read.limit.expanded", n=Count(MAX_YAML_NODES)))
             size[key] = total
             continue
         if key in size:
             continue
         if key in on_path:
-            raise _Limit("an alias refers to a value that contains it (a cycle)")
+            raise _Limit(Msg("errors.safe_read.limit.cycle"))
         on_path.add(key)
         stack.append((node, True))
         stack.extend((child, False) for child in _children(node) if id(child) not in size)
@@ -212,19 +213,15 @@ def load_yaml(path: str | os.PathLike[str], what: str = "the YAML file",
         _expanded_nodes(node)
         return loader.construct_document(node)
     except _Limit as exc:
-        raise YamlFileError(path, what, f"is not usable: {exc}. Write it as plain YAML: nested "
-                            "no deeper than an instrument needs, with few aliases.") from None
+        raise YamlFileError(path, what, Msg("errors.safe_read.limit", why=exc.args[0])) from None
     except yaml.constructor.ConstructorError as exc:
-        raise YamlFileError(path, what, "uses something plain YAML does not allow here "
-                            f"({_short(exc.problem)}); tags such as !!python/object are refused. "
-                            "Remove the tag and write the value as text, a number, a list or a "
-                            "mapping.", _line(exc)) from None
+        raise YamlFileError(path, what, Msg("errors.safe_read.tag", problem=_short(exc.problem)),
+                            _line(exc)) from None
     except yaml.YAMLError as exc:
-        raise YamlFileError(path, what, "is not valid YAML: "
-                            f"{_short(getattr(exc, 'problem', None) or exc)}. Check the "
-                            "indentation and the quotes around that line.", _line(exc)) from None
+        raise YamlFileError(path, what, Msg("errors.safe_read.invalid", problem=_short(
+            getattr(exc, "problem", None) or exc)), _line(exc)) from None
     except RecursionError:  # not reachable within MAX_YAML_DEPTH; kept so no traceback escapes
-        raise YamlFileError(path, what, "nests too deeply to be read.") from None
+        raise YamlFileError(path, what, Msg("errors.safe_read.recursion")) from None
     finally:
         loader.dispose()
 
@@ -234,11 +231,8 @@ def _utf8(raw: bytes, path: Path, what: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise YamlFileError(path, what, f"is not UTF-8 text: byte {exc.start} is "
-                            f"0x{raw[exc.start]:02x}, which UTF-8 does not allow there (the file "
-                            "was probably saved as Latin-1 or Windows-1252). Save it again as "
-                            "UTF-8 (in most editors: 'Save with encoding' > UTF-8) and run the "
-                            "command again.", line) from None
+        raise YamlFileError(path, what, Msg("errors.safe_read.not_utf8", pos=exc.start,
+                                            byte=f"{raw[exc.start]:02x}"), line) from None
 
 
 def _line(exc: yaml.YAMLError) -> int | None:
@@ -275,35 +269,30 @@ def read_responses_file(path: str | os.PathLike[str]):  # -> pandas.DataFrame
             regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
             head = fh.read(4) if regular else b""
     except OSError as exc:
-        raise InputError(os_error_text(path, exc, what) + " Produce it with `partnerschap-eval "
-                         "ingest` (responses.csv).") from None
+        raise InputError(Msg("errors.safe_read.produce",
+                             problem=os_error_msg(path, exc, what))) from None
     if not regular:  # a device or pipe (/dev/zero) would be read without end
-        raise InputError(f"{what} {path} is not a regular file (a device, pipe or socket). Give "
-                         "the responses.csv that `ingest` wrote.")
+        raise InputError(Msg("errors.safe_read.not_regular", what=what, path=path))
     keys = {k: str for k in _KEY_COLUMNS}
     if head == _PARQUET_MAGIC or path.suffix.lower() == ".parquet":
         try:
             frame = pd.read_parquet(path)
         except (pa.ArrowException, OSError, ValueError) as exc:
-            raise InputError(f"{what} {path} is not a readable Parquet file ({_short(exc, 90)}); "
-                             "it is damaged, truncated or not Parquet at all. Write it again "
-                             "(`partnerschap-eval responses DIR --out FILE.parquet`, or from "
-                             "pandas with DataFrame.to_parquet), or give the responses.csv "
-                             "that `ingest` wrote.") from None
+            raise InputError(Msg("errors.safe_read.parquet", what=what, path=path,
+                                 error=_short(exc, 90))) from None
         present = {k: v for k, v in keys.items() if k in frame.columns}
         try:
             return frame.astype(present)
         except (TypeError, ValueError) as exc:
-            raise InputError(f"{what} {path}: its key columns cannot be read as text "
-                             f"({_short(exc, 90)}). Store respondent_id, wave, role and "
-                             "school_id as text columns.") from None
+            raise InputError(Msg("errors.safe_read.key_columns", what=what, path=path,
+                                 error=_short(exc, 90))) from None
     try:
         # as pd.read_csv(path, dtype=keys) would read it, by Arrow (parsed meanwhile when a
         # command prefetched it)
         return read_table_csv(path, list(keys))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             ValueError) as exc:
-        raise InputError(f"{what} {path} is not a readable responses CSV ({_short(exc, 90)}). "
-                         "Produce it with `partnerschap-eval ingest`.") from None
+        raise InputError(Msg("errors.safe_read.csv", what=what, path=path,
+                             error=_short(exc, 90))) from None
     except OSError as exc:
-        raise InputError(os_error_text(path, exc, what)) from None
+        raise InputError(os_error_msg(path, exc, what)) from None

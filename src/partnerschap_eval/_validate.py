@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numbers
 
-from .errors import InputError, MinCellError
+from .errors import InputError, MinCellError, Msg
 
 __all__ = ["MAX_MIN_CELL", "NAN_POLICIES", "check_ci_level", "check_min_cell", "check_n_boot",
            "check_nan_policy", "check_probability"]
@@ -87,7 +87,4 @@ def check_min_cell(value: object, where: str = "min_cell") -> int:
         return int(value)
     shown = value if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
     shown = str(shown)[:20]
-    raise MinCellError(
-        f"{where} is {shown}, but the minimum cell size must be a whole number from 1 to "
-        f"{MAX_MIN_CELL} (groups smaller than it are never shown; Contract 5 uses 10 by "
-        f"default). Set {where} to a value such as 10 and run again.")
+    raise MinCellError(Msg("errors.min_cell", where=where, shown=shown, max=MAX_MIN_CELL))

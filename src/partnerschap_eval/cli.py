@@ -2,8 +2,9 @@
 
 User errors print one paragraph (what went wrong, where, how to fix) and exit with status 2;
 they never show a traceback. The command line's own words come from the message catalogue
-(``cli.po``) in the language of ``PARTNERSCHAP_EVAL_LANG`` (``nl`` or ``en``; English until the
-library's error messages, which it prints, are in the catalogue too).
+(``cli.po``) in the language of ``PARTNERSCHAP_EVAL_LANG`` (``nl`` or ``en``; English by default);
+the library's errors carry their catalogue key (``errors.po``), so they are printed in that language
+too, or in the language of ``report --lang``.
 """
 
 from __future__ import annotations
@@ -38,8 +39,12 @@ out = Console()
 err = Console(stderr=True)
 
 
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]{m('cli.error')}:[/] {exc}", highlight=False, soft_wrap=True)
+def _fail(exc: Exception, lang: str | None = None) -> None:
+    """Print a user error as one paragraph in ``lang`` (a command's ``--lang``) or :data:`LANG`."""
+    code = (lang or "").strip().lower()
+    code = code if code in i18n.LANGS else LANG
+    text = exc.render(code) if isinstance(exc, PartnerschapError) else str(exc)
+    err.print(f"[bold red]{m('cli.error')}:[/] {text}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -288,7 +293,7 @@ def report(
         with _Step(m("cli.report.step", project=settings.project, out=settings.out_dir)):
             paths = build_report(settings, protect=(config,) if config is not None else ())
     except PartnerschapError as exc:
-        _fail(exc)
+        _fail(exc, lang)
     out.print(m("cli.report.done", html=paths.html, n=len(paths.school_pages)), highlight=False)
 
 
@@ -353,7 +358,7 @@ def demo(
                     frameworks=tuple(frameworks)), stage)
         report = report.moved(stage, out_dir)
     except PartnerschapError as exc:
-        _fail(exc)
+        _fail(exc, lang)
     out.print(f"[bold green]{m('cli.demo.done', html=report.html, n=len(report.school_pages))}[/]",
               highlight=False)
 

@@ -6,9 +6,95 @@ as one paragraph (what went wrong, where, what to do) instead of a traceback.
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import i18n
+
+
+class Msg:
+    """A catalogue text not yet worded: its key (``errors.*``) and its parameters.
+
+    A parameter may itself be a :class:`Msg`; it is worded in the same language. ``str()`` gives
+    the English text, so ``str(exc)`` of an error stays English while the CLI words the same
+    error in the user's language with :meth:`render`.
+
+    >>> str(Msg("errors.report.not_folder", path="out"))
+    'out is not a folder; give the folder of a report.'
+    >>> Msg("errors.report.not_folder", path="out").render("nl")
+    'out is geen map; geef de map van een rapport.'
+    """
+
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: str, /, **params: Any):
+        self.key = key
+        self.params = params
+
+    def render(self, lang: str = "nl") -> str:
+        """The text in ``lang`` (``nl`` or ``en``)."""
+        return i18n.t(self.key, lang, **{k: v.render(lang) if isinstance(v, Msg) else v
+                                         for k, v in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def __repr__(self) -> str:
+        return f"Msg({self.key!r}, **{self.params!r})"
+
+
+class Joined(Msg):
+    """Several texts joined by ``sep``, each worded in the language asked for.
+
+    >>> str(Joined([Msg("errors.report.why.not_object"), "x"]))
+    'it is not a JSON object; x'
+    """
+
+    __slots__ = ("parts", "sep")
+
+    def __init__(self, parts: list[Any], sep: str = "; "):
+        super().__init__("")
+        self.parts = list(parts)
+        self.sep = sep
+
+    def render(self, lang: str = "nl") -> str:
+        """The parts in ``lang``, joined."""
+        return self.sep.join(p.render(lang) if isinstance(p, Msg) else str(p) for p in self.parts)
+
+
+class Count(Msg):
+    """A count worded with the thousands separator of the language asked for.
+
+    >>> Count(10000).render("nl"), str(Count(10000))
+    ('10.000', '10,000')
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int):
+        super().__init__("")
+        self.value = value
+
+    def render(self, lang: str = "nl") -> str:
+        """The count in ``lang``."""
+        return i18n.integer(self.value, lang)
+
 
 class PartnerschapError(Exception):
-    """Base class of all user-facing errors of this package."""
+    """Base class of all user-facing errors of this package.
+
+    Raised with a :class:`Msg` as its first argument, the error keeps the message (``.msg``)
+    so that :meth:`render` words it in either language; ``str(exc)`` is the English text.
+    """
+
+    def __init__(self, *args: Any):
+        self.msg = args[0] if args and isinstance(args[0], Msg) else None
+        if self.msg is not None:
+            args = (str(self.msg), *args[1:])
+        super().__init__(*args)
+
+    def render(self, lang: str = "nl") -> str:
+        """The message in ``lang``; an error raised with plain text keeps that text."""
+        return self.msg.render(lang) if self.msg is not None else str(self)
 
 
 class InstrumentError(PartnerschapError):
@@ -44,38 +130,25 @@ class OutputBusyError(OutputError):
     """Another process is writing the same output right now."""
 
 
-_OS_ADVICE = {
-    "ENOSPC": "the disk is full; free some space (or choose a folder on another disk) and run "
-              "again",
-    "EDQUOT": "the disk quota is used up; free some space and run again",
-    "EFBIG": "the file grew beyond the size this system allows (a file-size limit or a full "
-             "disk); free space or raise the limit and run again",
-    "EROFS": "the file system is read-only; choose a writable folder",
-    "EACCES": "choose a folder you may write to, or fix its permissions",
-    "EPERM": "the operation is not permitted here; choose a folder you may write to",
-    "EEXIST": "something already exists at that place; move it away or choose another name",
-    "ENOTDIR": "a part of the path is a file, not a folder; correct the path",
-    "EISDIR": "that is a folder, not a file; give a file name",
-    "ENOTEMPTY": "the folder is not empty; choose a new or empty folder",
-    "ENAMETOOLONG": "the name is too long; choose a shorter path",
-    "EXDEV": "the folder lies on another file system than its parent; choose another folder",
-}
+_OS_ADVICE = ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "EEXIST", "ENOTDIR",
+              "EISDIR", "ENOTEMPTY", "ENAMETOOLONG", "EXDEV")
+_DOING = {"writing": "errors.os.doing.writing", "creating the lock file": "errors.os.doing.lock"}
 
 
-def os_error_message(exc: OSError, path: object, doing: str = "writing") -> str:
+def os_error_message(exc: OSError, path: object, doing: str = "writing") -> Msg:
     """One paragraph for an OS error: what failed, on which path, and what to do.
 
     >>> import errno
-    >>> os_error_message(OSError(errno.ENOSPC, "No space left on device"), "out/responses.csv")
+    >>> str(os_error_message(OSError(errno.ENOSPC, "No space left on device"), "out/responses.csv"))
     'Could not finish writing out/responses.csv (No space left on device): the disk is full; ...'
     """
     import errno as _errno
 
     name = _errno.errorcode.get(exc.errno or 0, "")
     reason = exc.strerror or type(exc).__name__
-    advice = _OS_ADVICE.get(name, "check the path and the disk, then run again")
-    return (f"Could not finish {doing} {path} ({reason}): {advice}. Nothing was replaced: an "
-            f"earlier output at that place, if any, is unchanged.")
+    advice = Msg(f"errors.os.advice.{name if name in _OS_ADVICE else 'other'}")
+    return Msg("errors.os.message", doing=Msg(_DOING[doing]) if doing in _DOING else doing,
+               path=path, reason=reason, advice=advice)
 
 
 class MinCellError(InputError):

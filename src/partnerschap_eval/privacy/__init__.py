@@ -28,7 +28,7 @@ import numpy as np
 from .._io import atomic_path
 from .._safe_read import read_limited
 from .._validate import MAX_MIN_CELL, check_min_cell  # noqa: F401 (the privacy face)
-from ..errors import InputError, KeyMissingError
+from ..errors import InputError, Joined, KeyMissingError, Msg
 
 if TYPE_CHECKING:  # pandas is imported where a table is read: `keygen` never needs it
     import pandas as pd
@@ -51,19 +51,12 @@ def load_key(key_file: str | os.PathLike[str] | None = None) -> bytes:
         try:  # bounded: a key is 65 bytes; a wrong path (a data file, /dev/zero) is not read whole
             key = read_limited(key_file, MAX_KEY_FILE_BYTES, "the key file").strip()
         except InputError as exc:
-            raise KeyMissingError(
-                f"{exc} A key file holds one line of 64 hex characters; create one with "
-                "`partnerschap-eval keygen --out PATH` and keep it outside the data folder."
-            ) from None
+            raise KeyMissingError(Msg("errors.privacy.key_file", problem=exc.msg or str(exc))
+                                  ) from None
     else:
         key = os.environ.get(KEY_ENV, "").encode("utf-8").strip()
     if len(key) < 16:
-        raise KeyMissingError(
-            "No pseudonymisation key: identifiers cannot be pseudonymised without the project's "
-            f"secret key. Create one with `partnerschap-eval keygen --out PATH` and pass "
-            f"--key-file PATH, or set the environment variable {KEY_ENV} to the secret "
-            "(at least 16 characters)."
-        )
+        raise KeyMissingError(Msg("errors.privacy.no_key", env=KEY_ENV))
     return key
 
 
@@ -71,7 +64,7 @@ def keygen(path: str | os.PathLike[str]) -> Path:
     """Write a new random 256-bit key (hex) to ``path`` with file mode 0600; refuse to overwrite."""
     path = Path(path)
     if path.exists():
-        raise KeyMissingError(f"{path} already exists; refusing to overwrite a project key.")
+        raise KeyMissingError(Msg("errors.privacy.key_exists", path=path))
     with atomic_path(path) as tmp:
         os.chmod(tmp, 0o600)
         tmp.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
@@ -623,19 +616,12 @@ def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
                and not (order_check and kind == "wave" and s.reason == "not a declared wave")]
         if bad:
             rows = int(cells.isin(bad).sum())
-            problems.append(f"{rows} row(s) have a {column} that is {_NOT_DECLARED[kind]} "
-                            f"({len(bad)} distinct value(s), not shown)")
+            problems.append(Msg("errors.privacy.firewall_problem", rows=rows, column=column,
+                                why=Msg(f"errors.privacy.not_declared.{kind}"), n=len(bad)))
     if problems:
-        raise InputError(
-            f"{where} cannot be used: " + "; ".join(problems) + ". Such values are never "
-            "published as typed. Ingest the exports with `partnerschap-eval ingest`, which "
-            "rejects these rows and lists them in rejected.csv, or correct the cells (roles: "
-            f"{', '.join(sorted(declared(roles)))}; waves: pre/post, T0, T1, ... or --waves).")
+        raise InputError(Msg("errors.privacy.firewall", where=where, problems=Joined(problems),
+                             roles=", ".join(sorted(declared(roles)))))
 
-
-_NOT_DECLARED = {"role": "not a role of the instrument",
-                 "wave": "not a declared wave or looks like personal data",
-                 "school": "not a declared school or looks like personal data"}
 
 
 def school_keys(schools: Iterable[object]) -> dict[str, str]:

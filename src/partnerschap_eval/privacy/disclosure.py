@@ -86,7 +86,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DisclosureError
+from ..errors import DisclosureError, Msg
 from . import check_min_cell, suppressed_reason
 
 __all__ = ["AuditReport", "Leak", "audit", "protect", "require_clean_audit",
@@ -1132,13 +1132,10 @@ def require_clean_audit(results: dict, min_cell: int | None = None) -> AuditRepo
     report = audit(results, min_cell)
     if report.leaks:
         shown = "; ".join(leak.describe() for leak in report.leaks[:3])
-        more = f" (and {len(report.leaks) - 3} more)" if len(report.leaks) > 3 else ""
-        raise DisclosureError(
-            f"The disclosure audit found {len(report.leaks)} suppressed number(s) that can be "
-            f"derived from the published numbers by addition or subtraction: {shown}{more}. "
-            "Nothing was published. This is a bug in the disclosure step, not in your data: "
-            "please report it with the project's settings (min_cell, schools, waves).",
-            leaks=list(report.leaks))
+        more = (Msg("errors.disclosure.more", n=len(report.leaks) - 3)
+                if len(report.leaks) > 3 else "")
+        raise DisclosureError(Msg("errors.disclosure.leak", n=len(report.leaks), shown=shown,
+                                  more=more), leaks=list(report.leaks))
     return report
 
 
@@ -1269,7 +1266,4 @@ def protect(results: dict, min_cell: int | None = None, *, max_rounds: int = 200
             break
         for b in chosen:
             _suppress_block(m, b, reason)
-    raise DisclosureError(
-        "Complementary suppression could not protect every suppressed number of this run "
-        f"(min_cell = {min_cell}). Nothing was published. Please report this with the "
-        "project's settings.")
+    raise DisclosureError(Msg("errors.disclosure.complement", min_cell=min_cell))

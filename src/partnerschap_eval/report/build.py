@@ -26,7 +26,7 @@ import pandas as pd
 from .. import __version__
 from .._io import canonical_json, sha256_file, write_bytes, write_json, write_text
 from .._outputs import check_input_set, output_set
-from ..errors import PartnerschapError
+from ..errors import Msg, PartnerschapError
 from ..instruments import load_instrument
 from ..privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, shown, shown_path
 
@@ -88,8 +88,7 @@ def check_date(text: str) -> str:
     try:
         return datetime.date.fromisoformat(str(text)).isoformat()
     except ValueError:
-        raise ReportError(f"Report date {text!r} is not a date; write it as YYYY-MM-DD, "
-                          "for example 2026-11-24.") from None
+        raise ReportError(Msg("errors.report.date", text=repr(text))) from None
 
 
 def notebook_path(name: str) -> Path:
@@ -98,7 +97,7 @@ def notebook_path(name: str) -> Path:
         candidate = base / f"{name}.ipynb"
         if candidate.is_file():
             return candidate
-    raise ReportError(f"The report notebook '{name}.ipynb' is missing from the installation.")
+    raise ReportError(Msg("errors.report.notebook_missing", name=name))
 
 
 def read_responses(path: str | Path) -> pd.DataFrame:
@@ -132,9 +131,9 @@ def check_parameters(name: str, parameters: dict) -> Path:
     declared = set(pm.inspect_notebook(str(source)))
     given = set(parameters)
     if given - declared or declared - given:
-        raise ReportError(
-            f"Parameters do not match notebook {source.name}: unknown {sorted(given - declared)}, "
-            f"missing {sorted(declared - given)}. Declared: {sorted(declared)}.")
+        raise ReportError(Msg("errors.report.parameters", name=source.name,
+                              unknown=sorted(given - declared), missing=sorted(declared - given),
+                              declared=sorted(declared)))
     return source
 
 
@@ -166,9 +165,8 @@ def execute_notebook(name: str, parameters: dict, output: Path, cwd: Path, km=No
                             kernel_name=_kernel_name(), progress_bar=False, log_output=False,
                             report_mode=True, km=km)
     except pm.PapermillExecutionError as exc:
-        raise ReportError(f"The report notebook {name} failed in cell {exc.exec_count}: "
-                          f"{exc.ename}: {exc.evalue}. The partly executed notebook is in "
-                          f"{output}.") from None
+        raise ReportError(Msg("errors.report.cell_failed", name=name, cell=exc.exec_count,
+                              ename=exc.ename, evalue=exc.evalue, output=output)) from None
     finally:
         if own:
             km.shutdown_kernel(now=True)
@@ -423,8 +421,8 @@ def _compute(settings: ReportSettings, out: Path) -> tuple:
     if settings.schools:
         unknown = sorted(set(settings.schools) - set(responses["school_id"]))
         if unknown:
-            raise ReportError(f"Schools not in the data: {[shown(u, 'school') for u in unknown]}. "
-                              "Check the names in 'schools'.")
+            raise ReportError(Msg("errors.report.unknown_schools",
+                                  schools=[shown(u, "school") for u in unknown]))
     scores = score_scales(validate_responses(responses, inst), inst)
     if settings.schools:
         scores = scores[scores["school_id"].isin(settings.schools)]
@@ -556,10 +554,9 @@ def page_content(path: Path) -> list[str]:
     return parser.parts + [f"[figures: {parser.images}]"]
 
 
-def _malformed(path: Path, why: str) -> ReportError:
-    return ReportError(
-        f"{path} cannot be used to reproduce the report: {why}. A manifest is written by "
-        "`partnerschap-eval report`; build the report again rather than editing it.")
+def _malformed(path: Path, why: str, **params: object) -> ReportError:
+    return ReportError(Msg("errors.report.malformed", path=path,
+                           why=Msg(f"errors.report.why.{why}", **params)))
 
 
 def read_manifest(report_dir: Path) -> dict:
@@ -574,20 +571,19 @@ def read_manifest(report_dir: Path) -> dict:
 
     path = report_dir / "manifest.json"
     if not report_dir.is_dir():
-        raise ReportError(f"{report_dir} is not a folder; give the folder of a report.")
+        raise ReportError(Msg("errors.report.not_folder", path=report_dir))
     if not path.is_file():
-        raise ReportError(f"{report_dir}: no manifest.json; is this a report folder? A "
-                          "report run that did not finish leaves no folder at all.")
+        raise ReportError(Msg("errors.report.no_manifest", path=report_dir))
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise _malformed(path, f"it cannot be read ({exc.strerror})") from None
+        raise _malformed(path, "unreadable", reason=exc.strerror) from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _malformed(path, f"it is not valid JSON ({type(exc).__name__})") from None
+        raise _malformed(path, "not_json", name=type(exc).__name__) from None
     if not isinstance(manifest, dict):
-        raise _malformed(path, "it is not a JSON object")
+        raise _malformed(path, "not_object")
     if manifest.get("schema") != MANIFEST_SCHEMA:
-        raise _malformed(path, f"its schema is not {MANIFEST_SCHEMA}")
+        raise _malformed(path, "schema", schema=MANIFEST_SCHEMA)
 
     def files(key: str) -> list:
         recs = manifest.get(key)
@@ -595,11 +591,11 @@ def read_manifest(report_dir: Path) -> dict:
             isinstance(r, dict) and isinstance(r.get("path"), str)
             and isinstance(r.get("sha256"), str) and len(r["sha256"]) == 64 for r in recs)
         if not ok or (key == "inputs" and not recs):
-            raise _malformed(path, f"'{key}' is not a list of files with their sha256")
+            raise _malformed(path, "files", key=key)
         for r in recs:
             rel = Path(r["path"])
             if rel.is_absolute() or (key == "outputs" and ".." in rel.parts):
-                raise _malformed(path, f"'{key}' names a path outside the folder: {r['path']!r}")
+                raise _malformed(path, "outside", key=key, name=repr(r["path"]))
         return recs
 
     files("inputs")
@@ -608,20 +604,20 @@ def read_manifest(report_dir: Path) -> dict:
     needed = {"project": str, "instrument": str, "lang": str, "min_cell": int}
     if not isinstance(params, dict) or any(not isinstance(params.get(k), t)
                                            for k, t in needed.items()):
-        raise _malformed(path, "'parameters' lacks the project, instrument, lang or min_cell")
+        raise _malformed(path, "parameters")
     for key in ("waves", "schools", "frameworks"):
         value = params.get(key)
         if value is not None and not (isinstance(value, list)
                                       and all(isinstance(v, str) for v in value)):
-            raise _malformed(path, f"parameter '{key}' is not a list of names")
+            raise _malformed(path, "list", key=key)
     if len(params.get("frameworks") or []) >= len(manifest["inputs"]):
-        raise _malformed(path, "it records more framework instruments than framework inputs")
+        raise _malformed(path, "frameworks")
     inst = manifest.get("instrument")
     if not isinstance(inst, dict) or not all(k in inst for k in ("id", "version", "sha256")):
-        raise _malformed(path, "'instrument' lacks its id, version or sha256")
+        raise _malformed(path, "instrument")
     for key in ("package_version", "lock_sha256"):
         if key not in manifest:
-            raise _malformed(path, f"'{key}' is missing")
+            raise _malformed(path, "missing", key=key)
     return manifest
 
 

@@ -85,10 +85,10 @@ def render_feedback(fb: SubmissionFeedback, lang: str = "nl") -> str:
 
 
 def render_error(exc: PartnerschapError, lang: str = "nl") -> str:
-    """A study error in ``lang``; other errors keep their own (English) text."""
+    """A study error in ``lang``; other errors in ``lang`` when they carry a catalogue key."""
     if isinstance(exc, UnknownNameError):
         closest = st("closest", lang, names=", ".join(exc.closest)) if exc.closest else ""
         return st(f"unknown_{exc.kind}", lang, name=exc.name, closest=closest)
     if isinstance(exc, KeyMismatchError):
         return st("key_mismatch", lang)
-    return str(exc)
+    return exc.render(lang)

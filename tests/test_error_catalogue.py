@@ -1,0 +1,262 @@
+"""User errors of the library are worded from the catalogue (``errors.po``), in Dutch and English.
+
+``str(exc)`` stays English (other tests assert on it); the CLI prints the same error in the
+user's language (``PARTNERSCHAP_EVAL_LANG`` or ``report --lang``).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from partnerschap_eval import cli, i18n
+from partnerschap_eval.errors import Joined, Msg, PartnerschapError
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "partnerschap_eval"
+# the modules whose user errors this catalogue holds (_validate: only check_min_cell so far)
+MODULES = ["errors", "_outputs", "_safe_read", "privacy", "privacy.disclosure", "report.build"]
+runner = CliRunner()
+
+
+def _file(mod: str) -> Path:
+    path = SRC.joinpath(*mod.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def test_every_error_key_exists_in_both_languages_with_the_same_placeholders():
+    nl = {k: v for k, v in i18n.keys("nl").items() if k.startswith("errors.")}
+    en = {k: v for k, v in i18n.keys("en").items() if k.startswith("errors.")}
+    assert len(nl) >= 40 and set(nl) == set(en)
+    for key in nl:
+        assert i18n.placeholders(nl[key]) == i18n.placeholders(en[key]), key
+        assert nl[key] != en[key], key  # a real translation, not a copy
+
+
+def _msg_keys() -> set[str]:
+    """Literal keys of ``Msg("errors....")`` anywhere in the package (f-string prefixes too)."""
+    found: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Msg"
+                    and node.args):
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant):
+                    found.add(arg.value)
+                elif isinstance(arg, ast.JoinedStr) and isinstance(arg.values[0], ast.Constant):
+                    found.add(arg.values[0].value + "*")
+    return found
+
+
+def test_every_key_the_code_raises_with_exists():
+    known = set(i18n.keys("nl"))
+    for key in _msg_keys():
+        if key.endswith("*"):
+            assert any(k.startswith(key[:-1]) for k in known), key
+        else:
+            assert key in known, key
+
+
+def _is_sentence(node: ast.AST) -> bool:
+    """A literal text a person would read: a string with a space, an f-string, or a sum of them."""
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return " " in node.value.strip()
+    if isinstance(node, ast.BinOp):
+        return _is_sentence(node.left) or _is_sentence(node.right)
+    return False
+
+
+def _inline_sentences(mod: str) -> list[str]:
+    module = importlib.import_module(f"partnerschap_eval.{mod}")
+    found = []
+    for node in ast.walk(ast.parse(_file(mod).read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        cls = getattr(module, name or "", None)
+        if isinstance(cls, type) and issubclass(cls, PartnerschapError):
+            found += [f"{mod}:{node.lineno}" for a in node.args if _is_sentence(a)]
+    return found
+
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_no_inline_sentence_is_passed_to_a_user_error(mod):
+    assert _inline_sentences(mod) == []
+
+
+def test_the_scan_finds_an_inline_sentence(tmp_path, monkeypatch):
+    # the scan must be able to fail: a module raising a user error with an English f-string
+    pkg = SRC / "_scan_probe.py"
+    try:
+        pkg.write_text("from .errors import InputError\n\n\ndef f(x):\n"
+                       "    raise InputError(f'{x} is wrong')\n", encoding="utf-8")
+        assert _inline_sentences("_scan_probe") == ["_scan_probe:5"]
+    finally:
+        pkg.unlink()
+        sys.modules.pop("partnerschap_eval._scan_probe", None)
+
+
+def test_str_is_english_and_render_is_dutch():
+    exc = PartnerschapError(Msg("errors.report.malformed", path="m.json",
+                                why=Msg("errors.report.why.missing", key="lock_sha256")))
+    assert str(exc).startswith("m.json cannot be used to reproduce the report: 'lock_sha256' is "
+                               "missing.")
+    assert exc.render("nl").startswith("m.json is niet bruikbaar om het rapport te reproduceren: "
+                                       "'lock_sha256' ontbreekt.")
+    assert exc.render("en") == str(exc)
+    assert PartnerschapError("plain").render("nl") == "plain"  # no key: its own text
+    assert Joined([Msg("errors.privacy.not_declared.role"), "x"]).render("nl") == (
+        "geen rol van het instrument is; x")
+
+
+# -- the CLI words each module's errors in Dutch ------------------------------------------------
+
+
+@pytest.fixture
+def dutch(monkeypatch):
+    monkeypatch.setattr(cli, "LANG", "nl")
+
+
+def _paragraph(result) -> str:
+    assert result.exit_code == 2, result.output
+    return " ".join(result.output.split())
+
+
+def test_privacy_key_exists_in_dutch(dutch, tmp_path):
+    key = tmp_path / "project.key"
+    key.write_text("x", encoding="utf-8")
+    text = _paragraph(runner.invoke(cli.app, ["keygen", "--out", str(key)]))
+    assert "fout:" in text and "bestaat al; een projectsleutel wordt nooit overschreven." in text
+
+
+def test_min_cell_in_dutch_with_report_lang(tmp_path):
+    text = _paragraph(runner.invoke(cli.app, [
+        "report", "--responses", str(tmp_path / "r.csv"), "--instrument", "partnerschap",
+        "--project", "P", "--out", str(tmp_path / "out"), "--min-cell", "0", "--lang", "nl"]))
+    assert "maar de minimale celgrootte moet een geheel getal van 1 tot en met" in text
+
+
+def test_report_build_not_a_folder_in_dutch(dutch, tmp_path):
+    text = _paragraph(runner.invoke(cli.app, ["reproduce", str(tmp_path / "nothing")]))
+    assert "is geen map; geef de map van een rapport." in text
+
+
+def test_report_manifest_in_dutch_through_the_environment(tmp_path):
+    # the language is read when the command starts: a fresh process with the variable set
+    env = {**os.environ, "PARTNERSCHAP_EVAL_LANG": "nl"}
+    res = subprocess.run([sys.executable, "-m", "partnerschap_eval.cli", "reproduce",
+                          str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "geen manifest.json; is dit wel een rapportmap?" in " ".join(res.stderr.split())
+
+
+def test_report_date_in_dutch():
+    from partnerschap_eval.report.build import ReportError, check_date
+
+    with pytest.raises(ReportError) as caught:
+        check_date("gisteren")
+    assert str(caught.value) == ("Report date 'gisteren' is not a date; write it as YYYY-MM-DD, "
+                                 "for example 2026-11-24.")
+    assert caught.value.render("nl").startswith("Rapportdatum 'gisteren' is geen datum")
+
+
+def test_os_error_in_dutch(dutch, tmp_path, monkeypatch):
+    import errno
+
+    from partnerschap_eval import privacy
+    from partnerschap_eval.errors import OutputError, os_error_message
+
+    def full(path):
+        raise OutputError(os_error_message(OSError(errno.ENOSPC, "No space"), path))
+
+    monkeypatch.setattr(privacy, "keygen", full)
+    text = _paragraph(runner.invoke(cli.app, ["keygen", "--out", str(tmp_path / "k")]))
+    assert "Kon het schrijven van" in text and "de schijf is vol" in text
+
+
+def test_disclosure_leak_in_dutch(dutch, monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from partnerschap_eval.privacy import disclosure
+    from partnerschap_eval.report import build
+
+    leaks = [SimpleNamespace(describe=lambda i=i: f"cel {i}") for i in range(5)]
+    monkeypatch.setattr(disclosure, "audit", lambda results, min_cell: SimpleNamespace(leaks=leaks))
+    with pytest.raises(disclosure.DisclosureError) as caught:
+        disclosure.require_clean_audit({}, 10)
+    assert str(caught.value).startswith("The disclosure audit found 5 suppressed number(s)")
+
+    def leak(settings, protect=()):
+        raise caught.value
+
+    monkeypatch.setattr(build, "build_report", leak)
+    text = _paragraph(runner.invoke(cli.app, [
+        "report", "--responses", str(tmp_path / "r.csv"), "--instrument", "partnerschap",
+        "--project", "P", "--out", str(tmp_path / "out")]))
+    assert "De onthullingscontrole vond 5 onderdrukt(e) getal(len)" in text
+    assert "cel 0; cel 1; cel 2 (en nog 2)." in text
+
+
+def test_firewall_refusal_in_dutch():
+    import pandas as pd
+
+    from partnerschap_eval.errors import InputError
+    from partnerschap_eval.privacy import screen_responses
+
+    table = pd.DataFrame({"respondent_id": ["a"], "wave": ["pre"], "role": ["jan@example.org"],
+                          "school_id": ["S01"]})
+    with pytest.raises(InputError) as caught:
+        screen_responses(table, ["parent", "teacher"], where="responses.csv")
+    assert "row(s) have a role that is not a role of the instrument" in str(caught.value)
+    assert "rij(en) hebben een role die geen rol van het instrument is" in caught.value.render("nl")
+
+
+def test_outputs_refusal_in_dutch(dutch, tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_text("a\n1\n", encoding="utf-8")
+    blocker = tmp_path / "uit"
+    blocker.write_text("x", encoding="utf-8")
+    text = _paragraph(runner.invoke(cli.app, ["ingest", str(export), "--instrument",
+                                              "partnerschap", "--out", str(blocker)]))
+    assert "is een bestand, geen map. Geef een pad naar een map" in text
+
+
+def test_outputs_mixed_set_in_dutch(tmp_path):
+    from partnerschap_eval._outputs import check_input_set, seal_set
+
+    (tmp_path / "responses.csv").write_text("a\n", encoding="utf-8")
+    (tmp_path / "rejected.csv").write_text("b\n", encoding="utf-8")
+    seal_set(tmp_path, "ingest", ["responses.csv", "rejected.csv"])
+    (tmp_path / "rejected.csv").write_text("changed\n", encoding="utf-8")
+    with pytest.raises(PartnerschapError) as caught:
+        check_input_set(tmp_path / "responses.csv")
+    assert "(rejected.csv differs from the recorded run)" in str(caught.value)
+    assert "(rejected.csv wijkt af van de vastgelegde run)" in caught.value.render("nl")
+
+
+def test_safe_read_missing_responses_in_dutch(dutch, tmp_path):
+    text = _paragraph(runner.invoke(cli.app, ["reproduce", str(tmp_path)]))  # warm-up: a folder
+    assert "geen manifest.json" in text
+    from partnerschap_eval._safe_read import load_yaml
+
+    bad = tmp_path / "m.yaml"
+    bad.write_bytes(b"a: caf\xe9\n")
+    with pytest.raises(PartnerschapError) as caught:
+        load_yaml(bad, "the mapping file")
+    assert "is not UTF-8 text: byte 6 is 0xe9" in str(caught.value)
+    assert "(regel 1) is geen UTF-8-tekst: byte 6 is 0xe9" in caught.value.render("nl")
+
+
+def test_safe_read_refusal_in_dutch_through_the_cli(tmp_path):
+    text = _paragraph(runner.invoke(cli.app, [
+        "report", "--responses", str(tmp_path / "r.csv"), "--instrument", "partnerschap",
+        "--project", "P", "--out", str(tmp_path / "out"), "--lang", "nl"]))
+    assert "r.csv bestaat niet. Controleer het pad en de spelling. Maak het met" in text
