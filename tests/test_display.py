@@ -23,7 +23,8 @@ from partnerschap_eval.psychometrics import fit_cfa, instrument_model, measureme
 
 MODULES = ["partnerschap_eval.psychometrics", "partnerschap_eval.psychometrics.longitudinal",
            "partnerschap_eval.evaluation", "partnerschap_eval.evaluation.designs",
-           "partnerschap_eval.evaluation.imputation", "partnerschap_eval.results",
+           "partnerschap_eval.evaluation.imputation", "partnerschap_eval.evaluation.mixed_design",
+           "partnerschap_eval.results",
            "partnerschap_eval.results.frameworks", "partnerschap_eval.results.quality"]
 
 
