@@ -125,7 +125,7 @@ def _reliability(keyed: pd.DataFrame, items: list[str], min_cell: int) -> dict:
     a = cronbach_alpha(keyed[items], nan_policy="listwise")
     if a.n < min_cell:
         return null_with_reason(["n", "alpha", "alpha_ci95", "omega"], suppressed_reason(min_cell))
-    omega, _ = omega_total(keyed[items])
+    omega = omega_total(keyed[items]).omega
     return {"n": a.n, "alpha": a.alpha, "alpha_ci95": [a.ci_low, a.ci_high],
             "std_alpha": a.std_alpha, "omega": omega,
             "omega_estimator": "one-factor ML on the item covariances, listwise"}
