@@ -245,7 +245,8 @@ def test_role_gap_privacy_guard_switches_to_paired(long_missing):
     extra = late["role"].value_counts()
     assert extra.max() < 30  # late joiners and respondents whose pre score is missing
     prof = extra.drop("parent").sum()
-    assert ev.unpaired_at_wave(long_missing, "score", "post", pairs) == (extra["parent"], prof)
+    assert ev.unpaired_at_wave(long_missing, "score", "post", pairs) == ev.Unpaired(
+        extra["parent"], prof)
     assert ev.role_gap(long_missing, "score", "pre", "post").last_sample == "all at wave"
     gap = ev.role_gap(long_missing, "score", "pre", "post", paired_at=["post"])
     assert gap.last_sample == "paired" and gap.first_sample == "all at wave"

@@ -52,7 +52,7 @@ __all__ = [
     "Attrition", "RandomInterceptFit", "MixedModelResult",
     "paired_scores", "paired_test", "ncp_ci", "dz_ci", "Interval", "wilcoxon_signed_rank",
     "reliable_change", "bh_adjust", "design_effect", "hedges_j", "welch_test", "hedges_g",
-    "role_gap", "unpaired_at_wave", "attrition", "min_detectable_dz", "fit_random_intercepts", "mixed_model",
+    "role_gap", "unpaired_at_wave", "Unpaired", "attrition", "min_detectable_dz", "fit_random_intercepts", "mixed_model",
     "PROFESSIONAL_ROLES", "CHANGE_EDGES", "change_distribution", "WILCOXON_DECIMALS",
 ]
 
@@ -746,13 +746,21 @@ def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
                    first_sample=s_first, last_sample=s_last)
 
 
+@dataclass(frozen=True)
+class Unpaired(Display):
+    """Respondents with a score at a wave who are not in the paired sample (:func:`unpaired_at_wave`)."""
+
+    parents: int
+    professionals: int
+
+
 def unpaired_at_wave(scores: pd.DataFrame, scale: str, wave: str, pairs: pd.DataFrame, *,
                      parent_role: str = "parent",
-                     professional_roles: tuple[str, ...] = PROFESSIONAL_ROLES) -> tuple[int, int]:
+                     professional_roles: tuple[str, ...] = PROFESSIONAL_ROLES) -> Unpaired:
     """Parents and professionals with a score at ``wave`` who are not among ``pairs``.
 
     Counts of the respondents by whom a wave's sample differs from the paired sample
-    (:func:`paired_scores`), as ``(parents, professionals)``.
+    (:func:`paired_scores`), as :class:`Unpaired` ``(parents, professionals)``.
 
     Examples
     --------
@@ -761,14 +769,16 @@ def unpaired_at_wave(scores: pd.DataFrame, scale: str, wave: str, pairs: pd.Data
     ...                   "role": ["parent", "parent", "teacher", "parent", "teacher"],
     ...                   "school_id": "S1", "x": [3.0, 4.0, 2.0, 3.5, 4.0]})
     >>> pairs = paired_scores(s, "x", "pre", "post")
-    >>> unpaired_at_wave(s, "x", "pre", pairs), unpaired_at_wave(s, "x", "post", pairs)
-    ((1, 1), (0, 1))
+    >>> unpaired_at_wave(s, "x", "pre", pairs)
+    Unpaired(parents=1, professionals=1)
+    >>> unpaired_at_wave(s, "x", "post", pairs)
+    Unpaired(parents=0, professionals=1)
     """
     here = scores.loc[scores["wave"] == wave, ["respondent_id", "role", scale]]
     here = here[here[scale].notna()]
     extra = ~_is_in(here["respondent_id"], pairs["respondent_id"])
-    return (int(np.sum(extra & (here["role"] == parent_role).to_numpy())),
-            int(np.sum(extra & here["role"].isin(list(professional_roles)).to_numpy())))
+    return Unpaired(int(np.sum(extra & (here["role"] == parent_role).to_numpy())),
+                    int(np.sum(extra & here["role"].isin(list(professional_roles)).to_numpy())))
 
 
 @dataclass(frozen=True)

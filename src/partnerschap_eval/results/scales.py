@@ -234,7 +234,8 @@ def _gap_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell
     # Contract 5: a wave whose sample differs from the paired one by 1 to min_cell - 1 people in
     # either group shows the paired gap, so the two published means cannot be differenced
     on_pairs = [w for w in (first, last)
-                if any(0 < k < min_cell for k in unpaired_at_wave(scores, scale, w, pairs))]
+                for u in [unpaired_at_wave(scores, scale, w, pairs)]
+                if any(0 < k < min_cell for k in (u.parents, u.professionals))]
     g = role_gap(scores, scale, first, last, paired_at=on_pairs, pairs=pairs)
     by_wave = {}
     for wave, r, sample in ((first, g.first, g.first_sample), (last, g.last, g.last_sample)):
