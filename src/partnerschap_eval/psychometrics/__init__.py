@@ -72,7 +72,8 @@ from scipy import linalg, optimize, stats
 from .._display import Display, Interval
 from .._validate import check_ci_level, check_n_boot, check_nan_policy
 from ..errors import InputError
-from ..instruments import Instrument, load_instrument
+from ..instruments import Instrument
+from ..instruments import resolve as resolve_instrument
 
 __all__ = [
     "AlphaResult", "OmegaResult", "ItemAnalysis", "CfaFit", "InvarianceResult",
@@ -1546,5 +1547,5 @@ def instrument_model(instrument: Instrument | str) -> dict[str, tuple[str, ...]]
     >>> instrument_model("partnerschap")["reciprocity"]
     ('rec1', 'rec2', 'rec3', 'rec4', 'rec5')
     """
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     return {s.id: tuple(s.items) for s in inst.scales}

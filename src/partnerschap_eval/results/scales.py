@@ -34,7 +34,8 @@ from ..evaluation import (
     unpaired_at_wave,
 )
 from ..evaluation.resolution import score_resolution
-from ..instruments import Instrument, load_instrument
+from ..instruments import Instrument
+from ..instruments import resolve as resolve_instrument
 from ..privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, suppressed_reason
 from ..privacy.disclosure import protect
 from ..psychometrics import cronbach_alpha, omega_total
@@ -453,7 +454,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     reported per school.
     """
     min_cell = check_min_cell(min_cell)
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     data = validate_responses(responses, inst)
     # nothing as typed; an undeclared (harmless) wave is refused, and named, by wave_order
     screen_responses(data, inst.roles, waves=waves, schools=schools, order_check=True)
