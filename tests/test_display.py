@@ -17,13 +17,24 @@ import pytest
 from test_public_parameters import CALLS, POST, PRE, SCORES, STUDY
 
 from partnerschap_eval._display import Display
-from partnerschap_eval.evaluation import fit_random_intercepts, reliable_change
+from partnerschap_eval.evaluation import (
+    fit_random_intercepts,
+    paired_scores,
+    reliable_change,
+    unpaired_at_wave,
+)
 from partnerschap_eval.evaluation.designs import wwc_attrition
-from partnerschap_eval.psychometrics import fit_cfa, instrument_model, measurement_invariance
+from partnerschap_eval.psychometrics import (
+    fit_cfa,
+    instrument_model,
+    measurement_invariance,
+    omega_total,
+)
 
 MODULES = ["partnerschap_eval.psychometrics", "partnerschap_eval.psychometrics.longitudinal",
            "partnerschap_eval.evaluation", "partnerschap_eval.evaluation.designs",
-           "partnerschap_eval.evaluation.imputation", "partnerschap_eval.results",
+           "partnerschap_eval.evaluation.imputation", "partnerschap_eval.evaluation.mixed_design",
+           "partnerschap_eval.results",
            "partnerschap_eval.results.frameworks", "partnerschap_eval.results.quality"]
 
 
@@ -64,6 +75,9 @@ def results() -> list[Display]:
     halves = parents.assign(half=["a", "b"] * (len(parents) // 2) + ["a"] * (len(parents) % 2))
     _collect(measurement_invariance(halves, {"rec": model["reciprocity"]}, "half"), found)
     _collect(reliable_change(PRE, POST, 0.8), found)
+    _collect(omega_total(pre[model["reciprocity"]]), found)
+    _collect(unpaired_at_wave(SCORES, "x", "post", paired_scores(SCORES, "x", "pre", "post")),
+             found)
     _collect(wwc_attrition(SCORES, "x", "pre", "post",
                            conditions={"S1": "intervention", "S2": "control"}), found)
     both = SCORES.dropna(subset=["x"])

@@ -119,8 +119,8 @@ def test_effect_sizes_against_r(r_values, long_missing, name):
     un = _r(ref["d_z_ncp_uniroot"], "uniroot(function(ncp) pt(t, df, ncp) - p, ...) for "
             "p = 0.975 (lower) and 0.025 (upper); limits / sqrt(n)")
     assert [res.d_z_ci_low, res.d_z_ci_high] == pytest.approx(un["ci"], **UNIROOT)
-    lo, hi = ev.ncp_ci(un["t"], un["df"])
-    assert [lo, hi] == pytest.approx(un["ncp_limits"], **UNIROOT)
+    ci = ev.ncp_ci(un["t"], un["df"])
+    assert [ci.low, ci.high] == pytest.approx(un["ncp_limits"], **UNIROOT)
     # R: effectsize::hedges_g(post, pre, paired = TRUE)   (= d_z x exact J)
     hg = _r(ref["g_z_effectsize"], "effectsize::hedges_g(post, pre, paired = TRUE)")
     assert res.d_z * ev.hedges_j(res.df, "exact") == pytest.approx(hg["g_z"], **CLOSED)
@@ -181,10 +181,12 @@ def test_domain_check_values():
 def test_dz_ci_vectorised_equals_scalar():
     t = np.array([-3.0, 0.0, 0.4, 2.5, 12.0])
     n = np.array([5, 10, 30, 200, 100_000])
-    lo, hi = ev.dz_ci(t, n)
+    ci = ev.dz_ci(t, n)
+    lo, hi = ci.low, ci.high
+    assert ci.level == 0.95 and len(ci.to_frame()) == t.size
     for i in range(t.size):
-        slo, shi = ev.dz_ci(float(t[i]), int(n[i]))
-        assert (lo[i], hi[i]) == pytest.approx((slo, shi), rel=1e-12, abs=1e-14)
+        one = ev.dz_ci(float(t[i]), int(n[i]))
+        assert (lo[i], hi[i]) == pytest.approx((one.low, one.high), rel=1e-12, abs=1e-14)
     # symmetric in t, and the interval contains d_z
     assert lo[1] == pytest.approx(-hi[1], abs=1e-12)
     assert np.all((lo <= t / np.sqrt(n)) & (t / np.sqrt(n) <= hi))
@@ -243,7 +245,8 @@ def test_role_gap_privacy_guard_switches_to_paired(long_missing):
     extra = late["role"].value_counts()
     assert extra.max() < 30  # late joiners and respondents whose pre score is missing
     prof = extra.drop("parent").sum()
-    assert ev.unpaired_at_wave(long_missing, "score", "post", pairs) == (extra["parent"], prof)
+    assert ev.unpaired_at_wave(long_missing, "score", "post", pairs) == ev.Unpaired(
+        extra["parent"], prof)
     assert ev.role_gap(long_missing, "score", "pre", "post").last_sample == "all at wave"
     gap = ev.role_gap(long_missing, "score", "pre", "post", paired_at=["post"])
     assert gap.last_sample == "paired" and gap.first_sample == "all at wave"

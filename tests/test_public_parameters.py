@@ -23,7 +23,7 @@ import pytest
 from partnerschap_eval import evaluation as ev
 from partnerschap_eval import psychometrics as ps
 from partnerschap_eval.errors import InputError
-from partnerschap_eval.evaluation import designs, imputation
+from partnerschap_eval.evaluation import designs, imputation, mixed_design
 from partnerschap_eval.instruments import load_instrument
 from partnerschap_eval.results import (
     evaluate,
@@ -37,7 +37,8 @@ from partnerschap_eval.synth import StudyDesign, simulate_frameworks, simulate_s
 
 MODULES = ["partnerschap_eval.psychometrics", "partnerschap_eval.psychometrics.longitudinal",
            "partnerschap_eval.evaluation", "partnerschap_eval.evaluation.designs",
-           "partnerschap_eval.evaluation.imputation", "partnerschap_eval.results",
+           "partnerschap_eval.evaluation.imputation", "partnerschap_eval.evaluation.mixed_design",
+           "partnerschap_eval.results",
            "partnerschap_eval.results.frameworks", "partnerschap_eval.results.quality",
            "partnerschap_eval.results.scales", "partnerschap_eval.results.schools",
            "partnerschap_eval.scoring"]
@@ -79,6 +80,9 @@ GERDES = load_instrument("gerdes")
 CLASSIFIED = score_and_classify(FW["gerdes"], GERDES)
 LEVEL = GERDES.classifications[0].id
 EPSTEIN = fw.epstein_profile(FW["epstein"])
+SIX_SCHOOLS = {s: ("intervention" if i % 2 else "control")
+               for i, s in enumerate(sorted(STUDY_SCORES["school_id"].astype(str).unique()))}
+SCALE = INST.scales[0].id
 COMPLETED = imputation.impute_waves(SCORES, "x", ["pre", "post"], m=2, n_iter=2)
 
 #: function -> (positional arguments, keyword arguments) of a valid call
@@ -102,6 +106,8 @@ CALLS = {
     imputation.rubin_pool: (([1.0, 1.2, 0.9], [0.1, 0.12, 0.11], 50), {}),
     imputation.mi_paired_contrasts: ((SCORES, "x", ["pre", "post"]), {"m": 2, "n_iter": 2}),
     imputation.pool_paired_contrasts: ((COMPLETED, ["pre", "post"]), {}),
+    mixed_design.fit_lmm: ((PRE, np.ones((30, 1)), {"g": np.arange(30) % 5}), {}),
+    mixed_design.did_mixed_model: ((STUDY_SCORES, SCALE, ["pre", "post"], SIX_SCHOOLS), {}),
     evaluate: ((STUDY, "partnerschap"), {"mixed": False, "min_cell": 5}),
     school_results: ((STUDY_SCORES, INST, "pre", "post"), {"min_cell": 5}),
     scale_quality: ((STUDY, INST), {"min_cell": 5}),

@@ -40,7 +40,8 @@ def _vectorised(pre: np.ndarray, post: np.ndarray) -> dict[str, np.ndarray]:
     se = sd / np.sqrt(n)
     t = mean / se
     q = stats.t.ppf(0.975, n - 1)
-    lo_z, hi_z = dz_ci(t, np.full(t.shape, n))
+    ci_z = dz_ci(t, np.full(t.shape, n))
+    lo_z, hi_z = ci_z.low, ci_z.high
     return {"mean": mean, "ci_low": mean - q * se, "ci_high": mean + q * se, "t": t,
             "p": 2 * stats.t.sf(np.abs(t), n - 1), "d_z": mean / sd,
             "d_z_ci_low": lo_z, "d_z_ci_high": hi_z}

@@ -25,10 +25,12 @@ import dataclasses
 import html
 import math
 import numbers
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["Display"]
+__all__ = ["Display", "Interval"]
 
 
 def _is_scalar(value: object) -> bool:
@@ -68,3 +70,29 @@ class Display:
         table = self.to_frame().to_html(index=False, na_rep="", escape=True, border=0, max_rows=60)
         return (f'<div class="pe-result"><p><strong>{html.escape(type(self).__name__)}</strong>'
                 f"</p><p>{lines}</p>{table}</div>")
+
+
+@dataclass(frozen=True)
+class Interval(Display):
+    """A confidence interval: ``low``, ``high`` and its ``level``.
+
+    The limits are floats for one interval; a vectorised statistic (``ncp_ci``, ``dz_ci``,
+    ``feldt_ci`` given arrays) returns one ``Interval`` whose limits are arrays of the input's
+    shape, and :meth:`to_frame` then has one row per element.
+
+    >>> Interval(0.2, 0.9, 0.95).summary()
+    'Interval: low = 0.2, high = 0.9, level = 0.95'
+    >>> len(Interval(np.array([0.1, 0.2]), np.array([0.5, 0.6]), 0.9).to_frame())
+    2
+    """
+
+    low: float | np.ndarray
+    high: float | np.ndarray
+    level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per interval: ``low, high, level``."""
+        low, high = np.broadcast_arrays(np.asarray(self.low, dtype=float),
+                                        np.asarray(self.high, dtype=float))
+        return pd.DataFrame({"low": np.ravel(low), "high": np.ravel(high),
+                             "level": self.level})

@@ -42,6 +42,7 @@ __all__ = [
     "RULE_CONDITIONS",
     "RULE_COMBINATORS",
     "load_instrument",
+    "resolve",
     "available_instruments",
     "instrument_dirs",
     "normalise_label",
@@ -652,3 +653,17 @@ def load_instrument(id_or_path: str | os.PathLike[str] | Instrument) -> Instrume
         )
     f = known[text]
     return _load_cached(str(f.resolve()), f.stat().st_mtime)
+
+
+def resolve(instrument: Instrument | str | os.PathLike[str]) -> Instrument:
+    """The one resolver of every public function's ``instrument`` argument.
+
+    An :class:`Instrument` is returned as it is; an id or a YAML path is loaded (and cached) by
+    :func:`load_instrument`, so every entry point accepts the same three forms and fails with the
+    same :class:`~partnerschap_eval.errors.InstrumentError`.
+
+    >>> inst = resolve("partnerschap")
+    >>> resolve(inst) is inst
+    True
+    """
+    return load_instrument(instrument)

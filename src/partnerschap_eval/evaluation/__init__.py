@@ -44,15 +44,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from .._display import Display
+from .._display import Display, Interval
 from .._validate import check_ci_level, check_probability
 
 __all__ = [
     "PairedResult", "WilcoxonResult", "ReliableChange", "WelchResult", "HedgesG", "RoleGap",
     "Attrition", "RandomInterceptFit", "MixedModelResult",
-    "paired_scores", "paired_test", "ncp_ci", "dz_ci", "wilcoxon_signed_rank",
+    "paired_scores", "paired_test", "ncp_ci", "dz_ci", "Interval", "wilcoxon_signed_rank",
     "reliable_change", "bh_adjust", "design_effect", "hedges_j", "welch_test", "hedges_g",
-    "role_gap", "unpaired_at_wave", "attrition", "min_detectable_dz", "fit_random_intercepts", "mixed_model",
+    "role_gap", "unpaired_at_wave", "Unpaired", "attrition", "min_detectable_dz", "fit_random_intercepts", "mixed_model",
     "PROFESSIONAL_ROLES", "CHANGE_EDGES", "change_distribution", "WILCOXON_DECIMALS",
 ]
 
@@ -119,44 +119,46 @@ def _solve_ncp(t: np.ndarray, df: np.ndarray, target: float) -> np.ndarray:
 
 
 def ncp_ci(t: float | np.ndarray, df: float | np.ndarray,
-           ci_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+           ci_level: float = 0.95) -> Interval:
     """Confidence limits of a noncentrality parameter by inverting the noncentral t.
 
     The lower limit :math:`\\lambda_L` solves :math:`P(T_{df,\\lambda_L} \\le t) = 1 - a/2`, the
     upper :math:`P(T_{df,\\lambda_U} \\le t) = a/2` (Steiger & Fouladi, 1997). Vectorised:
     ``t`` and ``df`` may be arrays (one interval per element); solved to ~1e-12.
 
-    >>> lo, hi = ncp_ci(4.062127683, 9)         # R: 1.311168 6.697756 (uniroot on pt())
-    >>> round(float(lo), 6), round(float(hi), 6)
+    >>> ci = ncp_ci(4.062127683, 9)         # R: 1.311168 6.697756 (uniroot on pt())
+    >>> round(float(ci.low), 6), round(float(ci.high), 6)
     (1.311168, 6.697756)
     """
-    check_ci_level(ci_level)
+    ci_level = check_ci_level(ci_level)
     t_arr, df_arr = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(df, dtype=float))
     t_arr, df_arr = np.atleast_1d(t_arr).astype(float), np.atleast_1d(df_arr).astype(float)
     alpha = 1 - ci_level
     lo = _solve_ncp(t_arr, df_arr, 1 - alpha / 2)
     hi = _solve_ncp(t_arr, df_arr, alpha / 2)
     if np.ndim(t) == 0 and np.ndim(df) == 0:
-        return lo[0], hi[0]
-    return lo, hi
+        return Interval(lo[0], hi[0], ci_level)
+    return Interval(lo, hi, ci_level)
 
 
 def dz_ci(t: float | np.ndarray, n: int | np.ndarray,
-          ci_level: float = 0.95) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
+          ci_level: float = 0.95) -> Interval:
     """Confidence interval of d_z: the noncentral-t limits of the paired t divided by √n.
 
     :math:`[\\lambda_L, \\lambda_U]/\\sqrt n` with df = n - 1 (:func:`ncp_ci`; as R's effectsize,
     which solves the same equations less tightly with ``optim``). Vectorised over ``t``/``n``.
 
-    >>> [round(float(x), 3) for x in dz_ci(4.062128, 10)]   # R sleep data: 0.415, 2.118
-    [0.415, 2.118]
+    >>> ci = dz_ci(4.062128, 10)   # R sleep data: 0.415, 2.118
+    >>> round(ci.low, 3), round(ci.high, 3)
+    (0.415, 2.118)
     """
-    check_ci_level(ci_level)
+    ci_level = check_ci_level(ci_level)
     n_arr = np.asarray(n, dtype=float)
-    lo, hi = ncp_ci(t, n_arr - 1, ci_level)
-    if np.ndim(lo) == 0:
-        return float(lo) / math.sqrt(float(n_arr)), float(hi) / math.sqrt(float(n_arr))
-    return lo / np.sqrt(n_arr), hi / np.sqrt(n_arr)
+    ncp = ncp_ci(t, n_arr - 1, ci_level)
+    if np.ndim(ncp.low) == 0:
+        root = math.sqrt(float(n_arr))
+        return Interval(float(ncp.low) / root, float(ncp.high) / root, ci_level)
+    return Interval(ncp.low / np.sqrt(n_arr), ncp.high / np.sqrt(n_arr), ci_level)
 
 
 def hedges_j(df: float, method: str = "approx") -> float:
@@ -342,7 +344,8 @@ def paired_test(pre: np.ndarray | pd.Series, post: np.ndarray | pd.Series,
     p = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else float("nan")
     q = float(stats.t.ppf(1 - (1 - ci_level) / 2, df))
     d_z = mean_diff / sd_diff if sd_diff > 0 else float("nan")
-    lo_z, hi_z = dz_ci(t, n, ci_level) if np.isfinite(t) else (float("nan"), float("nan"))
+    ci_z = dz_ci(t, n, ci_level) if np.isfinite(t) else Interval(math.nan, math.nan, ci_level)
+    lo_z, hi_z = ci_z.low, ci_z.high
     sd_av = (sd_pre + sd_post) / 2
     d_av = mean_diff / sd_av if sd_av > 0 else float("nan")
     scale = sd_diff / sd_av if sd_av > 0 else float("nan")
@@ -591,8 +594,8 @@ def hedges_g(x: np.ndarray, y: np.ndarray, ci_level: float = 0.95) -> HedgesG:
     scale = math.sqrt(1 / n1 + 1 / n2)
     j = hedges_j(df, "exact")
     if np.isfinite(d):
-        lo, hi = ncp_ci(d / scale, df, ci_level)
-        lo, hi = float(lo) * scale, float(hi) * scale
+        ci = ncp_ci(d / scale, df, ci_level)
+        lo, hi = float(ci.low) * scale, float(ci.high) * scale
     else:
         lo = hi = float("nan")
     return HedgesG(d=d, g=d * j, ci_low=lo * j, ci_high=hi * j, j=j, df=df, ci_level=ci_level)
@@ -743,13 +746,21 @@ def role_gap(scores: pd.DataFrame, scale: str, first: str, last: str, *,
                    first_sample=s_first, last_sample=s_last)
 
 
+@dataclass(frozen=True)
+class Unpaired(Display):
+    """Respondents with a score at a wave who are not in the paired sample (:func:`unpaired_at_wave`)."""
+
+    parents: int
+    professionals: int
+
+
 def unpaired_at_wave(scores: pd.DataFrame, scale: str, wave: str, pairs: pd.DataFrame, *,
                      parent_role: str = "parent",
-                     professional_roles: tuple[str, ...] = PROFESSIONAL_ROLES) -> tuple[int, int]:
+                     professional_roles: tuple[str, ...] = PROFESSIONAL_ROLES) -> Unpaired:
     """Parents and professionals with a score at ``wave`` who are not among ``pairs``.
 
     Counts of the respondents by whom a wave's sample differs from the paired sample
-    (:func:`paired_scores`), as ``(parents, professionals)``.
+    (:func:`paired_scores`), as :class:`Unpaired` ``(parents, professionals)``.
 
     Examples
     --------
@@ -758,14 +769,16 @@ def unpaired_at_wave(scores: pd.DataFrame, scale: str, wave: str, pairs: pd.Data
     ...                   "role": ["parent", "parent", "teacher", "parent", "teacher"],
     ...                   "school_id": "S1", "x": [3.0, 4.0, 2.0, 3.5, 4.0]})
     >>> pairs = paired_scores(s, "x", "pre", "post")
-    >>> unpaired_at_wave(s, "x", "pre", pairs), unpaired_at_wave(s, "x", "post", pairs)
-    ((1, 1), (0, 1))
+    >>> unpaired_at_wave(s, "x", "pre", pairs)
+    Unpaired(parents=1, professionals=1)
+    >>> unpaired_at_wave(s, "x", "post", pairs)
+    Unpaired(parents=0, professionals=1)
     """
     here = scores.loc[scores["wave"] == wave, ["respondent_id", "role", scale]]
     here = here[here[scale].notna()]
     extra = ~_is_in(here["respondent_id"], pairs["respondent_id"])
-    return (int(np.sum(extra & (here["role"] == parent_role).to_numpy())),
-            int(np.sum(extra & here["role"].isin(list(professional_roles)).to_numpy())))
+    return Unpaired(int(np.sum(extra & (here["role"] == parent_role).to_numpy())),
+                    int(np.sum(extra & here["role"].isin(list(professional_roles)).to_numpy())))
 
 
 @dataclass(frozen=True)

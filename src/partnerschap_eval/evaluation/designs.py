@@ -190,7 +190,8 @@ def baseline_equivalence(scores: pd.DataFrame, scale: str, first: str, last: str
     omega = 1 - 3 / (4 * (n1 + n2) - 9)
     if math.isfinite(d):
         scale_t = math.sqrt(1 / n1 + 1 / n2)
-        lo, hi = (float(v) * scale_t * omega for v in ncp_ci(d / scale_t, df, ci_level))
+        ci = ncp_ci(d / scale_t, df, ci_level)
+        lo, hi = float(ci.low) * scale_t * omega, float(ci.high) * scale_t * omega
     else:
         lo = hi = float("nan")
     g = d * omega

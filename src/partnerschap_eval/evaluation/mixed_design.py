@@ -42,6 +42,8 @@ import pandas as pd
 from scipy import optimize, sparse, stats
 from scipy.sparse import csgraph
 
+from .._display import Display
+from .._validate import check_ci_level
 from ..errors import InputError
 
 __all__ = ["LmmFit", "DidResult", "fit_lmm", "interaction", "did_mixed_model",
@@ -304,7 +306,7 @@ def _derivatives(fun, x: np.ndarray, steps: np.ndarray, levels: int = 3):
 # result
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class LmmFit:
+class LmmFit(Display):
     """A fitted linear mixed model with random intercepts and Satterthwaite tests.
 
     ``estimates``, ``se``, ``df``, ``t`` and ``p`` follow ``terms``; ``df`` and ``p`` are
@@ -517,6 +519,7 @@ def fit_lmm(y, x, groups: Mapping[str, object], *, terms: Sequence[str] | None =
 
     In R: ``lmerTest::lmer(y ~ post + (1 | school) + (1 | school:respondent))``.
     """
+    ci_level = check_ci_level(ci_level)
     if isinstance(x, pd.DataFrame):
         terms = list(x.columns) if terms is None else list(terms)
         x = x.to_numpy(dtype=float)
@@ -712,7 +715,7 @@ def fit_lmm(y, x, groups: Mapping[str, object], *, terms: Sequence[str] | None =
 # the evaluation design: intervention and comparison schools over two or more waves
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class DidResult:
+class DidResult(Display):
     """Difference in differences per later wave from :func:`did_mixed_model`.
 
     ``effects`` has one row per contrast ``<wave>-<first wave>``: ``contrast, wave, term,
@@ -881,6 +884,7 @@ def did_mixed_model(scores: pd.DataFrame, scale: str, waves: Sequence[str],
     In R: ``lmerTest::lmer(x ~ wave * condition + (1 | school_id) + (1 | school_id:wave) +
     (1 | school_id:respondent_id))``.
     """
+    ci_level = check_ci_level(ci_level)
     if reference is None:
         declared = {str(v) for v in conditions.values()}
         reference = next((c for c in REFERENCE_CONDITIONS if c in declared), "control")

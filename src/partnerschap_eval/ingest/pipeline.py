@@ -43,7 +43,8 @@ from .. import __version__
 from .._io import render_texts, write_coded_csv, write_json, write_table_csv
 from .._outputs import output_set, seal_set
 from ..errors import InputError
-from ..instruments import Instrument, load_instrument, normalise_label
+from ..instruments import Instrument, normalise_label
+from ..instruments import resolve as resolve_instrument
 from ..privacy import (
     WITHHELD,
     PseudonymJob,
@@ -676,7 +677,7 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
     >>> res.log["files"][0]["rejected"]
     {'exact duplicate': 1, 'missing respondent id': 1}
     """
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     if not isinstance(mapping, MappingFile):
         mapping = load_mapping(mapping, inst)
     decoder = AnswerDecoder(inst, mapping)

@@ -69,14 +69,15 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
-from .._display import Display
+from .._display import Display, Interval
 from .._validate import check_ci_level, check_n_boot, check_nan_policy
 from ..errors import InputError
-from ..instruments import Instrument, load_instrument
+from ..instruments import Instrument
+from ..instruments import resolve as resolve_instrument
 
 __all__ = [
     "AlphaResult", "OmegaResult", "ItemAnalysis", "CfaFit", "InvarianceResult",
-    "cronbach_alpha", "feldt_ci", "mcdonald_omega", "omega_total", "item_statistics",
+    "cronbach_alpha", "feldt_ci", "mcdonald_omega", "omega_total", "Interval", "OmegaTotal", "item_statistics",
     "item_analysis", "fit_cfa", "measurement_invariance", "instrument_model",
     "CHEN_DELTA_CFI", "CHEN_DELTA_RMSEA", "R_REST_MIN",
 ]
@@ -343,7 +344,7 @@ class AlphaResult(Display):
         return text
 
 
-def feldt_ci(alpha: float, n: int, k: int, ci_level: float = 0.95) -> tuple[float, float]:
+def feldt_ci(alpha: float, n: int, k: int, ci_level: float = 0.95) -> Interval:
     """Feldt's (1965) F-based confidence interval of Cronbach's alpha.
 
     Parameters
@@ -357,8 +358,8 @@ def feldt_ci(alpha: float, n: int, k: int, ci_level: float = 0.95) -> tuple[floa
 
     Returns
     -------
-    tuple of float
-        ``(ci_low, ci_high)``.
+    Interval
+        ``low``, ``high`` and ``level`` (arrays of limits for an array ``alpha``).
 
     Notes
     -----
@@ -372,16 +373,17 @@ def feldt_ci(alpha: float, n: int, k: int, ci_level: float = 0.95) -> tuple[floa
 
     Examples
     --------
-    >>> [round(float(x), 3) for x in feldt_ci(0.9450867, 5, 3)]   # pingouin.cronbach_alpha
-    [0.723, 0.994]
+    >>> ci = feldt_ci(0.9450867, 5, 3)   # pingouin.cronbach_alpha: 0.723, 0.994
+    >>> round(float(ci.low), 3), round(float(ci.high), 3)
+    (0.723, 0.994)
 
     In R: ``psych::alpha(x)$feldt``.
     """
-    check_ci_level(ci_level)
+    ci_level = check_ci_level(ci_level)
     a = 1 - ci_level
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    return (1 - (1 - alpha) * stats.f.ppf(1 - a / 2, df1, df2),
-            1 - (1 - alpha) * stats.f.ppf(a / 2, df1, df2))
+    return Interval(1 - (1 - alpha) * stats.f.ppf(1 - a / 2, df1, df2),
+                    1 - (1 - alpha) * stats.f.ppf(a / 2, df1, df2), ci_level)
 
 
 def _alpha_result(mom: _Moments, k: int, nan_policy: str, ci_level: float) -> AlphaResult:
@@ -391,9 +393,9 @@ def _alpha_result(mom: _Moments, k: int, nan_policy: str, ci_level: float) -> Al
                            nan_policy=nan_policy, ci_level=ci_level, n_rows=mom.n_rows,
                            n_complete=mom.n_complete)
     alpha, std_alpha = _alpha_from_cov(mom.cov)
-    lo, hi = feldt_ci(float(alpha), mom.n, k, ci_level)
+    ci = feldt_ci(float(alpha), mom.n, k, ci_level)
     return AlphaResult(n=mom.n, k=k, alpha=float(alpha), std_alpha=float(std_alpha),
-                       ci_low=float(lo), ci_high=float(hi), nan_policy=nan_policy,
+                       ci_low=float(ci.low), ci_high=float(ci.high), nan_policy=nan_policy,
                        ci_level=ci_level, n_rows=mom.n_rows, n_complete=mom.n_complete)
 
 
@@ -862,23 +864,31 @@ def mcdonald_omega(items: pd.DataFrame | np.ndarray, *, n_boot: int = 0,
                        converged=bool(conv[0]), reason=reason)
 
 
-def omega_total(items: pd.DataFrame | np.ndarray) -> tuple[float, int]:
-    """McDonald's omega total and the listwise n: ``(omega, n)``.
+@dataclass(frozen=True)
+class OmegaTotal(Display):
+    """McDonald's omega total without a CI, and the listwise n (:func:`omega_total`)."""
+
+    omega: float
+    n: int
+
+
+def omega_total(items: pd.DataFrame | np.ndarray) -> OmegaTotal:
+    """McDonald's omega total and the listwise n.
 
     The short form of :func:`mcdonald_omega` (same estimator, no CI), kept for ``results/scales.py``.
 
     >>> rng = np.random.default_rng(0)
     >>> f = rng.normal(size=2000)
     >>> x = pd.DataFrame({f"i{j}": 0.7 * f + rng.normal(scale=0.7, size=2000) for j in range(4)})
-    >>> round(omega_total(x)[0], 2)
+    >>> round(omega_total(x).omega, 2)
     0.8
     """
     x, _ = _item_matrix(items)
     if x.shape[1] < 3:  # a one-factor model of two items is not identified
-        return float("nan"), int((~np.isnan(x)).all(axis=1).sum())
+        return OmegaTotal(float("nan"), int((~np.isnan(x)).all(axis=1).sum()))
     res = mcdonald_omega(x)
     # results.json carries no convergence flag, so a non-converged estimate is not passed on
-    return (res.omega if res.converged else float("nan")), res.n
+    return OmegaTotal(res.omega if res.converged else float("nan"), res.n)
 
 
 # =============================================================================================
@@ -1537,5 +1547,5 @@ def instrument_model(instrument: Instrument | str) -> dict[str, tuple[str, ...]]
     >>> instrument_model("partnerschap")["reciprocity"]
     ('rec1', 'rec2', 'rec3', 'rec4', 'rec5')
     """
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     return {s.id: tuple(s.items) for s in inst.scales}

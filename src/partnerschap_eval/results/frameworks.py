@@ -61,6 +61,7 @@ from .._display import Display
 from .._validate import check_ci_level
 from ..errors import InputError
 from ..instruments import Classification, Instrument, load_instrument, pick_text
+from ..instruments import resolve as resolve_instrument
 from ..privacy import DEFAULT_MIN_CELL, check_min_cell, suppressed_reason
 from ..scoring import (
     KEY_COLUMNS,
@@ -301,7 +302,7 @@ def ordinal_change(classified: pd.DataFrame, classification: str,
     [[4.0, 2.0, 1.0, 1.0, 0.25]]
     """
     check_ci_level(ci_level)
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     cl = inst.classification(classification)
     first, last = _waves(classified, first, last)
     by = list(by)
@@ -414,7 +415,7 @@ def transition_table(classified: pd.DataFrame, classification: str,
     [(1, 1, 10.0), (1, 2, 20.0)]
     """
     min_cell = check_min_cell(min_cell)
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     cl = inst.classification(classification)
     first, last = _waves(classified, first, last)
     by = list(by)
@@ -476,7 +477,7 @@ def level_distribution(classified: pd.DataFrame, classification: str,
     ['suppressed: complementary (protects a cell with n < 10)', None, 'suppressed: n < 10']
     """
     min_cell = check_min_cell(min_cell)
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     cl = inst.classification(classification)
     by = list(by)
     data = classified[[*by, classification]].dropna(subset=[classification])
@@ -534,7 +535,7 @@ def epstein_profile(responses: pd.DataFrame, instrument: Instrument | str = "eps
     >>> p.loc[p["type"] == "epstein_communicating", ["type_label", "score"]].values.tolist()
     [['Communicating', 3.0]]
     """
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     clean = validate_responses(responses, inst)
     scored = score_and_classify(clean, inst, lang=lang)
     keys = [c for c in KEY_COLUMNS if c in scored.columns]
@@ -647,7 +648,7 @@ def ladder_mismatch(responses: pd.DataFrame, instrument: Instrument | str = "par
     [[4.0, -0.25, 0.25, 0.5]]
     """
     min_cell = check_min_cell(min_cell)
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     fw = inst.framework
     if fw is None or fw.name != "participatieladder":
         raise InputError(f"Instrument '{inst.id}' is not a participatieladder instrument "
@@ -714,7 +715,7 @@ def praatplaat_table(responses: pd.DataFrame, instrument: Instrument | str = "pr
     [['Partly in place', 4.0, 2.6666666666666665], ['Going well', 8.0, 2.6666666666666665]]
     """
     min_cell = check_min_cell(min_cell)
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     by = list(by)
     rs = inst.response_scale
     answers = list(range(rs.min, rs.max + 1))

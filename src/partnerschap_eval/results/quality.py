@@ -17,7 +17,8 @@ import pandas as pd
 from .._display import Display
 from .._validate import check_ci_level, check_min_cell, check_n_boot, check_nan_policy
 from ..errors import InputError
-from ..instruments import Instrument, load_instrument
+from ..instruments import Instrument
+from ..instruments import resolve as resolve_instrument
 from ..privacy import suppressed_reason
 from ..psychometrics import (
     NanPolicy,
@@ -100,7 +101,7 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
     check_ci_level(ci_level)
     min_cell = check_min_cell(min_cell)
     check_n_boot(n_boot)
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     raw = validate_responses(responses, inst)
     data = reverse_key(raw, inst)
     wave_list = list(waves) if waves is not None else wave_order(data["wave"])

@@ -34,7 +34,8 @@ from ..evaluation import (
     unpaired_at_wave,
 )
 from ..evaluation.resolution import score_resolution
-from ..instruments import Instrument, load_instrument
+from ..instruments import Instrument
+from ..instruments import resolve as resolve_instrument
 from ..privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, suppressed_reason
 from ..privacy.disclosure import protect
 from ..psychometrics import cronbach_alpha, omega_total
@@ -125,7 +126,7 @@ def _reliability(keyed: pd.DataFrame, items: list[str], min_cell: int) -> dict:
     a = cronbach_alpha(keyed[items], nan_policy="listwise")
     if a.n < min_cell:
         return null_with_reason(["n", "alpha", "alpha_ci95", "omega"], suppressed_reason(min_cell))
-    omega, _ = omega_total(keyed[items])
+    omega = omega_total(keyed[items]).omega
     return {"n": a.n, "alpha": a.alpha, "alpha_ci95": [a.ci_low, a.ci_high],
             "std_alpha": a.std_alpha, "omega": omega,
             "omega_estimator": "one-factor ML on the item covariances, listwise"}
@@ -234,7 +235,8 @@ def _gap_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell
     # Contract 5: a wave whose sample differs from the paired one by 1 to min_cell - 1 people in
     # either group shows the paired gap, so the two published means cannot be differenced
     on_pairs = [w for w in (first, last)
-                if any(0 < k < min_cell for k in unpaired_at_wave(scores, scale, w, pairs))]
+                for u in [unpaired_at_wave(scores, scale, w, pairs)]
+                if any(0 < k < min_cell for k in (u.parents, u.professionals))]
     g = role_gap(scores, scale, first, last, paired_at=on_pairs, pairs=pairs)
     by_wave = {}
     for wave, r, sample in ((first, g.first, g.first_sample), (last, g.last, g.last_sample)):
@@ -452,7 +454,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     reported per school.
     """
     min_cell = check_min_cell(min_cell)
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     data = validate_responses(responses, inst)
     # nothing as typed; an undeclared (harmless) wave is refused, and named, by wave_order
     screen_responses(data, inst.roles, waves=waves, schools=schools, order_check=True)

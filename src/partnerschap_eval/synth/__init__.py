@@ -54,6 +54,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..instruments import Instrument, load_instrument, pick_text
+from ..instruments import resolve as resolve_instrument
 
 __all__ = ["StudyDesign", "SyntheticStudy", "simulate_study", "true_effects", "write_demo_exports",
            "PRE_MEANS", "LATENT_EFFECTS"]
@@ -139,7 +140,7 @@ def simulate_study(seed: int = 2014, design: StudyDesign | None = None,
         The instrument whose items are answered (its scales must be those of ``partnerschap``).
     """
     design = design or StudyDesign()
-    inst = instrument if isinstance(instrument, Instrument) else load_instrument(instrument)
+    inst = resolve_instrument(instrument)
     rng = np.random.default_rng(seed)
     schools = pd.DataFrame({
         "school_id": [f"S{k + 1:02d}" for k in range(design.n_schools)],
