@@ -250,6 +250,17 @@ def _counts(pairs: pd.DataFrame, cl: Classification, by: list[str]
     return groups, tables
 
 
+
+def _paired_tables(classified, classification, instrument, first, last, by):
+    # ordinal_change and transition_table count the same first x last level tables per group.
+    cl = resolve_instrument(instrument).classification(classification)
+    first, last = _waves(classified, first, last)
+    by = list(by)
+    pairs = paired_levels(classified, classification, first, last, by)
+    groups, tables = _counts(pairs, cl, by)
+    return cl, by, pairs, groups, tables
+
+
 def ordinal_change(classified: pd.DataFrame, classification: str,
                    instrument: Instrument | str, *, first: str | None = None,
                    last: str | None = None, by: Sequence[str] = ("role",),
@@ -302,12 +313,8 @@ def ordinal_change(classified: pd.DataFrame, classification: str,
     [[4.0, 2.0, 1.0, 1.0, 0.25]]
     """
     check_ci_level(ci_level)
-    inst = resolve_instrument(instrument)
-    cl = inst.classification(classification)
-    first, last = _waves(classified, first, last)
-    by = list(by)
-    pairs = paired_levels(classified, classification, first, last, by)
-    groups, tables = _counts(pairs, cl, by)
+    cl, by, pairs, groups, tables = _paired_tables(
+        classified, classification, instrument, first, last, by)
     n = tables.sum(axis=(1, 2)).astype(float)
     up = np.triu(np.ones(tables.shape[1:], dtype=bool), 1)
     n_up = tables[:, up].sum(axis=1)
@@ -415,12 +422,8 @@ def transition_table(classified: pd.DataFrame, classification: str,
     [(1, 1, 10.0), (1, 2, 20.0)]
     """
     min_cell = check_min_cell(min_cell)
-    inst = resolve_instrument(instrument)
-    cl = inst.classification(classification)
-    first, last = _waves(classified, first, last)
-    by = list(by)
-    pairs = paired_levels(classified, classification, first, last, by)
-    groups, tables = _counts(pairs, cl, by)
+    cl, by, pairs, groups, tables = _paired_tables(
+        classified, classification, instrument, first, last, by)
     codes = _level_codes(cl)
     used = set(pairs["pre"]) | set(pairs["post"])
     shown = _shown_levels(cl, used)
