@@ -13,7 +13,7 @@ KERNEL := partnerschap-eval
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test bench lint lock clean browser portal
+.PHONY: demo test test-slow test-all bench lint lock clean browser portal
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,17 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/partnerschap-eval demo --out reports/demo
 
+# `make test` is the quick suite (under 5 minutes warm on two cores): everything but the tests
+# marked slow (whole reports, kill -9 and concurrency races, CLI round trips of several seconds).
+# `make test-slow` runs just those; CI (.ci/run) runs both, so nothing goes untested.
 test: $(STAMP) browser
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/python -m pytest -q -m "not slow"
+
+test-slow: $(STAMP) browser
+	$(VENV)/bin/python -m pytest -q -m slow
+
+test-all: $(STAMP) browser
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/python -m pytest -q
 

@@ -6,8 +6,8 @@ through the command line (``demo_dir``, as ``make demo`` runs it) and the evalua
 study (``demo_results``). A test that changes one of them works on a copy.
 
 Tests that take more than a few seconds on two cores carry the ``slow`` marker (registered in
-pyproject.toml): ``pytest -m "not slow"`` is the quick loop while editing; ``make test`` and CI
-run everything.
+pyproject.toml): ``make test`` runs ``pytest -m "not slow"`` (the quick suite, under 5 minutes),
+``make test-slow`` the rest, and CI both.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from partnerschap_eval._io import sha256_file
 
 CLI = [sys.executable, "-m", "partnerschap_eval.cli"]
@@ -114,6 +116,7 @@ def test_reproduce_passes_untouched_and_fails_tampered(demo_dir, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_user_errors_are_one_paragraph_not_tracebacks(tmp_path):
     res = run("ingest", str(tmp_path / "missing.csv"), "--instrument", "partnerschap",
               "--out", str(tmp_path / "o"), env={"PARTNERSCHAP_EVAL_KEY": ""})

@@ -337,6 +337,7 @@ def test_protect_leaves_a_safe_table_alone():
                         max_size=4),
        teachers=st.integers(2, 14), youthworkers=st.integers(2, 14),
        min_cell=st.integers(3, 10))
+@pytest.mark.slow
 def test_evaluate_never_publishes_a_recoverable_small_group(schools, teachers, youthworkers,
                                                             min_cell):
     """Whatever the sizes, the auditor passes evaluate's output and no hand-written

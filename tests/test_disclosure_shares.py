@@ -267,6 +267,7 @@ cell_counts = st.lists(st.sampled_from([0, 0, 0, 1, 2, 3, 5, 8, 9, 10, 12, 15, 2
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cell_counts)
+@pytest.mark.slow
 def test_after_protect_no_share_gives_a_withheld_small_count_away(counts):
     cells = {(a, b): c for (a, b), c in zip(((a, b) for a in LEVELS for b in LEVELS), counts,
                                             strict=True) if c}

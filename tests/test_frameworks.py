@@ -345,6 +345,7 @@ def test_summary_tables_have_fixed_columns(frameworks_summary):
     assert "Gerdes" in s.summary()
 
 
+@pytest.mark.slow
 def test_zero_shift_keeps_the_tests_size():
     """200 seeded replications without any true change: rejection rate near 5 %."""
     reps = simulate_framework_replications(seed=7, n_replications=200,

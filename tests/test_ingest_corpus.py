@@ -149,6 +149,7 @@ def test_corpus_case(case: Case, tmp_path: Path):
     assert flog["sha256"] == before[paths[0]]
 
 
+@pytest.mark.slow
 def test_cli_error_is_one_paragraph(tmp_path: Path, monkeypatch):
     """A malformed export through the command: exit status 2 and a message, not a traceback."""
     from partnerschap_eval.cli import app

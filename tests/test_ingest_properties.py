@@ -81,6 +81,7 @@ def _table(rows: list[tuple], copies: list[tuple[int, bool]]) -> pd.DataFrame:
                                          max_size=6),
                                 st.sampled_from(["csv", "csv-nl", "xlsx"])),
                       min_size=1, max_size=2))
+@pytest.mark.slow
 def test_every_row_is_accounted_for(files):
     with tempfile.TemporaryDirectory() as tmp:
         specs, frames = [], []

@@ -342,6 +342,7 @@ def test_fit_lmm_refuses_unusable_input_with_a_reason():
         fit.contrast([1, 0, 0])
 
 
+@pytest.mark.slow
 def test_evaluate_adds_the_did_block_only_when_conditions_are_declared():
     from partnerschap_eval.instruments import load_instrument
     from partnerschap_eval.results import evaluate

@@ -104,6 +104,7 @@ def test_ingest_out_that_holds_the_export_is_refused_and_the_export_survives(tmp
     assert res.exit_code == 2 and key.read_text() == KEY
 
 
+@pytest.mark.slow
 def test_report_folder_that_holds_its_inputs_is_refused(tmp_path):
     from partnerschap_eval.synth import StudyDesign, simulate_study
 
@@ -251,6 +252,7 @@ def test_a_held_lock_refuses_a_second_writer_with_a_paragraph(tmp_path):
     assert invoke(*ingest_args(exp, out)).exit_code == 0  # released: the next run goes ahead
 
 
+@pytest.mark.slow
 def test_two_concurrent_ingests_one_wins_the_other_is_refused(tmp_path):
     big = export(tmp_path / "big.csv", 1_200_000, seed=3)
     small = export(tmp_path / "small.csv", 40, seed=4)
@@ -323,6 +325,7 @@ def _run_killed(args: list[str], after: float, watch: Path | None = None) -> int
         return None
 
 
+@pytest.mark.slow
 def test_kill_9_during_ingest_never_leaves_a_set_a_reader_accepts(tmp_path):
     """Property over moments: whenever ingest dies, the folder holds the earlier set or the new
     one, whole; a reader accepts nothing else; a re-run succeeds and clears the debris.
@@ -428,6 +431,7 @@ def _limited(limit: int):
     return apply
 
 
+@pytest.mark.slow
 def test_full_disk_mid_file_leaves_the_earlier_set_and_says_so(tmp_path):
     """The kernel stops writes past a size limit in the middle of responses.csv (EFBIG, what
     a full disk does to a file): one paragraph naming the output, the earlier set intact."""

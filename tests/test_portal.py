@@ -158,6 +158,7 @@ def test_a_revoked_or_expired_or_guessed_link_is_refused_and_ends_its_session(po
     assert Client().get(f"/link/{guessed}").status_code == 404
 
 
+@pytest.mark.slow
 def test_the_cli_prints_a_link_and_revokes_it(portal):
     env = os.environ | {"PARTNERSCHAP_EVAL_KEY": KEY.decode()}
     made = subprocess.run([*CLI, "portal", "link", str(portal), "--school", "de linde"],

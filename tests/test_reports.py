@@ -313,6 +313,7 @@ def test_layout_in_a_real_browser_dutch_and_english(small_report, tmp_path):
         browser.close()
 
 
+@pytest.mark.slow
 def test_a_seven_point_three_wave_report_says_what_its_data_say(tmp_path):
     """The whole report (notebooks included) for a 1-7 instrument and waves T0, T1, T2: the
     scale range and the wave names come from the instrument and the study, never "1 tot 5",

@@ -25,6 +25,9 @@ from partnerschap_eval.report.build import ReportSettings, build_report
 
 CLI = [sys.executable, "-m", "partnerschap_eval.cli"]
 
+# Every test here re-renders a report (the module fixture alone takes ~11 s): CI runs them.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:

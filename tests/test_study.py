@@ -353,6 +353,7 @@ def test_ingest_default_is_unchanged_and_per_school_keys_over_school(tmp_path):
         ingest_exports(specs, "partnerschap", KEY, mapping, id_scope="school")
 
 
+@pytest.mark.slow
 def test_cli_submit_status_responses_exit_codes(tmp_path):
     study_dir = tmp_path / "wish"
     res = run("study", "init", study_dir, "--instrument", "partnerschap", "--waves",
@@ -411,6 +412,7 @@ def test_cells_interleaved_in_a_file_keep_their_own_rows(tmp_path):
     study.close()
 
 
+@pytest.mark.slow
 def test_report_of_the_study_agrees_with_its_responses(collection, tmp_path):
     study = collection["study"]
     out = tmp_path / "report"
@@ -454,6 +456,7 @@ def test_readme_study_tour_runs_as_printed(tmp_path, monkeypatch, capsys):
     assert "S01" in printed and "pre" in printed
 
 
+@pytest.mark.slow
 def test_status_lists_expected_cells_and_ids_study_reports_shared_numbers(tmp_path):
     schools = [{"id": "A", "name": "School A"}, {"id": "B", "name": "School B"}]
     study = Study.init(tmp_path / "s", "partnerschap", key=KEY, schools=schools, ids="study")

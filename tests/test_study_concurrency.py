@@ -12,8 +12,12 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from partnerschap_eval.study import Study
+
+# Real processes racing on one study (several seconds each): CI runs them, the quick loop not.
+pytestmark = pytest.mark.slow
 
 KEY = "concurrency test key, not secret 42"
 

@@ -81,6 +81,7 @@ def test_a_studys_rejected_rows_add_up_per_submission_in_its_language(files, tmp
     study.close()
 
 
+@pytest.mark.slow
 def test_cli_responses_rejected_writes_the_rows_with_their_reasons(files, tmp_path):
     bad, mapping = files
     env = os.environ | {"PARTNERSCHAP_EVAL_KEY": KEY.decode()}

@@ -125,6 +125,7 @@ def test_a_study_says_what_it_skipped_in_dutch(tmp_path):
     assert "Sheet 'Instructies' skipped" in en and "line 3" in en
 
 
+@pytest.mark.slow
 def test_cli_ingest_and_submit_take_header_row(tmp_path):
     env = os.environ | {"PARTNERSCHAP_EVAL_KEY": KEY.decode()}
 
