@@ -613,12 +613,27 @@ def available_instruments() -> dict[str, Path]:
     for d in instrument_dirs():
         for f in sorted(d.glob("*.y*ml")):
             try:
-                data = load_yaml(f, "the instrument file")
-            except InputError:  # reported when that file is asked for by its path
+                st = f.stat()
+            except OSError:  # gone since the listing, or unreadable: reported when asked for
                 continue
-            if isinstance(data, dict) and isinstance(data.get("id"), str):
-                found.setdefault(data["id"], f)
+            ident = _instrument_id(str(f), st.st_mtime_ns, st.st_size)
+            if ident is not None:
+                found.setdefault(ident, f)
     return found
+
+
+@lru_cache(maxsize=256)
+def _instrument_id(path: str, mtime_ns: int, size: int) -> str | None:
+    """The ``id`` of an instrument file, parsed once per version of the file.
+
+    A report resolves instruments a few dozen times; parsing every YAML file of the registry
+    each time (the safe loader is pure Python) cost seconds per demo build.
+    """
+    try:
+        data = load_yaml(path, "the instrument file")
+    except InputError:  # reported when that file is asked for by its path
+        return None
+    return data["id"] if isinstance(data, dict) and isinstance(data.get("id"), str) else None
 
 
 @lru_cache(maxsize=64)
