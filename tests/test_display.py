@@ -24,6 +24,7 @@ from partnerschap_eval.evaluation import (
     unpaired_at_wave,
 )
 from partnerschap_eval.evaluation.designs import wwc_attrition
+from partnerschap_eval.evaluation.mixed_design import fit_lmm
 from partnerschap_eval.psychometrics import (
     fit_cfa,
     instrument_model,
@@ -84,6 +85,8 @@ def results() -> list[Display]:
     x = np.column_stack([np.ones(len(both)), (both["wave"] == "post").to_numpy(float)])
     _collect(fit_random_intercepts(both["x"].to_numpy(), x, both["school_id"].to_numpy(),
                                    both["respondent_id"].to_numpy()), found)
+    lmm = fit_lmm(both["x"].to_numpy(), x, {"school": both["school_id"].to_numpy()})
+    _collect(lmm.contrast([0.0, 1.0]), found)
     return found
 
 
