@@ -95,6 +95,8 @@ CALLS = {
     ev.paired_test: ((PRE, POST), {}),
     ev.ncp_ci: ((2.0, 10), {}),
     ev.dz_ci: ((2.0, 11), {}),
+    ev.ncp_ci_frame: ((np.array([2.0, -1.0]), 10), {}),
+    ev.dz_ci_frame: ((np.array([2.0, -1.0]), np.array([11, 30])), {}),
     ev.welch_test: ((PRE, POST), {}),
     ev.hedges_g: ((PRE, POST), {}),
     ev.role_gap: ((SCORES, "x", "pre", "post"), {}),
