@@ -193,3 +193,16 @@ def test_nothing_below_the_cli_imports_the_portal():
     users = [p.relative_to(PKG).as_posix() for p in SOURCES
              if any(_layer_key(t) == "portal" for _, t in _imports(p)) and p.parent.name != "portal"]
     assert users == ["cli.py"], users
+
+
+#: Imports that mark a fast path: threads, child processes, memory mapped in at once.
+FAST_PATH_MODULES = {"concurrent.futures", "threading", "subprocess", "mmap", "multiprocessing"}
+
+
+@pytest.mark.parametrize("path", [PKG / "ingest" / "pipeline.py",
+                                  *sorted((PKG / "privacy").glob("*.py"))],
+                         ids=lambda p: str(p.relative_to(PKG)))
+def test_the_ingest_fast_paths_sit_behind_one_private_module(path):
+    """The pipeline reaches its threads, hashing children and byte tables through
+    ``ingest/_fast.py`` only, and privacy (pseudonyms, firewall) starts no process or thread."""
+    assert not {t for _, t in _imports(path)} & FAST_PATH_MODULES

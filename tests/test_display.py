@@ -24,6 +24,8 @@ from partnerschap_eval.evaluation import (
     unpaired_at_wave,
 )
 from partnerschap_eval.evaluation.designs import wwc_attrition
+from partnerschap_eval.evaluation.mixed_design import fit_lmm
+from partnerschap_eval.evaluation.ordinal import sign_test, stuart_maxwell
 from partnerschap_eval.psychometrics import (
     fit_cfa,
     instrument_model,
@@ -34,7 +36,7 @@ from partnerschap_eval.psychometrics import (
 MODULES = ["partnerschap_eval.psychometrics", "partnerschap_eval.psychometrics.longitudinal",
            "partnerschap_eval.evaluation", "partnerschap_eval.evaluation.designs",
            "partnerschap_eval.evaluation.imputation", "partnerschap_eval.evaluation.mixed_design",
-           "partnerschap_eval.results",
+           "partnerschap_eval.evaluation.ordinal", "partnerschap_eval.results",
            "partnerschap_eval.results.frameworks", "partnerschap_eval.results.quality"]
 
 
@@ -84,6 +86,10 @@ def results() -> list[Display]:
     x = np.column_stack([np.ones(len(both)), (both["wave"] == "post").to_numpy(float)])
     _collect(fit_random_intercepts(both["x"].to_numpy(), x, both["school_id"].to_numpy(),
                                    both["respondent_id"].to_numpy()), found)
+    lmm = fit_lmm(both["x"].to_numpy(), x, {"school": both["school_id"].to_numpy()})
+    _collect(lmm.contrast([0.0, 1.0]), found)
+    _collect(sign_test(7, 2), found)
+    _collect(stuart_maxwell(np.array([[5, 3, 0], [1, 4, 2], [0, 2, 6]])), found)
     return found
 
 

@@ -18,8 +18,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from partnerschap_eval import evaluation as ev
+from partnerschap_eval.errors import InputError
 from partnerschap_eval.results.scales import _protect, evaluate
 
 DATA = Path(__file__).resolve().parent / "reference" / "data"
@@ -178,18 +180,33 @@ def test_domain_check_values():
     assert ev.design_effect(0.05, 25) == pytest.approx(2.2, rel=1e-14)
 
 
-def test_dz_ci_vectorised_equals_scalar():
+def test_dz_ci_frame_equals_scalar():
     t = np.array([-3.0, 0.0, 0.4, 2.5, 12.0])
     n = np.array([5, 10, 30, 200, 100_000])
-    ci = ev.dz_ci(t, n)
-    lo, hi = ci.low, ci.high
-    assert ci.level == 0.95 and len(ci.to_frame()) == t.size
+    frame = ev.dz_ci_frame(t, n)
+    assert list(frame.columns) == ["low", "high", "level"] and len(frame) == t.size
+    assert (frame["level"] == 0.95).all()
+    lo, hi = frame["low"].to_numpy(), frame["high"].to_numpy()
     for i in range(t.size):
         one = ev.dz_ci(float(t[i]), int(n[i]))
+        assert isinstance(one.low, float) and isinstance(one.high, float)
         assert (lo[i], hi[i]) == pytest.approx((one.low, one.high), rel=1e-12, abs=1e-14)
     # symmetric in t, and the interval contains d_z
     assert lo[1] == pytest.approx(-hi[1], abs=1e-12)
     assert np.all((lo <= t / np.sqrt(n)) & (t / np.sqrt(n) <= hi))
+    # ncp limits at t = 0 are +-z (P(T <= 0) = Phi(-ncp)); scalar and frame agree
+    z = ev.ncp_ci_frame(np.zeros((2, 2)), [5, 50], ci_level=0.9)
+    assert len(z) == 4
+    np.testing.assert_allclose(z["high"], stats.norm.ppf(0.95), rtol=1e-10)
+    assert ev.ncp_ci(0.0, 5, 0.9).high == pytest.approx(z["high"][0], rel=1e-12)
+
+
+@pytest.mark.parametrize("f", [ev.ncp_ci, ev.dz_ci])
+def test_the_scalar_intervals_refuse_arrays_and_name_the_frame_function(f):
+    with pytest.raises(InputError, match=f"{f.__name__}_frame"):
+        f(np.array([1.0, 2.0]), 10)
+    with pytest.raises(InputError, match="one number"):
+        f(1.0, [10, 11])
 
 
 def test_wilcoxon_is_linear_in_memory_for_large_n():

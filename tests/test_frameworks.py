@@ -1,5 +1,5 @@
-"""Ordinal change and the framework tables: hand-computed and published values, suppression,
-and simulate-and-recover on the WiSH-like framework data.
+"""Ordinal change per group and the framework tables: hand-computed values, suppression,
+and simulate-and-recover on the WiSH-like framework data (the tests themselves: test_ordinal.py).
 
 Reference values computed in R 4 with coin 1.4-2 (Debian r-cran-coin); the call is written above
 each value.
@@ -21,8 +21,6 @@ from partnerschap_eval.results.frameworks import (
     level_distribution,
     ordinal_change,
     praatplaat_table,
-    sign_test,
-    stuart_maxwell,
     summary,
     transition_table,
 )
@@ -33,90 +31,6 @@ from partnerschap_eval.synth import (
     simulate_framework_replications,
     simulate_frameworks,
 )
-
-
-@pytest.mark.parametrize(("up", "down"), [(15, 5), (5, 3), (0, 7), (9, 0), (1, 1), (40, 61),
-                                          (250, 212), (3, 30)])
-def test_sign_test_matches_scipy_binomtest(up, down):
-    ours = sign_test(up, down)["p"].item()
-    ref = stats.binomtest(up, up + down, 0.5, alternative="two-sided").pvalue
-    assert ours == pytest.approx(ref, rel=1e-10)
-
-
-def test_sign_test_is_vectorised_and_nan_without_changers():
-    out = sign_test([15, 0, 5], [5, 0, 3])
-    # R: binom.test(15, 20)$p.value = 0.041389465332 ; binom.test(5, 8)$p.value = 0.7265625
-    assert out["p"].iloc[0] == pytest.approx(0.041389465332, rel=1e-9)
-    assert np.isnan(out["p"].iloc[1])
-    assert out["p"].iloc[2] == pytest.approx(186 / 256)  # 2 * (1 + 8 + 28 + 56) / 2^8
-    assert out["n_changed"].tolist() == [20, 0, 8]
-
-
-VISION = np.array([[1520, 266, 124, 66], [234, 1512, 432, 78], [117, 362, 1772, 205],
-                   [36, 82, 179, 492]])
-# hyp <- as.table(matrix(c(20,3,0,10,30,5,5,15,40), nrow = 3))  (column-major in R)
-HYP = np.array([[20, 10, 5], [3, 30, 15], [0, 5, 40]])
-T4 = np.array([[12, 5, 1, 0], [9, 30, 4, 1], [2, 11, 25, 3], [0, 1, 6, 15]])
-
-
-@pytest.mark.parametrize(("table", "chi2", "df", "p"), [
-    # R: r <- coin::mh_test(as.table(VISION)); statistic(r); pvalue(r)
-    (VISION, 11.9565696230, 3, 0.0075334250548),  # Stuart (1955); Agresti (2013) §11.3: 11.96
-    # R: coin::mh_test(hyp)
-    (HYP, 13.7647058824, 2, 0.00102572772656),
-    # R: coin::mh_test(as.table(T4))
-    (T4, 4.5493982648, 3, 0.207926171216),
-])
-def test_stuart_maxwell_matches_published_and_r(table, chi2, df, p):
-    out = stuart_maxwell(table)
-    assert out["statistic"].item() == pytest.approx(chi2, rel=1e-9)
-    assert out["df"].item() == df
-    assert out["p"].item() == pytest.approx(p, rel=1e-8)
-
-
-def fleiss_3x3(t):
-    """The closed form for three categories (Fleiss & Everitt, 1971; Fleiss, Levin & Paik, 2003)."""
-    nb = (t + t.T) / 2
-    d = t.sum(1) - t.sum(0)
-    num = nb[1, 2] * d[0] ** 2 + nb[0, 2] * d[1] ** 2 + nb[0, 1] * d[2] ** 2
-    return num / (2 * (nb[0, 1] * nb[0, 2] + nb[0, 1] * nb[1, 2] + nb[0, 2] * nb[1, 2]))
-
-
-def reduced_form(t):
-    """Textbook form: drop the last category and invert the (k-1) x (k-1) covariance."""
-    d = (t.sum(1) - t.sum(0))[:-1]
-    v = -(t + t.T).astype(float)
-    np.fill_diagonal(v, t.sum(1) + t.sum(0) - 2 * np.diag(t))
-    v = v[:-1, :-1]
-    return float(d @ np.linalg.solve(v, d))
-
-
-def test_stuart_maxwell_equals_independent_forms(rng_tables):
-    threes, fives = rng_tables
-    ours3 = stuart_maxwell(threes)["statistic"].to_numpy()
-    np.testing.assert_allclose(ours3, [fleiss_3x3(t) for t in threes], rtol=1e-10)
-    ours5 = stuart_maxwell(fives)["statistic"].to_numpy()
-    np.testing.assert_allclose(ours5, [reduced_form(t) for t in fives], rtol=1e-10)
-    # a 2 x 2 table gives McNemar's statistic without continuity correction: (b - c)^2 / (b + c)
-    assert stuart_maxwell(np.array([[30, 12], [4, 20]]))["statistic"].item() == pytest.approx(4.0)
-
-
-@pytest.fixture()
-def rng_tables():
-    rng = np.random.default_rng(20)
-    return rng.integers(1, 40, (25, 3, 3)), rng.integers(1, 40, (25, 5, 5))
-
-
-def test_stuart_maxwell_unused_level_drops_out_and_nobody_changing_is_nan():
-    padded = np.zeros((5, 5), dtype=int)
-    padded[:4, :4] = T4  # a fifth level nobody is in (e.g. zelfbeheer)
-    # R: coin::mh_test on the padded 5 x 5 table gives chi-squared = 4.5494, df = 3
-    out = stuart_maxwell(padded)
-    assert out["statistic"].item() == pytest.approx(4.5493982648, rel=1e-9)
-    assert out["df"].item() == 3
-    still = stuart_maxwell(np.diag([5, 7, 9]))
-    assert still["df"].item() == 0 and np.isnan(still["p"].item())
-
 
 # A hand-computed example: 12 parents with a Gerdes level at both waves, one pre-only and one
 # undetermined at post (both left out of the pairs).

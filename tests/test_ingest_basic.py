@@ -108,7 +108,8 @@ def test_formula_injection_neutralised_in_rejected(tmp_path):
 def test_pseudonym_job_equals_in_process_pseudonyms():
     import pyarrow as pa
 
-    from partnerschap_eval.privacy import PseudonymJob, pseudonym_array
+    from partnerschap_eval.ingest._fast import PseudonymJob
+    from partnerschap_eval.privacy import pseudonym_array
 
     ids = pa.array(["0012", "", "zoë-7", "x" * 300, "a\nb", "12"] * 3).slice(2, 12)
     for key in (KEY, b"k" * 100):  # keys longer than the hash block are hashed first
@@ -123,18 +124,19 @@ def test_pseudonym_job_small_or_broken_falls_back_to_in_process(monkeypatch):
     import pyarrow as pa
 
     from partnerschap_eval import privacy
+    from partnerschap_eval.ingest import _fast
 
     ids = pa.array(["1", "2"])
-    small = privacy.PseudonymJob(ids, KEY)
+    small = _fast.PseudonymJob(ids, KEY)
     assert not small._procs  # below the threshold: no process at all
     assert small.result().equals(privacy.pseudonym_array(ids, KEY))
-    empty = privacy.PseudonymJob(pa.array([], pa.string()), KEY, min_ids=0)
+    empty = _fast.PseudonymJob(pa.array([], pa.string()), KEY, min_ids=0)
     assert len(empty.result()) == 0
-    monkeypatch.setattr(privacy.sys, "executable", "/nonexistent/python")
-    broken = privacy.PseudonymJob(ids, KEY, min_ids=0)
+    monkeypatch.setattr(_fast.sys, "executable", "/nonexistent/python")
+    broken = _fast.PseudonymJob(ids, KEY, min_ids=0)
     assert broken.result().equals(privacy.pseudonym_array(ids, KEY))
-    monkeypatch.setattr(privacy.sys, "executable", "/usr/bin/uwsgi")  # embedded: not started
-    embedded = privacy.PseudonymJob(ids, KEY, min_ids=0)
+    monkeypatch.setattr(_fast.sys, "executable", "/usr/bin/uwsgi")  # embedded: not started
+    embedded = _fast.PseudonymJob(ids, KEY, min_ids=0)
     assert not embedded._procs
     assert embedded.result().equals(privacy.pseudonym_array(ids, KEY))
 
@@ -142,7 +144,7 @@ def test_pseudonym_job_small_or_broken_falls_back_to_in_process(monkeypatch):
 def test_pseudonym_job_closed_without_result_leaves_no_child():
     import pyarrow as pa
 
-    from partnerschap_eval.privacy import PseudonymJob
+    from partnerschap_eval.ingest._fast import PseudonymJob
 
     job = PseudonymJob(pa.array([str(i) for i in range(1000)]), KEY, min_ids=0)
     procs = [proc for proc, _ in job._procs]
@@ -153,10 +155,10 @@ def test_pseudonym_job_closed_without_result_leaves_no_child():
 
 
 def test_large_single_file_uses_the_child_and_matches_hmac(tmp_path, monkeypatch):
-    from partnerschap_eval import privacy
+    from partnerschap_eval.ingest import _fast
 
-    monkeypatch.setattr(privacy, "PARALLEL_MIN_IDS", 0)
-    monkeypatch.setattr(privacy.PseudonymJob.__init__, "__defaults__", (0,))
+    monkeypatch.setattr(_fast, "PARALLEL_MIN_IDS", 0)
+    monkeypatch.setattr(_fast.PseudonymJob.__init__, "__defaults__", (0,))
     text = HEADER + "".join(f"{i:04d},De Linde,ouder,,4,4,4,4,4,4\n" for i in range(50))
     res = ingest(tmp_path, text, wave="pre")
     got = sorted(res.responses["respondent_id"])
@@ -168,12 +170,12 @@ def test_large_single_file_uses_the_child_and_matches_hmac(tmp_path, monkeypatch
 def test_threaded_paths_write_the_same_bytes(tmp_path, monkeypatch):
     """The threaded float table and CSV writer (large inputs) equal the serial ones."""
     from partnerschap_eval import _io
-    from partnerschap_eval.ingest import pipeline
+    from partnerschap_eval.ingest import _fast
 
     text = HEADER + "".join(f"{i:04d},School {i % 3},ouder,,{i % 5 + 1},,3,=x,4,{i % 2 + 1}\n"
                             for i in range(300))
     serial = write_ingest_outputs(ingest(tmp_path, text, wave="pre"), tmp_path / "serial")
-    monkeypatch.setattr(pipeline, "_THREADED_MIN_CELLS", 0)
+    monkeypatch.setattr(_fast, "THREADED_MIN_CELLS", 0)
     monkeypatch.setattr(_io, "_THREADED_MIN_CELLS", 0)
     monkeypatch.setattr(_io, "_ROWS_PER_BLOCK", 7)  # many blocks, written in order
     monkeypatch.setattr(_io, "_ROWS_PER_FILL", 3)  # and each filled in slices
@@ -199,21 +201,21 @@ def test_edited_responses_frame_is_what_gets_written(tmp_path):
 def test_sort_order_is_lexsort_order():
     import numpy as np
 
-    from partnerschap_eval.ingest.pipeline import _sort_order
+    from partnerschap_eval.ingest._fast import sort_order
 
     rng = np.random.default_rng(1)
     for n, span in ((0, 3), (1, 3), (500, 4), (500, 10**6), (300, 2**40)):
         keys = [rng.integers(-1, span, n) for _ in range(3)]  # ties and -1 (missing) included
-        assert np.array_equal(_sort_order(keys), np.lexsort(keys[::-1]))
+        assert np.array_equal(sort_order(keys), np.lexsort(keys[::-1]))
     unique = [np.zeros(50, np.int64), rng.permutation(50)]
-    assert np.array_equal(_sort_order(unique), np.lexsort(unique[::-1]))
+    assert np.array_equal(sort_order(unique), np.lexsort(unique[::-1]))
 
 
 def test_pseudonym_sort_is_full_rank_order():
     import numpy as np
     import pyarrow as pa
 
-    from partnerschap_eval.ingest.pipeline import _pseudonym_sort, _sort_order, pseudonym_rank
+    from partnerschap_eval.ingest._fast import pseudonym_rank, pseudonym_sort, sort_order
 
     rng = np.random.default_rng(2)
     for n_names, n_rows, waves, schools in ((40, 60, 2, 3), (5, 5, 1, 1), (300, 500, 2, 700)):
@@ -225,19 +227,19 @@ def test_pseudonym_sort_is_full_rank_order():
         pairs = rng.choice(n_names * waves, size=min(n_rows, n_names * waves), replace=False)
         gid, wave = pairs // waves, pairs % waves
         school = rng.integers(0, schools, len(pairs))
-        expected = _sort_order([wave, school, pseudonym_rank(names)[gid]])
-        order = _pseudonym_sort(wave, school, names, gid)
+        expected = sort_order([wave, school, pseudonym_rank(names)[gid]])
+        order = pseudonym_sort(wave, school, names, gid)
         assert order is None or np.array_equal(order, expected)
     # digits that differ only below the bits left beside the row numbers: the positions of the
     # full keys are sorted instead, still in string order
     close = pa.array(["p-" + "0" * 15 + "1" + "0" * 4, "p-" + "0" * 15 + "0" + "f" * 4])
-    assert _pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), close,
+    assert pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), close,
                            np.arange(2)).tolist() == [1, 0]
     # equal leading digits in one group cannot be ordered by the packed key: the caller ranks
     same = pa.array(["p-" + "0" * 19 + "1", "p-" + "0" * 19 + "2"])
-    assert _pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), same,
+    assert pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), same,
                            np.arange(2)) is None
-    assert _pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), pa.array(["a", "b"]),
+    assert pseudonym_sort(np.zeros(2, np.int64), np.zeros(2, np.int64), pa.array(["a", "b"]),
                            np.arange(2)) is None
 
 
@@ -258,26 +260,25 @@ def test_fixed_width_text_written_as_the_csv_module_would(tmp_path, cells):
         assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "slow.csv").read_bytes()
 
 
-def test_shared_is_duplicated_keep_false():
+def test_shared_keys_is_duplicated_keep_false():
     import numpy as np
 
-    from partnerschap_eval.ingest.pipeline import _shared
+    from partnerschap_eval.ingest._fast import shared_keys
 
     rng = np.random.default_rng(2)
     for keys in (np.zeros(0, np.int64), rng.integers(0, 50, 80), rng.integers(-3, 5, 30),
                  rng.integers(0, 2**40, 50), np.array([7, 7]), np.array([3])):
-        assert np.array_equal(_shared(keys), pd.Series(keys).duplicated(keep=False).to_numpy())
+        assert np.array_equal(shared_keys(keys), pd.Series(keys).duplicated(keep=False).to_numpy())
 
 
 def test_error_after_the_child_started_ends_it(tmp_path, monkeypatch):
-    from partnerschap_eval import privacy
     from partnerschap_eval.errors import InputError
-    from partnerschap_eval.ingest import pipeline
+    from partnerschap_eval.ingest import _fast, pipeline
 
-    monkeypatch.setattr(pipeline, "_THREADED_MIN_CELLS", 0)
-    monkeypatch.setattr(privacy.PseudonymJob.__init__, "__defaults__", (0,))
+    monkeypatch.setattr(_fast, "THREADED_MIN_CELLS", 0)
+    monkeypatch.setattr(_fast.PseudonymJob.__init__, "__defaults__", (0,))
     children = []
-    real_init = privacy.PseudonymJob.__init__
+    real_init = _fast.PseudonymJob.__init__
 
     def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
@@ -286,7 +287,7 @@ def test_error_after_the_child_started_ends_it(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise InputError("a problem found after hashing began")
 
-    monkeypatch.setattr(privacy.PseudonymJob, "__init__", init)
+    monkeypatch.setattr(_fast.PseudonymJob, "__init__", init)
     monkeypatch.setattr(pipeline, "_check_and_decode", fail)
     text = "respondent,school,rol,meting,rec1\n" + "".join(
         f"{i:04d},De Linde,ouder,voormeting,4\n" for i in range(50))
@@ -318,14 +319,14 @@ def test_large_tables_mapped_in_at_once_behave_as_arrays(monkeypatch):
 
     import numpy as np
 
-    from partnerschap_eval.ingest import pipeline
+    from partnerschap_eval.ingest import _fast
 
-    monkeypatch.setattr(pipeline, "_POPULATE_MIN_BYTES", 0)
-    table = pipeline._table((5, 3), np.int16)
+    monkeypatch.setattr(_fast, "POPULATE_MIN_BYTES", 0)
+    table = _fast.new_table((5, 3), np.int16)
     assert table.shape == (5, 3) and table.dtype == np.int16 and table.flags.f_contiguous
     table[:, 1] = 7
     answers = np.asfortranarray(np.array([[0, -1], [2, 1], [-1, 0]], dtype=np.int16))
-    out = pipeline._take_rows(answers, np.array([2, 0]), 1, 5)
+    out = _fast.take_rows(answers, np.array([2, 0]), 1, 5)
     assert out.flags.writeable
     frame = pd.DataFrame(out, copy=False)
     assert pickle.loads(pickle.dumps(frame)).equals(frame)

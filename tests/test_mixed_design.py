@@ -98,10 +98,10 @@ def test_a_contrast_of_two_coefficients_matches_contest(fits, model):
     ref = R[model]["contrast_T2_minus_T1"]
     got = fits[model].contrast({"waveT2:conditionintervention": 1,
                                 "waveT1:conditionintervention": -1})
-    np.testing.assert_allclose(got["estimate"], ref["estimate"], atol=1e-6)
-    np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-6)
-    np.testing.assert_allclose(got["df"], ref["df"], rtol=1e-5)
-    np.testing.assert_allclose([got["ci_low"], got["ci_high"]], [ref["ci_low"], ref["ci_high"]],
+    np.testing.assert_allclose(got.estimate, ref["estimate"], atol=1e-6)
+    np.testing.assert_allclose(got.se, ref["se"], rtol=1e-6)
+    np.testing.assert_allclose(got.df, ref["df"], rtol=1e-5)
+    np.testing.assert_allclose([got.ci_low, got.ci_high], [ref["ci_low"], ref["ci_high"]],
                                atol=1e-6)
 
 
@@ -255,20 +255,30 @@ def test_joint_did_f_test_matches_lmertest_anova(model, with_role):
     ref = R[model]["joint_did"]
     did = did_mixed_model(_data("did_3w.csv"), "score", ["T0", "T1", "T2"], COND,
                           with_role=with_role)
-    assert did.joint["num_df"] == ref["num_df"] == 2
-    np.testing.assert_allclose(did.joint["F"], ref["F"], rtol=1e-6)
-    np.testing.assert_allclose(did.joint["den_df"], ref["den_df"], rtol=1e-5)
-    np.testing.assert_allclose(did.joint["p"], ref["p"], rtol=1e-5)
+    assert did.joint.num_df == ref["num_df"] == 2
+    np.testing.assert_allclose(did.joint.F, ref["F"], rtol=1e-6)
+    np.testing.assert_allclose(did.joint.den_df, ref["den_df"], rtol=1e-5)
+    np.testing.assert_allclose(did.joint.p, ref["p"], rtol=1e-5)
     np.testing.assert_allclose(ref["anova_den_df"], ref["den_df"], rtol=1e-12)
+
+
+def test_a_contrast_on_one_term_is_that_term_s_row(fits):
+    """A unit contrast reproduces the term's own Satterthwaite test (another CI level too)."""
+    fit = fits["did_2w_8"]
+    term = "wavepost:conditionintervention"
+    row = fit.to_frame(ci_level=0.9).set_index("term").loc[term]
+    got = fit.contrast({term: 1.0}, ci_level=0.9).to_frame().iloc[0]
+    for name in ["estimate", "se", "df", "t", "p", "ci_low", "ci_high", "ci_level"]:
+        np.testing.assert_allclose(got[name], row[name], rtol=1e-9, err_msg=name)
 
 
 def test_a_one_row_joint_test_is_the_squared_t_test(fits):
     fit = fits["did_2w_8"]
     one = fit.joint_test([{"wavepost:conditionintervention": 1}])
     i = fit.terms.index("wavepost:conditionintervention")
-    np.testing.assert_allclose(one["F"], fit.t[i] ** 2, rtol=1e-12)
-    np.testing.assert_allclose(one["den_df"], fit.df[i], rtol=1e-12)
-    np.testing.assert_allclose(one["p"], fit.p[i], rtol=1e-9)
+    np.testing.assert_allclose(one.F, fit.t[i] ** 2, rtol=1e-12)
+    np.testing.assert_allclose(one.den_df, fit.df[i], rtol=1e-12)
+    np.testing.assert_allclose(one.p, fit.p[i], rtol=1e-9)
 
 
 def test_one_grouping_factor_balanced_gives_the_anova_df_and_the_two_level_engine_s_fit():

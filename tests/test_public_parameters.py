@@ -23,7 +23,7 @@ import pytest
 from partnerschap_eval import evaluation as ev
 from partnerschap_eval import psychometrics as ps
 from partnerschap_eval.errors import InputError
-from partnerschap_eval.evaluation import designs, imputation, mixed_design
+from partnerschap_eval.evaluation import designs, imputation, mixed_design, ordinal
 from partnerschap_eval.instruments import load_instrument
 from partnerschap_eval.results import (
     evaluate,
@@ -38,7 +38,7 @@ from partnerschap_eval.synth import StudyDesign, simulate_frameworks, simulate_s
 MODULES = ["partnerschap_eval.psychometrics", "partnerschap_eval.psychometrics.longitudinal",
            "partnerschap_eval.evaluation", "partnerschap_eval.evaluation.designs",
            "partnerschap_eval.evaluation.imputation", "partnerschap_eval.evaluation.mixed_design",
-           "partnerschap_eval.results",
+           "partnerschap_eval.evaluation.ordinal", "partnerschap_eval.results",
            "partnerschap_eval.results.frameworks", "partnerschap_eval.results.quality",
            "partnerschap_eval.results.scales", "partnerschap_eval.results.schools",
            "partnerschap_eval.scoring"]
@@ -95,6 +95,8 @@ CALLS = {
     ev.paired_test: ((PRE, POST), {}),
     ev.ncp_ci: ((2.0, 10), {}),
     ev.dz_ci: ((2.0, 11), {}),
+    ev.ncp_ci_frame: ((np.array([2.0, -1.0]), 10), {}),
+    ev.dz_ci_frame: ((np.array([2.0, -1.0]), np.array([11, 30])), {}),
     ev.welch_test: ((PRE, POST), {}),
     ev.hedges_g: ((PRE, POST), {}),
     ev.role_gap: ((SCORES, "x", "pre", "post"), {}),
@@ -108,6 +110,8 @@ CALLS = {
     imputation.pool_paired_contrasts: ((COMPLETED, ["pre", "post"]), {}),
     mixed_design.fit_lmm: ((PRE, np.ones((30, 1)), {"g": np.arange(30) % 5}), {}),
     mixed_design.did_mixed_model: ((STUDY_SCORES, SCALE, ["pre", "post"], SIX_SCHOOLS), {}),
+    ordinal.transition_change: ((np.array([[3, 2], [1, 4]]),), {}),
+    ordinal.transition_change_frame: ((np.array([[[3, 2], [1, 4]], [[0, 5], [2, 2]]]),), {}),
     evaluate: ((STUDY, "partnerschap"), {"mixed": False, "min_cell": 5}),
     school_results: ((STUDY_SCORES, INST, "pre", "post"), {"min_cell": 5}),
     scale_quality: ((STUDY, INST), {"min_cell": 5}),

@@ -3,7 +3,7 @@
 The 95 % CIs of the mean difference (t) and of d_z (noncentral t) must cover the truth in
 95 ± 2 % of the studies, and with no effect the paired t test must reject in 5 ± 1.5 %. All
 studies are computed at once with numpy (the noncentral-t limits by the vectorised root finder
-of :func:`partnerschap_eval.evaluation.dz_ci`); a sample of them is checked against the
+of :func:`partnerschap_eval.evaluation.dz_ci_frame`); a sample of them is checked against the
 production :func:`~partnerschap_eval.evaluation.paired_test`. The seed is fixed, so the counts
 below are deterministic (binomial SE of a 95 % coverage over 1000 studies: 0.7 points).
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from partnerschap_eval.evaluation import dz_ci, paired_test
+from partnerschap_eval.evaluation import dz_ci_frame, paired_test
 
 N_STUDIES = 1000
 N_PAIRS = 30
@@ -40,8 +40,8 @@ def _vectorised(pre: np.ndarray, post: np.ndarray) -> dict[str, np.ndarray]:
     se = sd / np.sqrt(n)
     t = mean / se
     q = stats.t.ppf(0.975, n - 1)
-    ci_z = dz_ci(t, np.full(t.shape, n))
-    lo_z, hi_z = ci_z.low, ci_z.high
+    ci_z = dz_ci_frame(t, n)
+    lo_z, hi_z = ci_z["low"].to_numpy(), ci_z["high"].to_numpy()
     return {"mean": mean, "ci_low": mean - q * se, "ci_high": mean + q * se, "t": t,
             "p": 2 * stats.t.sf(np.abs(t), n - 1), "d_z": mean / sd,
             "d_z_ci_low": lo_z, "d_z_ci_high": hi_z}

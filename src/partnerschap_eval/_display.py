@@ -27,7 +27,6 @@ import math
 import numbers
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["Display", "Interval"]
@@ -74,25 +73,18 @@ class Display:
 
 @dataclass(frozen=True)
 class Interval(Display):
-    """A confidence interval: ``low``, ``high`` and its ``level``.
+    """One confidence interval: ``low``, ``high`` and its ``level`` (floats).
 
-    The limits are floats for one interval; a vectorised statistic (``ncp_ci``, ``dz_ci``,
-    ``feldt_ci`` given arrays) returns one ``Interval`` whose limits are arrays of the input's
-    shape, and :meth:`to_frame` then has one row per element.
+    A statistic that computes many intervals at once returns a tidy frame with the columns
+    ``low, high, level`` instead (e.g. ``evaluation.dz_ci_frame``), never an ``Interval`` of
+    arrays.
 
     >>> Interval(0.2, 0.9, 0.95).summary()
     'Interval: low = 0.2, high = 0.9, level = 0.95'
-    >>> len(Interval(np.array([0.1, 0.2]), np.array([0.5, 0.6]), 0.9).to_frame())
-    2
+    >>> Interval(0.2, 0.9, 0.95).to_frame().columns.tolist()
+    ['low', 'high', 'level']
     """
 
-    low: float | np.ndarray
-    high: float | np.ndarray
+    low: float
+    high: float
     level: float
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per interval: ``low, high, level``."""
-        low, high = np.broadcast_arrays(np.asarray(self.low, dtype=float),
-                                        np.asarray(self.high, dtype=float))
-        return pd.DataFrame({"low": np.ravel(low), "high": np.ravel(high),
-                             "level": self.level})

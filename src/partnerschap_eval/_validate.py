@@ -21,7 +21,7 @@ import numbers
 from .errors import InputError, MinCellError, Msg
 
 __all__ = ["MAX_MIN_CELL", "NAN_POLICIES", "check_ci_level", "check_min_cell", "check_n_boot",
-           "check_nan_policy", "check_probability"]
+           "check_nan_policy", "check_probability", "check_number"]
 
 #: The largest minimum cell size accepted: a bigger one would suppress every number of any
 #: realistic study (a class has ~25 parents, a municipality a few thousand) and is a typo.
@@ -48,6 +48,20 @@ def check_probability(value: object, name: str) -> float:
         return float(value)
     raise InputError(f"{name} is {_shown(value)}, but it must be a number strictly between 0 "
                      f"and 1 (for example 0.95 for a 95 % interval).")
+
+
+def check_number(value: object, name: str, many: str = "") -> float:
+    """One real number (a Python or NumPy scalar, not an array), as a float.
+
+    ``many`` names the function that takes arrays, for the message.
+
+    >>> check_number(3, "t")
+    3.0
+    """
+    if _is_real(value):
+        return float(value)
+    hint = f"; for many at once use {many}" if many else ""
+    raise InputError(f"{name} is {_shown(value)}, but it must be one number{hint}.")
 
 
 def check_ci_level(value: object, name: str = "ci_level") -> float:

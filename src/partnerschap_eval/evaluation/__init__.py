@@ -45,12 +45,13 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from .._display import Display, Interval
-from .._validate import check_ci_level, check_probability
+from .._validate import check_ci_level, check_number, check_probability
 
 __all__ = [
     "PairedResult", "WilcoxonResult", "ReliableChange", "WelchResult", "HedgesG", "RoleGap",
     "Attrition", "RandomInterceptFit", "MixedModelResult",
-    "paired_scores", "paired_test", "ncp_ci", "dz_ci", "Interval", "wilcoxon_signed_rank",
+    "paired_scores", "paired_test", "ncp_ci", "ncp_ci_frame", "dz_ci", "dz_ci_frame", "Interval",
+    "wilcoxon_signed_rank",
     "reliable_change", "bh_adjust", "design_effect", "hedges_j", "welch_test", "hedges_g",
     "role_gap", "unpaired_at_wave", "Unpaired", "attrition", "min_detectable_dz", "fit_random_intercepts", "mixed_model",
     "PROFESSIONAL_ROLES", "CHANGE_EDGES", "change_distribution", "WILCOXON_DECIMALS",
@@ -118,47 +119,87 @@ def _solve_ncp(t: np.ndarray, df: np.ndarray, target: float) -> np.ndarray:
     return out
 
 
-def ncp_ci(t: float | np.ndarray, df: float | np.ndarray,
-           ci_level: float = 0.95) -> Interval:
+def _ncp_limits(t: np.ndarray, df: np.ndarray, ci_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper noncentrality limits of 1-d float arrays (one pair per element)."""
+    alpha = 1 - ci_level
+    return _solve_ncp(t, df, 1 - alpha / 2), _solve_ncp(t, df, alpha / 2)
+
+
+def _flat(**arrays) -> list[np.ndarray]:
+    """Broadcast array-likes to one 1-d float array each (C order)."""
+    return [np.atleast_1d(a).astype(float).ravel() for a in
+            np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in arrays.values()))]
+
+
+def ncp_ci(t: float, df: float, ci_level: float = 0.95) -> Interval:
     """Confidence limits of a noncentrality parameter by inverting the noncentral t.
 
     The lower limit :math:`\\lambda_L` solves :math:`P(T_{df,\\lambda_L} \\le t) = 1 - a/2`, the
-    upper :math:`P(T_{df,\\lambda_U} \\le t) = a/2` (Steiger & Fouladi, 1997). Vectorised:
-    ``t`` and ``df`` may be arrays (one interval per element); solved to ~1e-12.
+    upper :math:`P(T_{df,\\lambda_U} \\le t) = a/2` (Steiger & Fouladi, 1997); solved to ~1e-12.
+    One interval; :func:`ncp_ci_frame` takes arrays.
 
     >>> ci = ncp_ci(4.062127683, 9)         # R: 1.311168 6.697756 (uniroot on pt())
-    >>> round(float(ci.low), 6), round(float(ci.high), 6)
+    >>> round(ci.low, 6), round(ci.high, 6)
     (1.311168, 6.697756)
     """
     ci_level = check_ci_level(ci_level)
-    t_arr, df_arr = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(df, dtype=float))
-    t_arr, df_arr = np.atleast_1d(t_arr).astype(float), np.atleast_1d(df_arr).astype(float)
-    alpha = 1 - ci_level
-    lo = _solve_ncp(t_arr, df_arr, 1 - alpha / 2)
-    hi = _solve_ncp(t_arr, df_arr, alpha / 2)
-    if np.ndim(t) == 0 and np.ndim(df) == 0:
-        return Interval(lo[0], hi[0], ci_level)
-    return Interval(lo, hi, ci_level)
+    t_arr = np.array([check_number(t, "t", "ncp_ci_frame")])
+    df_arr = np.array([check_number(df, "df", "ncp_ci_frame")])
+    lo, hi = _ncp_limits(t_arr, df_arr, ci_level)
+    return Interval(float(lo[0]), float(hi[0]), ci_level)
 
 
-def dz_ci(t: float | np.ndarray, n: int | np.ndarray,
-          ci_level: float = 0.95) -> Interval:
+def ncp_ci_frame(t: float | np.ndarray, df: float | np.ndarray,
+                 ci_level: float = 0.95) -> pd.DataFrame:
+    """:func:`ncp_ci` of many values at once: one row per element of ``t`` and ``df``
+    (broadcast against each other, flattened in C order), columns ``low, high, level``.
+
+    All elements are solved together, so thousands of limits cost about as much as one.
+
+    At t = 0 the limits are :math:`\\pm z_{1-a/2}`, because :math:`P(T_{df,\\lambda} \\le 0) =
+    \\Phi(-\\lambda)`:
+
+    >>> ncp_ci_frame([4.062127683, 0.0], 9).round(6).values.tolist()
+    [[1.311168, 6.697756, 0.95], [-1.959964, 1.959964, 0.95]]
+    """
+    ci_level = check_ci_level(ci_level)
+    t_arr, df_arr = _flat(t=t, df=df)
+    lo, hi = _ncp_limits(t_arr, df_arr, ci_level)
+    return pd.DataFrame({"low": lo, "high": hi, "level": ci_level})
+
+
+def dz_ci(t: float, n: int, ci_level: float = 0.95) -> Interval:
     """Confidence interval of d_z: the noncentral-t limits of the paired t divided by √n.
 
     :math:`[\\lambda_L, \\lambda_U]/\\sqrt n` with df = n - 1 (:func:`ncp_ci`; as R's effectsize,
-    which solves the same equations less tightly with ``optim``). Vectorised over ``t``/``n``.
+    which solves the same equations less tightly with ``optim``). One interval;
+    :func:`dz_ci_frame` takes arrays.
 
     >>> ci = dz_ci(4.062128, 10)   # R sleep data: 0.415, 2.118
     >>> round(ci.low, 3), round(ci.high, 3)
     (0.415, 2.118)
     """
     ci_level = check_ci_level(ci_level)
-    n_arr = np.asarray(n, dtype=float)
-    ncp = ncp_ci(t, n_arr - 1, ci_level)
-    if np.ndim(ncp.low) == 0:
-        root = math.sqrt(float(n_arr))
-        return Interval(float(ncp.low) / root, float(ncp.high) / root, ci_level)
-    return Interval(ncp.low / np.sqrt(n_arr), ncp.high / np.sqrt(n_arr), ci_level)
+    n_f = check_number(n, "n", "dz_ci_frame")
+    t_arr = np.array([check_number(t, "t", "dz_ci_frame")])
+    lo, hi = _ncp_limits(t_arr, np.array([n_f - 1]), ci_level)
+    root = math.sqrt(n_f)
+    return Interval(float(lo[0]) / root, float(hi[0]) / root, ci_level)
+
+
+def dz_ci_frame(t: float | np.ndarray, n: int | np.ndarray,
+                ci_level: float = 0.95) -> pd.DataFrame:
+    """:func:`dz_ci` of many paired t values at once: one row per element of ``t`` and ``n``
+    (broadcast, flattened in C order), columns ``low, high, level``.
+
+    >>> dz_ci_frame([4.062128, -4.062128], 10).round(3)[["low", "high"]].values.tolist()
+    [[0.415, 2.118], [-2.118, -0.415]]
+    """
+    ci_level = check_ci_level(ci_level)
+    t_arr, n_arr = _flat(t=t, n=n)
+    lo, hi = _ncp_limits(t_arr, n_arr - 1, ci_level)
+    root = np.sqrt(n_arr)
+    return pd.DataFrame({"low": lo / root, "high": hi / root, "level": ci_level})
 
 
 def hedges_j(df: float, method: str = "approx") -> float:

@@ -46,7 +46,7 @@ from .._display import Display
 from .._validate import check_ci_level
 from ..errors import InputError
 
-__all__ = ["LmmFit", "DidResult", "fit_lmm", "interaction", "did_mixed_model",
+__all__ = ["LmmFit", "Contrast", "JointTest", "DidResult", "fit_lmm", "interaction", "did_mixed_model",
            "SINGULAR_TOL", "EIGEN_TOL", "REFERENCE_CONDITIONS"]
 
 #: Reference condition of :func:`did_mixed_model` when none is named: the first one declared.
@@ -306,6 +306,41 @@ def _derivatives(fun, x: np.ndarray, steps: np.ndarray, levels: int = 3):
 # result
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Contrast(Display):
+    """One contrast :math:`L'b` of a mixed model's fixed effects (:meth:`LmmFit.contrast`):
+    estimate, SE, Satterthwaite ``df``, ``t``, two-sided ``p`` and the t-based CI.
+
+    >>> Contrast(0.5, 0.2, 10.0, 2.5, 0.0314, 0.054, 0.946, 0.95).summary()
+    'Contrast: estimate = 0.5, se = 0.2, df = 10, t = 2.5, p = 0.0314, ci_low = 0.054, \
+ci_high = 0.946, ci_level = 0.95'
+    """
+
+    estimate: float
+    se: float
+    df: float
+    t: float
+    p: float
+    ci_low: float
+    ci_high: float
+    ci_level: float = 0.95
+
+
+@dataclass(frozen=True)
+class JointTest(Display):
+    """F test of several contrasts at once (:meth:`LmmFit.joint_test`): ``F`` on ``num_df``
+    and Satterthwaite ``den_df`` degrees of freedom, and its ``p``.
+
+    >>> JointTest(F=4.0, num_df=2.0, den_df=20.0, p=0.0346).to_frame().columns.tolist()
+    ['F', 'num_df', 'den_df', 'p']
+    """
+
+    F: float
+    num_df: float
+    den_df: float
+    p: float
+
+
+@dataclass(frozen=True)
 class LmmFit(Display):
     """A fitted linear mixed model with random intercepts and Satterthwaite tests.
 
@@ -357,14 +392,14 @@ class LmmFit(Display):
                              "sd": np.sqrt(var)})
 
     def contrast(self, weights: Mapping[str, float] | Sequence[float],
-                 ci_level: float | None = None) -> dict[str, float]:
+                 ci_level: float | None = None) -> Contrast:
         """Estimate, SE, Satterthwaite df, t, p and CI of a contrast :math:`L'b`.
 
         ``weights`` maps term names to weights (others 0) or lists one weight per term. As
         lmerTest's ``contest1D``: :math:`\\nu = 2 (L'CL)^2 / (g'Ag)`, see :func:`fit_lmm`.
         """
         vec = self._weights(weights)
-        level = self.ci_level if ci_level is None else ci_level
+        level = self.ci_level if ci_level is None else check_ci_level(ci_level)
         est = float(vec @ np.array(self.estimates))
         var = float(vec @ self.cov @ vec)
         grad = np.einsum("i,kij,j->k", vec, self.jacobian, vec)
@@ -373,9 +408,8 @@ class LmmFit(Display):
         se = math.sqrt(var)
         t = est / se
         q = float(stats.t.ppf(1 - (1 - level) / 2, df))
-        return {"estimate": est, "se": se, "df": df, "t": t,
-                "p": float(2 * stats.t.sf(abs(t), df)), "ci_low": est - q * se,
-                "ci_high": est + q * se, "ci_level": level}
+        return Contrast(estimate=est, se=se, df=df, t=t, p=float(2 * stats.t.sf(abs(t), df)),
+                        ci_low=est - q * se, ci_high=est + q * se, ci_level=level)
 
     def _weights(self, weights) -> np.ndarray:
         if isinstance(weights, Mapping):
@@ -389,7 +423,7 @@ class LmmFit(Display):
         return vec
 
     def joint_test(self, rows: Sequence[Mapping[str, float] | Sequence[float]]
-                   ) -> dict[str, float]:
+                   ) -> JointTest:
         """F test of several contrasts at once (:math:`H_0: Lb = 0`), as lmerTest's
         ``contestMD`` (and ``anova()`` for a model term).
 
@@ -398,7 +432,7 @@ class LmmFit(Display):
         :math:`F = \\sum_m (P_m'Lb)^2/d_m / q` and the denominator df are
         :math:`2E/(E - q)`, :math:`E = \\sum_m \\nu_m/(\\nu_m - 2)` (2 when any
         :math:`\\nu_m \\le 2`; the mean when all are equal; Kuznetsova et al., 2017, sec. 3.4).
-        Returns ``F, num_df, den_df, p``.
+        Returns a :class:`JointTest` (``F, num_df, den_df, p``).
         """
         mat = np.vstack([self._weights(r) for r in rows])
         v = mat @ self.cov @ mat.T
@@ -420,8 +454,7 @@ class LmmFit(Display):
         else:
             e = float(np.sum(nu / (nu - 2)))
             den = 2 * e / (e - q)
-        return {"F": f, "num_df": float(q), "den_df": den,
-                "p": float(stats.f.sf(f, q, den))}
+        return JointTest(F=f, num_df=float(q), den_df=den, p=float(stats.f.sf(f, q, den)))
 
     def summary(self) -> str:
         flags = ("" if self.converged else " NOT CONVERGED") + (" SINGULAR" if self.singular
@@ -720,7 +753,7 @@ class DidResult(Display):
 
     ``effects`` has one row per contrast ``<wave>-<first wave>``: ``contrast, wave, term,
     estimate, se, df, t, p, ci_low, ci_high, ci_level, d, d_ci_low, d_ci_high, d_total``.
-    ``joint`` is the F test that every wave's DiD is 0 (``F, num_df, den_df, p``; lmerTest's
+    ``joint`` is the :class:`JointTest` that every wave's DiD is 0 (lmerTest's
     ``anova()`` row ``wave:condition``).
     """
 
@@ -740,7 +773,7 @@ class DidResult(Display):
     warnings: tuple[str, ...]
     effects: pd.DataFrame = field(repr=False, compare=False)
     fit: LmmFit = field(repr=False, compare=False)
-    joint: dict = field(default_factory=dict, compare=False)
+    joint: JointTest | None = field(default=None, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         return self.effects.copy()

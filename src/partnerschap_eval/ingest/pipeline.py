@@ -26,11 +26,9 @@ Policy (the school-facing wording is in the README):
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,14 +38,13 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import __version__
-from .._io import render_texts, write_coded_csv, write_json, write_table_csv
+from .._io import write_json
 from .._outputs import output_set, seal_set
 from ..errors import InputError
 from ..instruments import Instrument, normalise_label
 from ..instruments import resolve as resolve_instrument
 from ..privacy import (
     WITHHELD,
-    PseudonymJob,
     Screened,
     declared,
     personal_data,
@@ -55,6 +52,19 @@ from ..privacy import (
     safe_log_value,
     screen,
     shown_path,
+)
+from ._fast import (
+    PseudonymJob,
+    new_table,
+    pseudonym_rank,
+    pseudonym_sort,
+    render_texts,
+    shared_keys,
+    sort_order,
+    take_rows,
+    thread_pool,
+    write_coded_csv,
+    write_table_csv,
 )
 from .columns import Coded, collapse_space, constant
 from .decode import AnswerDecoder, Cleared
@@ -166,7 +176,7 @@ class _Accepted:
 
     def frame(self) -> pd.DataFrame:
         keys = {k: _take_text(values, codes[self.rows]) for k, (values, codes) in self.keys.items()}
-        return _frame(keys, self.items, _take_rows(self.answers, self.rows, self.lo, self.hi))
+        return _frame(keys, self.items, take_rows(self.answers, self.rows, self.lo, self.hi))
 
     def write_csv(self, path: Path) -> None:
         scale = [str(v) for v in range(self.lo, self.hi + 1)]
@@ -325,7 +335,7 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
     # little fresh memory is touched (on a virtual machine a fresh megabyte cost up to 2 ms);
     # each mapped item's column is written by its decoder, the others are set to missing here
     span = inst.response_scale.max - inst.response_scale.min
-    decoded = _table((raw.n_rows, len(items)), np.int8 if span < 127 else np.int16)
+    decoded = new_table((raw.n_rows, len(items)), np.int8 if span < 127 else np.int16)
     mapped_targets = {cmap.targets[c] for c in mapped_items}
     for j, item in enumerate(items):
         if item not in mapped_targets:
@@ -345,10 +355,8 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
     # A large file's answer columns are then decoded by threads; the results are taken in column
     # order, so the table and the log are those of a serial run.
     _check_flags(raw, by_target, spec)
-    workers = (min(os.cpu_count() or 1, 4)
-               if raw.n_rows * len(mapped_items) >= _THREADED_MIN_CELLS else 1)
     names = None
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    pool = thread_pool(raw.n_rows * len(mapped_items))
     try:
         keys = pool.submit(_keys, raw, by_target, spec, identity) if pool is not None else None
         ids = raw.coded(by_target["respondent_id"])
@@ -505,43 +513,10 @@ def _rank(values: list[str]) -> np.ndarray:
     return rank
 
 
-def _sort_order(keys: list[np.ndarray]) -> np.ndarray:
-    """``np.lexsort`` of ranks (most significant first, each >= -1), but by one integer sort.
-
-    The ranks are packed into one int64 as digits of a mixed radix; when the packed values are
-    distinct (accepted rows: respondent and wave are unique) any sort gives lexsort's order, and
-    NumPy's default sort of a million integers is several times faster than lexsort of three
-    keys. Ties or a radix too large for 64 bits: lexsort itself.
-    """
-    if not len(keys[0]):
-        return np.zeros(0, dtype=np.intp)
-    bases = [int(k.max()) + 2 for k in keys]
-    if np.prod([float(b) for b in bases]) < 2.0**62:
-        packed = np.zeros(len(keys[0]), dtype=np.int64)
-        for k, base in zip(keys, bases, strict=True):
-            packed *= base
-            packed += k
-            packed += 1
-        order = np.argsort(packed)
-        ordered = packed[order]
-        if not np.any(ordered[1:] == ordered[:-1]):
-            return order
-    return np.lexsort(keys[::-1])
-
-
-def _shared(keys: np.ndarray) -> np.ndarray:
-    """``duplicated(keep=False)``: whether another element has the same key. Keys of accepted
-    rows are small non-negative integers (respondent x wave codes), so counting them in an array
-    takes a few milliseconds where hashing a million of them took 50."""
-    if len(keys) and keys.min() >= 0 and keys.max() < 4 * len(keys) + 1024:
-        return np.bincount(keys)[keys] > 1
-    return pd.Series(keys).duplicated(keep=False).to_numpy()
-
-
 def _mark_duplicates(reason: np.ndarray, key: np.ndarray, school: np.ndarray, role: np.ndarray,
                      items: np.ndarray) -> None:
     ok = np.flatnonzero(reason == 0)
-    dup = _shared(key[ok])
+    dup = shared_keys(key[ok])
     if not dup.any():
         return
     rows = ok[dup]
@@ -550,7 +525,7 @@ def _mark_duplicates(reason: np.ndarray, key: np.ndarray, school: np.ndarray, ro
     exact = sub.duplicated(keep="first").to_numpy()
     reason[rows[exact]] = _CODE[R_EXACT]
     rest = rows[~exact]
-    still = _shared(key[rest])
+    still = shared_keys(key[rest])
     reason[rest[still]] = _CODE[R_CONFLICT]
 
 
@@ -564,56 +539,6 @@ def _take_text(values: pa.Array | list[str], codes: np.ndarray) -> pa.Array:
 
 def pa_strings(values: list[str]) -> pa.Array:
     return pa.array(values, type=pa.string())
-
-
-#: Cells (rows x items) from which answers are decoded, and the float table filled, by
-#: several threads.
-_THREADED_MIN_CELLS = 1_000_000
-_POPULATE_MIN_BYTES = 32 << 20
-
-
-def _table(shape: tuple[int, int], dtype) -> np.ndarray:
-    """An uninitialised column-major table; a large one with its memory mapped in at once.
-
-    Touching fresh memory page by page (a fault each 4 kB) took 0.1-0.4 s for the 240 MB float
-    table of a million responses on a virtual machine, varying from run to run; the kernel maps a
-    whole region in one call (``MAP_POPULATE``) in a steady 0.05 s. Elsewhere: ``np.empty``.
-    """
-    nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
-    flag = getattr(mmap, "MAP_POPULATE", 0)
-    if nbytes >= _POPULATE_MIN_BYTES and flag and hasattr(mmap, "MAP_ANONYMOUS"):
-        try:
-            region = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flag)
-        except OSError:
-            pass
-        else:  # the array keeps the mapping alive; it is unmapped with the array's last view
-            return np.frombuffer(region, dtype=dtype).reshape(shape, order="F")
-    return np.empty(shape, dtype=dtype, order="F")
-
-
-def _take_rows(answers: np.ndarray, rows: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """The codes of ``rows`` as floats (NaN = missing), column-major, one item at a time.
-
-    NumPy's ``take`` releases the GIL, so for a large table the items are spread over threads
-    (a million rows x 30 items: 0.66 s on one core); the small codes become an index first, as
-    ``take`` would otherwise convert them to one itself, item by item, in a slower way.
-    """
-    as_float = np.append(np.arange(lo, hi + 1, dtype=float), np.nan)  # offset -1 -> NaN
-    out = _table((len(rows), answers.shape[1]), np.float64)
-    rows = np.asarray(rows, dtype=np.intp)
-
-    def item(j: int) -> None:
-        # "wrap": offset -1 takes the NaN slot, and no bounds pass over the index
-        np.take(as_float, answers[:, j].take(rows).astype(np.intp), out=out[:, j], mode="wrap")
-
-    workers = min(os.cpu_count() or 1, 4, answers.shape[1])
-    if workers > 1 and out.size >= _THREADED_MIN_CELLS:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(item, range(answers.shape[1])))
-    else:
-        for j in range(answers.shape[1]):
-            item(j)
-    return out
 
 
 def _frame(keys: dict[str, object], items: list[str], values: np.ndarray) -> pd.DataFrame:
@@ -790,10 +715,10 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
 
     accepted = np.flatnonzero(reason == 0)
     wave_rank, school_rank = _rank(waves_u)[gwave[accepted]], _rank(schools_u)[gschool[accepted]]
-    order = _pseudonym_sort(wave_rank, school_rank, names, gid[accepted])
+    order = pseudonym_sort(wave_rank, school_rank, names, gid[accepted])
     if order is None:
         name_rank = np.append(pseudonym_rank(names), -1)
-        order = _sort_order([wave_rank, school_rank, name_rank[gid[accepted]]])
+        order = sort_order([wave_rank, school_rank, name_rank[gid[accepted]]])
     accepted_table = _Accepted(
         keys={"respondent_id": (names, gid), "wave": (waves_u, gwave), "role": (role_names, role),
               "school_id": (schools_u, gschool)},
@@ -814,7 +739,7 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
         "reason_code": _take_text(REASON_CODES, reason[rej].astype(np.int64)),
         "respondent_id": _take_text(names, gid[rej]), "wave": _take_text(waves_u, gwave[rej]),
         "role": pa_strings(rej_role), "school_id": _take_text(schools_u, gschool[rej])},
-        items, _take_rows(item_values, rej, lo, hi))
+        items, take_rows(item_values, rej, lo, hi))
 
     file_logs = []
     for i, part in enumerate(parts):
@@ -848,83 +773,6 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
         },
     }
     return IngestResult(rejected=rejected, log=log, accepted=accepted_table)
-
-
-def _pseudonym_prefix(names) -> np.ndarray | None:
-    """The first 16 hex digits of each pseudonym as an unsigned 64-bit integer (their string
-    order is the numbers' order), or None when the names are not all ``p-`` + 20 digits."""
-    n = len(names)
-    if not n or names.null_count or names.buffers()[2] is None:
-        return None
-    offsets = np.frombuffer(names.buffers()[1], dtype=np.int32)[names.offset:names.offset + n + 1]
-    width = 2 + 20
-    if not np.all(np.diff(offsets) == width):
-        return None
-    raw = np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[0] + n * width]
-    hex_value = np.zeros(256, dtype=np.uint8)
-    hex_value[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
-    nibbles = hex_value[raw.reshape(n, width)[:, 2:18]]
-    packed = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])
-    return packed.view(">u8").ravel().astype(np.uint64)
-
-
-def _pseudonym_sort(wave_rank: np.ndarray, school_rank: np.ndarray, names,
-                    gid: np.ndarray) -> np.ndarray | None:
-    """The accepted rows' order by wave, school and pseudonym in one sort of 64-bit keys.
-
-    Wave and school ranks take the top bits, the pseudonym's leading digits the rest: one sort
-    of the accepted rows instead of ranking every distinct pseudonym first (a second sort of a
-    million integers). First the row numbers are packed into the low bits as well, so that
-    sorting the keys themselves (a third of the time of sorting their positions) gives the
-    order; when two rows of one group share the digits left for them (a few runs in a hundred
-    for a million rows), the positions of keys with every digit that fits are sorted instead.
-    Accepted rows never share respondent and wave, so equal keys there mean digits cut off by
-    the packing (rare): then None, and the caller ranks in full.
-    """
-    prefix = _pseudonym_prefix(names)
-    if prefix is None or not len(gid) or wave_rank.min() < 0 or school_rank.min() < 0:
-        return None
-    group = wave_rank * (int(school_rank.max()) + 1) + school_rank
-    bits = int(group.max()).bit_length()
-    if bits > 24:  # too few digits left to separate the pseudonyms
-        return None
-    key = prefix[gid]
-    if bits:
-        key >>= np.uint64(bits)
-        key |= group.astype(np.uint64) << np.uint64(64 - bits)
-    row_bits = (len(gid) - 1).bit_length()
-    if 64 - bits - row_bits >= 24:
-        packed = key >> np.uint64(row_bits)  # group and leading digits, then the row number
-        packed <<= np.uint64(row_bits)
-        packed |= np.arange(len(gid), dtype=np.uint64)
-        packed.sort()
-        head = packed >> np.uint64(row_bits)
-        if not np.any(head[1:] == head[:-1]):
-            return (packed & np.uint64((1 << row_bits) - 1)).astype(np.intp)
-    order = np.argsort(key)
-    ordered = key[order]
-    return None if np.any(ordered[1:] == ordered[:-1]) else order
-
-
-def pseudonym_rank(names) -> np.ndarray:
-    """0-based rank of each pseudonym in string order, from the hex digits as integers.
-
-    Pseudonyms are ``p-`` + 20 lower-case hex digits, so string order is the order of the number
-    the digits spell: the first 16 digits as one unsigned 64-bit integer sort a million of them in
-    milliseconds; equal prefixes (about one pair in 10^7) fall back to Arrow's string sort.
-    """
-    import pyarrow.compute as pc
-
-    n = len(names)
-    value = _pseudonym_prefix(names)
-    if value is not None:
-        order = np.argsort(value)
-        if not np.any(value[order][1:] == value[order][:-1]):
-            rank = np.empty(n, dtype=np.int64)
-            rank[order] = np.arange(n)
-            return rank
-    return np.asarray(pc.rank(names, sort_keys="ascending", tiebreaker="first")
-                      .to_numpy(zero_copy_only=False), dtype=np.int64) - 1
 
 
 def write_ingest_files(result: IngestResult, folder: str | Path) -> dict[str, Path]:

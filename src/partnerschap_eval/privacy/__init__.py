@@ -16,8 +16,6 @@ import hashlib
 import os
 import re
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +40,8 @@ PROFESSIONAL_ROLES = frozenset({"teacher", "youthworker", "coordinator"})
 
 #: A key file written by :func:`keygen` has 65 bytes; a longer file is not a key file.
 MAX_KEY_FILE_BYTES = 4096
-_PSEUDONYM_HEX = 20  # 80 bits: no collisions in any realistic project
+#: Hex digits of a pseudonym after ``p-``: 80 bits, no collisions in any realistic project.
+PSEUDONYM_HEX = 20
 
 
 def load_key(key_file: str | os.PathLike[str] | None = None) -> bytes:
@@ -104,7 +103,7 @@ def pseudonyms(ids: Sequence[str], key: bytes) -> list[str]:
     ...                                                      hashlib.sha256).hexdigest()[:20]
     True
     """
-    return ["p-" + h[:_PSEUDONYM_HEX] for h in _hmac_hex((t.encode("utf-8") for t in ids), key)]
+    return ["p-" + h[:PSEUDONYM_HEX] for h in _hmac_hex((t.encode("utf-8") for t in ids), key)]
 
 
 def pseudonym_array(ids, key: bytes):  # (Sequence[str] | pyarrow.Array) -> pyarrow.StringArray
@@ -117,109 +116,8 @@ def pseudonym_array(ids, key: bytes):  # (Sequence[str] | pyarrow.Array) -> pyar
     else:
         messages = [t.encode("utf-8") for t in ids]
     digests = pa.array(_hmac_hex(messages, key), type=pa.string())
-    return pc.binary_join_element_wise("p-", pc.utf8_slice_codeunits(digests, 0, _PSEUDONYM_HEX),
+    return pc.binary_join_element_wise("p-", pc.utf8_slice_codeunits(digests, 0, PSEUDONYM_HEX),
                                        "")
-
-
-#: Below this many distinct ids a second process costs more than it saves (its start-up is
-#: ~20 ms; hashing 50,000 ids takes ~30 ms), so small inputs are hashed in-process as always.
-PARALLEL_MIN_IDS = 50_000
-MAX_CHILDREN = 2  # hashing processes at most (each takes a share of at least half the minimum)
-_WORKER = Path(__file__).resolve().parent / "_hmac_worker.py"
-
-
-def _interpreter() -> bool:
-    """Whether ``sys.executable`` is a Python interpreter that can run the worker script: in an
-    embedding program (a web server, a GUI) it may name that program, which must not be started
-    with the worker's arguments."""
-    name = os.path.basename(sys.executable or "").lower()
-    return name.startswith(("python", "pypy"))
-
-
-class PseudonymJob:
-    """:func:`pseudonym_array` of an Arrow string array, computed by child processes meanwhile.
-
-    HMAC is a Python loop over the distinct ids and holds the GIL, so a thread would not help;
-    fresh interpreters (standard library only, see :mod:`._hmac_worker`) hash on the other
-    cores while the caller decodes the answers. One child per core (at most :data:`MAX_CHILDREN`),
-    each with a contiguous share of the ids: when the caller runs out of work before the hashing
-    is done, every core hashes. Fresh processes rather than ``fork``: a forked copy of a large,
-    multi-threaded (Arrow's thread pool) process risks deadlocks and makes every page the parent
-    writes meanwhile a copy. Whatever goes wrong with a child (no interpreter, a crash, a short
-    answer), :meth:`result` computes the pseudonyms in-process instead, so the answer is always
-    :func:`pseudonym_array`'s. Call :meth:`close` (or :meth:`result`) on every path: it never
-    leaves a child behind.
-    """
-
-    def __init__(self, ids, key: bytes, min_ids: int = PARALLEL_MIN_IDS):
-        import pyarrow as pa
-
-        self._ids, self._key = ids, key
-        self._procs: list[tuple[subprocess.Popen, int]] = []  # (child, number of its ids)
-        if len(ids) < min_ids or ids.null_count or not _WORKER.is_file() or not _interpreter():
-            return
-        arr = ids.cast(pa.string()) if pa.types.is_large_string(ids.type) else ids
-        if not pa.types.is_string(arr.type):
-            return
-        n = len(arr)
-        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
-        data = memoryview(arr.buffers()[2]) if arr.buffers()[2] is not None else memoryview(b"")
-        k = max(1, min(os.cpu_count() or 1, MAX_CHILDREN, n // max(min_ids // 2, 1)))
-        bounds = [n * i // k for i in range(k + 1)]
-        try:
-            for _ in range(k):  # all started first: they start up side by side
-                self._procs.append((subprocess.Popen(
-                    [sys.executable, "-I", "-S", str(_WORKER)], stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL), 0))
-            for i, (proc, _) in enumerate(self._procs):
-                lo, hi = bounds[i], bounds[i + 1]
-                first, last = int(offsets[lo]), int(offsets[hi])
-                proc.stdin.write(np.array([len(key), hi - lo], dtype=np.uint32).tobytes())
-                proc.stdin.write(key)
-                proc.stdin.write((offsets[lo:hi + 1] - first).astype(np.int32).tobytes())
-                proc.stdin.write(data[first:last])
-                proc.stdin.close()
-                self._procs[i] = (proc, hi - lo)
-        except (OSError, ValueError):
-            self.close()
-
-    def result(self):  # -> pyarrow.StringArray
-        """The pseudonyms, from the children if all answered completely, else computed here."""
-        import pyarrow as pa
-
-        procs, n = self._procs, len(self._ids)
-        width = 2 + _PSEUDONYM_HEX
-        if procs:
-            outs = []
-            try:
-                for proc, count in procs:
-                    out = proc.stdout.read()
-                    if proc.wait() != 0 or len(out) != count * width:
-                        break
-                    outs.append(out)
-            except OSError:
-                pass
-            finally:
-                self.close()
-            if len(outs) == len(procs):
-                body = outs[0] if len(outs) == 1 else b"".join(outs)
-                offsets = np.arange(0, n * width + 1, width, dtype=np.int32)
-                return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body))
-        return pseudonym_array(self._ids, self._key)
-
-    def close(self) -> None:
-        """End the children that still run and release their pipes (idempotent)."""
-        procs, self._procs = self._procs, []
-        for proc, _ in procs:
-            if proc.poll() is None:
-                proc.kill()
-            for pipe in (proc.stdin, proc.stdout):
-                if pipe is not None:
-                    try:
-                        pipe.close()
-                    except OSError:
-                        pass
-            proc.wait()
 
 
 def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:

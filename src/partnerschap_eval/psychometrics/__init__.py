@@ -70,7 +70,7 @@ import pandas as pd
 from scipy import linalg, optimize, stats
 
 from .._display import Display, Interval
-from .._validate import check_ci_level, check_n_boot, check_nan_policy
+from .._validate import check_ci_level, check_n_boot, check_nan_policy, check_number
 from ..errors import InputError
 from ..instruments import Instrument
 from ..instruments import resolve as resolve_instrument
@@ -350,7 +350,7 @@ def feldt_ci(alpha: float, n: int, k: int, ci_level: float = 0.95) -> Interval:
     Parameters
     ----------
     alpha
-        The sample alpha (arrays work too: the limits are then arrays).
+        The sample alpha (one number).
     n, k
         Respondents and items.
     ci_level
@@ -359,7 +359,7 @@ def feldt_ci(alpha: float, n: int, k: int, ci_level: float = 0.95) -> Interval:
     Returns
     -------
     Interval
-        ``low``, ``high`` and ``level`` (arrays of limits for an array ``alpha``).
+        ``low``, ``high`` and ``level``.
 
     Notes
     -----
@@ -374,16 +374,17 @@ def feldt_ci(alpha: float, n: int, k: int, ci_level: float = 0.95) -> Interval:
     Examples
     --------
     >>> ci = feldt_ci(0.9450867, 5, 3)   # pingouin.cronbach_alpha: 0.723, 0.994
-    >>> round(float(ci.low), 3), round(float(ci.high), 3)
+    >>> round(ci.low, 3), round(ci.high, 3)
     (0.723, 0.994)
 
     In R: ``psych::alpha(x)$feldt``.
     """
     ci_level = check_ci_level(ci_level)
+    alpha = check_number(alpha, "alpha")
     a = 1 - ci_level
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    return Interval(1 - (1 - alpha) * stats.f.ppf(1 - a / 2, df1, df2),
-                    1 - (1 - alpha) * stats.f.ppf(a / 2, df1, df2), ci_level)
+    return Interval(float(1 - (1 - alpha) * stats.f.ppf(1 - a / 2, df1, df2)),
+                    float(1 - (1 - alpha) * stats.f.ppf(a / 2, df1, df2)), ci_level)
 
 
 def _alpha_result(mom: _Moments, k: int, nan_policy: str, ci_level: float) -> AlphaResult:

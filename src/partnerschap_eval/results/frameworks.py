@@ -8,44 +8,17 @@ the ladder mismatch, transition tables and tests of ordinal change, and the praa
 
 Ordinal change
 --------------
-A level or rung is an ordered category: the distance between two levels is not known, so a
-difference in level codes is not an interval quantity. Change from the first to the last wave is
-therefore described by the share of respondents who moved **up**, stayed and moved **down**
-(:func:`ordinal_change`) and by the full transition table (:func:`transition_table`), and tested
-with two paired tests that use only the order:
-
-* the **sign test** (exact two-sided binomial test of up against down among those who changed;
-  McNemar's idea for ordered categories): it answers the report's question "did more respondents
-  move up than down?", is exact at any n, and needs no assumption about the spacing of levels.
-  The Wilcoxon signed-rank test on level differences was rejected because ranking the size of
-  the differences treats a two-level jump as larger than a one-level one on an interval scale,
-  and with four to six levels almost all differences are tied.
-* the **Stuart-Maxwell test** of marginal homogeneity (the k-category generalisation of
-  McNemar's test): does the distribution of levels differ between the waves at all? It is
-  sensitive to any change of the distribution, including spreading out, and complements the
-  directional sign test.
-
-Both tests treat respondents as independent. Respondents of one school share a context, so with
-a positive intra-school correlation the p-values are somewhat too small; the scale scores'
-multilevel model (:mod:`partnerschap_eval.evaluation`) is the place for clustering.
+A level or rung is an ordered category, so change from the first to the last wave is described
+by the shares who moved up, stayed and moved down (:func:`ordinal_change`) and the full
+transition table (:func:`transition_table`), and tested with the sign test and the
+Stuart-Maxwell test. The statistics themselves, and why these two tests, are in
+:mod:`partnerschap_eval.evaluation.ordinal`; this module counts the paired levels per group and
+applies Contract 5.
 
 Privacy (Contract 5): every count below ``min_cell`` is suppressed (``NaN`` with a reason);
 cells that would let a suppressed count be recovered from a published total are suppressed too
 (complementary suppression); statistics of groups smaller than ``min_cell`` are suppressed; and
 professionals are never reported per school.
-
-References
-----------
-Dixon, W. J., & Mood, A. M. (1946). The statistical sign test. *J. Am. Stat. Assoc., 41*,
-557-566. https://doi.org/10.1080/01621459.1946.10501898
-
-Stuart, A. (1955). A test for homogeneity of the marginal distributions in a two-way
-classification. *Biometrika, 42*, 412-416. https://doi.org/10.1093/biomet/42.3-4.412
-
-Maxwell, A. E. (1970). Comparing the classification of subjects by two independent judges.
-*Br. J. Psychiatry, 116*, 651-655. https://doi.org/10.1192/bjp.116.535.651
-
-Agresti, A. (2013). *Categorical data analysis* (3rd ed., §11.1-11.3). Wiley.
 """
 
 from __future__ import annotations
@@ -55,11 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._display import Display
 from .._validate import check_ci_level
 from ..errors import InputError
+from ..evaluation.ordinal import transition_change_frame
 from ..instruments import Classification, Instrument, load_instrument, pick_text
 from ..instruments import resolve as resolve_instrument
 from ..privacy import DEFAULT_MIN_CELL, check_min_cell, suppressed_reason
@@ -72,122 +45,13 @@ from ..scoring import (
 )
 
 __all__ = [
-    "sign_test", "stuart_maxwell", "paired_levels", "ordinal_change", "transition_table",
+    "paired_levels", "ordinal_change", "transition_table",
     "level_distribution", "epstein_profile", "profile_table", "epstein_change",
     "ladder_mismatch", "praatplaat_table", "FrameworkSummary", "summary", "PER_SCHOOL_ROLE",
 ]
 
 #: The only role reported per school (Contract 5).
 PER_SCHOOL_ROLE = "parent"
-
-
-# ---------------------------------------------------------------------------------------------
-# the two paired ordinal tests (vectorised)
-# ---------------------------------------------------------------------------------------------
-def sign_test(n_up: int | Sequence[int] | np.ndarray,
-              n_down: int | Sequence[int] | np.ndarray) -> pd.DataFrame:
-    """Exact two-sided sign test of moving up against moving down (ties dropped).
-
-    Parameters
-    ----------
-    n_up, n_down
-        Numbers of respondents whose level went up / down (scalars or equal-length arrays; one
-        test per element).
-
-    Returns
-    -------
-    DataFrame
-        ``n_up, n_down, n_changed, p``; ``p`` is NaN when nobody changed.
-
-    Notes
-    -----
-    Under H0 a changer moves up with probability 1/2, so with :math:`m = n_{up} + n_{down}`
-    and :math:`k = \\min(n_{up}, n_{down})`,
-    :math:`p = \\min\\{1,\\; 2 P(X \\le k)\\}`, :math:`X \\sim \\mathrm{Bin}(m, 1/2)`, which is
-    the two-sided exact binomial test (``scipy.stats.binomtest(n_up, m, 0.5)``; R's
-    ``binom.test``) -- for p = 1/2 both two-sided definitions (doubling and minimum
-    likelihood) coincide. Respondents who stayed at their level carry no information about the
-    direction and are left out (Dixon & Mood, 1946).
-
-    Examples
-    --------
-    >>> sign_test(15, 5)["p"].round(6).tolist()   # R: binom.test(15, 20)$p.value = 0.041389
-    [0.041389]
-    """
-    up = np.atleast_1d(np.asarray(n_up, dtype=np.int64))
-    down = np.atleast_1d(np.asarray(n_down, dtype=np.int64))
-    m = up + down
-    k = np.minimum(up, down)
-    with np.errstate(invalid="ignore"):
-        p = np.minimum(1.0, 2.0 * stats.binom.cdf(k, m, 0.5))
-    p = np.where(m > 0, p, np.nan)
-    return pd.DataFrame({"n_up": up, "n_down": down, "n_changed": m, "p": p})
-
-
-def stuart_maxwell(tables: np.ndarray) -> pd.DataFrame:
-    """Stuart-Maxwell test of marginal homogeneity for paired k x k tables.
-
-    Parameters
-    ----------
-    tables
-        One table ``(k, k)`` or a stack ``(g, k, k)`` of counts: rows = level at the first wave,
-        columns = level at the last wave.
-
-    Returns
-    -------
-    DataFrame
-        One row per table: ``statistic, df, p`` (``df = 0`` and NaN when nobody changed).
-
-    Notes
-    -----
-    With :math:`d_i = n_{i+} - n_{+i}` and the covariance matrix
-    :math:`V_{ii} = n_{i+} + n_{+i} - 2 n_{ii}`, :math:`V_{ij} = -(n_{ij} + n_{ji})`,
-
-    .. math:: X^2 = d^\\top V^{+} d, \\qquad df = \\mathrm{rank}(V),
-
-    referred to :math:`\\chi^2_{df}` (Stuart, 1955; Maxwell, 1970). Usually
-    :math:`\\mathrm{rank}(V) = k - 1` and this equals the textbook form that drops one category
-    and inverts the rest. Using the Moore-Penrose inverse :math:`V^{+}` also covers levels that
-    nobody entered or left (their row and column of V are zero) without changing the statistic:
-    V is the Laplacian of the table's off-diagonal counts, d lies in its range, and each category
-    without off-diagonal counts drops out with one degree of freedom.
-
-    Examples
-    --------
-    Stuart's (1955) unaided distance vision of 7477 women, right eye (rows) by left eye:
-
-    >>> vision = [[1520, 266, 124, 66], [234, 1512, 432, 78],
-    ...           [117, 362, 1772, 205], [36, 82, 179, 492]]
-    >>> stuart_maxwell(np.array(vision)).round(4).values.tolist()
-    [[11.9566, 3.0, 0.0075]]
-
-    In R: ``coin::mh_test(as.table(t(matrix(unlist(vision), 4))))``: chi-squared = 11.957,
-    df = 3, p-value = 0.007533 (also Agresti, 2013, §11.3).
-    """
-    t = np.asarray(tables, dtype=float)
-    single = t.ndim == 2
-    if single:
-        t = t[None]
-    if t.ndim != 3 or t.shape[1] != t.shape[2]:
-        raise ValueError("tables must have shape (k, k) or (g, k, k)")
-    rows, cols = t.sum(axis=2), t.sum(axis=1)
-    d = rows - cols
-    sym = t + np.swapaxes(t, 1, 2)
-    diag = np.diagonal(t, axis1=1, axis2=2)
-    v = -sym.copy()
-    k = t.shape[1]
-    idx = np.arange(k)
-    v[:, idx, idx] = rows + cols - 2 * diag
-    w, u = np.linalg.eigh(v)
-    scale = np.maximum(np.abs(w).max(axis=1, keepdims=True), 1.0)
-    keep = w > 1e-10 * scale
-    proj = np.einsum("gki,gk->gi", u, d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = np.where(keep, proj**2 / np.where(keep, w, 1.0), 0.0).sum(axis=1)
-    df = keep.sum(axis=1)
-    p = np.where(df > 0, stats.chi2.sf(stat, np.maximum(df, 1)), np.nan)
-    stat = np.where(df > 0, stat, np.nan)
-    return pd.DataFrame({"statistic": stat, "df": df.astype(float), "p": p})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,14 +157,10 @@ def ordinal_change(classified: pd.DataFrame, classification: str,
 
     Notes
     -----
-    ``n`` counts respondents with a determined level at both waves. ``net_up`` =
-    share_up - share_down, the difference of two dependent proportions, with the Wald interval
-    (Agresti, 2013, §11.1.4)
-
-    .. math:: \\widehat\\Delta \\pm z_{1-a/2}\\,\\frac{1}{n}
-              \\sqrt{(n_{up} + n_{down}) - (n_{up} - n_{down})^2 / n}.
-
-    Tests: :func:`sign_test` and :func:`stuart_maxwell` (see the module docstring for why).
+    ``n`` counts respondents with a determined level at both waves. Per group, the first x last
+    wave table of levels goes to
+    :func:`~partnerschap_eval.evaluation.ordinal.transition_change_frame` (the Wald interval of
+    ``net_up``, the sign test and the Stuart-Maxwell test); the counts are returned as floats.
 
     Examples
     --------
@@ -312,29 +172,13 @@ def ordinal_change(classified: pd.DataFrame, classification: str,
     >>> out[["n", "n_up", "n_same", "n_down", "net_up"]].values.tolist()
     [[4.0, 2.0, 1.0, 1.0, 0.25]]
     """
-    check_ci_level(ci_level)
-    cl, by, pairs, groups, tables = _paired_tables(
+    ci_level = check_ci_level(ci_level)
+    _, by, _, groups, tables = _paired_tables(
         classified, classification, instrument, first, last, by)
-    n = tables.sum(axis=(1, 2)).astype(float)
-    up = np.triu(np.ones(tables.shape[1:], dtype=bool), 1)
-    n_up = tables[:, up].sum(axis=1)
-    n_down = tables[:, up.T].sum(axis=1)
-    n_same = n - n_up - n_down
-    z = stats.norm.ppf(0.5 + ci_level / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share_up, share_down, share_same = n_up / n, n_down / n, n_same / n
-        net = share_up - share_down
-        se = np.sqrt(np.maximum((n_up + n_down) - (n_up - n_down) ** 2 / n, 0.0)) / n
-    st = sign_test(n_up, n_down)
-    sm = stuart_maxwell(tables)
-    out = groups.copy() if by else pd.DataFrame(index=range(len(n)))
+    change = transition_change_frame(tables, ci_level).astype(float)
+    out = groups.copy() if by else pd.DataFrame(index=range(len(change)))
     out.insert(0, "classification", classification)
-    out = out.assign(
-        n=n, n_up=n_up.astype(float), n_same=n_same, n_down=n_down.astype(float),
-        share_up=share_up, share_same=share_same, share_down=share_down, net_up=net,
-        net_up_ci_low=net - z * se, net_up_ci_high=net + z * se, ci_level=ci_level,
-        sign_test_p=st["p"].to_numpy(), stuart_maxwell_chi2=sm["statistic"].to_numpy(),
-        stuart_maxwell_df=sm["df"].to_numpy(), stuart_maxwell_p=sm["p"].to_numpy())
+    out = pd.concat([out.reset_index(drop=True), change], axis=1)
     return out.reset_index(drop=True)
 
 

@@ -1,4 +1,4 @@
-"""Child process of :class:`partnerschap_eval.privacy.PseudonymJob`: pseudonyms on a second core.
+"""Child process of :class:`partnerschap_eval.ingest._fast.PseudonymJob`: pseudonyms on a second core.
 
 Run as a script (``python -I -S _hmac_worker.py``) so it imports nothing but the standard
 library: the package's imports (NumPy, pandas, Arrow) would cost more start-up time than the
