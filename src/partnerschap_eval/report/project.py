@@ -13,6 +13,9 @@ Example::
     date: 2026-06-30                  # optional; the date printed on the report (default today)
     frameworks:                       # optional: framework instruments and their responses
       - {instrument: gerdes, responses: data/processed/wish/gerdes/responses.csv}
+    conditions:                       # optional: school id -> intervention, control,
+      S01: intervention               # comparison or waitlist (a difference-in-differences
+      S02: control                    # section in the report)
 
 Relative paths are relative to the config file.
 """
@@ -51,6 +54,7 @@ class ProjectConfig(BaseModel):
     schools: tuple[str, ...] | None = None
     frameworks: tuple[FrameworkInput, ...] = ()
     date: datetime.date | None = None
+    conditions: dict[str, Literal["intervention", "control", "comparison", "waitlist"]] | None = None
 
 
 def load_project(path: str | Path) -> ReportSettings:
@@ -72,5 +76,6 @@ def load_project(path: str | Path) -> ReportSettings:
                           lang=cfg.language, min_cell=cfg.min_cell, waves=cfg.waves,
                           schools=cfg.schools,
                           report_date=cfg.date.isoformat() if cfg.date else None,
+                          conditions=cfg.conditions or None,
                           frameworks=tuple((f.instrument, (base / f.responses).resolve())
                                            for f in cfg.frameworks))

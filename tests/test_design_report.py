@@ -1,0 +1,97 @@
+"""Issue 17: a design with conditions reaches the report -- from a study's
+``schools[].condition`` or a project's ``conditions:``, recorded in the manifest so that
+``reproduce`` rebuilds the same report, and passed to ``evaluate`` (the ``did`` blocks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_disclosure import make_study
+
+from partnerschap_eval.errors import InputError
+from partnerschap_eval.report.build import ReportError, ReportSettings, compute_results
+from partnerschap_eval.report.project import load_project
+
+CONDITIONS = {"A": "intervention", "B": "intervention", "C": "control", "D": "control"}
+
+
+def _responses(tmp_path: Path, parents=None) -> Path:
+    parents = parents or {"A": (22, 6), "B": (22, 6), "C": (22, 6), "D": (22, 6)}
+    path = tmp_path / "responses.csv"
+    make_study(parents).to_csv(path, index=False)
+    return path
+
+
+def test_settings_keep_conditions_sorted_and_record_them_only_when_given(tmp_path):
+    base = dict(project="p", instrument="partnerschap", responses=tmp_path / "r.csv",
+                out_dir=tmp_path / "out")
+    plain = ReportSettings(**base)
+    assert plain.conditions is None and "conditions" not in plain.parameters()
+    s = ReportSettings(**base, conditions={"D": "control", "A": "intervention"})
+    assert s.conditions == (("A", "intervention"), ("D", "control"))
+    assert s.parameters()["conditions"] == {"A": "intervention", "D": "control"}
+    assert ReportSettings(**base, conditions={}).conditions is None
+
+
+def test_study_conditions_reach_the_report_settings(tmp_path):
+    from partnerschap_eval.cli_study import study_report_settings
+    from partnerschap_eval.study import Study
+
+    key = b"k" * 32
+    Study.init(tmp_path / "s", "partnerschap", key=key, schools=[
+        {"id": "S01", "condition": "intervention"}, {"id": "S02", "condition": "control"},
+        {"id": "S03"}]).close()
+    settings = study_report_settings(tmp_path / "s", None, "nl", None)
+    assert dict(settings.conditions) == {"S01": "intervention", "S02": "control"}
+    Study.init(tmp_path / "t", "partnerschap", key=key, schools=[{"id": "S01"}]).close()
+    assert study_report_settings(tmp_path / "t", None, "nl", None).conditions is None
+
+
+def test_project_file_conditions(tmp_path):
+    _responses(tmp_path)
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text("project: P\ninstrument: partnerschap\nresponses: responses.csv\n"
+                   "out: rep\nconditions: {A: intervention, C: control, B: waitlist}\n")
+    assert dict(load_project(cfg).conditions) == {"A": "intervention", "B": "waitlist",
+                                                 "C": "control"}
+    cfg.write_text("project: P\ninstrument: partnerschap\nresponses: responses.csv\n"
+                   "out: rep\nconditions: {A: interventie}\n")
+    with pytest.raises(InputError, match="conditions"):
+        load_project(cfg)
+
+
+def test_conditions_reach_evaluate_through_the_report(tmp_path):
+    path = _responses(tmp_path)
+    s = ReportSettings(project="p", instrument="partnerschap", responses=path,
+                       out_dir=tmp_path / "out", min_cell=5, conditions=CONDITIONS)
+    results, audit = compute_results(s)
+    assert audit.ok
+    assert results["design"]["conditions"] == CONDITIONS
+    assert results["provenance"]["parameters"]["conditions"] == CONDITIONS
+    for block in results["scales"].values():
+        assert block["did"]["post-pre"]["df"] is not None
+        assert block["baseline_equivalence"]["category"] in ("equivalent", "adjust",
+                                                              "not_equivalent")
+    plain, _ = compute_results(ReportSettings(project="p", instrument="partnerschap",
+                                              responses=path, out_dir=tmp_path / "out",
+                                              min_cell=5))
+    assert "design" not in plain and all("did" not in b for b in plain["scales"].values())
+
+
+def test_manifest_with_malformed_conditions_is_refused(tmp_path):
+    from partnerschap_eval.report.build import MANIFEST_SCHEMA, read_manifest
+
+    rec = {"path": "r.csv", "sha256": "0" * 64}
+    manifest = {"schema": MANIFEST_SCHEMA, "inputs": [rec], "outputs": [rec],
+                "parameters": {"project": "p", "instrument": "partnerschap", "lang": "nl",
+                               "min_cell": 10, "conditions": ["A", "intervention"]},
+                "instrument": {"id": "x", "version": "1", "sha256": None},
+                "package_version": "0", "lock_sha256": None}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ReportError, match="conditions"):
+        read_manifest(tmp_path)
+    manifest["parameters"]["conditions"] = {"A": "intervention"}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert read_manifest(tmp_path)["parameters"]["conditions"] == {"A": "intervention"}
