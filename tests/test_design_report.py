@@ -95,3 +95,78 @@ def test_manifest_with_malformed_conditions_is_refused(tmp_path):
     manifest["parameters"]["conditions"] = {"A": "intervention"}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert read_manifest(tmp_path)["parameters"]["conditions"] == {"A": "intervention"}
+
+
+def _design_results(estimate: float, p: float, starts: dict | None = None) -> dict:
+    did = {"estimate": estimate, "se": 0.1, "df": 7.4, "t": estimate / 0.1, "p": p,
+           "ci95": [estimate - 0.23, estimate + 0.23], "d": estimate / 0.6, "d_total": 0.0}
+    design = {"conditions": CONDITIONS, "treatment": "intervention", "reference": "control"}
+    if starts:
+        design["start_waves"] = starts
+    return {"waves": {"first": "pre", "last": "post", "order": ["pre", "post"]},
+            "min_cell": 10, "design": design,
+            "scales": {"reciprocity": {
+                "paired": {"n": 40}, "did": {"post-pre": did},
+                "baseline_equivalence": {"treatment": "intervention", "reference": "control",
+                                         "n_treatment": 40, "n_reference": 30, "g": 0.12,
+                                         "ci95": [-0.3, 0.5], "category": "adjust",
+                                         "mean_treatment": 3.1, "mean_reference": 3.0},
+                "attrition_by_condition": {"by_condition": {
+                    "intervention": {"baseline": 50, "analytic": 40, "dropouts": 10,
+                                     "attrition": 0.2},
+                    "control": {"baseline": 45, "analytic": 30, "dropouts": 15,
+                                "attrition": 1 / 3}}}}}}
+
+
+def test_did_words_follow_the_numbers_in_both_languages():
+    from partnerschap_eval.instruments import load_instrument
+    from partnerschap_eval.report import presentation as pres
+
+    inst = load_instrument("partnerschap")
+    up = _design_results(0.31, 0.004)
+    down = _design_results(-0.31, 0.4)
+    nl_up = pres.did_sentences(up, inst, "nl")[0]
+    assert "0,31 punt meer" in nl_up and "vrijwel zeker geen toeval" in nl_up
+    assert "df = 7,4" in nl_up and "interventiescholen" in nl_up and "controlescholen" in nl_up
+    en_down = pres.did_sentences(down, inst, "en")[0]
+    assert "0.31 points less" in en_down and "may be chance" in en_down
+    assert "did" in pres.project_sections(up)
+    assert "did" not in pres.project_sections({"scales": {"reciprocity": {"paired": {}}}})
+    base = pres.baseline_table(up, inst, "nl")
+    assert base.iloc[0].tolist()[-1] == "corrigeren voor de eerste meting"
+    att = pres.arm_attrition_table(up, inst, "en")
+    assert att["Attrition"].tolist() == ["20%", "33%"]
+    assert att["Differential attrition"].tolist() == ["13%", ""]
+    # a withheld rate: no differential
+    up["scales"]["reciprocity"]["attrition_by_condition"]["by_condition"]["control"][
+        "attrition"] = None
+    assert pres.arm_attrition_table(up, inst, "en")["Differential attrition"].iloc[0] == "–"
+
+
+def test_a_staggered_start_is_stated_as_a_limitation():
+    from partnerschap_eval.instruments import load_instrument
+    from partnerschap_eval.report import presentation as pres
+
+    inst = load_instrument("partnerschap")
+    same = pres.did_html(_design_results(0.2, 0.1, {"A": "pre", "C": "pre"}), inst, "en")
+    staggered = pres.did_html(_design_results(0.2, 0.1, {"A": "pre", "C": "post"}), inst, "en")
+    assert "staggered" not in same and "staggered start" in staggered
+    assert "gespreide start" in pres.did_html(
+        _design_results(0.2, 0.1, {"A": "pre", "C": "post"}), inst, "nl")
+
+
+@pytest.mark.slow
+def test_the_report_has_a_did_section_only_with_conditions(tmp_path):
+    from partnerschap_eval.report.build import build_report
+    from partnerschap_eval.report.presentation import fmt_number
+
+    path = _responses(tmp_path)
+    out = build_report(ReportSettings(project="p", instrument="partnerschap", responses=path,
+                                      out_dir=tmp_path / "out", min_cell=5, lang="en",
+                                      conditions=CONDITIONS, workers=1))
+    page = out.html.read_text(encoding="utf-8")
+    results = json.loads(out.results.read_text(encoding="utf-8"))
+    assert "id=\"did\"" in page or "id='did'" in page
+    for block in results["scales"].values():
+        assert fmt_number(block["did"]["post-pre"]["estimate"], "en") in page
+    assert "Were the groups alike at the start?" in page
