@@ -41,21 +41,29 @@ def test_study_conditions_reach_the_report_settings(tmp_path):
 
     key = b"k" * 32
     Study.init(tmp_path / "s", "partnerschap", key=key, schools=[
-        {"id": "S01", "condition": "intervention"}, {"id": "S02", "condition": "control"},
-        {"id": "S03"}]).close()
+        {"id": "S01", "condition": "intervention", "start_wave": "pre"},
+        {"id": "S02", "condition": "control"}, {"id": "S03", "start_wave": "post"}]).close()
     settings = study_report_settings(tmp_path / "s", None, "nl", None)
     assert dict(settings.conditions) == {"S01": "intervention", "S02": "control"}
+    assert dict(settings.start_waves) == {"S01": "pre", "S03": "post"}
+    assert settings.parameters()["start_waves"] == {"S01": "pre", "S03": "post"}
+    with pytest.raises(InputError, match="start_wave"):
+        Study.init(tmp_path / "u", "partnerschap", key=key,
+                   schools=[{"id": "S01", "start_wave": "T7"}])
     Study.init(tmp_path / "t", "partnerschap", key=key, schools=[{"id": "S01"}]).close()
-    assert study_report_settings(tmp_path / "t", None, "nl", None).conditions is None
+    plain = study_report_settings(tmp_path / "t", None, "nl", None)
+    assert plain.conditions is None and plain.start_waves is None
 
 
 def test_project_file_conditions(tmp_path):
     _responses(tmp_path)
     cfg = tmp_path / "p.yaml"
     cfg.write_text("project: P\ninstrument: partnerschap\nresponses: responses.csv\n"
-                   "out: rep\nconditions: {A: intervention, C: control, B: waitlist}\n")
-    assert dict(load_project(cfg).conditions) == {"A": "intervention", "B": "waitlist",
-                                                 "C": "control"}
+                   "out: rep\nconditions: {A: intervention, C: control, B: waitlist}\n"
+                   "start_waves: {A: pre, C: post}\n")
+    settings = load_project(cfg)
+    assert dict(settings.conditions) == {"A": "intervention", "B": "waitlist", "C": "control"}
+    assert dict(settings.start_waves) == {"A": "pre", "C": "post"}
     cfg.write_text("project: P\ninstrument: partnerschap\nresponses: responses.csv\n"
                    "out: rep\nconditions: {A: interventie}\n")
     with pytest.raises(InputError, match="conditions"):
@@ -63,6 +71,9 @@ def test_project_file_conditions(tmp_path):
 
 
 def test_conditions_reach_evaluate_through_the_report(tmp_path):
+    from partnerschap_eval.instruments import load_instrument
+    from partnerschap_eval.report import presentation as pres
+
     path = _responses(tmp_path)
     s = ReportSettings(project="p", instrument="partnerschap", responses=path,
                        out_dir=tmp_path / "out", min_cell=5, conditions=CONDITIONS)
@@ -74,6 +85,16 @@ def test_conditions_reach_evaluate_through_the_report(tmp_path):
         assert block["did"]["post-pre"]["df"] is not None
         assert block["baseline_equivalence"]["category"] in ("equivalent", "adjust",
                                                               "not_equivalent")
+    assert "start_waves" not in results["design"]
+    staggered, _ = compute_results(ReportSettings(
+        project="p", instrument="partnerschap", responses=path, out_dir=tmp_path / "out",
+        min_cell=5, conditions=CONDITIONS, start_waves={"A": "pre", "C": "post"}))
+    assert staggered["design"]["start_waves"] == {"A": "pre", "C": "post"}
+    assert "staggered start" in pres.did_html(staggered, load_instrument("partnerschap"), "en")
+    with pytest.raises(InputError, match="start_waves"):
+        compute_results(ReportSettings(project="p", instrument="partnerschap", responses=path,
+                                       out_dir=tmp_path / "out", min_cell=5,
+                                       conditions=CONDITIONS, start_waves={"A": "T9"}))
     plain, _ = compute_results(ReportSettings(project="p", instrument="partnerschap",
                                               responses=path, out_dir=tmp_path / "out",
                                               min_cell=5))
@@ -95,6 +116,10 @@ def test_manifest_with_malformed_conditions_is_refused(tmp_path):
     manifest["parameters"]["conditions"] = {"A": "intervention"}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert read_manifest(tmp_path)["parameters"]["conditions"] == {"A": "intervention"}
+    manifest["parameters"]["start_waves"] = {"A": 1}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ReportError, match="start_waves"):
+        read_manifest(tmp_path)
 
 
 def _design_results(estimate: float, p: float, starts: dict | None = None) -> dict:

@@ -16,6 +16,7 @@ Example::
     conditions:                       # optional: school id -> intervention, control,
       S01: intervention               # comparison or waitlist (a difference-in-differences
       S02: control                    # section in the report)
+    start_waves: {S01: pre, S02: post}  # optional: the wave each school started the intervention
 
 Relative paths are relative to the config file.
 """
@@ -55,6 +56,7 @@ class ProjectConfig(BaseModel):
     frameworks: tuple[FrameworkInput, ...] = ()
     date: datetime.date | None = None
     conditions: dict[str, Literal["intervention", "control", "comparison", "waitlist"]] | None = None
+    start_waves: dict[str, str] | None = None
 
 
 def load_project(path: str | Path) -> ReportSettings:
@@ -77,5 +79,6 @@ def load_project(path: str | Path) -> ReportSettings:
                           schools=cfg.schools,
                           report_date=cfg.date.isoformat() if cfg.date else None,
                           conditions=cfg.conditions or None,
+                          start_waves=cfg.start_waves or None,
                           frameworks=tuple((f.instrument, (base / f.responses).resolve())
                                            for f in cfg.frameworks))

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, Msg
 from ..evaluation import (
     CHANGE_EDGES,
     PROFESSIONAL_ROLES,
@@ -417,6 +417,15 @@ def _arm_attrition_block(scores: pd.DataFrame, scale: str, first: str, last: str
     return out
 
 
+def _start_waves(start_waves: Mapping[str, str], order: list[str]) -> dict[str, str]:
+    """The start wave per school, each one of the run's waves (else an InputError)."""
+    out = {str(k): str(v) for k, v in start_waves.items()}
+    unknown = sorted({v for v in out.values() if v not in order})
+    if unknown:
+        raise InputError(Msg("errors.design.start_wave_unknown", waves=unknown, order=order))
+    return out
+
+
 def _mixed_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int) -> dict:
     data = scores[scores["wave"].isin([first, last])].dropna(subset=[scale])
     if data["respondent_id"].nunique() < min_cell:
@@ -474,7 +483,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
              waves: list[str] | None = None, min_cell: int = DEFAULT_MIN_CELL,
              inputs: Iterable[dict] = (), parameters: dict | None = None,
              mixed: bool = True, schools: Iterable[str] | None = None,
-             conditions: Mapping[str, str] | None = None) -> dict:
+             conditions: Mapping[str, str] | None = None,
+             start_waves: Mapping[str, str] | None = None) -> dict:
     """Compute Contract 4 for a tidy responses table.
 
     Parameters
@@ -503,6 +513,10 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         waitlist schools, per later wave), ``baseline_equivalence`` (WWC) and
         ``attrition_by_condition``, and the result a top-level ``design`` (the conditions, the
         treatment and the reference arm); without it the result is unchanged.
+    start_waves
+        School id -> the wave at which it started the intervention (with ``conditions``):
+        recorded in ``design.start_waves`` (declared waves only), so that a report states a
+        staggered start as a limitation. The model itself compares every wave with the first.
 
     Notes
     -----
@@ -643,6 +657,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         treatment, reference = _design_arms(conditions)
         result["design"] = {"conditions": {str(k): str(v) for k, v in conditions.items()},
                             "treatment": treatment, "reference": reference}
+        if start_waves:
+            result["design"]["start_waves"] = _start_waves(start_waves, order)
     # The one disclosure-control step: complementary suppression across every table of the
     # run, checked by the linear audit (a report adds its sections and runs it again).
     return protect(json_ready(result), min_cell)
