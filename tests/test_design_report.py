@@ -182,7 +182,7 @@ def test_a_staggered_start_is_stated_as_a_limitation():
 
 @pytest.mark.slow
 def test_the_report_has_a_did_section_only_with_conditions(tmp_path):
-    from partnerschap_eval.report.build import build_report
+    from partnerschap_eval.report.build import build_report, reproduce
     from partnerschap_eval.report.presentation import fmt_number
 
     path = _responses(tmp_path)
@@ -195,3 +195,7 @@ def test_the_report_has_a_did_section_only_with_conditions(tmp_path):
     for block in results["scales"].values():
         assert fmt_number(block["did"]["post-pre"]["estimate"], "en") in page
     assert "Were the groups alike at the start?" in page
+    # the manifest records the conditions: reproduce rebuilds the same report
+    manifest = json.loads(out.manifest.read_text(encoding="utf-8"))
+    assert manifest["parameters"]["conditions"] == CONDITIONS
+    assert reproduce(out.html.parent) == []
