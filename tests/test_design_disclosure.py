@@ -14,6 +14,7 @@ from test_disclosure import make_study
 from partnerschap_eval.privacy import disclosure
 from partnerschap_eval.privacy.disclosure import audit
 from partnerschap_eval.report.build import ReportSettings, compute_results
+from partnerschap_eval.results import evaluate
 
 CONDITIONS = {"A": "intervention", "B": "intervention", "C": "control", "D": "control"}
 #: 2 + 2 parents of the control schools answer only the first wave: 4 control dropouts, a
@@ -22,17 +23,43 @@ PARENTS = {"A": (24, 8), "B": (24, 7), "C": (24, 2), "D": (24, 2)}
 SECRET = 4
 
 
-def _results(tmp_path, monkeypatch=None, unprotected=False) -> dict:
+def _unprotect(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(disclosure, "protect", lambda r, *a, **k: copy.deepcopy(r))
+    mp.setattr("partnerschap_eval.results.scales.protect", lambda r, *a, **k: r)
+    mp.setattr(disclosure, "require_clean_audit", lambda r, *a, **k: None)
+
+
+def _report(tmp_path, unprotected=False) -> dict:
+    """The numbers a report publishes (school pages included), without rendering pages."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "responses.csv"
     make_study(PARENTS).to_csv(path, index=False)
     s = ReportSettings(project="t", instrument="partnerschap", responses=path,
                        out_dir=tmp_path / "report", min_cell=10, conditions=CONDITIONS)
-    if unprotected:
-        monkeypatch.setattr(disclosure, "protect", lambda r, *a, **k: copy.deepcopy(r))
-        monkeypatch.setattr("partnerschap_eval.results.scales.protect", lambda r, *a, **k: r)
-        monkeypatch.setattr(disclosure, "require_clean_audit", lambda r, *a, **k: None)
-    results, _ = compute_results(s)
+    with pytest.MonkeyPatch.context() as mp:
+        if unprotected:
+            _unprotect(mp)
+        results, _ = compute_results(s)
     return json.loads(json.dumps(results))
+
+
+def _evaluate(unprotected=False) -> dict:
+    with pytest.MonkeyPatch.context() as mp:
+        if unprotected:
+            _unprotect(mp)
+        results = evaluate(make_study(PARENTS), "partnerschap", min_cell=10,
+                           conditions=CONDITIONS)
+    return json.loads(json.dumps(results))
+
+
+@pytest.fixture(scope="module")
+def protected() -> dict:
+    return _evaluate()
+
+
+@pytest.fixture(scope="module")
+def unprotected() -> dict:
+    return _evaluate(unprotected=True)
 
 
 def _minus(total, *parts):
@@ -65,8 +92,8 @@ def attacks(res: dict, scale: str) -> dict[str, int | None]:
     }
 
 
-def test_the_attacks_recover_the_small_arm_without_the_disclosure_step(tmp_path, monkeypatch):
-    res = _results(tmp_path, monkeypatch, unprotected=True)
+def test_the_attacks_recover_the_small_arm_without_the_disclosure_step(unprotected):
+    res = unprotected
     scale = next(iter(res["scales"]))
     rows = res["scales"][scale]["attrition_by_condition"]["by_condition"]
     # primary suppression alone: the control arm's dropouts are withheld ...
@@ -80,8 +107,21 @@ def test_the_attacks_recover_the_small_arm_without_the_disclosure_step(tmp_path,
 
 @pytest.mark.parametrize("scale", ["reciprocity", "two_way_communication",
                                    "shared_decision_making"])
-def test_no_attack_recovers_the_small_arm_of_the_protected_report(tmp_path, scale):
-    res = _results(tmp_path)
+def test_no_attack_recovers_the_small_arm_of_the_protected_results(protected, scale):
+    _no_attack_succeeds(protected, scale)
+
+
+@pytest.mark.slow
+def test_no_attack_recovers_the_small_arm_of_a_report(tmp_path):
+    """The report adds school pages (parents per school): still no way back to the arm."""
+    unprotected = _report(tmp_path / "u", unprotected=True)
+    assert SECRET in attacks(unprotected, "reciprocity").values()
+    res = _report(tmp_path / "p")
+    for scale in res["scales"]:
+        _no_attack_succeeds(res, scale)
+
+
+def _no_attack_succeeds(res: dict, scale: str) -> None:
     assert audit(res, 10).ok
     found = attacks(res, scale)
     assert SECRET not in found.values(), found

@@ -70,6 +70,7 @@ def test_project_file_conditions(tmp_path):
         load_project(cfg)
 
 
+@pytest.mark.slow
 def test_conditions_reach_evaluate_through_the_report(tmp_path):
     from partnerschap_eval.instruments import load_instrument
     from partnerschap_eval.report import presentation as pres

@@ -47,6 +47,7 @@ def test_true_did_is_intervention_minus_control_change():
     assert (none["true_effect"].abs() < 0.01).all()
 
 
+@pytest.mark.slow
 def test_the_did_of_a_simulated_comparison_study_recovers_the_truth():
     design = StudyDesign(n_control=21, sd_school_wave=0.1)
     study = simulate_study(seed=11, design=design)
