@@ -96,6 +96,16 @@ if "change" in shown:
     table(pres.change_table(results, inst, lang))
 
 # %%
+if "did" in shown:
+    section("did")
+    display(HTML(pres.did_html(results, inst, lang)))
+    table(pres.did_table(results, inst, lang))
+    display(HTML(pres.did_part("baseline", lang)))
+    table(pres.baseline_table(results, inst, lang))
+    display(HTML(pres.did_part("attrition", lang)))
+    table(pres.arm_attrition_table(results, inst, lang))
+
+# %%
 section("reliability")
 table(pres.reliability_table(results, inst, lang))
 

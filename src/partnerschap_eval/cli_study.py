@@ -209,7 +209,9 @@ def responses(
 def study_report_settings(study_dir: Path, out_dir: Path | None, lang: str, date: str | None):
     """``report --study DIR``: the study's current responses exported to ``DIR/current/`` (not
     into the report folder, which a report replaces whole and which may hold no input), with
-    the study's instrument, waves (declared order) and min_cell."""
+    the study's instrument, waves (declared order), min_cell and the schools' conditions and
+    start waves (``schools[].condition``, ``schools[].start_wave``; no conditions: no design
+    blocks)."""
     from .report.build import ReportSettings
     from .study import Study
 
@@ -219,5 +221,9 @@ def study_report_settings(study_dir: Path, out_dir: Path | None, lang: str, date
         responses_path = study.export_responses(Path(study_dir) / "current" / "responses.csv")
     return ReportSettings(project=cfg.study, instrument=cfg.instrument,
                           responses=responses_path, out_dir=Path(out_dir), lang=lang,
-                          min_cell=cfg.min_cell, waves=tuple(cfg.wave_ids), report_date=date)
+                          min_cell=cfg.min_cell, waves=tuple(cfg.wave_ids), report_date=date,
+                          conditions={s.id: s.condition for s in cfg.schools
+                                      if s.condition} or None,
+                          start_waves={s.id: s.start_wave for s in cfg.schools
+                                       if s.start_wave} or None)
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .._display import Display
 from .._validate import check_ci_level
-from ..errors import InputError
+from ..errors import Count, InputError, Msg
 from . import _is_in, ncp_ci
 
 __all__ = ["BaselineEquivalence", "WwcAttrition", "baseline_equivalence", "wwc_attrition",
@@ -85,8 +85,9 @@ def _arms(ok: pd.DataFrame, first: str, last: str) -> tuple[pd.DataFrame, np.nda
     base = ok[ok["wave"] == first]
     dup = base["respondent_id"].duplicated()
     if dup.any():
-        raise InputError(f"Respondent(s) {base.loc[dup, 'respondent_id'].head(5).tolist()} have "
-                         f"more than one {first!r} row; one row per respondent per wave.")
+        # counted, never quoted: a respondent id is an identifier (Contract 5)
+        n_dup = int(base.loc[dup, "respondent_id"].nunique())
+        raise InputError(Msg("errors.design.duplicate_first", n=Count(n_dup), wave=first))
     return base, _is_in(base["respondent_id"], ok.loc[ok["wave"] == last, "respondent_id"])
 
 

@@ -35,7 +35,7 @@ from scipy import stats
 
 from .._display import Display
 from .._validate import check_ci_level
-from ..errors import InputError
+from ..errors import Count, InputError, Msg
 
 __all__ = ["PooledEstimate", "rubin_pool", "impute_waves", "mi_paired_contrasts",
            "pool_paired_contrasts",
@@ -152,8 +152,9 @@ def _wide(scores: pd.DataFrame, scale: str, waves: Sequence[str]) -> pd.DataFram
     rows = scores.loc[scores["wave"].astype(str).isin(list(waves)), need]
     dup = rows.duplicated(["respondent_id", "wave"])
     if dup.any():
-        raise InputError(f"Respondent(s) {rows.loc[dup, 'respondent_id'].head(5).tolist()} have "
-                         "more than one row in a wave; one row per respondent per wave.")
+        # counted, never quoted: a respondent id is an identifier (Contract 5)
+        raise InputError(Msg("errors.design.duplicate_wave_rows",
+                             n=Count(int(rows.loc[dup, "respondent_id"].nunique()))))
     y = rows.pivot(index="respondent_id", columns="wave", values=scale).reindex(
         columns=list(waves))
     # a respondent's school: the first non-missing one in wave order (as paired_scores)

@@ -44,7 +44,7 @@ from scipy.sparse import csgraph
 
 from .._display import Display
 from .._validate import check_ci_level
-from ..errors import InputError
+from ..errors import Count, InputError, Msg
 
 __all__ = ["LmmFit", "Contrast", "JointTest", "DidResult", "fit_lmm", "interaction", "did_mixed_model",
            "SINGULAR_TOL", "EIGEN_TOL", "REFERENCE_CONDITIONS"]
@@ -831,8 +831,9 @@ def _did_rows(scores: pd.DataFrame, scale: str, waves: Sequence[str],
         data = data[~other]
     dup = data.duplicated(["school_id", "respondent_id", "wave"])
     if dup.any():
-        raise InputError(f"Respondent(s) {data.loc[dup, 'respondent_id'].head(5).tolist()} have "
-                         "more than one row in a wave; one row per respondent per wave.")
+        # counted, never quoted: a respondent id is an identifier (Contract 5)
+        n_dup = int(data.loc[dup, ["school_id", "respondent_id"]].drop_duplicates().shape[0])
+        raise InputError(Msg("errors.design.duplicate_rows", n=Count(n_dup), scale=scale))
     for arm in (treatment, reference):
         k = data.loc[data["condition"] == arm, "school_id"].nunique()
         if k < 2:

@@ -359,6 +359,12 @@ class _Model:
         self.by_name = {name: key for key, name in self.schools.items()}
         self.restricted = bool(params.get("schools"))
         self.extra_schools: set[str] = set()
+        # A design with conditions publishes counts per arm (school id -> condition): every
+        # atom then belongs to one arm -- a parent's by the school, a professional's (never
+        # per school) and the parents at schools without a page by arms of their own.
+        design = results.get("design") if isinstance(results.get("design"), dict) else {}
+        self.conditions = {str(k): str(v) for k, v in (design.get("conditions") or {}).items()}
+        self.arms = sorted(set(self.conditions.values()))
 
     # -- atoms ---------------------------------------------------------------------------
     def _roles(self) -> list[str]:
@@ -372,11 +378,25 @@ class _Model:
 
     def _school_atoms(self, role: str) -> list[str]:
         if role != _PER_SCHOOL_ROLE:
-            return ["*"]
+            return [f"*{a}" for a in self.arms] or ["*"]
         atoms = list(self.schools) + sorted(self.extra_schools)
         if self.restricted or not atoms:
-            atoms.append("~rest")  # parents at schools without a page
+            # parents at schools without a page
+            atoms += [f"~rest{a}" for a in self.arms] or ["~rest"]
         return atoms
+
+    def arm_of(self, atom: str) -> str | None:
+        """The condition of a school atom (``*arm`` and ``~restarm`` carry theirs)."""
+        for prefix in ("*", "~rest"):
+            if atom.startswith(prefix) and atom[len(prefix):] in self.arms:
+                return atom[len(prefix):]
+        return self.conditions.get(self.schools.get(atom, atom))
+
+    def _atoms(self, role: str, school: str | None, arm: str | None) -> list[str]:
+        if school is not None:
+            return [school]
+        atoms = self._school_atoms(role)
+        return atoms if arm is None else [a for a in atoms if self.arm_of(a) == arm]
 
     def wave_total(self, wave: Any) -> int | None:
         """All respondents of ``wave`` as published (``counts.<wave>.n``)."""
@@ -412,8 +432,10 @@ class _Model:
         return None
 
     def presence(self, roles: str | Iterable[str] | None, wave: str,
-                 school: str | None = None, pop: tuple = ()) -> dict[tuple, float]:
-        """People of ``roles`` (all when None) present in wave pattern ``wave``.
+                 school: str | None = None, pop: tuple = (),
+                 arm: str | None = None) -> dict[tuple, float]:
+        """People of ``roles`` (all when None) present in wave pattern ``wave`` (of one
+        condition ``arm`` when given).
 
         ``pop`` names the population of a framework table (those with a level of one
         classification, those who answered a theme): the same people in the complete-data
@@ -421,19 +443,18 @@ class _Model:
         terms: dict[tuple, float] = defaultdict(float)
         extra = pop if self.split else ()
         for role in self._role_list(roles):
-            schools = self._school_atoms(role) if school is None else [school]
-            for sch in schools:
+            for sch in self._atoms(role, school, arm):
                 for pat, c in self._pats(wave).items():
                     terms[("x", role, sch, pat, *extra)] += c
         return dict(terms)
 
     def sums(self, label: str, wave: str, roles: str | Iterable[str] | None, pattern: str,
-             school: str | None = None) -> dict[tuple, float]:
-        """Total score on ``label`` at ``wave`` (F or L) of ``roles`` with presence ``pattern``."""
+             school: str | None = None, arm: str | None = None) -> dict[tuple, float]:
+        """Total score on ``label`` at ``wave`` (F or L) of ``roles`` with presence ``pattern``
+        (of one condition ``arm`` when given)."""
         terms: dict[tuple, float] = defaultdict(float)
         for role in self._role_list(roles):
-            schools = self._school_atoms(role) if school is None else [school]
-            for sch in schools:
+            for sch in self._atoms(role, school, arm):
                 for pat in self._pats(pattern):
                     if pat in self._pats(wave):
                         terms[("s", label, wave, role, sch, pat)] += 1.0
@@ -575,6 +596,7 @@ def _scale_cells(m: _Model, sid: str, s: dict) -> None:
                m.sums(sid, "F", None, "B"), b, nc)
         m.mean(f"{p}.attrition.mean_dropouts", att, "mean_dropouts",
                m.sums(sid, "F", None, "FO"), b, nd)
+    _design_cells(m, p, sid, s)
     gap = s.get("gap")
     if isinstance(gap, dict):
         pros = [r for r in (gap.get("professional_roles") or []) if r != _PER_SCHOOL_ROLE]
@@ -615,6 +637,39 @@ def _scale_cells(m: _Model, sid: str, s: dict) -> None:
         b = m.block(mm, ["n_obs", "n_respondents", "mean_cluster_size", "design_effect"])
         m.count(f"{p}.mixed_model.n_respondents", mm, "n_respondents", m.presence(None, "ANY"), b)
         m.count(f"{p}.mixed_model.n_obs", mm, "n_obs", m.presence(None, "OBS"), b)
+
+
+def _design_cells(m: _Model, p: str, sid: str, s: dict) -> None:
+    """A design's counts per arm: baseline equivalence (analytic sample: present at both
+    waves) and attrition per condition (baseline: first wave; analytic; dropouts; the rate
+    gives the dropouts away)."""
+    be = s.get("baseline_equivalence")
+    if isinstance(be, dict) and m.arms:
+        keys = [k for k in be if not k.endswith("_reason")
+                and k not in ("treatment", "reference", "sample", "method")]
+        b = m.block(be, keys)
+        for side in ("treatment", "reference"):
+            arm = be.get(side)
+            if arm not in m.arms:
+                continue
+            n = m.count(f"{p}.baseline_equivalence.n_{side}", be, f"n_{side}",
+                        m.presence(None, "B", arm=arm), b)
+            m.mean(f"{p}.baseline_equivalence.mean_{side}", be, f"mean_{side}",
+                   m.sums(sid, "F", None, "B", arm=arm), b, n)
+    att = s.get("attrition_by_condition")
+    rows = att.get("by_condition") if isinstance(att, dict) else None
+    if not isinstance(rows, dict) or not m.arms:
+        return
+    for arm, row in rows.items():
+        if arm not in m.arms or not isinstance(row, dict):
+            continue
+        q = f"{p}.attrition_by_condition.by_condition.{arm}"
+        b = m.block(row, [k for k in row if not k.endswith("_reason")])
+        base = m.count(f"{q}.baseline", row, "baseline", m.presence(None, "F", arm=arm), b)
+        m.count(f"{q}.analytic", row, "analytic", m.presence(None, "B", arm=arm), b)
+        m.count(f"{q}.dropouts", row, "dropouts", m.presence(None, "FO", arm=arm), b)
+        m.share(f"{q}.attrition", row, "attrition", m.presence(None, "FO", arm=arm),
+                _published_count(m, base))
 
 
 def _record_keys(row: dict, labels: Iterable[str]) -> list[str]:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import Count, InputError, Msg
 from . import (
     CHEN_DELTA_CFI,
     CHEN_DELTA_RMSEA,
@@ -103,8 +103,9 @@ def _wide(responses: pd.DataFrame, items: Sequence[str], waves: Sequence[str],
     rows = responses.loc[responses[wave_col].isin(list(waves)), [id_col, wave_col, *items]]
     dup = rows.duplicated([id_col, wave_col])
     if dup.any():
-        raise InputError(f"Respondent(s) {rows.loc[dup, id_col].head(5).tolist()} have more than "
-                         "one row in a wave; one row per respondent per wave.")
+        # counted, never quoted: a respondent id is an identifier (Contract 5)
+        raise InputError(Msg("errors.design.duplicate_wave_rows",
+                             n=Count(int(rows.loc[dup, id_col].nunique()))))
     wide = rows.pivot(index=id_col, columns=wave_col, values=list(items))
     cols = [(i, w) for w in waves for i in items]
     missing_waves = [w for w in waves if w not in set(rows[wave_col])]

@@ -66,17 +66,38 @@ class ReportSettings:
     #: recorded in the manifest so ``reproduce`` prints the same date, and kept out of
     #: results.json so the numbers file does not depend on the day.
     report_date: str | None = None
+    #: School id -> condition (``intervention``, ``control``, ``comparison``, ``waitlist``): a
+    #: study's ``schools[].condition`` or a project's ``conditions:``. When given, the results
+    #: get the difference-in-differences design blocks and the report its section. Stored as
+    #: sorted pairs (a mapping is accepted).
+    conditions: tuple[tuple[str, str], ...] | None = None
+    #: School id -> the wave at which it started the intervention (``schools[].start_wave``, a
+    #: project's ``start_waves:``); different waves are stated as a limitation (a staggered
+    #: start). Stored as sorted pairs (a mapping is accepted).
+    start_waves: tuple[tuple[str, str], ...] | None = None
 
     def __post_init__(self) -> None:
         # Refused when the settings are made, before any file is read or written.
         object.__setattr__(self, "min_cell", check_min_cell(self.min_cell))
+        for name in ("conditions", "start_waves"):
+            value = getattr(self, name)
+            if value is not None:
+                pairs = value.items() if isinstance(value, dict) else value
+                object.__setattr__(self, name,
+                                   tuple(sorted((str(k), str(v)) for k, v in pairs)) or None)
 
     def parameters(self) -> dict:
-        return {"project": self.project, "instrument": self.instrument, "lang": self.lang,
-                "report_date": self.report_date,
-                "min_cell": self.min_cell, "waves": list(self.waves) if self.waves else None,
-                "schools": list(self.schools) if self.schools else None,
-                "frameworks": [inst for inst, _ in self.frameworks] or None}
+        params = {"project": self.project, "instrument": self.instrument, "lang": self.lang,
+                  "report_date": self.report_date,
+                  "min_cell": self.min_cell, "waves": list(self.waves) if self.waves else None,
+                  "schools": list(self.schools) if self.schools else None,
+                  "frameworks": [inst for inst, _ in self.frameworks] or None}
+        # absent when not given: earlier manifests and results stay as they were
+        if self.conditions:
+            params["conditions"] = dict(self.conditions)
+        if self.start_waves:
+            params["start_waves"] = dict(self.start_waves)
+        return params
 
 
 def check_date(text: str) -> str:
@@ -416,6 +437,8 @@ def _compute(settings: ReportSettings, out: Path) -> tuple:
     params["report_date"] = check_date(settings.report_date or datetime.date.today().isoformat())
     results = evaluate(responses, inst, waves=list(settings.waves) if settings.waves else None,
                        min_cell=settings.min_cell, inputs=inputs, schools=settings.schools,
+                       conditions=dict(settings.conditions) if settings.conditions else None,
+                       start_waves=dict(settings.start_waves) if settings.start_waves else None,
                        parameters={k: v for k, v in params.items()
                                    if k not in ("lang", "report_date")})
     if settings.schools:
@@ -610,6 +633,11 @@ def read_manifest(report_dir: Path) -> dict:
         if value is not None and not (isinstance(value, list)
                                       and all(isinstance(v, str) for v in value)):
             raise _malformed(path, "list", key=key)
+    for key in ("conditions", "start_waves"):
+        value = params.get(key)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+            raise _malformed(path, "mapping", key=key)
     if len(params.get("frameworks") or []) >= len(manifest["inputs"]):
         raise _malformed(path, "frameworks")
     inst = manifest.get("instrument")
@@ -707,7 +735,9 @@ def reproduce(report_dir: str | Path) -> list[str]:
                 waves=tuple(p["waves"]) if p.get("waves") else None,
                 schools=tuple(p["schools"]) if p.get("schools") else None,
                 frameworks=frameworks, extra_inputs=tuple(inputs[1 + len(fw_ids):]),
-                base_dir=report_dir, report_date=p.get("report_date")))
+                base_dir=report_dir, report_date=p.get("report_date"),
+                conditions=tuple(p["conditions"].items()) if p.get("conditions") else None,
+                start_waves=tuple(p["start_waves"].items()) if p.get("start_waves") else None))
         except PartnerschapError as exc:
             return [*problems, f"the report could not be built again: {exc}"]
         old = (report_dir / "results.json").read_text(encoding="utf-8", errors="replace") \

@@ -26,7 +26,7 @@ import pandas as pd
 from .. import i18n
 from ..instruments import Instrument, load_instrument, pick_text
 
-__all__ = ["fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
+__all__ = ["did_html", "did_part", "did_table", "baseline_table", "arm_attrition_table", "fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
            "reliability_table", "summary_sentences", "html_table", "effect_label", "wave_label",
            "role_label", "text_params", "project_sections", "section", "toc_html",
            "overview_html", "school_sentences", "school_starters_html", "school_method_html",
@@ -374,7 +374,7 @@ def overview_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
 # -- sections and the table of contents ---------------------------------------------------------
 #: Project report sections in page order; ``project_sections`` keeps those the results have.
 SECTIONS = ("counts", "attrition", "paired", "change_distribution", "forest", "gap", "change",
-            "reliability", "psychometrics", "items", "gerdes", "ladder", "ordinal", "epstein",
+            "did", "reliability", "psychometrics", "items", "gerdes", "ladder", "ordinal", "epstein",
             "praatplaat", "schools", "sensitivity", "methods", "provenance")
 
 
@@ -392,6 +392,7 @@ def project_sections(results: dict) -> list[str]:
         "change_distribution": any("change_distribution" in b for b in scales),
         "gap": any(b.get("gap", {}).get("by_wave") for b in scales),
         "change": any(b.get("reliable_change") or b.get("mixed_model") for b in scales),
+        "did": any(b.get("did") for b in scales),
         "psychometrics": bool(results.get("psychometrics", {}).get("cfa")),
         "items": bool(results.get("psychometrics", {}).get("items")),
         "gerdes": "gerdes_level" in levels,
@@ -697,6 +698,146 @@ def attrition_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.Dat
             t("report.col.p", lang): fmt_p(a.get("p"), lang),
         })
     return pd.DataFrame(rows)
+
+
+# -- a design with comparison schools: difference in differences ------------------------------
+_WWC = ("equivalent", "adjust", "not_equivalent")
+
+
+def condition_label(condition: object, lang: str = "nl") -> str:
+    """The readers' name of a condition (``interventiescholen``), else the study's code."""
+    return _opt(f"report.condition.{condition}", lang, str(condition))
+
+
+def _design(results: dict) -> tuple[str, str]:
+    d = results.get("design") or {}
+    return str(d.get("treatment") or "intervention"), str(d.get("reference") or "control")
+
+
+def _contrasts(block: dict, results: dict) -> list[tuple[str, str, dict]]:
+    """``(contrast, later wave, row)`` of a scale's ``did`` block in the declared wave order."""
+    first = _first_last(results)[0]
+    did = block.get("did") or {}
+    return [(f"{w}-{first}", w, did[f"{w}-{first}"]) for w in _waves(results)
+            if f"{w}-{first}" in did]
+
+
+def did_sentences(results: dict, inst: Instrument, lang: str = "nl") -> list[str]:
+    """Per scale and later wave, in plain words: how much more the intervention schools changed
+    than the comparison schools, how sure, and how large against the first-wave spread (HTML)."""
+    treatment, reference = _design(results)
+    first = _first_last(results)[0]
+    out = []
+    for scale_id, block in _scales(results, inst):
+        name = f"<strong>{escape(_scale_name(inst, scale_id, lang))}</strong>"
+        for _c, wave, row in _contrasts(block, results):
+            common = {"name": name, "first": escape(wave_label(first, lang)),
+                      "last": escape(wave_label(wave, lang)),
+                      "treatment": escape(condition_label(treatment, lang)),
+                      "reference": escape(condition_label(reference, lang))}
+            if row.get("estimate") is None:
+                out.append(t("report.did.suppressed", lang, **common))
+                continue
+            key = "more" if row["estimate"] > 0 else "less"
+            text = t(f"report.did.{key}", lang, **common,
+                     diff=fmt_number(abs(row["estimate"]), lang), ci=fmt_ci(row.get("ci95"), lang),
+                     size=effect_label(row.get("d"), lang), d=fmt_number(row.get("d"), lang))
+            sure = row.get("p") is not None and row["p"] < 0.05
+            text += " " + t("report.did.sure" if sure else "report.did.unsure", lang,
+                            p=fmt_p(row.get("p"), lang), df=fmt_number(row.get("df"), lang, 1))
+            out.append(text)
+    return out
+
+
+def did_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """The difference in differences per scale and later wave (suppressed cells: a dash)."""
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        for _c, wave, r in _contrasts(block, results):
+            rows.append({
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+                t("report.col.wave", lang): wave_head(wave, lang),
+                t("report.col.did", lang): fmt_number(r.get("estimate"), lang),
+                t("report.col.ci", lang): fmt_ci(r.get("ci95"), lang),
+                t("report.col.df", lang): fmt_number(r.get("df"), lang, 1),
+                t("report.col.p", lang): fmt_p(r.get("p"), lang),
+                t("report.col.d", lang): fmt_number(r.get("d"), lang),
+            })
+    return pd.DataFrame(rows)
+
+
+def baseline_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Baseline equivalence per scale: the arms' sizes and means, Hedges' g and the WWC band."""
+    treatment, reference = _design(results)
+    first = wave_head(_first_last(results)[0], lang)
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        b = block.get("baseline_equivalence")
+        if not isinstance(b, dict):
+            continue
+        band = b.get("category")
+        rows.append({
+            t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+            t("report.col.n_arm", lang, arm=condition_label(treatment, lang)):
+                fmt_number(b.get("n_treatment"), lang, 0),
+            t("report.col.mean_arm", lang, arm=condition_label(treatment, lang), wave=first):
+                fmt_number(b.get("mean_treatment"), lang),
+            t("report.col.n_arm", lang, arm=condition_label(reference, lang)):
+                fmt_number(b.get("n_reference"), lang, 0),
+            t("report.col.mean_arm", lang, arm=condition_label(reference, lang), wave=first):
+                fmt_number(b.get("mean_reference"), lang),
+            t("report.col.hedges_g", lang): fmt_number(b.get("g"), lang),
+            t("report.col.ci", lang): fmt_ci(b.get("ci95"), lang),
+            t("report.col.wwc", lang): t(f"report.wwc.{band}", lang) if band in _WWC else "–",
+        })
+    return pd.DataFrame(rows)
+
+
+def arm_attrition_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Attrition per condition and scale, with the differential attrition of the two arms
+    compared when both rates are shown (their difference: nothing withheld is used)."""
+    treatment, reference = _design(results)
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        a = (block.get("attrition_by_condition") or {}).get("by_condition")
+        if not isinstance(a, dict):
+            continue
+        rates = [(a.get(arm) or {}).get("attrition") for arm in (treatment, reference)]
+        diff = abs(rates[0] - rates[1]) if None not in rates else None
+        arms = [treatment, reference] + sorted(set(a) - {treatment, reference})
+        for i, arm in enumerate(c for c in arms if c in a):
+            r = a[arm]
+            rows.append({
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang) if i == 0 else "",
+                t("report.col.condition", lang): _cap(condition_label(arm, lang)),
+                t("report.col.n_baseline", lang): fmt_number(r.get("baseline"), lang, 0),
+                t("report.col.n_analytic", lang): fmt_number(r.get("analytic"), lang, 0),
+                t("report.col.attrition", lang): fmt_percent(r.get("attrition"), lang),
+                t("report.col.differential", lang): fmt_percent(diff, lang) if i == 0 else "",
+            })
+    return pd.DataFrame(rows)
+
+
+def did_part(part: str, lang: str = "nl") -> str:
+    """A sub-heading of the design section (``baseline``, ``attrition``) with its note."""
+    return (f"<h3>{escape(t(f'report.did.{part}.head', lang))}</h3>"
+            f"<p class='pe-note'>{escape(t(f'report.did.{part}.note', lang))}</p>")
+
+
+def did_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
+    """The plain-language findings of the design, its method in one paragraph and, when
+    schools started in different waves, that limitation."""
+    treatment, reference = _design(results)
+    design = results.get("design") or {}
+    arms = {"treatment": escape(condition_label(treatment, lang)),
+            "reference": escape(condition_label(reference, lang))}
+    items = "".join(f"<li>{s}</li>" for s in did_sentences(results, inst, lang))
+    out = f"<ul class='pe-summary'>{items}</ul>" if items else ""
+    out += f"<p class='pe-note'>{t('report.did.method', lang, **arms)}</p>"
+    starts = design.get("start_waves") or {}
+    if len(set(starts.values())) > 1:
+        out += f"<p class='pe-note'>{t('report.did.staggered', lang, **arms)}</p>"
+    return out
 
 
 def sensitivity_html(results: dict, inst: Instrument, lang: str = "nl") -> str:

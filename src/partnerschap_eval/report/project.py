@@ -13,6 +13,10 @@ Example::
     date: 2026-06-30                  # optional; the date printed on the report (default today)
     frameworks:                       # optional: framework instruments and their responses
       - {instrument: gerdes, responses: data/processed/wish/gerdes/responses.csv}
+    conditions:                       # optional: school id -> intervention, control,
+      S01: intervention               # comparison or waitlist (a difference-in-differences
+      S02: control                    # section in the report)
+    start_waves: {S01: pre, S02: post}  # optional: the wave each school started the intervention
 
 Relative paths are relative to the config file.
 """
@@ -51,6 +55,8 @@ class ProjectConfig(BaseModel):
     schools: tuple[str, ...] | None = None
     frameworks: tuple[FrameworkInput, ...] = ()
     date: datetime.date | None = None
+    conditions: dict[str, Literal["intervention", "control", "comparison", "waitlist"]] | None = None
+    start_waves: dict[str, str] | None = None
 
 
 def load_project(path: str | Path) -> ReportSettings:
@@ -72,5 +78,7 @@ def load_project(path: str | Path) -> ReportSettings:
                           lang=cfg.language, min_cell=cfg.min_cell, waves=cfg.waves,
                           schools=cfg.schools,
                           report_date=cfg.date.isoformat() if cfg.date else None,
+                          conditions=cfg.conditions or None,
+                          start_waves=cfg.start_waves or None,
                           frameworks=tuple((f.instrument, (base / f.responses).resolve())
                                            for f in cfg.frameworks))

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, Msg
 from ..evaluation import (
     CHANGE_EDGES,
     PROFESSIONAL_ROLES,
@@ -350,6 +350,82 @@ def _did_block(scores: pd.DataFrame, scale: str, order: list[str],
     return record
 
 
+BASELINE_KEYS = ["n_treatment", "n_reference", "mean_treatment", "mean_reference", "g", "ci95",
+                 "category"]
+ARM_COUNTS = ("baseline", "analytic", "dropouts")
+
+
+def _design_arms(conditions: Mapping[str, str]) -> tuple[str, str]:
+    """(treatment, reference) of a design: ``intervention`` against the first of control,
+    comparison and waitlist that a school has (as :func:`did_mixed_model`)."""
+    from ..evaluation.mixed_design import REFERENCE_CONDITIONS
+
+    declared = {str(v) for v in conditions.values()}
+    return "intervention", next((c for c in REFERENCE_CONDITIONS if c in declared), "control")
+
+
+def _baseline_block(scores: pd.DataFrame, scale: str, first: str, last: str,
+                    conditions: Mapping[str, str], min_cell: int) -> dict:
+    """Contract 4 v2 ``baseline_equivalence`` (WWC, analytic sample), with the arms' sizes and
+    first-wave means; null when an arm has fewer than ``min_cell`` respondents."""
+    from ..evaluation.designs import baseline_equivalence
+
+    treatment, reference = _design_arms(conditions)
+    out: dict[str, Any] = {"treatment": treatment, "reference": reference, "sample": "analytic",
+                           "method": "Hedges' g of first-wave scores, analytic sample (WWC 5.0)"}
+    try:
+        r = baseline_equivalence(scores, scale, first, last, conditions=conditions,
+                                 treatment=treatment, reference=reference)
+    except InputError as exc:
+        return out | null_with_reason(BASELINE_KEYS, f"not computable: {exc}")
+    if min(r.n_treatment, r.n_reference) < min_cell:
+        return out | null_with_reason(BASELINE_KEYS, suppressed_reason(min_cell))
+    return out | {"n_treatment": r.n_treatment, "n_reference": r.n_reference,
+                  "mean_treatment": r.mean_treatment, "mean_reference": r.mean_reference,
+                  "g": r.g, "ci95": [r.ci_low, r.ci_high], "category": r.category}
+
+
+def _arm_attrition_block(scores: pd.DataFrame, scale: str, first: str, last: str,
+                         conditions: Mapping[str, str], min_cell: int) -> dict:
+    """Attrition per arm (WWC): per condition the first-wave (``baseline``) respondents, those of
+    them with a last-wave score (``analytic``), the ``dropouts`` and the rate. A count of 1 to
+    ``min_cell - 1`` is withheld with the rate; the disclosure step withholds what would give
+    it away. Overall and differential attrition are left to the reader of the shown rates."""
+    from ..evaluation.designs import wwc_attrition
+
+    treatment, reference = _design_arms(conditions)
+    out: dict[str, Any] = {"treatment": treatment, "reference": reference,
+                           "definition": (f"baseline: valid {first} score; analytic: and a valid "
+                                          f"{last} score; attrition = dropouts / baseline")}
+    try:
+        a = wwc_attrition(scores, scale, first, last, conditions=conditions,
+                          treatment=treatment, reference=reference)
+    except InputError as exc:
+        out["by_condition"] = None
+        out["by_condition_reason"] = f"not computable: {exc}"
+        return out
+    rows: dict[str, Any] = {}
+    for row in a.by_condition.itertuples():
+        counts = {"baseline": int(row.baseline), "analytic": int(row.analytic),
+                  "dropouts": int(row.baseline - row.analytic)}
+        block: dict[str, Any] = dict(counts, attrition=float(row.attrition))
+        small = [k for k, v in counts.items() if 0 < v < min_cell]
+        if small:
+            _suppress_keys(block, [*small, "attrition"], suppressed_reason(min_cell))
+        rows[str(row.condition)] = block
+    out["by_condition"] = rows
+    return out
+
+
+def _start_waves(start_waves: Mapping[str, str], order: list[str]) -> dict[str, str]:
+    """The start wave per school, each one of the run's waves (else an InputError)."""
+    out = {str(k): str(v) for k, v in start_waves.items()}
+    unknown = sorted({v for v in out.values() if v not in order})
+    if unknown:
+        raise InputError(Msg("errors.design.start_wave_unknown", waves=unknown, order=order))
+    return out
+
+
 def _mixed_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int) -> dict:
     data = scores[scores["wave"].isin([first, last])].dropna(subset=[scale])
     if data["respondent_id"].nunique() < min_cell:
@@ -407,7 +483,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
              waves: list[str] | None = None, min_cell: int = DEFAULT_MIN_CELL,
              inputs: Iterable[dict] = (), parameters: dict | None = None,
              mixed: bool = True, schools: Iterable[str] | None = None,
-             conditions: Mapping[str, str] | None = None) -> dict:
+             conditions: Mapping[str, str] | None = None,
+             start_waves: Mapping[str, str] | None = None) -> dict:
     """Compute Contract 4 for a tidy responses table.
 
     Parameters
@@ -433,7 +510,13 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     conditions
         School id -> condition (a study's ``schools[].condition``). When given, every scale
         gets Contract 4 v2's ``did`` block (intervention against control, comparison or
-        waitlist schools, per later wave); without it the result is unchanged.
+        waitlist schools, per later wave), ``baseline_equivalence`` (WWC) and
+        ``attrition_by_condition``, and the result a top-level ``design`` (the conditions, the
+        treatment and the reference arm); without it the result is unchanged.
+    start_waves
+        School id -> the wave at which it started the intervention (with ``conditions``):
+        recorded in ``design.start_waves`` (declared waves only), so that a report states a
+        staggered start as a limitation. The model itself compares every wave with the first.
 
     Notes
     -----
@@ -549,6 +632,10 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         }
         if conditions:
             scales[scale.id]["did"] = _did_block(scores, scale.id, order, conditions, min_cell)
+            scales[scale.id]["baseline_equivalence"] = _baseline_block(
+                scores, scale.id, first, last, conditions, min_cell)
+            scales[scale.id]["attrition_by_condition"] = _arm_attrition_block(
+                scores, scale.id, first, last, conditions, min_cell)
     _set_p_adj([scales[s.id]["paired"] for s in inst.scales])
     for role in roles:
         _set_p_adj([scales[s.id]["by_role"][role]["paired"] for s in inst.scales])
@@ -566,6 +653,12 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         "counts": _counts(scores, order, min_cell),
         "scales": scales,
     }
+    if conditions:
+        treatment, reference = _design_arms(conditions)
+        result["design"] = {"conditions": {str(k): str(v) for k, v in conditions.items()},
+                            "treatment": treatment, "reference": reference}
+        if start_waves:
+            result["design"]["start_waves"] = _start_waves(start_waves, order)
     # The one disclosure-control step: complementary suppression across every table of the
     # run, checked by the linear audit (a report adds its sections and runs it again).
     return protect(json_ready(result), min_cell)

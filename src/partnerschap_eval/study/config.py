@@ -61,12 +61,15 @@ class Wave(_Model):
 
 
 class School(_Model):
-    """One declared school: id, name, aliases and (optionally) its condition."""
+    """One declared school: id, name, aliases and (optionally) its condition and the wave at
+    which it started the intervention (``start_wave``; schools that start at different waves
+    are a staggered start, which a report states as a limitation)."""
 
     id: str = Field(min_length=1)
     name: str | None = None
     aliases: list[str] = Field(default_factory=list)
     condition: str | None = None
+    start_wave: str | None = None
 
     def names(self) -> list[str]:
         return [self.id, *([self.name] if self.name else []), *self.aliases]
@@ -136,6 +139,16 @@ class StudyConfig(_Model):
             ids = [e.id for e in entries]
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{what}: ids must be unique, found {ids}")
+        return self
+
+    @model_validator(mode="after")
+    def _start_waves_declared(self) -> StudyConfig:
+        ids = [w.id for w in self.waves]
+        bad = [f"{s.id}: {s.start_wave}" for s in self.schools
+               if s.start_wave is not None and s.start_wave not in ids]
+        if bad:
+            raise ValueError(f"schools: start_wave must be one of the declared wave ids {ids} "
+                             f"(found {bad})")
         return self
 
     @property

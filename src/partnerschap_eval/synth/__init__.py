@@ -103,6 +103,15 @@ class StudyDesign:
     sd_item: float = 0.70
     pre_means: dict = field(default_factory=lambda: PRE_MEANS)
     effects: dict = field(default_factory=lambda: LATENT_EFFECTS)
+    #: Comparison schools: this many schools (every other one from S02 on, then the last ones)
+    #: are ``control`` schools, the rest ``intervention``; 0 (default): one group, no conditions.
+    n_control: int = 0
+    #: Latent change per role and scale in control schools (None: no change); the true
+    #: difference in differences is ``effects`` minus this (see :func:`true_effects`).
+    control_effects: dict | None = None
+    #: SD of a school x wave x scale effect (schools differ in their change): what makes the
+    #: DiD's test depend on the number of schools. 0 (default): none.
+    sd_school_wave: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -111,8 +120,10 @@ class SyntheticStudy:
 
     responses: pd.DataFrame  # Contract 2 columns with raw (not pseudonymised) respondent ids
     people: pd.DataFrame  # respondent_id, school_id, role, name, email, phone
-    schools: pd.DataFrame  # school_id, school_name
+    schools: pd.DataFrame  # school_id, school_name (and condition with comparison schools)
     design: StudyDesign
+    #: School id -> ``intervention`` or ``control`` (``design.n_control > 0``), else None.
+    conditions: dict | None = None
 
 
 def _school_names(n: int, rng: np.random.Generator) -> list[str]:
@@ -124,6 +135,20 @@ def _school_names(n: int, rng: np.random.Generator) -> list[str]:
         suffix = "" if i < len(_SCHOOL_WORDS) else " Noord"
         names.append(f"{prefix} {word}{suffix}")
     return names
+
+
+def _control_schools(n_schools: int, n_control: int) -> list[int]:
+    """Indexes of the control schools: every other school from the second on, then the last.
+
+    >>> _control_schools(6, 2), _control_schools(6, 4)
+    ([1, 3], [1, 3, 5, 4])
+    """
+    if not 0 <= n_control < n_schools:
+        raise ValueError(f"n_control must be 0 .. n_schools - 1 ({n_schools - 1}), "
+                         f"not {n_control}")
+    odd = list(range(1, n_schools, 2))
+    rest = [k for k in range(n_schools - 1, -1, -1) if k not in odd]
+    return (odd + rest)[:n_control]
 
 
 def simulate_study(seed: int = 2014, design: StudyDesign | None = None,
@@ -138,14 +163,36 @@ def simulate_study(seed: int = 2014, design: StudyDesign | None = None,
         Sizes and variance components; defaults to :class:`StudyDesign`.
     instrument
         The instrument whose items are answered (its scales must be those of ``partnerschap``).
+
+    Notes
+    -----
+    With ``design.n_control`` control schools, the latent change of a respondent of a control
+    school is ``design.control_effects`` (none by default) instead of ``design.effects``, and
+    :attr:`SyntheticStudy.conditions` maps every school to its condition. With
+    ``design.sd_school_wave`` every school, scale and wave gets its own effect (schools differ
+    in their change). Both leave the default study (and its random numbers) as it was.
+
+    Examples
+    --------
+    >>> s = simulate_study(seed=1, design=StudyDesign(n_schools=8, n_control=4))
+    >>> sorted(s.conditions.items())[:3]
+    [('S01', 'intervention'), ('S02', 'control'), ('S03', 'intervention')]
+    >>> simulate_study(seed=1, design=StudyDesign(n_schools=8)).conditions is None
+    True
     """
     design = design or StudyDesign()
     inst = resolve_instrument(instrument)
+    control = _control_schools(design.n_schools, design.n_control)
     rng = np.random.default_rng(seed)
     schools = pd.DataFrame({
         "school_id": [f"S{k + 1:02d}" for k in range(design.n_schools)],
         "school_name": _school_names(design.n_schools, rng),
     })
+    conditions = None
+    if control:
+        schools["condition"] = ["control" if k in control else "intervention"
+                                for k in range(design.n_schools)]
+        conditions = dict(zip(schools["school_id"], schools["condition"], strict=True))
 
     # respondents ---------------------------------------------------------------------------
     rows = []
@@ -170,14 +217,23 @@ def simulate_study(seed: int = 2014, design: StudyDesign | None = None,
     role_arr = people["role"].to_numpy()
     m = np.array([[design.pre_means[r][s.id] for s in scales] for r in role_arr])
     delta = np.array([[design.effects[r][s.id] for s in scales] for r in role_arr])
-    base = m + u[people["school_index"].to_numpy()] + v
+    school_idx = people["school_index"].to_numpy()
+    if control:
+        in_control = np.isin(school_idx, control)
+        ctrl = design.control_effects
+        delta[in_control] = np.array([[ctrl[r][s.id] if ctrl else 0.0 for s in scales]
+                                      for r in role_arr[in_control]]).reshape(-1, n_scales)
+    base = m + u[school_idx] + v
+    # schools differ in their change: a school x wave effect (drawn only when asked for)
+    u_sw = (rng.normal(0, design.sd_school_wave, (2, design.n_schools, n_scales))
+            if design.sd_school_wave > 0 else np.zeros((2, design.n_schools, n_scales)))
 
     lo, hi = inst.response_scale.min, inst.response_scale.max
     waves = []
     for t, wave in enumerate(("pre", "post")):
         keep = np.ones(n, bool) if t == 0 else completes_post
         e = rng.normal(0, design.sd_occasion, (n, n_scales))
-        latent = base + e + t * (delta + w)
+        latent = base + e + t * (delta + w) + u_sw[t][school_idx]
         frame = people.loc[keep, ["respondent_id", "role", "school_id"]].copy()
         frame.insert(1, "wave", wave)
         for si, scale in enumerate(scales):
@@ -199,7 +255,8 @@ def simulate_study(seed: int = 2014, design: StudyDesign | None = None,
     people["email"] = [f"{a.lower()}.{b.replace(' ', '').lower()}{i}@voorbeeld.nl"
                        for i, (a, b) in enumerate(zip(first, last, strict=True))]
     people["phone"] = [f"06-{rng.integers(10_000_000, 99_999_999)}" for _ in range(n)]
-    return SyntheticStudy(responses=responses, people=people, schools=schools, design=design)
+    return SyntheticStudy(responses=responses, people=people, schools=schools, design=design,
+                          conditions=conditions)
 
 
 def _expected_item(mu: np.ndarray | float, sd: float, lo: int = 1, hi: int = 5) -> np.ndarray:
@@ -208,26 +265,34 @@ def _expected_item(mu: np.ndarray | float, sd: float, lo: int = 1, hi: int = 5) 
     return lo + sum(norm.sf((c + 0.5 - mu) / sd) for c in range(lo, hi))
 
 
-def true_effects(design: StudyDesign | None = None) -> pd.DataFrame:
+def true_effects(design: StudyDesign | None = None, condition: str = "intervention"
+                 ) -> pd.DataFrame:
     """Expected change in the observed scale score per role and scale (post minus pre).
 
     Returns a tidy frame with columns ``role, scale, latent_effect, expected_pre,
     expected_post, true_effect``. The scale score's expectation is the mean of its items'
     expectations (missingness is completely at random, so this holds for the mean of the
-    answered items too).
+    answered items too). ``condition="control"``: the change in the control schools
+    (``design.control_effects``, none by default); the true difference in differences of a
+    role and scale is the intervention's ``true_effect`` minus the control's.
 
     >>> te = true_effects()
     >>> float(te.set_index(["role", "scale"]).loc[("parent", "two_way_communication"), "latent_effect"])
     0.4
     """
     design = design or StudyDesign()
+    if condition not in ("intervention", "control"):
+        raise ValueError(f"condition must be 'intervention' or 'control', not {condition!r}")
     sd_pre = np.sqrt(design.sd_school**2 + design.sd_person**2 + design.sd_occasion**2
-                     + design.sd_item**2)
+                     + design.sd_item**2 + design.sd_school_wave**2)
     sd_post = np.sqrt(sd_pre**2 + design.sd_change**2)
+    effects = design.effects
+    if condition == "control":
+        effects = design.control_effects or {r: dict.fromkeys(SCALES, 0.0) for r in ROLES}
     rows = []
     for role in ROLES:
         for scale in SCALES:
-            m, d = design.pre_means[role][scale], design.effects[role][scale]
+            m, d = design.pre_means[role][scale], effects[role][scale]
             pre = float(np.mean([_expected_item(m + b, sd_pre) for b in ITEM_OFFSETS]))
             post = float(np.mean([_expected_item(m + d + b, sd_post) for b in ITEM_OFFSETS]))
             rows.append((role, scale, d, pre, post, post - pre))
