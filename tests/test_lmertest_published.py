@@ -73,7 +73,7 @@ def _two_way(data: pd.DataFrame, a: str, b: str, coding: str) -> tuple[pd.DataFr
     return x, {a: list(da), b: list(db), f"{a}:{b}": list(inter)}
 
 
-def _type3(fit, terms: dict) -> dict[str, dict]:
+def _type3(fit, terms: dict) -> dict:
     return {name: fit.joint_test([{c: 1.0} for c in cols]) for name, cols in terms.items()}
 
 
@@ -107,10 +107,10 @@ def test_ham_fixed_effects_and_contrast_against_lmertest(ref):
     _compare_fixed(fit, blk)
     c = fit.contrast({"Information2": 1.0, "Product2:Information2": 1.0})
     r = blk["contrast_information_product2"]
-    np.testing.assert_allclose(c["estimate"], r["estimate"], atol=1e-6)
-    np.testing.assert_allclose([c["se"], c["df"], c["t"], c["p"]],
+    np.testing.assert_allclose(c.estimate, r["estimate"], atol=1e-6)
+    np.testing.assert_allclose([c.se, c.df, c.t, c.p],
                                [r["se"], r["df"], r["t"], r["p"]], rtol=1e-5)
-    np.testing.assert_allclose([c["ci_low"], c["ci_high"]], [r["ci_low"], r["ci_high"]],
+    np.testing.assert_allclose([c.ci_low, c.ci_high], [r["ci_low"], r["ci_high"]],
                                atol=1e-6)
 
 
@@ -119,10 +119,10 @@ def test_ham_type3_anova_against_lmertest(ref):
     got = _type3(fit, terms)
     a = ref["ham"]["anova"]
     for i, term in enumerate(a["terms"]):
-        np.testing.assert_allclose(got[term]["F"], a["F"][i], rtol=1e-5)
-        assert got[term]["num_df"] == a["num_df"][i]
-        np.testing.assert_allclose(got[term]["den_df"], a["den_df"][i], rtol=1e-5)
-        np.testing.assert_allclose(got[term]["p"], a["p"][i], rtol=1e-5)
+        np.testing.assert_allclose(got[term].F, a["F"][i], rtol=1e-5)
+        assert got[term].num_df == a["num_df"][i]
+        np.testing.assert_allclose(got[term].den_df, a["den_df"][i], rtol=1e-5)
+        np.testing.assert_allclose(got[term].p, a["p"][i], rtol=1e-5)
 
 
 def test_carrots_crossed_intercepts_against_lmertest(ref):
@@ -151,12 +151,12 @@ def test_tvbo_against_lmertest_and_its_published_table(ref):
     got = _type3(fit, terms)
     same_run, published = ref["tvbo"]["anova"], ref["published_tvbo"]
     for i, term in enumerate(published["terms"]):
-        assert got[term]["num_df"] == published["num_df"][i] == same_run["num_df"][i]
-        np.testing.assert_allclose(got[term]["F"], same_run["F"][i], rtol=1e-5)
-        np.testing.assert_allclose(got[term]["den_df"], same_run["den_df"][i], rtol=1e-5)
-        np.testing.assert_allclose(got[term]["F"], published["F"][i], rtol=1e-6)
-        np.testing.assert_allclose(got[term]["den_df"], published["den_df"][i], rtol=1e-6)
-        np.testing.assert_allclose(got[term]["p"], published["p"][i], rtol=1e-5)
+        assert got[term].num_df == published["num_df"][i] == same_run["num_df"][i]
+        np.testing.assert_allclose(got[term].F, same_run["F"][i], rtol=1e-5)
+        np.testing.assert_allclose(got[term].den_df, same_run["den_df"][i], rtol=1e-5)
+        np.testing.assert_allclose(got[term].F, published["F"][i], rtol=1e-6)
+        np.testing.assert_allclose(got[term].den_df, published["den_df"][i], rtol=1e-6)
+        np.testing.assert_allclose(got[term].p, published["p"][i], rtol=1e-5)
     # the published denominator df are the balanced design's exact ones
-    np.testing.assert_allclose([got[t]["den_df"] for t in published["terms"]], [14, 21, 138],
+    np.testing.assert_allclose([got[t].den_df for t in published["terms"]], [14, 21, 138],
                                rtol=1e-6)
