@@ -20,6 +20,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The command line speaks Dutch unless told otherwise; the tests that read its output were
+# written against its English texts, so the whole session (and every subprocess it starts) runs
+# with English pinned. tests/test_cli_lang.py unsets it to check the Dutch default.
+os.environ["PARTNERSCHAP_EVAL_LANG"] = "en"
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "reference"

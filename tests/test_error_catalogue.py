@@ -122,7 +122,7 @@ def test_str_is_english_and_render_is_dutch():
 
 @pytest.fixture
 def dutch(monkeypatch):
-    monkeypatch.setattr(cli, "LANG", "nl")
+    monkeypatch.setenv("PARTNERSCHAP_EVAL_LANG", "nl")  # read again by every run of the CLI
 
 
 def _paragraph(result) -> str:

@@ -2,15 +2,15 @@
 
 User errors print one paragraph (what went wrong, where, how to fix) and exit with status 2;
 they never show a traceback. The command line's own words come from the message catalogue
-(``cli.po``) in the language of ``PARTNERSCHAP_EVAL_LANG`` (``nl`` or ``en``; English by default);
-the library's errors carry their catalogue key (``errors.po``), so they are printed in that language
-too, or in the language of ``report --lang``.
+(``cli.po``) in Dutch, as its users are Dutch-speaking school staff: ``PARTNERSCHAP_EVAL_LANG=en``
+or a command's ``--lang en`` gives English (help texts follow the variable: they are worded when
+the command starts). The library's errors carry their catalogue key (``errors.po``), so they are
+printed in the same language.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,10 +22,7 @@ from rich.console import Console
 from . import i18n
 from .errors import PartnerschapError
 
-try:
-    LANG = i18n.check_lang(os.environ.get("PARTNERSCHAP_EVAL_LANG") or "en")
-except ValueError:
-    LANG = "en"
+LANG = i18n.env_lang()  # the help texts are worded in it when the command starts
 
 
 def m(key: str, **params: object) -> str:
@@ -37,6 +34,17 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help=m("cli.app_help"))
 out = Console()
 err = Console(stderr=True)
+
+
+def _speak(lang: str | None) -> None:
+    """Word this command's texts and errors in ``--lang`` (when given; an unknown one is refused)."""
+    global LANG
+    if lang is None:
+        return
+    code = lang.strip().lower()
+    if code not in i18n.LANGS:
+        _fail(PartnerschapError(m("cli.report.lang_invalid", lang=lang)))
+    LANG = code
 
 
 def _fail(exc: Exception, lang: str | None = None) -> None:
@@ -101,13 +109,19 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(version: Annotated[bool, typer.Option(
         "--version", help=m("cli.version_help"), callback=_version, is_eager=True)] = False) -> None:
-    pass
+    global LANG
+    LANG = i18n.env_lang()  # every run starts from the variable; a command's --lang may change it
+
+
+_LANG_HELP = m("cli.lang_help")
 
 
 @app.command(help=m("cli.keygen.help"))
-def keygen(out_path: Annotated[Path, typer.Option("--out", help=m("cli.keygen.out"))]) -> None:
+def keygen(out_path: Annotated[Path, typer.Option("--out", help=m("cli.keygen.out"))],
+           lang: Annotated[str | None, typer.Option(help=_LANG_HELP)] = None) -> None:
     from .privacy import keygen as _keygen
 
+    _speak(lang)
     try:
         path = _keygen(out_path)
     except PartnerschapError as exc:
@@ -128,10 +142,12 @@ def ingest(
     format: Annotated[str | None, typer.Option("--format", help=m("cli.ingest.format"))] = None,
     sheet: Annotated[str | None, typer.Option(help=m("cli.ingest.sheet"))] = None,
     header_row: Annotated[int | None, typer.Option(help=m("cli.ingest.header_row"))] = None,
+    lang: Annotated[str | None, typer.Option(help=_LANG_HELP)] = None,
 ) -> None:
     from .ingest import ExportSpec, ingest_exports, ingest_output, write_ingest_files
     from .privacy import load_key
 
+    _speak(lang)
     try:
         # checks, lock and staging before anything is read: a refused run has done nothing
         with ingest_output(out_dir, [*exports, mapping, key_file, _yaml_path(instrument)]) as stage:
@@ -177,9 +193,11 @@ def score(
     instrument: Annotated[str, typer.Option(help=m("cli.help.instrument"))],
     out_path: Annotated[Path, typer.Option("--out", help=m("cli.score.out"))],
     waves: Annotated[str | None, typer.Option(help=m("cli.score.waves"))] = None,
+    lang: Annotated[str | None, typer.Option(help=_LANG_HELP)] = None,
 ) -> None:
     from ._outputs import check_output
 
+    _speak(lang)
     try:
         check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
                      what="scores file")
@@ -211,9 +229,11 @@ def evaluate(
     out_path: Annotated[Path, typer.Option("--out", help=m("cli.evaluate.out"))],
     min_cell: Annotated[int, typer.Option(help=m("cli.help.min_cell"))] = 10,
     waves: Annotated[str | None, typer.Option(help=m("cli.help.waves_order"))] = None,
+    lang: Annotated[str | None, typer.Option(help=_LANG_HELP)] = None,
 ) -> None:
     from ._outputs import check_output
 
+    _speak(lang)
     try:
         check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
                      what="results file")
@@ -274,6 +294,7 @@ def report(
     from .report.build import ReportSettings, build_report
     from .report.project import load_project
 
+    _speak(lang)
     try:
         given = _overrides(responses, instrument, project, out_dir, lang, min_cell, date, waves)
         if config is not None:
@@ -298,9 +319,11 @@ def report(
 
 
 @app.command(help=m("cli.reproduce.help"))
-def reproduce(report_dir: Annotated[Path, typer.Argument(help=m("cli.reproduce.dir"))]) -> None:
+def reproduce(report_dir: Annotated[Path, typer.Argument(help=m("cli.reproduce.dir"))],
+              lang: Annotated[str | None, typer.Option(help=_LANG_HELP)] = None) -> None:
     from .report.build import reproduce as _reproduce
 
+    _speak(lang)
     try:
         with _Step(m("cli.reproduce.step", dir=report_dir)):
             problems = _reproduce(report_dir)
@@ -319,7 +342,7 @@ def reproduce(report_dir: Annotated[Path, typer.Argument(help=m("cli.reproduce.d
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help=m("cli.demo.out"))] = Path("reports/demo"),
     raw_dir: Annotated[Path, typer.Option("--raw", help=m("cli.demo.raw"))] = Path("data/raw/demo"),
-    lang: Annotated[str, typer.Option(help=m("cli.report.lang"))] = "nl",
+    lang: Annotated[str | None, typer.Option(help=m("cli.report.lang"))] = None,
 ) -> None:
     from ._outputs import output_set
     from .ingest import ExportSpec, ingest_exports, write_ingest_files
@@ -327,6 +350,7 @@ def demo(
     from .report.build import ReportSettings, build_report_into
     from .synth import FRAMEWORK_INSTRUMENTS, write_demo_exports, write_framework_exports
 
+    _speak(lang)
     try:
         # The demo folder (ingest outputs and the report on them) is one output set: built in a
         # staging sibling and moved into place whole.
@@ -354,7 +378,7 @@ def demo(
             with _Step(m("cli.demo.step_report")):
                 report = build_report_into(ReportSettings(
                     project="WiSH demo", instrument="partnerschap",
-                    responses=paths["responses"], out_dir=stage, lang=lang,
+                    responses=paths["responses"], out_dir=stage, lang=lang or "nl",
                     frameworks=tuple(frameworks)), stage)
         report = report.moved(stage, out_dir)
     except PartnerschapError as exc:

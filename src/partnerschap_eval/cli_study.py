@@ -15,22 +15,30 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .errors import PartnerschapError
+from . import i18n
+from .errors import Msg, PartnerschapError
 
 out = Console()
 err = Console(stderr=True)
-study_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                        help="Create a study (a folder with study.yaml and its store).")
+_HELP_LANG = i18n.env_lang()  # help texts: in PARTNERSCHAP_EVAL_LANG, Dutch by default
+
+
+def h(key: str) -> str:
+    """A help text of the command line (``cli.po``) in the language of the help texts."""
+    return i18n.t(key, _HELP_LANG)
+
+
+study_app = typer.Typer(add_completion=False, no_args_is_help=True, help=h("cli.study.app_help"))
 
 
 def register(app: typer.Typer) -> None:
     """Add ``study init``, ``submit``, ``status`` and ``responses`` to the main app."""
     app.add_typer(study_app, name="study")
     for command in (submit, status, responses):
-        app.command()(command)
+        app.command(help=h(f"cli.study.{command.__name__}.help"))(command)
 
-_LANG = typer.Option("--lang", help="Language of the messages: nl or en (default: the study's "
-                                     "lang: in study.yaml, else nl).")
+
+_LANG = typer.Option("--lang", help=h("cli.study.lang"))
 
 
 def _lang(lang: str | None, study_dir: Path | None = None) -> str:
@@ -52,21 +60,19 @@ def _error(exc: Exception, lang: str) -> None:
     from .study.messages import render_error, st
 
     if isinstance(exc, sqlite3.Error):  # a locked, damaged or unreadable store: no traceback
-        exc = PartnerschapError(f"The study's store cannot be used ({exc}). Check that the "
-                                "folder is writable and not on a network drive, then try again.")
+        exc = PartnerschapError(Msg("errors.study.store", error=exc))
     err.print(f"{st('error', lang)}: {render_error(exc, lang)}", highlight=False, markup=False,
               soft_wrap=True)
 
 
-@study_app.command("init")
+@study_app.command("init", help=h("cli.study.init.help"))
 def study_init(
-    study_dir: Annotated[Path, typer.Argument(help="Folder of the new study.")],
-    instrument: Annotated[str, typer.Option(help="Instrument id or YAML path.")],
-    waves: Annotated[str, typer.Option(help="Waves in time order, comma-separated.")] = "pre,post",
-    key_file: Annotated[Path | None, typer.Option(help="Pseudonymisation key file.")] = None,
-    name: Annotated[str | None, typer.Option(help="Name of the study.")] = None,
-    ids: Annotated[str, typer.Option(help="per_school (numbers restart per school) or study.")]
-    = "per_school",
+    study_dir: Annotated[Path, typer.Argument(help=h("cli.study.init.dir"))],
+    instrument: Annotated[str, typer.Option(help=h("cli.help.instrument"))],
+    waves: Annotated[str, typer.Option(help=h("cli.study.init.waves"))] = "pre,post",
+    key_file: Annotated[Path | None, typer.Option(help=h("cli.ingest.key_file"))] = None,
+    name: Annotated[str | None, typer.Option(help=h("cli.study.init.name"))] = None,
+    ids: Annotated[str, typer.Option(help=h("cli.study.init.ids"))] = "per_school",
     lang: Annotated[str | None, _LANG] = None,
 ) -> None:
     """Create a study: study.yaml, an empty store and the fingerprint of the key."""
@@ -89,19 +95,16 @@ def study_init(
 
 
 def submit(
-    study_dir: Annotated[Path, typer.Argument(help="The study folder.")],
-    exports: Annotated[list[Path], typer.Argument(help="Export files (CSV, XLSX, SAV, ...).")],
-    school: Annotated[str | None, typer.Option(help="School of every row.")] = None,
-    wave: Annotated[str | None, typer.Option(help="Wave of every row (id or alias).")] = None,
-    role: Annotated[str | None, typer.Option(help="Role of every row.")] = None,
-    mapping: Annotated[Path | None, typer.Option(help="Mapping YAML file.")] = None,
-    key_file: Annotated[Path | None, typer.Option(help="Pseudonymisation key file.")] = None,
-    format: Annotated[str | None, typer.Option("--format", help="Override format detection.")]
-    = None,
-    sheet: Annotated[str | None, typer.Option(help="Workbook sheet (name or number).")] = None,
-    header_row: Annotated[int | None, typer.Option(
-        help="Line (CSV) or row (Excel) of the header, from 1; default: found, title rows "
-             "above it skipped.")] = None,
+    study_dir: Annotated[Path, typer.Argument(help=h("cli.study.dir"))],
+    exports: Annotated[list[Path], typer.Argument(help=h("cli.ingest.exports"))],
+    school: Annotated[str | None, typer.Option(help=h("cli.study.submit.school"))] = None,
+    wave: Annotated[str | None, typer.Option(help=h("cli.study.submit.wave"))] = None,
+    role: Annotated[str | None, typer.Option(help=h("cli.study.submit.role"))] = None,
+    mapping: Annotated[Path | None, typer.Option(help=h("cli.ingest.mapping"))] = None,
+    key_file: Annotated[Path | None, typer.Option(help=h("cli.ingest.key_file"))] = None,
+    format: Annotated[str | None, typer.Option("--format", help=h("cli.ingest.format"))] = None,
+    sheet: Annotated[str | None, typer.Option(help=h("cli.ingest.sheet"))] = None,
+    header_row: Annotated[int | None, typer.Option(help=h("cli.ingest.header_row"))] = None,
     lang: Annotated[str | None, _LANG] = None,
 ) -> None:
     """Submit export files to a study (exit 0: rows accepted; 3: a file with none; 2: unusable)."""
@@ -139,10 +142,10 @@ def submit(
 
 
 def status(
-    study_dir: Annotated[Path, typer.Argument(help="The study folder.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    study_dir: Annotated[Path, typer.Argument(help=h("cli.study.dir"))],
+    as_json: Annotated[bool, typer.Option("--json", help=h("cli.study.status.json"))] = False,
     expected: Annotated[bool, typer.Option(
-        "--expected", help="Also list the declared cells without a submission (zeros).")] = False,
+        "--expected", help=h("cli.study.status.expected"))] = False,
     lang: Annotated[str | None, _LANG] = None,
 ) -> None:
     """Per school x wave x role: submissions, rows, accepted, rejected, last submission."""
@@ -177,12 +180,12 @@ def status(
 
 
 def responses(
-    study_dir: Annotated[Path, typer.Argument(help="The study folder.")],
-    out_path: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet file.")],
+    study_dir: Annotated[Path, typer.Argument(help=h("cli.study.dir"))],
+    out_path: Annotated[Path, typer.Option("--out", help=h("cli.study.responses.out"))],
     rejected: Annotated[bool, typer.Option(
-        "--rejected", help="Write the rejected rows with their reasons instead.")] = False,
+        "--rejected", help=h("cli.study.responses.rejected"))] = False,
     history: Annotated[bool, typer.Option(
-        "--history", help="With --rejected: also those of replaced submissions.")] = False,
+        "--history", help=h("cli.study.responses.history"))] = False,
     lang: Annotated[str | None, _LANG] = None,
 ) -> None:
     """Write the study's current accepted rows (Contract 2), or with --rejected its rejected rows

@@ -41,6 +41,7 @@ __all__ = [
     "check_lang",
     "date",
     "domains",
+    "env_lang",
     "integer",
     "keys",
     "number",
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 LANGS: tuple[str, ...] = ("nl", "en")
+ENV_LANG = "PARTNERSCHAP_EVAL_LANG"
 LOCALES: dict[str, str] = {"nl": "nl_NL", "en": "en_GB"}
 _DIR = Path(__file__).resolve().parent / "locale"
 
@@ -67,6 +69,18 @@ def check_lang(lang: object) -> str:
     if code not in LANGS:
         raise ValueError(f"unknown language {str(lang)[:20]!r}: choose one of {', '.join(LANGS)}")
     return code
+
+
+def env_lang() -> str:
+    """The language of the command line: ``PARTNERSCHAP_EVAL_LANG`` (``nl`` or ``en``).
+
+    Dutch when the variable is unset or names no known language: the people who run the
+    commands are Dutch-speaking school staff and researchers.
+    """
+    import os
+
+    code = (os.environ.get(ENV_LANG) or "").strip().lower()
+    return code if code in LANGS else "nl"
 
 
 def domains() -> list[str]:

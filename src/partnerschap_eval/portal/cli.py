@@ -15,12 +15,19 @@ from typing import Annotated
 import typer
 
 from .. import i18n
-from ..errors import PartnerschapError
+from ..errors import Msg, PartnerschapError
 
-portal_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                         help="The schools' web portal of a study: serve it, make and end links.")
-_LANG = typer.Option("--lang", help="Language of the messages: nl (default) or en.")
-_KEY = typer.Option(help="Pseudonymisation key file of the study (or PARTNERSCHAP_EVAL_KEY).")
+_HELP_LANG = i18n.env_lang()  # help texts: in PARTNERSCHAP_EVAL_LANG, Dutch by default
+
+
+def h(key: str) -> str:
+    """A help text of the command line (``cli.po``) in the language of the help texts."""
+    return i18n.t(key, _HELP_LANG)
+
+
+portal_app = typer.Typer(add_completion=False, no_args_is_help=True, help=h("cli.portal.app_help"))
+_LANG = typer.Option("--lang", help=h("cli.portal.lang"))
+_KEY = typer.Option(help=h("cli.portal.key_file"))
 
 
 def register(app: typer.Typer) -> None:
@@ -28,8 +35,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(portal_app, name="portal")
 
 
-def _fail(exc: Exception) -> None:
-    typer.echo(f"error: {exc}", err=True)
+def _fail(exc: Exception, lang: str = "nl") -> None:
+    text = exc.render(lang) if isinstance(exc, PartnerschapError) else str(exc)
+    typer.echo(f"{i18n.t('cli.error', lang)}: {text}", err=True)
     raise typer.Exit(2)
 
 
@@ -44,15 +52,14 @@ def _db(study_dir: Path, key_file: Path | None):
     return study, PortalDB(Path(study_dir) / PORTAL_FILE, key)
 
 
-@portal_app.command()
+@portal_app.command(help=h("cli.portal.link.help"))
 def link(
-    study_dir: Annotated[Path, typer.Argument(help="The study folder.")],
-    school: Annotated[str | None, typer.Option(help="The school (id, name or alias).")] = None,
-    researcher: Annotated[bool, typer.Option("--researcher", help="A link for the research "
-                                             "team (sees all schools).")] = False,
-    expires: Annotated[str, typer.Option(help="How long the link works: 30d, 12h, 90m.")]
-    = "30d",
-    base_url: Annotated[str, typer.Option(help="Where the portal is reached.")]
+    study_dir: Annotated[Path, typer.Argument(help=h("cli.study.dir"))],
+    school: Annotated[str | None, typer.Option(help=h("cli.portal.link.school"))] = None,
+    researcher: Annotated[bool, typer.Option(
+        "--researcher", help=h("cli.portal.link.researcher"))] = False,
+    expires: Annotated[str, typer.Option(help=h("cli.portal.link.expires"))] = "30d",
+    base_url: Annotated[str, typer.Option(help=h("cli.portal.link.base_url"))]
     = "http://127.0.0.1:8000",
     key_file: Annotated[Path | None, _KEY] = None,
     lang: Annotated[str, _LANG] = "nl",
@@ -64,7 +71,7 @@ def link(
 
     lang = lang if lang in i18n.LANGS else "nl"
     if (school is None) == (not researcher):
-        _fail(PartnerschapError("give either --school S or --researcher (one link each)."))
+        _fail(PartnerschapError(Msg("errors.portal.school_or_researcher")), lang)
     try:
         days = parse_duration(expires)
         study, db = _db(study_dir, key_file)
@@ -82,23 +89,24 @@ def link(
             else:  # no schools declared: the id as given, if it is no personal data
                 shown = screen(" ".join(school.split()), "school")
                 if not shown.allowed:
-                    _fail(PartnerschapError(f"--school: {shown.reason}; use the school's id."))
+                    _fail(PartnerschapError(Msg("errors.portal.school_personal",
+                                                reason=shown.reason)), lang)
                 school_id = shown.text
         made = db.create_link(school=school_id, days=days)
         study.close()
         db.close()
     except (PartnerschapError, ValueError, sqlite3.Error) as exc:
-        _fail(exc)
+        _fail(exc, lang)
     typer.echo(f"{base_url.rstrip('/')}/link/{made.token}")
     who = school_id or i18n.t("portal.research_team", lang)
     typer.echo(i18n.t("portal.cli_link", lang, who=who, expires=i18n.date(made.expires_at, lang),
                       id=made.link_id, dir=study_dir), err=True)
 
 
-@portal_app.command()
+@portal_app.command(help=h("cli.portal.revoke.help"))
 def revoke(
-    study_dir: Annotated[Path, typer.Argument(help="The study folder.")],
-    link_: Annotated[str, typer.Option("--link", help="The link's URL or its id.")],
+    study_dir: Annotated[Path, typer.Argument(help=h("cli.study.dir"))],
+    link_: Annotated[str, typer.Option("--link", help=h("cli.portal.revoke.link"))],
     key_file: Annotated[Path | None, _KEY] = None,
     lang: Annotated[str, _LANG] = "nl",
 ) -> None:
@@ -112,20 +120,20 @@ def revoke(
         study.close()
         db.close()
     except (PartnerschapError, sqlite3.Error) as exc:
-        _fail(exc)
+        _fail(exc, lang)
     if not done:
         typer.echo(i18n.t("portal.cli_no_link", lang, id=shown), err=True)
         raise typer.Exit(2)
     typer.echo(i18n.t("portal.cli_revoked", lang, id=shown))
 
 
-@portal_app.command()
+@portal_app.command(help=h("cli.portal.demo.help"))
 def demo(
-    study_dir: Annotated[Path, typer.Argument(help="Folder for the demo study.")]
+    study_dir: Annotated[Path, typer.Argument(help=h("cli.portal.demo.dir"))]
     = Path("reports/portal-demo"),
-    raw_dir: Annotated[Path, typer.Option("--raw", help="Where the demo exports live.")]
+    raw_dir: Annotated[Path, typer.Option("--raw", help=h("cli.portal.demo.raw"))]
     = Path("data/raw/demo"),
-    port: Annotated[int, typer.Option(help="Port on localhost.")] = 8000,
+    port: Annotated[int, typer.Option(help=h("cli.portal.demo.port"))] = 8000,
     lang: Annotated[str, _LANG] = "nl",
 ) -> None:
     """The synthetic demo study in a portal on localhost; prints a school and a researcher link."""
@@ -139,7 +147,7 @@ def demo(
     try:
         study_dir, schools = prepare_demo(study_dir, raw_dir)
     except (PartnerschapError, sqlite3.Error) as exc:
-        _fail(exc)
+        _fail(exc, lang)
     base = f"http://127.0.0.1:{port}"
     db = PortalDB(study_dir / PORTAL_FILE, DEMO_KEY)
     for school in [schools[0], None]:
@@ -153,14 +161,14 @@ def demo(
                           allowed_hosts=sorted(LOOPBACK)), "127.0.0.1", port)
 
 
-@portal_app.command()
+@portal_app.command(help=h("cli.portal.serve.help"))
 def serve(
-    study_dir: Annotated[Path, typer.Argument(help="The study folder.")],
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
-    threads: Annotated[int, typer.Option(help="Threads per worker.")] = 4,
-    max_file_mb: Annotated[int, typer.Option(help="Largest export accepted, in MB.")] = 20,
+    study_dir: Annotated[Path, typer.Argument(help=h("cli.study.dir"))],
+    host: Annotated[str, typer.Option(help=h("cli.portal.serve.host"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=h("cli.portal.serve.port"))] = 8000,
+    workers: Annotated[int, typer.Option(help=h("cli.portal.serve.workers"))] = 2,
+    threads: Annotated[int, typer.Option(help=h("cli.portal.serve.threads"))] = 4,
+    max_file_mb: Annotated[int, typer.Option(help=h("cli.portal.serve.max_file_mb"))] = 20,
     key_file: Annotated[Path | None, _KEY] = None,
     lang: Annotated[str, _LANG] = "nl",
 ) -> None:
@@ -170,8 +178,7 @@ def serve(
         import django  # noqa: F401
         import gunicorn  # noqa: F401
     except ImportError:
-        _fail(PartnerschapError("the portal needs its optional extra: pip install "
-                                "'partnerschap-eval[portal]' (Django and gunicorn)."))
+        _fail(PartnerschapError(Msg("errors.portal.extra")), lang)
     from .app import LOOPBACK, settings_for
     from .server import serve as _serve
 
@@ -187,7 +194,7 @@ def serve(
         with Study.open(study_dir) as study:
             name = study.config.study
     except (PartnerschapError, sqlite3.Error) as exc:
-        _fail(exc)
+        _fail(exc, lang)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     typer.echo(i18n.t("portal.cli_serving", lang, name=name, url=url))
     sys.stdout.flush()
