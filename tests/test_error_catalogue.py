@@ -20,14 +20,69 @@ from partnerschap_eval import cli, i18n
 from partnerschap_eval.errors import Joined, Msg, PartnerschapError
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "partnerschap_eval"
-# the modules whose user errors this catalogue holds (_validate: only check_min_cell so far)
-MODULES = ["errors", "_outputs", "_safe_read", "privacy", "privacy.disclosure", "report.build"]
 runner = CliRunner()
 
 
+def _module_names() -> list[str]:
+    """Every module of the package, dotted below ``partnerschap_eval`` (``ingest.readers``)."""
+    names = []
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts) or "__init__")
+    return names
+
+
+MODULES = _module_names()
+
+
 def _file(mod: str) -> Path:
+    if mod == "__init__":
+        return SRC / "__init__.py"
     path = SRC.joinpath(*mod.split("."))
     return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+# Inline texts that stay, each with its reason: (module, part of the text) -> why.
+MUST_STAY = {
+    ("i18n", "unknown language"): "raised before a language is known (check_lang)",
+    ("_io", "floats must be"): "programming error: the package's own writer option",
+    ("ingest.identity", "id_scope must be"): "programming error: an internal invariant",
+    ("privacy", "unknown kind"): "programming error: the package names the kind of a cell",
+    ("evaluation.mixed_design", "interaction needs"): "programming error: no label arrays",
+    ("evaluation.mixed_design", "unknown term(s)"): "programming error: a contrast names no term",
+    ("evaluation.mixed_design", "a contrast needs"): "programming error: contrast length",
+    ("evaluation.mixed_design", "y must be (n,)"): "programming error: array shapes",
+    ("evaluation.mixed_design", "term names for"): "programming error: array shapes",
+    ("evaluation.mixed_design", "at least one grouping"): "programming error: no grouping factor",
+    ("evaluation.mixed_design", "labels for"): "programming error: array shapes",
+    ("results.frameworks", "tables must have shape"): "programming error: array shapes",
+}
+
+# Modules whose user errors are not yet worded from errors.po, with the number of inline texts
+# each still raises (issue 15). A count may only go down (test_the_backlog_only_shrinks); a
+# module not listed must have none. study.* and evaluation.* are being reworked on other
+# branches; the rest is work left.
+NOT_YET_MOVED: dict[str, int] = {
+    "evaluation": 12,
+    "evaluation.designs": 7,
+    "evaluation.imputation": 8,
+    "ingest.csv_reader": 8,
+    "ingest.excel": 5,
+    "ingest.layouts": 3,
+    "ingest.mapping": 4,
+    "ingest.pipeline": 6,
+    "ingest.spss": 1,
+    "portal.links": 1,
+    "psychometrics": 16,
+    "psychometrics.longitudinal": 5,
+    "report.project": 1,
+    "results.scales": 1,
+    "scoring": 9,
+    "study.config": 6,
+    "study.core": 7,
+    "study.store": 1,
+}
+
 
 
 def test_every_error_key_exists_in_both_languages_with_the_same_placeholders():
@@ -71,34 +126,67 @@ def _is_sentence(node: ast.AST) -> bool:
         return " " in node.value.strip()
     if isinstance(node, ast.BinOp):
         return _is_sentence(node.left) or _is_sentence(node.right)
+    if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "format":
+        return _is_sentence(node.func.value)  # "... {x}".format(x=x)
     return False
 
 
+def _sentences(node: ast.AST) -> list[ast.AST]:
+    """The inline texts of an error's argument, looking into lists and tuples (an instrument's
+    ``[(key, problem)]``)."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [s for elt in node.elts for s in _sentences(elt)]
+    return [node] if _is_sentence(node) else []
+
+
 def _inline_sentences(mod: str) -> list[str]:
-    module = importlib.import_module(f"partnerschap_eval.{mod}")
+    """``module:line`` of every user error (a PartnerschapError or ValueError) raised with an
+    inline text, except those in :data:`MUST_STAY`."""
+    module = importlib.import_module(f"partnerschap_eval.{mod}" if mod != "__init__"
+                                     else "partnerschap_eval")
     found = []
     for node in ast.walk(ast.parse(_file(mod).read_text(encoding="utf-8"))):
         if not isinstance(node, ast.Call):
             continue
         name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
         cls = getattr(module, name or "", None)
-        if isinstance(cls, type) and issubclass(cls, PartnerschapError):
-            found += [f"{mod}:{node.lineno}" for a in node.args if _is_sentence(a)]
+        if name == "ValueError" or (isinstance(cls, type) and issubclass(cls, PartnerschapError)):
+            for arg in node.args:
+                for text in _sentences(arg):
+                    if not any(m == mod and p in ast.unparse(text) for m, p in MUST_STAY):
+                        found.append(f"{mod}:{text.lineno}")
     return found
 
 
 @pytest.mark.parametrize("mod", MODULES)
 def test_no_inline_sentence_is_passed_to_a_user_error(mod):
-    assert _inline_sentences(mod) == []
+    found = _inline_sentences(mod)
+    assert len(found) <= NOT_YET_MOVED.get(mod, 0), found
+
+
+def test_the_backlog_only_shrinks():
+    # a module that has moved its texts leaves the list (its count would hide a new inline text)
+    for mod, allowed in NOT_YET_MOVED.items():
+        assert len(_inline_sentences(mod)) == allowed, mod
+
+
+def test_every_must_stay_entry_is_still_used():
+    for mod, prefix in MUST_STAY:
+        text = _file(mod).read_text(encoding="utf-8")
+        assert prefix.strip() in text, (mod, prefix)
 
 
 def test_the_scan_finds_an_inline_sentence(tmp_path, monkeypatch):
-    # the scan must be able to fail: a module raising a user error with an English f-string
+    # the scan must be able to fail: a module raising user errors with inline English texts
     pkg = SRC / "_scan_probe.py"
     try:
-        pkg.write_text("from .errors import InputError\n\n\ndef f(x):\n"
-                       "    raise InputError(f'{x} is wrong')\n", encoding="utf-8")
-        assert _inline_sentences("_scan_probe") == ["_scan_probe:5"]
+        pkg.write_text("from .errors import InputError, InstrumentError\n\n\ndef f(x):\n"
+                       "    raise InputError(f'{x} is wrong')\n\n\ndef g(x):\n"
+                       "    raise ValueError('x is ' + x)\n\n\ndef h(x):\n"
+                       "    raise InstrumentError(x, [('', 'file not found')])\n",
+                       encoding="utf-8")
+        assert _inline_sentences("_scan_probe") == [
+            "_scan_probe:5", "_scan_probe:9", "_scan_probe:13"]
     finally:
         pkg.unlink()
         sys.modules.pop("partnerschap_eval._scan_probe", None)

@@ -46,8 +46,7 @@ def check_probability(value: object, name: str) -> float:
     """A number strictly between 0 and 1 (a level, a power, an alpha), as a float."""
     if _is_real(value) and 0 < float(value) < 1:
         return float(value)
-    raise InputError(f"{name} is {_shown(value)}, but it must be a number strictly between 0 "
-                     f"and 1 (for example 0.95 for a 95 % interval).")
+    raise InputError(Msg("errors.validate.probability", name=name, value=_shown(value)))
 
 
 def check_number(value: object, name: str, many: str = "") -> float:
@@ -73,16 +72,14 @@ def check_nan_policy(value: object) -> str:
     """``"listwise"`` or ``"pairwise"``."""
     if isinstance(value, str) and value in NAN_POLICIES:
         return value
-    raise InputError(f"nan_policy is {_shown(value)}, but it must be 'listwise' (respondents "
-                     "who answered every item) or 'pairwise'.")
+    raise InputError(Msg("errors.validate.nan_policy", value=_shown(value)))
 
 
 def check_n_boot(value: object, name: str = "n_boot") -> int:
     """A number of bootstrap resamples: a whole number, 0 (no bootstrap) or more."""
     if _is_whole(value) and int(value) >= 0:
         return int(value)
-    raise InputError(f"{name} is {_shown(value)}, but the number of bootstrap resamples must be "
-                     "a whole number, 0 (no bootstrap) or more, such as 2000.")
+    raise InputError(Msg("errors.validate.n_boot", name=name, value=_shown(value)))
 
 
 def check_min_cell(value: object, where: str = "min_cell") -> int:

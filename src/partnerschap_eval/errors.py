@@ -100,15 +100,18 @@ class PartnerschapError(Exception):
 class InstrumentError(PartnerschapError):
     """An instrument file is missing, unreadable or inconsistent.
 
-    ``problems`` lists every problem found as ``(key, message)`` so a user can fix them all at once.
+    ``problems`` lists every problem found as ``(key, message)`` so a user can fix them all at once
+    (the message in English; :meth:`render` words those given as :class:`Msg` in either language).
     """
 
-    def __init__(self, source: str, problems: list[tuple[str, str]]):
+    def __init__(self, source: str, problems: list[tuple[str, str | Msg]]):
         self.source = source
-        self.problems = list(problems)
-        lines = [f"{source}: {key}: {msg}" if key else f"{source}: {msg}" for key, msg in problems]
-        head = f"Instrument {source} is not valid ({len(problems)} problem(s)):"
-        super().__init__(head + "\n  " + "\n  ".join(lines))
+        # (key, English text): a problem may be given as a Msg, worded in either language
+        self.problems = [(key, str(msg)) for key, msg in problems]
+        lines = [Joined([source, key, msg] if key else [source, msg], ": ")
+                 for key, msg in problems]
+        head = Msg("errors.instrument.invalid", source=source, n=Count(len(problems)))
+        super().__init__(Joined([head, *lines], "\n  "))
 
 
 class InputError(PartnerschapError):

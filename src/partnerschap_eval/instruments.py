@@ -27,8 +27,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ._safe_read import YamlFileError, load_yaml, os_problem
-from .errors import InputError, InstrumentError
+from ._safe_read import YamlFileError, load_yaml, os_problem_msg
+from .errors import InputError, InstrumentError, Msg
 
 __all__ = [
     "Instrument",
@@ -559,7 +559,7 @@ def parse_instrument(data: object, source: str = "<instrument>") -> Instrument:
     Raises :class:`~partnerschap_eval.errors.InstrumentError` listing every problem found.
     """
     if not isinstance(data, dict):
-        raise InstrumentError(source, [("", "the file must hold a mapping of keys (id, version, ...)")])
+        raise InstrumentError(source, [("", Msg("errors.instrument.not_mapping"))])
     try:
         inst = Instrument.model_validate(data)
     except ValidationError as exc:
@@ -567,9 +567,9 @@ def parse_instrument(data: object, source: str = "<instrument>") -> Instrument:
         for err in exc.errors():
             msg = err["msg"]
             if err["type"] == "missing":
-                msg = "required key is missing"
+                msg = Msg("errors.instrument.missing_key")
             elif err["type"] == "extra_forbidden":
-                msg = "unknown key (check the spelling; see DESIGN.md Contract 1)"
+                msg = Msg("errors.instrument.unknown_key")
             problems.append((_loc(err["loc"]), msg))
         raise InstrumentError(source, problems) from None
     problems = _consistency_problems(inst)
@@ -656,16 +656,14 @@ def load_instrument(id_or_path: str | os.PathLike[str] | Instrument) -> Instrume
     try:
         if path.suffix.lower() in (".yaml", ".yml") or path.exists():
             if not path.exists():
-                raise InstrumentError(text, [("", "file not found")])
+                raise InstrumentError(text, [("", Msg("errors.instrument.not_found"))])
             return _load_cached(str(path.resolve()), path.stat().st_mtime)
     except OSError as exc:  # a folder on the way that may not be searched, a loop of links
-        raise InstrumentError(text, [("", os_problem(exc))]) from None
+        raise InstrumentError(text, [("", os_problem_msg(exc))]) from None
     known = available_instruments()
     if text not in known:
-        listed = ", ".join(sorted(known)) or "none found"
-        raise InstrumentError(
-            text, [("", f"no instrument with this id (known: {listed}); give an id or a YAML path")]
-        )
+        listed = ", ".join(sorted(known)) or "–"
+        raise InstrumentError(text, [("", Msg("errors.instrument.unknown_id", known=listed))])
     f = known[text]
     return _load_cached(str(f.resolve()), f.stat().st_mtime)
 

@@ -65,7 +65,7 @@ EIGEN_TOL = 1e-8
 def _factor(values, name: str) -> tuple[np.ndarray, int]:
     codes, uniques = pd.factorize(np.asarray(values), sort=False)
     if (codes < 0).any():
-        raise InputError(f"The grouping factor {name!r} has missing labels; every row needs one.")
+        raise InputError(Msg("errors.mixed.missing_labels", name=repr(name)))
     return codes.astype(np.int64), len(uniques)
 
 
@@ -565,7 +565,7 @@ def fit_lmm(y, x, groups: Mapping[str, object], *, terms: Sequence[str] | None =
     if len(terms) != p:
         raise ValueError(f"{len(terms)} term names for {p} columns")
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(x))):
-        raise InputError("The response and the design must be finite (drop missing rows first).")
+        raise InputError(Msg("errors.mixed.not_finite"))
     if not groups:
         raise ValueError("at least one grouping factor is needed")
     names = tuple(groups)
@@ -575,15 +575,13 @@ def fit_lmm(y, x, groups: Mapping[str, object], *, terms: Sequence[str] | None =
         if c.size != n:
             raise ValueError(f"grouping factor {name!r} has {c.size} labels for {n} rows")
         if m >= n:
-            raise InputError(f"Every level of {name!r} has a single row: its variance cannot be "
-                             "separated from the residual variance.")
+            raise InputError(Msg("errors.mixed.single_rows", name=repr(name)))
         codes.append(c)
         n_levels.append(m)
     if n <= p + 1:
-        raise InputError("Too few rows for the model.")
+        raise InputError(Msg("errors.mixed.too_few_rows"))
     if np.linalg.matrix_rank(x) < p:
-        raise InputError("The fixed-effects design is rank deficient: a term is constant or "
-                         "aliased with others (e.g. a wave without rows in one condition).")
+        raise InputError(Msg("errors.mixed.rank_deficient"))
 
     # Centre y and the non-constant columns when there is an intercept: the same REML
     # criterion (the transformation has determinant 1), better conditioned sums.
@@ -800,17 +798,14 @@ def _did_rows(scores: pd.DataFrame, scale: str, waves: Sequence[str],
               ) -> tuple[pd.DataFrame, list[str]]:
     """Validate once and return the model rows (with ``condition``) and notes."""
     if treatment == reference:
-        raise InputError(f"treatment and reference are both {treatment!r}; compare two "
-                         "different conditions.")
+        raise InputError(Msg("errors.mixed.same_arms", condition=repr(treatment)))
     waves = [str(w) for w in waves]
     if len(waves) < 2 or len(set(waves)) != len(waves):
-        raise InputError(f"A difference in differences needs two or more distinct waves in "
-                         f"their declared order; got {waves}.")
+        raise InputError(Msg("errors.mixed.waves", waves=waves))
     need = ["respondent_id", "school_id", "wave", scale]
     absent = [c for c in need if c not in scores.columns]
     if absent:
-        raise InputError(f"The scores have no column(s) {absent}; the mixed model needs "
-                         + ", ".join(need) + ".")
+        raise InputError(Msg("errors.mixed.columns", absent=absent, need=", ".join(need)))
     cols = need + (["role"] if "role" in scores.columns else [])
     data = scores.loc[scores[scale].notna() & scores["wave"].astype(str).isin(waves), cols].copy()
     data["wave"] = data["wave"].astype(str)
@@ -820,9 +815,7 @@ def _did_rows(scores: pd.DataFrame, scale: str, waves: Sequence[str],
     lost = data["condition"].isna()
     if lost.any():
         where = sorted(data.loc[lost, "school_id"].unique())
-        raise InputError(f"No condition is declared for school(s) {where[:10]}: give each school "
-                         "a condition (intervention, control or waitlist) in study.yaml, or "
-                         "leave their rows out.")
+        raise InputError(Msg("errors.mixed.no_condition", schools=where[:10]))
     notes = []
     other = ~data["condition"].isin([treatment, reference])
     if other.any():
@@ -837,13 +830,12 @@ def _did_rows(scores: pd.DataFrame, scale: str, waves: Sequence[str],
     for arm in (treatment, reference):
         k = data.loc[data["condition"] == arm, "school_id"].nunique()
         if k < 2:
-            raise InputError(f"The condition {arm!r} has {k} school(s) with scores on {scale!r}; "
-                             "a difference in differences between schools needs at least 2 "
-                             "per condition.")
+            raise InputError(Msg("errors.mixed.few_schools", condition=repr(arm), k=k,
+                                 scale=repr(scale)))
         seen = set(data.loc[data["condition"] == arm, "wave"])
         if not set(waves) <= seen:
-            raise InputError(f"The condition {arm!r} has no scores on {scale!r} in wave(s) "
-                             f"{[w for w in waves if w not in seen]}.")
+            raise InputError(Msg("errors.mixed.missing_waves", condition=repr(arm),
+                                 scale=repr(scale), waves=[w for w in waves if w not in seen]))
     return data.reset_index(drop=True), notes
 
 

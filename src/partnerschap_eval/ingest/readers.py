@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .._safe_read import os_error_text
-from ..errors import InputError
+from .._safe_read import os_error_msg
+from ..errors import InputError, Joined, Msg
 from ..privacy import screen, shown_path
 from .columns import Coded, ColumnData, as_coded, cell_text, column_sample
 from .csv_reader import prepare_csv, read_csv_body
@@ -125,17 +125,15 @@ def _split_format(fmt: str | None, path: Path) -> tuple[str | None, str | None]:
         return name, None
     if name in LAYOUTS:
         return None, name
-    raise InputError(f"{path}: unknown format '{fmt}'. Known formats: {', '.join(FORMATS)} "
-                     "(or leave out --format: the format is detected from the file).")
+    raise InputError(Msg("errors.ingest.unknown_format", path=path, format=fmt,
+                         known=", ".join(FORMATS)))
 
 
 def _container(raw: bytes, path: Path) -> str:
     if raw.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return "xlsx"
     if raw.startswith(_OLE2):
-        raise InputError(f"{path}: this is an old Excel workbook (.xls) or a password-protected "
-                         "one; neither can be read safely. Remove any password, save it as Excel "
-                         "Workbook (.xlsx) or CSV and ingest that file.")
+        raise InputError(Msg("errors.ingest.xls", path=path))
     if raw[:4] in (b"$FL2", b"$FL3"):
         return "sav"
     return "csv"
@@ -157,11 +155,10 @@ def _read_bytes(path: Path, shown: Path) -> bytes:
     bounded read: a missing file, a folder, a path through a file and a permission problem are
     each named (``os_error_text``); a FIFO or device is never read whole.
     """
-    link = ("the export is a symbolic link; only plain files are ingested, so a link cannot make "
-            "the ingest read another file. Copy the export itself into the data folder and "
-            "ingest the copy.")
+    link = Msg("errors.ingest.symlink", path=shown)
+    what = Msg("errors.ingest.what_export")
     if path.is_symlink():
-        raise InputError(f"{shown}: {link}")
+        raise InputError(link)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as fh:
@@ -172,22 +169,18 @@ def _read_bytes(path: Path, shown: Path) -> bytes:
             size = info.st_size
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise InputError(f"{shown}: {link}") from None
-        raise InputError(os_error_text(shown, exc, "the export") + " An export is a CSV, Excel "
-                         "(.xlsx) or SPSS (.sav) file.") from None
+            raise InputError(link) from None
+        raise InputError(Joined([os_error_msg(shown, exc, what), Msg("errors.ingest.export_kinds")],
+                                " ")) from None
     if stat.S_ISDIR(info.st_mode):  # os.open opens a folder without complaint
-        raise InputError(os_error_text(shown, IsADirectoryError(errno.EISDIR, "Is a directory"),
-                                       "the export") + " An export is a CSV, Excel (.xlsx) or "
-                         "SPSS (.sav) file.")
+        raise InputError(Joined([os_error_msg(shown, IsADirectoryError(errno.EISDIR, "Is a directory"),
+                                              what), Msg("errors.ingest.export_kinds")], " "))
     if not regular:  # a device or pipe (/dev/zero) would be read up to the limit, or for ever
-        raise InputError(f"{shown}: not a regular file (a device, pipe or socket). Give the "
-                         "export file itself: CSV, Excel (.xlsx) or SPSS (.sav).")
+        raise InputError(Msg("errors.ingest.not_regular", path=shown))
     if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"{shown}: the file is larger than {MAX_FILE_BYTES >> 30} GB; no school "
-                         "export is that large. Check the file, or split it and ingest the parts.")
+        raise InputError(Msg("errors.ingest.too_large", path=shown, gb=MAX_FILE_BYTES >> 30))
     if not raw:
-        raise InputError(f"{shown}: the file is empty (0 bytes); there is nothing to ingest. "
-                         "Export the survey again and ingest the new file.")
+        raise InputError(Msg("errors.ingest.empty", path=shown))
     return raw
 
 
@@ -275,14 +268,12 @@ def read_export(path: str | Path, format: str | None = None, sheet: str | None =
             else None
         container = forced_container or _container(raw, path)
         if sheet is not None and container != "xlsx":
-            raise InputError(f"{path}: --sheet only applies to Excel workbooks; this file is "
-                             f"read as {container}. Leave out --sheet.")
+            raise InputError(Msg("errors.ingest.sheet_not_excel", path=path, container=container))
         if header_row is not None and (container == "sav" or not 1 <= header_row
                                        <= MAX_HEADER_ROW):
-            raise InputError(f"{path}: --header-row {header_row} cannot be used here: "
-                             + ("an SPSS file has no header rows. Leave out --header-row."
-                                if container == "sav" else
-                                f"give the line of the header, from 1 to {MAX_HEADER_ROW}."))
+            raise InputError(Msg("errors.ingest.header_row", path=path, row=header_row,
+                                 why=Msg("errors.ingest.header_row_sav") if container == "sav"
+                                 else Msg("errors.ingest.header_row_range", most=MAX_HEADER_ROW)))
         if container == "csv":
             table = _from_csv(raw, path, forced_layout, header_row, header_score)
         elif container == "xlsx":
@@ -302,17 +293,14 @@ def _from_csv(raw: bytes, path: Path, forced_layout: str | None, header_row: int
         skip = next((i for i, r in enumerate(src.head) if r.first_line >= header_row),
                     len(src.head))
         if skip == len(src.head) or src.head[skip].first_line != header_row:
-            raise InputError(f"{path}: line {header_row} (--header-row) is not the start of a "
-                             "row with cells (it is empty, inside a quoted cell, or past the "
-                             "end). Give the line number of the header as a text editor shows "
-                             "it.")
+            raise InputError(Msg("errors.ingest.header_line", path=path, line=header_row))
     else:
         skip = _header_index([r.cells for r in src.head], forced_layout, score, str(path))
     if skip:
         src = dataclasses.replace(src, head=src.head[skip:])
     layout = detect_layout([r.cells for r in src.head], forced_layout, where=str(path))
     if len(src.head) < layout.header_rows:
-        raise InputError(f"{path}: the file ends inside its header rows; there are no answers.")
+        raise InputError(Msg("errors.ingest.ends_in_header", path=path))
     width = len(src.head[0].cells)
     body = read_csv_body(src, layout.header_rows, width, path)
     details = {**src.details, "engine": body.engine, "header_rows": layout.header_rows}
@@ -348,12 +336,11 @@ def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | N
     name = screen(real_name, "sheet").text  # a sheet name is typed by whoever made the file
     filled = [i for i, r in enumerate(rows) if r.count("") + r.count(None) != len(r)]
     if not filled:
-        raise InputError(f"{path}: sheet '{name}' is empty.")
+        raise InputError(Msg("errors.ingest.sheet_empty", path=path, sheet=name))
     if header_row is not None:
         if header_row - 1 not in filled:
-            raise InputError(f"{path}: row {header_row} of sheet '{name}' (--header-row) is "
-                             "empty or past the end. Give the row number of the header as "
-                             "Excel shows it.")
+            raise InputError(Msg("errors.ingest.header_row_sheet", path=path, row=header_row,
+                                 sheet=name))
         skip = filled.index(header_row - 1)
     else:
         first = [[cell_text(v) for v in rows[i]] for i in filled[:MAX_TITLE_ROWS + 3]]
@@ -363,8 +350,7 @@ def _from_xlsx(raw: bytes, path: Path, forced_layout: str | None, sheet: str | N
     records = [[cell_text(v) for v in rows[i]] for i in head_idx]
     layout = detect_layout(records, forced_layout, where=f"{path} (sheet '{name}')")
     if len(head_idx) < layout.header_rows:
-        raise InputError(f"{path}: sheet '{name}' ends inside its header rows; there are no "
-                         "answers.")
+        raise InputError(Msg("errors.ingest.sheet_ends_in_header", path=path, sheet=name))
     last_header = head_idx[layout.header_rows - 1]
     body_idx = [i for i in filled if i > last_header]
     width = len(layout.columns)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .._display import Display
 from .._validate import check_ci_level
-from ..errors import InputError
+from ..errors import InputError, Msg
 from ..evaluation.ordinal import transition_change_frame
 from ..instruments import Classification, Instrument, load_instrument, pick_text
 from ..instruments import resolve as resolve_instrument
@@ -62,7 +62,7 @@ def _waves(data: pd.DataFrame, first: str | None, last: str | None) -> tuple[str
         return first, last
     order = wave_order(data["wave"])
     if len(order) < 2 and (first is None or last is None):
-        raise InputError(f"Ordinal change needs two waves; the table has {order}.")
+        raise InputError(Msg("errors.frameworks.two_waves", waves=order))
     return (first if first is not None else order[0]), (last if last is not None else order[-1])
 
 
@@ -498,8 +498,7 @@ def ladder_mismatch(responses: pd.DataFrame, instrument: Instrument | str = "par
     inst = resolve_instrument(instrument)
     fw = inst.framework
     if fw is None or fw.name != "participatieladder":
-        raise InputError(f"Instrument '{inst.id}' is not a participatieladder instrument "
-                         "(its file has no `framework: {name: participatieladder, ...}`).")
+        raise InputError(Msg("errors.frameworks.not_ladder", instrument=inst.id))
     by = list(by)
     exp = pd.to_numeric(responses[fw.expected], errors="coerce")
     got = pd.to_numeric(responses[fw.experienced], errors="coerce")
@@ -750,7 +749,7 @@ def summary(responses_by_instrument: Mapping[str, pd.DataFrame], *,
     check_ci_level(ci_level)
     min_cell = check_min_cell(min_cell)
     if not responses_by_instrument:
-        raise InputError("summary needs at least one instrument's responses.")
+        raise InputError(Msg("errors.frameworks.no_responses"))
     loaded = []
     for key, responses in responses_by_instrument.items():
         inst = load_instrument(key)
