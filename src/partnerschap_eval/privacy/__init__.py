@@ -45,8 +45,13 @@ PSEUDONYM_HEX = 20
 
 
 def load_key(key_file: str | os.PathLike[str] | None = None) -> bytes:
-    """Return the project key from ``key_file`` or the ``PARTNERSCHAP_EVAL_KEY`` variable."""
+    """Return the project key from ``key_file`` or the ``PARTNERSCHAP_EVAL_KEY`` variable.
+
+    A ``~`` at the start of ``key_file`` is the home folder (``load_key("~/wish.key")``), as in
+    a shell.
+    """
     if key_file is not None:
+        key_file = os.path.expanduser(key_file)
         try:  # bounded: a key is 65 bytes; a wrong path (a data file, /dev/zero) is not read whole
             key = read_limited(key_file, MAX_KEY_FILE_BYTES, "the key file").strip()
         except InputError as exc:
@@ -60,8 +65,11 @@ def load_key(key_file: str | os.PathLike[str] | None = None) -> bytes:
 
 
 def keygen(path: str | os.PathLike[str]) -> Path:
-    """Write a new random 256-bit key (hex) to ``path`` with file mode 0600; refuse to overwrite."""
-    path = Path(path)
+    """Write a new random 256-bit key (hex) to ``path`` with file mode 0600; refuse to overwrite.
+
+    A ``~`` at the start of ``path`` is the home folder, as in :func:`load_key`.
+    """
+    path = Path(path).expanduser()
     if path.exists():
         raise KeyMissingError(Msg("errors.privacy.key_exists", path=path))
     with atomic_path(path) as tmp:
