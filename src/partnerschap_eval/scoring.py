@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, Joined, Msg
 from .instruments import Classification, Instrument, pick_text
 
 KEY_COLUMNS = ["respondent_id", "wave", "role", "school_id"]
@@ -84,42 +84,33 @@ def wave_order(waves: pd.Series | Sequence[str], declared: Sequence[str] | None 
                                                   else waves)))
     # a wave cell may hold anything a person typed: messages quote at most a short fragment of
     # each, and at most a dozen of them
-    listed = ", ".join(_quoted(w) for w in found[:12]) + (
-        f" and {len(found) - 12} more" if len(found) > 12 else "")
-    how = ("Declare the time order with --waves W1,W2,... (score, evaluate, report) or "
-           "'waves: [W1, W2, ...]' in the project file; without a declaration only pre/post and "
-           "voormeting/nameting are ordered, and waves are never sorted by name.")
+    listed = Joined([", ".join(_quoted(w) for w in found[:12]),
+                     Msg("errors.scoring.more", n=len(found) - 12) if len(found) > 12 else ""], "")
     by_key: dict[str, str] = {}
     for w in found:
         key = " ".join(w.split()).casefold()
         if key in by_key:
-            raise InputError(f"The waves {_quoted(by_key[key])} and {_quoted(w)} differ only in "
-                             f"capitals or spaces (waves found: {listed}); they would be analysed "
-                             "as two different waves. Write every wave the same way in the "
-                             "responses (ingest does this for you), then run the command again.")
+            raise InputError(Msg("errors.scoring.waves_case", a=_quoted(by_key[key]),
+                                 b=_quoted(w), listed=listed))
         by_key[key] = w
     if declared is not None:
         order_keys = [" ".join(str(d).split()).casefold() for d in declared]
         twice = sorted({d for d in order_keys if order_keys.count(d) > 1})
         if twice:
-            raise InputError(f"The declared wave order names {', '.join(map(repr, twice))} more "
-                             f"than once ({', '.join(map(str, declared))}). Name each wave once, "
-                             "in time order.")
+            raise InputError(Msg("errors.scoring.waves_twice", twice=", ".join(map(repr, twice)),
+                                 declared=", ".join(map(str, declared))))
         undeclared = [w for k, w in by_key.items() if k not in order_keys]
         if undeclared:
             named = ", ".join(map(_quoted, undeclared[:12]))
-            raise InputError(f"The data has wave(s) {named} that the declared order "
-                             f"({', '.join(map(str, declared))}) does not name (waves found: "
-                             f"{listed}). Add them to the declaration in their time order, or "
-                             "leave their rows out of the responses file.")
+            raise InputError(Msg("errors.scoring.waves_undeclared", named=named,
+                                 declared=", ".join(map(str, declared)), listed=listed))
         return [by_key[k] for k in order_keys if k in by_key]
     if len(found) <= 1:
         return found
     for pair in KNOWN_WAVE_PAIRS:
         if set(by_key) == set(pair):
             return [by_key[k] for k in pair]
-    raise InputError(f"The waves in the data ({listed}) have no declared order, and the "
-                     f"package never guesses one. {how}")
+    raise InputError(Msg("errors.scoring.waves_no_order", listed=listed))
 
 
 # Validated frames, by identity: id -> (weak reference, what they were validated against).
@@ -264,22 +255,22 @@ def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.Da
     """
     if is_validated(responses, instrument):  # checked where it entered: trusted, not copied
         return _trust(responses.copy(deep=False), instrument)
-    problems: list[str] = []
+    problems: list[Msg] = []
     missing_keys = [c for c in KEY_COLUMNS if c not in responses.columns]
     if missing_keys:
-        problems.append(f"missing column(s) {missing_keys} (Contract 2 needs {KEY_COLUMNS})")
+        problems.append(Msg("errors.scoring.missing_keys", missing=missing_keys,
+                            needed=KEY_COLUMNS))
     items = instrument.item_ids
     absent = [i for i in items if i not in responses.columns]
     if len(absent) == len(items):
-        problems.append(f"none of the instrument's item columns are present (e.g. {items[:3]})")
+        problems.append(Msg("errors.scoring.no_items", example=items[:3]))
     if problems:
-        raise InputError("The responses table cannot be scored: " + "; ".join(problems) + ".")
+        raise InputError(Msg("errors.scoring.cannot_score", problems=Joined(problems)))
     out = responses.copy(deep=False)  # copy-on-write: the caller's table never changes
     for col in KEY_COLUMNS:
         if out[col].isna().any():
             n = int(out[col].isna().sum())
-            raise InputError(f"The responses table has {n} row(s) without {col}; ingest rejects "
-                             "such rows, so this table was not produced by `ingest`.")
+            raise InputError(Msg("errors.scoring.key_missing", n=n, column=col))
         out[col] = _text_key(out[col])
     lo, hi = instrument.response_scale.min, instrument.response_scale.max
     for item in items:
@@ -293,17 +284,15 @@ def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.Da
         bad = bad_text | bad_range
         if bad.any():
             rows = list(out.index[bad][:5])
-            problems.append(f"item {item}: {int(bad.sum())} value(s) "
-                            f"not a whole number in {lo}..{hi} (first rows: {rows})")
+            problems.append(Msg("errors.scoring.bad_values", item=item, n=int(bad.sum()),
+                                low=lo, high=hi, rows=rows))
         if out[item].dtype != np.float64:
             out[item] = values
     if problems:
-        raise InputError("The responses table has invalid answers: " + "; ".join(problems)
-                         + ". Re-run `ingest`, which clears and logs such cells.")
+        raise InputError(Msg("errors.scoring.invalid", problems=Joined(problems)))
     dup = _shared_pairs(out["respondent_id"], out["wave"])
     if dup.any():
-        raise InputError(f"{int(dup.sum())} rows share a respondent_id and wave; each respondent "
-                         "may answer once per wave.")
+        raise InputError(Msg("errors.scoring.duplicates", n=int(dup.sum())))
     return _trust(out, instrument)
 
 
@@ -418,14 +407,13 @@ class _Values:
             if (kind == "scale" or (kind == "either" and is_scale)) and name not in data.columns:
                 items = instrument.scale(name).items
                 if not any(i in data.columns for i in items):
-                    problems.append(f"scale '{name}' (neither its score column nor any of its "
-                                    f"items {list(items)})")
+                    problems.append(Msg("errors.scoring.lacks_scale", name=name,
+                                        items=list(items)))
                 to_compute.append(name)
             elif (kind == "item" or (kind == "either" and not is_scale)) and name not in data.columns:
-                problems.append(f"item '{name}'")
+                problems.append(Msg("errors.scoring.lacks_item", name=name))
         if problems:
-            raise InputError("Cannot classify: the table lacks " + "; ".join(problems)
-                             + ". Pass the responses (item columns) or a scores table.")
+            raise InputError(Msg("errors.scoring.cannot_classify", problems=Joined(problems)))
         if to_compute:
             scores = score_scales(data, instrument)
             for name in to_compute:

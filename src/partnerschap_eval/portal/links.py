@@ -37,7 +37,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-__all__ = ["Link", "PortalDB", "derive", "parse_duration"]
+from ..errors import InputError, Msg
+
+__all__ = ["DurationError", "Link", "PortalDB", "derive", "parse_duration"]
 
 PORTAL_FILE = "portal.sqlite"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43,64}$")
@@ -97,6 +99,10 @@ def derive(key: bytes, purpose: str) -> bytes:
     return hmac.new(key, purpose.encode(), hashlib.sha256).digest()
 
 
+class DurationError(InputError, ValueError):
+    """A link's lifetime that is no duration (a ValueError too, as it was before)."""
+
+
 def parse_duration(text: str) -> float:
     """``30d``, ``12h``, ``90m`` or a plain number of days, as days.
 
@@ -105,7 +111,7 @@ def parse_duration(text: str) -> float:
     """
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhm]?)\s*", str(text))
     if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"--expires {text!r}: write a duration such as 30d, 12h or 90m.")
+        raise DurationError(Msg("errors.portal.duration", text=repr(text)))
     value = float(m.group(1))
     return value * {"d": 1.0, "": 1.0, "h": 1 / 24, "m": 1 / 1440}[m.group(2)]
 

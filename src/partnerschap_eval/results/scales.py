@@ -543,8 +543,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     screen_responses(data, inst.roles, waves=waves, schools=schools, order_check=True)
     order = wave_order(data["wave"], waves)
     if len(order) < 2:
-        raise InputError(f"Cannot evaluate: only one wave ({order}) in the data; a pre/post "
-                         "evaluation needs at least two (check the wave column or --wave).")
+        raise InputError(Msg("errors.results.one_wave", waves=order))
     first, last = order[0], order[-1]
     scores = score_scales(data, inst)
     keyed = reverse_key(data, inst)
