@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ..errors import InputError
+from ..errors import InputError, Joined, Msg
 
 __all__ = ["CsvText", "prepare_csv", "read_csv_body", "DELIMITERS"]
 
@@ -100,9 +100,7 @@ def _decode(raw: bytes, path: Path) -> tuple[bytes, str]:
                 _check_utf8(data)
             except UnicodeDecodeError as exc:
                 raise InputError(
-                    f"{path}: the file says it is UTF-8 (it starts with a byte-order mark) but "
-                    f"byte {exc.start + len(bom)} is not valid UTF-8. Save the export again as "
-                    "'CSV UTF-8' and ingest the new file.") from None
+                    Msg("errors.csv.bom", path=path, bom=exc.start + len(bom))) from None
             return data, name
     guess = _nul_pattern(raw[:4096])
     if guess:
@@ -145,12 +143,7 @@ def _refuse_mixed(raw: bytes, bad: int, path: Path) -> None:
         utf8_line = raw.count(b"\n", 0, m.start()) + 1
         other_line = raw.count(b"\n", 0, bad) + 1
         raise InputError(
-            f"{path}: the file mixes text encodings: line {utf8_line} is UTF-8, but line "
-            f"{other_line} is not (byte 0x{raw[bad]:02x}, as Windows-1252 or Latin-1 write "
-            "accented letters). Read as one encoding, the same name would be spelled two ways "
-            "(such as 'Zoë' and 'ZoÃ«') and count as two schools or two people. Save the export "
-            "again as 'CSV UTF-8' (or retype the accented letters of those lines) and ingest the "
-            "new file.")
+            Msg("errors.csv.mixed", path=path, line=utf8_line, line2=other_line, bad=raw[bad]))
 
 
 def _transcode(raw: bytes, encoding: str, path: Path) -> bytes:
@@ -158,8 +151,7 @@ def _transcode(raw: bytes, encoding: str, path: Path) -> bytes:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{path}: the file looks like {encoding} text but byte {exc.start} cannot be decoded. "
-            "Save the export again as 'CSV UTF-8' and ingest the new file.") from None
+            Msg("errors.csv.undecodable", path=path, encoding=encoding, start=exc.start)) from None
     return text.encode("utf-8")
 
 
@@ -202,9 +194,7 @@ def _refuse_binary(head: str, path: Path) -> None:
     control = sum(1 for ch in sample if ch < " " and ch not in "\t\n\r\f\v") + sample.count("\x7f")
     if control > max(64, 0.05 * len(sample)):
         raise InputError(
-            f"{path}: the file holds binary data, not text (a damaged file, or a workbook or "
-            "database file with a .csv name). Export the survey again as CSV, Excel (.xlsx) or "
-            "SPSS (.sav) and ingest that file.")
+            Msg("errors.csv.binary", path=path))
 
 
 def _records(text: str, delimiter: str, limit: int, start_line: int = 1) -> list[HeadRecord]:
@@ -258,8 +248,7 @@ def prepare_csv(raw: bytes, path: Path, n_head: int = 3) -> CsvText:
     if clean is not data:
         data, head = clean, clean[:HEAD_BYTES].decode("utf-8", errors="ignore")
     if not head.strip():
-        raise InputError(f"{path}: the file is empty; there is nothing to ingest. Export the "
-                         "survey again (with its answers) and ingest the new file.")
+        raise InputError(Msg("errors.csv.empty", path=path))
     cut = head.rfind("\n")
     if len(data) > HEAD_BYTES and cut > 0:
         head = head[: cut + 1]  # only whole lines of a long file
@@ -274,8 +263,7 @@ def prepare_csv(raw: bytes, path: Path, n_head: int = 3) -> CsvText:
         delimiter = _sniff(head)
     recs = _records(head, delimiter, n_head, start_line=skip + 1)
     if not recs:
-        raise InputError(f"{path}: the file holds no header row (only empty lines). Export the "
-                         "survey again with the column headers.")
+        raise InputError(Msg("errors.csv.no_header", path=path))
     details["delimiter"] = delimiter
     if sep:
         details["sep_line"] = True
@@ -390,8 +378,7 @@ def _python_body(text: str, delimiter: str, width: int, first_line: int) -> Body
             except csv.Error as exc:
                 line = first_line + reader.line_num - 1
                 raise InputError(
-                    f"the CSV cannot be parsed near line {line} ({exc}). Open the file in a "
-                    "spreadsheet program, check that line, save as CSV and ingest again.") from None
+                    Msg("errors.csv.parse", line=line, exc=exc)) from None
             start = first_line + previous
             previous = reader.line_num
             if not any(row):  # an empty line, or a row of empty cells: not a row of data
@@ -422,4 +409,4 @@ def read_csv_body(src: CsvText, header_rows: int, width: int, path: Path) -> Bod
         return _python_body(src.data[offset:].rstrip(b"\r\n").decode("utf-8"), src.delimiter, width,
                             last_header + 1)
     except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
+        raise InputError(Joined([path, exc.msg or str(exc)], ": ")) from None

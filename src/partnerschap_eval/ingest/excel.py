@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, Msg
 from ..privacy import screen, shown
 
 __all__ = ["check_zip", "read_xlsx_rows", "XlsxSheet", "MAX_RATIO", "MAX_EXPANDED", "MAX_MEMBERS",
@@ -369,8 +369,7 @@ def read_xlsx_rows(raw: bytes, path: Path, sheet: str | None = None,
     if "xl/workbook.xml" not in members:
         kind = ("an OpenDocument spreadsheet (.ods)" if "content.xml" in members
                 else "a zip archive but not an Excel workbook")
-        raise InputError(f"{path}: this is {kind}. Save it as Excel (.xlsx) or CSV and ingest "
-                         "that file.")
+        raise InputError(Msg("errors.excel.not_xlsx", path=path, kind=kind))
     from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     where = _sheet_members(raw)
@@ -398,11 +397,9 @@ def read_xlsx_rows(raw: bytes, path: Path, sheet: str | None = None,
         if first is not None:  # no sheet looks like answers: the first with data, as always
             return (*first, [])
     except CalamineError as exc:
-        raise InputError(f"{path}: the workbook cannot be read ({type(exc).__name__}: "
-                         f"{screen(str(exc), 'text', max_chars=200).text}). Open it in Excel, save it again as .xlsx and ingest "
-                         "the new file.") from None
-    raise InputError(f"{path}: every visible sheet of the workbook is empty (sheets: {listed}). "
-                     "Export the survey again with its answers.")
+        raise InputError(Msg("errors.excel.unreadable", path=path, name=type(exc).__name__,
+                             screen=screen(str(exc), 'text', max_chars=200).text)) from None
+    raise InputError(Msg("errors.excel.all_empty", path=path, listed=listed))
 
 
 def _sheet_members(raw: bytes) -> dict[str, str]:
@@ -442,5 +439,5 @@ def _pick_sheet(sheet: str, names: list[str], path: Path, listed: list[str]) -> 
         return sheet
     if sheet.isdigit() and 1 <= int(sheet) <= len(names):
         return names[int(sheet) - 1]
-    raise InputError(f"{path}: there is no sheet '{shown(sheet, 'sheet')}' (sheets: {listed}). Give --sheet "
-                     "with one of these names, or its number counting from 1.")
+    raise InputError(Msg("errors.excel.no_sheet", path=path, sheet=shown(sheet, 'sheet'),
+                         listed=listed))

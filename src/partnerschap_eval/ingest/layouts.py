@@ -39,7 +39,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ..errors import InputError
+from ..errors import InputError, Msg
 from ..instruments import normalise_label
 
 __all__ = ["Layout", "LAYOUTS", "detect_layout", "unique_names"]
@@ -262,7 +262,7 @@ def detect_layout(records: list[list[str]], forced: str | None = None,
                   where: str = "the export") -> Layout:
     """Recognise the layout from the first (up to three) records, or apply ``forced``."""
     if not records:
-        raise InputError(f"{where}: no header row found.")
+        raise InputError(Msg("errors.layouts.no_header", where=where))
     name = forced
     if name is None:
         if _is_qualtrics(records):
@@ -280,9 +280,8 @@ def detect_layout(records: list[list[str]], forced: str | None = None,
     if name in ("qualtrics", "qualtrics-legacy"):
         needed = 3 if name == "qualtrics" else 2
         if len(records) < needed:
-            raise InputError(f"{where}: a {name} export has {needed} header rows, this file has "
-                             f"only {len(records)} row(s). Export again from Qualtrics with "
-                             "'Download data table' > CSV, or leave out --format.")
+            raise InputError(Msg("errors.layouts.few_rows", where=where, name=name, needed=needed,
+                                 records=len(records)))
         return _qualtrics(records, legacy=name == "qualtrics-legacy")
     if name == "msforms":
         return _simple("msforms", records, _MSFORMS_TOOL, _MSFORMS_PERSONAL, "Microsoft Forms")
@@ -293,4 +292,5 @@ def detect_layout(records: list[list[str]], forced: str | None = None,
     if name == "table":
         repeated: dict[str, str] = {}
         return Layout("table", 1, unique_names(records[0], repeated), repeated=repeated)
-    raise InputError(f"{where}: unknown layout '{name}' (known: {', '.join(LAYOUTS)}).")
+    raise InputError(Msg("errors.layouts.unknown", where=where, name=name,
+                         layouts=', '.join(LAYOUTS)))

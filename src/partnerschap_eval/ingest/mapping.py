@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._safe_read import load_yaml
-from ..errors import InputError
+from ..errors import InputError, Joined, Msg
 from ..instruments import Instrument, normalise_label
 from ..privacy import pii_reason, shown
 from .readers import RawTable
@@ -68,17 +68,17 @@ class MappingFile:
     source: str | None = None
 
 
-def _value_code(key: object, value: object, lo: int, hi: int) -> tuple[float | None, str | None]:
+def _value_code(key: object, value: object, lo: int, hi: int) -> tuple[float | None, Msg | None]:
     if value is None or (isinstance(value, str) and value.strip().casefold() in _MISSING_WORDS):
         return math.nan, None
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return None, f"values.{key}: '{value}' is not a number (or 'missing')"
+        return None, Msg("errors.mapping.value_not_number", key=key, value=value)
     if math.isnan(number):
         return math.nan, None
     if not number.is_integer() or not lo <= number <= hi:
-        return None, f"values.{key}: {value} is not a whole number in {lo}..{hi}"
+        return None, Msg("errors.mapping.value_range", key=key, value=value, low=lo, high=hi)
     return number, None
 
 
@@ -93,17 +93,16 @@ def load_mapping(path: str | Path | None, instrument: Instrument) -> MappingFile
     path = Path(path)
     data = load_yaml(path, "the mapping file") or {}
     if not isinstance(data, dict) or set(data) - {"columns", "values"}:
-        raise InputError(f"{path}: a mapping file holds only the keys 'columns' and 'values' "
-                         "(see DESIGN.md Contract 3).")
+        raise InputError(Msg("errors.mapping.keys", path=path))
     raw_columns = data.get("columns") or {}
     raw_values = data.get("values") or {}
     if not isinstance(raw_columns, dict) or not isinstance(raw_values, dict):
-        raise InputError(f"{path}: 'columns' and 'values' must each be a mapping of "
-                         "'text: target' lines.")
+        raise InputError(Msg("errors.mapping.not_mappings", path=path))
     columns = {str(k).strip(): str(v).strip() for k, v in raw_columns.items()}
-    problems = [f"columns.{k}: '{v}' is neither an item id of '{instrument.id}' nor one of "
-                f"{list(SPECIAL_TARGETS)}"
-                for k, v in columns.items() if v not in SPECIAL_TARGETS and v not in instrument.item_ids]
+    problems: list[Msg] = [
+        Msg("errors.mapping.target", key=k, value=v, instrument=instrument.id,
+            special=list(SPECIAL_TARGETS))
+        for k, v in columns.items() if v not in SPECIAL_TARGETS and v not in instrument.item_ids]
     values: dict[str, float] = {}
     lo, hi = instrument.response_scale.min, instrument.response_scale.max
     for k, v in raw_values.items():
@@ -113,7 +112,7 @@ def load_mapping(path: str | Path | None, instrument: Instrument) -> MappingFile
         elif code is not None:
             values[normalise_label(k)] = code
     if problems:
-        raise InputError(f"{path}: " + "; ".join(problems) + ".")
+        raise InputError(Joined([path, ": ", Joined(problems), "."], ""))
     return MappingFile(columns=columns, values=values, source=str(path))
 
 
@@ -276,12 +275,10 @@ def map_columns(raw: RawTable, instrument: Instrument, mapping: MappingFile) -> 
             for t, cs in clashes.items())
         repeated = sorted({shown(layout.repeated[c], 'header') for cs in clashes.values() for c in cs
                            if c in layout.repeated})
-        fix = ("Say which one to use in a mapping file (--mapping; map the others to 'drop').")
+        fix = Msg("errors.mapping.clash_fix")
         if repeated:
-            fix = (f"The header(s) {', '.join(map(repr, repeated))} appear more than once; "
-                   "rename the extra column in the export, or map it by its numbered name "
-                   f"(e.g. \"{repeated[0]} (2)\": drop) in a mapping file (--mapping).")
-        raise InputError(f"Several columns map to the same target ({detail}), so answers of "
-                         f"one of them would be lost. {fix}")
+            fix = Msg("errors.mapping.clash_repeated", headers=", ".join(map(repr, repeated)),
+                      first=repeated[0])
+        raise InputError(Msg("errors.mapping.clash", detail=detail, fix=fix))
     return ColumnMap(targets=targets, pii=pii, dropped=dropped, tool=tool, empty=empty,
                      unmapped=unmapped)

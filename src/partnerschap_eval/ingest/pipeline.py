@@ -40,7 +40,7 @@ import pyarrow as pa
 from .. import __version__
 from .._io import write_json
 from .._outputs import output_set, seal_set
-from ..errors import InputError
+from ..errors import InputError, Msg
 from ..instruments import Instrument, normalise_label
 from ..instruments import resolve as resolve_instrument
 from ..privacy import (
@@ -240,10 +240,8 @@ def _check_flags(raw: RawTable, by_target: dict[str, str], spec: ExportSpec) -> 
         if target in by_target and flag is not None:
             option = "school" if target == "school_id" else target
             raise InputError(
-                f"{shown_path(spec.path)}: the export has a {target} column "
-                f"('{_header(raw, by_target[target])}'), so "
-                f"--{option} must not be given for it. Leave out --{option}, or map the column to "
-                "'drop' in a mapping file to use the option instead.")
+                Msg("errors.pipeline.option_and_column", path=shown_path(spec.path), target=target,
+                    target2=_header(raw, by_target[target]), option=option))
 
 
 def _key(raw: RawTable, by_target: dict[str, str], target: str, flag: str | None) -> Coded:
@@ -286,31 +284,18 @@ def _no_items_error(raw: RawTable, path: Path, inst: Instrument, cmap: ColumnMap
     # Qualtrics export starts with a dozen metadata columns that would otherwise fill the list
     others = [c for c in raw.columns if c not in cmap.pii and c not in cmap.unmapped]
     return InputError(
-        f"{path}: no column could be matched to an item of '{inst.id}' (read as "
-        f"{raw.format}/{raw.layout.name}; unmapped columns: {listed(cmap.unmapped)}; other "
-        f"columns: {listed(others)}). "
-        "Use the item ids (rec1, ...) or the item texts as column headers, or give a mapping "
-        "file (--mapping) that names the item of each column.")
+        Msg("errors.pipeline.no_items", path=path, id=inst.id, format=raw.format,
+            name=raw.layout.name, unmapped=listed(cmap.unmapped), others=listed(others)))
+
+
+# export tools whose own numbering is no respondent id: errors.pipeline.id_hint.<layout>
+_ID_HINTS = ("msforms", "qualtrics", "qualtrics-legacy", "limesurvey", "googleforms")
 
 
 def _no_id_error(raw: RawTable, path: Path) -> InputError:
-    hint = {
-        "msforms": " Microsoft Forms' 'ID' only numbers the responses; add a question for the "
-                   "participant number.",
-        "qualtrics": " Qualtrics' ResponseId differs per wave; use ExternalReference (set from "
-                     "the contact list) or a participant-number question.",
-        "qualtrics-legacy": " Qualtrics' ResponseID differs per wave; use ExternalDataReference "
-                            "or a participant-number question.",
-        "limesurvey": " LimeSurvey's 'id' only numbers the responses; use participant tokens "
-                      "('token') or a participant-number question.",
-        "googleforms": " Google Forms has no participant number of its own; add a question for "
-                       "it.",
-    }.get(raw.layout.name, "")
-    return InputError(
-        f"{path}: no respondent id column was found (looked for headers such as "
-        "'respondent_id', 'respondent', 'deelnemernummer', 'ExternalReference', 'token')." + hint
-        + " Without it answers cannot be linked across waves; name the column in a mapping file "
-          "as respondent_id.")
+    layout = raw.layout.name
+    hint = (Msg(f"errors.pipeline.id_hint.{layout}") if layout in _ID_HINTS else "")
+    return InputError(Msg("errors.pipeline.no_id", path=path, hint=hint))
 
 
 def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: MappingFile,
@@ -319,8 +304,7 @@ def _ingest_file(raw: RawTable, spec: ExportSpec, inst: Instrument, mapping: Map
     path = Path(shown_path(spec.path))  # only for messages: the file was read already
     if raw.n_rows == 0:
         raise InputError(
-            f"{path}: the export has column headers but no answers (no data rows). Export the "
-            "survey again after responses were collected, or leave this file out.")
+            Msg("errors.pipeline.no_rows", path=path))
     cmap = map_columns(raw, inst, mapping)
     items = inst.item_ids
     mapped_items = [c for c, t in cmap.targets.items() if t in items]
@@ -636,12 +620,10 @@ def _declared(specs: list[ExportSpec], schools: Iterable[str] | None,
             verdict = (screen(value, "school") if option == "school"
                        else Screened(value, what is None, f"looks like {what}"))
             if not verdict.allowed:
-                example = ("the school's id, for example S01 or its BRIN number"
-                           if option == "school" else "the wave's name, for example pre or T1")
+                example = Msg(f"errors.pipeline.example.{option}")
                 raise InputError(
-                    f"--{option} for {shown_path(spec.path)}: the value is withheld "
-                    f"({verdict.reason}; not shown here), because it would appear in every "
-                    f"output. Give {example}, never a person's details.")
+                    Msg("errors.pipeline.option_withheld", option=option,
+                        path=shown_path(spec.path), reason=verdict.reason, example=example))
     return {"school": declared([*(schools or ()), *(s.school for s in specs if s.school)]),
             "wave": declared([_normalise_wave(w) for w in
                               [*WAVE_ALIASES, *(waves or ()), *(s.wave for s in specs if s.wave)]])}
@@ -676,7 +658,7 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
                                   key if len(specs) == 1 else None, identity))
         del raw
     if not parts:
-        raise InputError("No export files were given; name at least one file to ingest.")
+        raise InputError(Msg("errors.pipeline.no_exports"))
     for i, part in enumerate(parts):
         if part.log["file"].startswith("<withheld"):  # withheld names: told apart by position
             shown = f"export {i + 1} {part.log['file']}"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, Msg
 from ..privacy import screen
 from .columns import cell_text
 
@@ -54,10 +54,8 @@ def read_sav(raw: bytes, path: Path) -> tuple[list[str], dict[str, str], dict[st
                                               apply_value_formats=False)
         except Exception as exc:  # pyreadstat raises plain ReadstatError/PyreadstatError
             raise InputError(
-                f"{path}: the SPSS file cannot be read ({type(exc).__name__}: "
-                f"{screen(str(exc), 'text', max_chars=200).text}); "
-                "it may be damaged or truncated. Save it again in SPSS (File > Save As > .sav) "
-                "and ingest the new file.") from None
+                Msg("errors.spss.unreadable", path=path, name=type(exc).__name__,
+                    screen=screen(str(exc), 'text', max_chars=200).text)) from None
     labels = {c: str(t).strip() for c, t in (meta.column_names_to_labels or {}).items() if t}
     value_labels = meta.variable_value_labels or {}
     missing = meta.missing_ranges or {}
