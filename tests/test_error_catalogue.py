@@ -67,8 +67,6 @@ NOT_YET_MOVED: dict[str, int] = {
     "evaluation.designs": 7,
     "evaluation.imputation": 8,
     "ingest.excel": 1,  # _refuse: the zip-safety refusals pass English problems
-    "psychometrics": 16,
-    "psychometrics.longitudinal": 5,
     "study.config": 6,
     "study.core": 7,
     "study.store": 1,

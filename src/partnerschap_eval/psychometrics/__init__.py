@@ -71,7 +71,7 @@ from scipy import linalg, optimize, stats
 
 from .._display import Display, Interval
 from .._validate import check_ci_level, check_n_boot, check_nan_policy, check_number
-from ..errors import InputError
+from ..errors import InputError, Msg
 from ..instruments import Instrument
 from ..instruments import resolve as resolve_instrument
 
@@ -115,23 +115,21 @@ def _item_matrix(items: pd.DataFrame | np.ndarray, min_items: int = 2,
                    if not (pd.api.types.is_numeric_dtype(items[c])
                            or pd.api.types.is_bool_dtype(items[c]))]
             if bad:
-                raise InputError(f"Item column(s) {bad} are not numeric; decode answer labels "
-                                 "first (ingest does this) so every item is a number or missing.")
+                raise InputError(Msg("errors.psychometrics.not_numeric", bad=bad))
             x = items.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         try:
             x = np.asarray(items, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise InputError(f"Items must be numeric (NaN for missing): {exc}") from None
+            raise InputError(Msg("errors.psychometrics.numeric", exc=exc)) from None
         names = [f"item{j + 1}" for j in range(x.shape[1])] if x.ndim == 2 else []
     if x.ndim != 2:
-        raise InputError(f"Items must be a 2-D table (respondents x items), got {x.ndim} "
-                         "dimension(s).")
+        raise InputError(Msg("errors.psychometrics.two_d", ndim=x.ndim))
     if x.shape[1] < min_items:
-        raise InputError(f"At least {min_items} items are needed, got {x.shape[1]} "
-                         f"({names}).")
+        raise InputError(Msg("errors.psychometrics.few_items", items=min_items, shape=x.shape[1],
+                             names=names))
     if check_finite and np.isinf(x).any():
-        raise InputError("Items contain infinite values; use NaN for a missing answer.")
+        raise InputError(Msg("errors.psychometrics.infinite"))
     return x, names
 
 
@@ -231,7 +229,7 @@ def _moments(x: np.ndarray, nan_policy: str, lo: float | None = None,
                 total += ab.sum(axis=0)
             gram += ab.T @ ab
     if not np.all(np.isfinite(gram)):
-        raise InputError("Items contain infinite values; use NaN for a missing answer.")
+        raise InputError(Msg("errors.psychometrics.infinite"))
     nan_k = np.full(k, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         if pairwise:
@@ -1117,8 +1115,7 @@ def _fisher_scoring(par: np.ndarray, lay: _Layout, smp: _Sample, weights: np.nda
                                                                       int]:
     f = _discrepancy(par, lay, smp, weights)
     if not math.isfinite(f):
-        raise InputError("The starting values give a model-implied covariance matrix that is "
-                         "not positive definite; check the model's items.")
+        raise InputError(Msg("errors.psychometrics.start_values"))
     it = 0
     for it in range(1, max_iter + 1):
         grad, info = _score_and_information(par, lay, smp, weights)
@@ -1228,23 +1225,22 @@ def _parse_model(data: pd.DataFrame, model: Mapping[str, Sequence[str]]
                  ) -> tuple[list[str], list[str], list[list[int]]]:
     factors = [str(f) for f in model]
     if not factors:
-        raise InputError("The CFA model has no factors.")
+        raise InputError(Msg("errors.psychometrics.no_factors"))
     items: list[str] = []
     factor_items: list[list[int]] = []
     for f in factors:
         its = [str(i) for i in model[f]]
         dup = [i for i in its if i in items]
         if dup:
-            raise InputError(f"Item(s) {dup} appear under more than one factor (factor {f!r}); "
-                             "each item must indicate exactly one factor.")
+            raise InputError(Msg("errors.psychometrics.item_twice", dup=dup, f=repr(f)))
         if len(its) < (3 if len(factors) == 1 else 2):
-            raise InputError(f"Factor {f!r} has {len(its)} item(s); a factor needs at least "
-                             f"{3 if len(factors) == 1 else 2} to be identified.")
+            raise InputError(Msg("errors.psychometrics.factor_items", f=repr(f), n=len(its),
+                                 need=3 if len(factors) == 1 else 2))
         factor_items.append(list(range(len(items), len(items) + len(its))))
         items.extend(its)
     absent = [i for i in items if i not in data.columns]
     if absent:
-        raise InputError(f"The data have no column(s) {absent} named by the CFA model.")
+        raise InputError(Msg("errors.psychometrics.absent", absent=absent))
     return factors, items, factor_items
 
 
@@ -1320,13 +1316,13 @@ def fit_cfa(data: pd.DataFrame, model: Mapping[str, Sequence[str]], *, group: st
     """
     bad = sorted(set(equal) - {"loadings", "intercepts"})
     if bad:
-        raise InputError(f"equal may contain 'loadings' and 'intercepts', not {bad}.")
+        raise InputError(Msg("errors.psychometrics.equal", bad=bad))
     factors, items, factor_items = _parse_model(data, model)
     cols = items + ([group] if group is not None else [])
     if group is not None and group not in data.columns:
-        raise InputError(f"The data have no group column {group!r}.")
+        raise InputError(Msg("errors.psychometrics.no_group", group=repr(group)))
     if group is not None and group in items:
-        raise InputError(f"The group column {group!r} is also an item of the model.")
+        raise InputError(Msg("errors.psychometrics.group_is_item", group=repr(group)))
     sub = data[cols].dropna()
     if group is None:
         labels: list[object] = ["all"]
@@ -1348,15 +1344,13 @@ def _sample_moments(labels: Sequence[object], parts: Sequence[np.ndarray], p: in
     for lab, x in zip(labels, parts, strict=True):
         n_g = x.shape[0]
         if n_g <= p:
-            raise InputError(f"Group {lab!r} has {n_g} complete respondent(s) for {p} items; a "
-                             "CFA needs more respondents than items.")
+            raise InputError(Msg("errors.psychometrics.group_small", lab=repr(lab), g=n_g, p=p))
         mean = x.mean(axis=0)
         d = x - mean
         s = d.T @ d / n_g
         sign, logdet = np.linalg.slogdet(s)
         if sign <= 0 or np.linalg.eigvalsh(s)[0] <= 1e-12 * np.trace(s):
-            raise InputError(f"Group {lab!r}: the items' covariance matrix is singular (an item "
-                             "without variance, or items that are exact copies).")
+            raise InputError(Msg("errors.psychometrics.singular", lab=repr(lab)))
         covs.append(s)
         means.append(mean)
         ns.append(n_g)

@@ -92,14 +92,11 @@ def _wide(responses: pd.DataFrame, items: Sequence[str], waves: Sequence[str],
           id_col: str, wave_col: str) -> pd.DataFrame:
     absent = [c for c in (id_col, wave_col, *items) if c not in responses.columns]
     if absent:
-        raise InputError(f"The responses have no column(s) {absent} needed for longitudinal "
-                         "invariance.")
+        raise InputError(Msg("errors.longitudinal.absent", absent=absent))
     if len(items) < 3:
-        raise InputError(f"Longitudinal invariance needs at least 3 items per wave (a factor of "
-                         f"{len(items)} item(s) is not identified); give the scale's items.")
+        raise InputError(Msg("errors.longitudinal.items", items=len(items)))
     if len(waves) < 2 or len(set(waves)) != len(waves):
-        raise InputError(f"Longitudinal invariance needs two or more distinct waves, in their "
-                         f"declared order; got {list(waves)}.")
+        raise InputError(Msg("errors.longitudinal.waves", waves=list(waves)))
     rows = responses.loc[responses[wave_col].isin(list(waves)), [id_col, wave_col, *items]]
     dup = rows.duplicated([id_col, wave_col])
     if dup.any():
@@ -110,7 +107,7 @@ def _wide(responses: pd.DataFrame, items: Sequence[str], waves: Sequence[str],
     cols = [(i, w) for w in waves for i in items]
     missing_waves = [w for w in waves if w not in set(rows[wave_col])]
     if missing_waves:
-        raise InputError(f"No responses in wave(s) {missing_waves}.")
+        raise InputError(Msg("errors.longitudinal.empty_waves", waves=missing_waves))
     return wide[cols].dropna()
 
 
