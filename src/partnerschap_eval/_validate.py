@@ -59,8 +59,8 @@ def check_number(value: object, name: str, many: str = "") -> float:
     """
     if _is_real(value):
         return float(value)
-    hint = f"; for many at once use {many}" if many else ""
-    raise InputError(f"{name} is {_shown(value)}, but it must be one number{hint}.")
+    hint = Msg("errors.validate.number_many", many=many) if many else ""
+    raise InputError(Msg("errors.validate.number", name=name, value=_shown(value), hint=hint))
 
 
 def check_ci_level(value: object, name: str = "ci_level") -> float:
