@@ -153,6 +153,38 @@ def test_no_inline_sentence_is_passed_to_a_user_error(mod):
     assert len(found) <= NOT_YET_MOVED.get(mod, 0), found
 
 
+def _inline_problems(tree: ast.AST) -> list[int]:
+    """Lines where a ``(key, text)`` problem for a user error has an inline text: an instrument's
+    problems are gathered in lists (``problems.append((key, ...))``, ``[(key, ...) for ...]``)
+    before one error words them all. The key (a place in the file, ``items[0].id``) is no text."""
+    def texts(node: ast.AST) -> list[int]:
+        if isinstance(node, ast.List):
+            return [line for elt in node.elts for line in texts(elt)]
+        if isinstance(node, ast.Tuple) and len(node.elts) == 2:
+            return [t.lineno for t in _sentences(node.elts[1])]
+        return []
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "append" and \
+                "problems" in ast.unparse(node.func.value):
+            found += [line for a in node.args for line in texts(a)]
+        elif isinstance(node, ast.ListComp):
+            found += texts(node.elt)
+        elif isinstance(node, ast.Return) and isinstance(node.value, ast.BinOp):
+            found += texts(node.value.right)
+    return found
+
+
+def test_no_problem_list_holds_an_inline_text():
+    found = {path.name: _inline_problems(ast.parse(path.read_text(encoding="utf-8")))
+             for path in [SRC / "instruments.py"]}
+    assert found == {"instruments.py": []}
+    probe = ast.parse("def f(problems):\n    problems.append((f'k{1}', f'{1} is wrong'))\n"
+                      "    return problems + [('k', 'no rule here')]\n")
+    assert sorted(_inline_problems(probe)) == [2, 3]  # the scan can fail
+
+
 def test_the_backlog_only_shrinks():
     # a module that has moved its texts leaves the list (its count would hide a new inline text)
     for mod, allowed in NOT_YET_MOVED.items():

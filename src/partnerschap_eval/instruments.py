@@ -319,33 +319,37 @@ def _loc(loc: Iterable[object]) -> str:
     return out
 
 
-def _consistency_problems(inst: Instrument) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
+def _consistency_problems(inst: Instrument) -> list[tuple[str, Msg]]:
+    problems: list[tuple[str, Msg]] = []
     rs = inst.response_scale
     if rs.min >= rs.max:
-        problems.append(("response_scale", f"min ({rs.min}) must be below max ({rs.max})"))
+        problems.append(("response_scale", Msg("errors.instrument.p.min_max", min=rs.min,
+                                               max=rs.max)))
     for code in rs.labels:
         if not rs.min <= code <= rs.max:
             problems.append(
-                (f"response_scale.labels.{code}", f"label code {code} is outside {rs.min}..{rs.max}")
+                (f"response_scale.labels.{code}", Msg("errors.instrument.p.label_code", code=code,
+                                                      min=rs.min, max=rs.max))
             )
     if not inst.roles:
-        problems.append(("roles", "at least one role is required"))
+        problems.append(("roles", Msg("errors.instrument.p.no_roles")))
     if len(set(inst.roles)) != len(inst.roles):
-        problems.append(("roles", "a role is listed twice"))
+        problems.append(("roles", Msg("errors.instrument.p.role_twice")))
 
     seen: set[str] = set()
     for i, it in enumerate(inst.items):
         if it.id in seen:
-            problems.append((f"items[{i}].id", f"duplicate item id '{it.id}'"))
+            problems.append((f"items[{i}].id", Msg("errors.instrument.p.item_dup", id=it.id)))
         seen.add(it.id)
         for role in inst.roles:
             if role not in it.text or not it.text[role]:
-                problems.append((f"items[{i}].text", f"item '{it.id}' has no text for role '{role}'"))
+                problems.append((f"items[{i}].text", Msg("errors.instrument.p.item_text", id=it.id,
+                                                         role=role)))
         for role in it.text:
             if role not in inst.roles:
                 problems.append(
-                    (f"items[{i}].text.{role}", f"role '{role}' is not in roles {list(inst.roles)}")
+                    (f"items[{i}].text.{role}", Msg("errors.instrument.p.role_unknown", role=role,
+                                                    roles=list(inst.roles)))
                 )
     text_owner: dict[str, str] = {}
     for it in inst.items:
@@ -355,48 +359,51 @@ def _consistency_problems(inst: Instrument) -> list[tuple[str, str]]:
                 other = text_owner.setdefault(key, it.id)
                 if other != it.id:
                     problems.append(
-                        ("items", f"items '{other}' and '{it.id}' share the text '{txt}'; "
-                         "headers could not be mapped unambiguously")
+                        ("items", Msg("errors.instrument.p.same_text", other=other, id=it.id,
+                                      txt=txt))
                     )
 
     scale_seen: set[str] = set()
     for j, sc in enumerate(inst.scales):
         if sc.id in scale_seen:
-            problems.append((f"scales[{j}].id", f"duplicate scale id '{sc.id}'"))
+            problems.append((f"scales[{j}].id", Msg("errors.instrument.p.scale_dup", id=sc.id)))
         scale_seen.add(sc.id)
         if sc.id in seen:
-            problems.append((f"scales[{j}].id", f"scale id '{sc.id}' is also an item id"))
+            problems.append((f"scales[{j}].id", Msg("errors.instrument.p.scale_is_item", id=sc.id)))
         if not sc.items:
-            problems.append((f"scales[{j}].items", f"scale '{sc.id}' has no items"))
+            problems.append((f"scales[{j}].items", Msg("errors.instrument.p.scale_empty", id=sc.id)))
         for item_id in sc.items:
             if item_id not in seen:
                 problems.append(
-                    (f"scales[{j}].items", f"scale '{sc.id}' names unknown item '{item_id}'")
+                    (f"scales[{j}].items", Msg("errors.instrument.p.scale_item", id=sc.id,
+                                               id2=item_id))
                 )
         if len(set(sc.items)) != len(sc.items):
-            problems.append((f"scales[{j}].items", f"scale '{sc.id}' lists an item twice"))
+            problems.append((f"scales[{j}].items", Msg("errors.instrument.p.scale_item_twice",
+                                                       id=sc.id)))
         if sc.min_items is not None and not 1 <= sc.min_items <= len(sc.items):
             problems.append(
                 (f"scales[{j}].min_items",
-                 f"min_items {sc.min_items} must be between 1 and the {len(sc.items)} items")
+                 Msg("errors.instrument.p.min_items", items=sc.min_items, items2=len(sc.items)))
             )
         if sc.rescale is not None and sc.rescale[0] == sc.rescale[1]:
-            problems.append((f"scales[{j}].rescale", "rescale needs two different end points"))
+            problems.append((f"scales[{j}].rescale", Msg("errors.instrument.p.rescale")))
         for item_id, key in (sc.keys or {}).items():
             if item_id not in sc.items:
                 problems.append((f"scales[{j}].keys.{item_id}",
-                                 f"scale '{sc.id}' keys item '{item_id}', which is not one of "
-                                 f"its items {list(sc.items)}"))
+                                 Msg("errors.instrument.p.key_item", id=sc.id, id2=item_id,
+                                     items=list(sc.items))))
             if key not in (1, -1) or isinstance(key, bool):
                 problems.append((f"scales[{j}].keys.{item_id}",
-                                 f"a key is +1 (as worded) or -1 (reversed), not {key!r}"))
+                                 Msg("errors.instrument.p.key_value", key=repr(key))))
     problems += _classification_problems(inst, seen, scale_seen)
     problems += _framework_problems(inst)
     if inst.instructions:
         for role in inst.instructions:
             if role not in inst.roles:
                 problems.append((f"instructions.{role}",
-                                 f"role '{role}' is not in roles {list(inst.roles)}"))
+                                 Msg("errors.instrument.p.role_unknown", role=role,
+                                     roles=list(inst.roles))))
     return problems
 
 
@@ -413,58 +420,60 @@ def _subject_range(inst: Instrument, name: str) -> tuple[float, float] | None:
     return None
 
 
-def _rule_problems(inst: Instrument, rule: object, where: str) -> list[tuple[str, str]]:
+def _rule_problems(inst: Instrument, rule: object, where: str) -> list[tuple[str, Msg]]:
     """Every problem of one rule (recursively for ``all``/``any``), keyed by its location."""
     if not isinstance(rule, dict):
-        return [(where, "a rule must be a mapping such as {scale: ID, min: 3.5}")]
+        return [(where, Msg("errors.instrument.p.rule_mapping"))]
     keys = set(rule)
     allowed = set(RULE_SUBJECTS) | set(RULE_CONDITIONS) | set(RULE_COMBINATORS)
-    problems = [(f"{where}.{k}", f"unknown rule key '{k}' (allowed: {', '.join(sorted(allowed))})")
+    problems = [(f"{where}.{k}", Msg("errors.instrument.p.rule_key", k=k,
+                                     allowed=', '.join(sorted(allowed))))
                 for k in sorted(keys - allowed, key=str)]
     combinators = [k for k in RULE_COMBINATORS if k in keys]
     subjects = [k for k in RULE_SUBJECTS if k in keys]
     conditions = [k for k in RULE_CONDITIONS if k in keys]
     if combinators:
         if len(combinators) > 1 or subjects or conditions:
-            return problems + [(where, "a rule with 'all' or 'any' takes no other keys")]
+            return problems + [(where, Msg("errors.instrument.p.rule_combinator"))]
         parts = rule[combinators[0]]
         if not isinstance(parts, list) or not parts:
-            return problems + [(f"{where}.{combinators[0]}", "must be a non-empty list of rules")]
+            return problems + [(f"{where}.{combinators[0]}", Msg("errors.instrument.p.rule_list"))]
         for i, part in enumerate(parts):
             problems += _rule_problems(inst, part, f"{where}.{combinators[0]}[{i}]")
         return problems
     if len(subjects) != 1:
-        return problems + [(where, "a rule needs exactly one of 'scale', 'item' or 'difference' "
-                                   f"(found {subjects or 'none'})")]
+        return problems + [(where, Msg("errors.instrument.p.rule_subject", none=subjects or 'none'))]
     subject = subjects[0]
     target = rule[subject]
     rs = inst.response_scale
     if subject == "scale":
         if target not in inst.scale_ids:
-            problems.append((f"{where}.scale", f"unknown scale '{target}' (scales: {inst.scale_ids})"))
+            problems.append((f"{where}.scale", Msg("errors.instrument.p.rule_scale", target=target,
+                                                   ids=inst.scale_ids)))
             return problems
         low, high = _subject_range(inst, target)
     elif subject == "item":
         if target not in inst.item_ids:
-            problems.append((f"{where}.item", f"unknown item '{target}'"))
+            problems.append((f"{where}.item", Msg("errors.instrument.p.rule_item", target=target)))
             return problems
         low, high = float(rs.min), float(rs.max)
     else:
         if not (isinstance(target, list) and len(target) == 2):
-            problems.append((f"{where}.difference", "must list two scale or item ids: [A, B] for A - B"))
+            problems.append((f"{where}.difference", Msg("errors.instrument.p.rule_difference")))
             return problems
         ranges = []
         for name in target:
             r = _subject_range(inst, name) if isinstance(name, str) else None
             if r is None:
-                problems.append((f"{where}.difference", f"unknown scale or item '{name}'"))
+                problems.append((f"{where}.difference", Msg("errors.instrument.p.rule_either",
+                                                            name=name)))
             ranges.append(r)
         if None in ranges:
             return problems
         (a_lo, a_hi), (b_lo, b_hi) = ranges
         low, high = a_lo - b_hi, a_hi - b_lo
     if not conditions:
-        problems.append((where, "a rule needs at least one condition: min, max, equals or in"))
+        problems.append((where, Msg("errors.instrument.p.rule_condition")))
         return problems
     values: list[tuple[str, object]] = []
     for cond in ("min", "max", "equals"):
@@ -472,84 +481,85 @@ def _rule_problems(inst: Instrument, rule: object, where: str) -> list[tuple[str
             values.append((cond, rule[cond]))
     if "in" in rule:
         if not isinstance(rule["in"], list) or not rule["in"]:
-            problems.append((f"{where}.in", "must be a non-empty list of values"))
+            problems.append((f"{where}.in", Msg("errors.instrument.p.rule_in")))
         else:
             values += [("in", v) for v in rule["in"]]
     bad = [(c, v) for c, v in values if not _is_number(v)]
     for cond, v in bad:
-        problems.append((f"{where}.{cond}", f"'{v}' is not a number"))
+        problems.append((f"{where}.{cond}", Msg("errors.instrument.p.rule_number", v=v)))
     if bad:
         return problems
     if "min" in rule and "max" in rule and rule["min"] > rule["max"]:
-        problems.append((where, f"min ({rule['min']}) is above max ({rule['max']}): never met"))
+        problems.append((where, Msg("errors.instrument.p.rule_min_max", min=rule['min'],
+                                    max=rule['max'])))
     eps = 1e-9
     if "min" in rule and rule["min"] > high + eps:
-        problems.append((f"{where}.min", f"{rule['min']} is above the highest possible value "
-                         f"{high:g} of {subject} {target}: the rule can never be met"))
+        problems.append((f"{where}.min", Msg("errors.instrument.p.rule_above", min=rule['min'],
+                                             high=high, subject=subject, target=target)))
     if "max" in rule and rule["max"] < low - eps:
-        problems.append((f"{where}.max", f"{rule['max']} is below the lowest possible value "
-                         f"{low:g} of {subject} {target}: the rule can never be met"))
+        problems.append((f"{where}.max", Msg("errors.instrument.p.rule_below", max=rule['max'],
+                                             low=low, subject=subject, target=target)))
     for cond, v in values:
         if cond in ("equals", "in") and not low - eps <= float(v) <= high + eps:
-            problems.append((f"{where}.{cond}", f"{v} is outside the possible range "
-                             f"{low:g}..{high:g} of {subject} {target}"))
+            problems.append((f"{where}.{cond}", Msg("errors.instrument.p.rule_range", v=v, low=low,
+                                                    high=high, subject=subject, target=target)))
     return problems
 
 
 def _classification_problems(inst: Instrument, item_ids: set[str],
-                             scale_ids: set[str]) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
+                             scale_ids: set[str]) -> list[tuple[str, Msg]]:
+    problems: list[tuple[str, Msg]] = []
     seen: set[str] = set()
     for k, cl in enumerate(inst.classifications):
         at = f"classifications[{k}]"
         if cl.id in seen:
-            problems.append((f"{at}.id", f"duplicate classification id '{cl.id}'"))
+            problems.append((f"{at}.id", Msg("errors.instrument.p.class_dup", id=cl.id)))
         seen.add(cl.id)
         if cl.id in item_ids or cl.id in scale_ids:
-            problems.append((f"{at}.id", f"classification id '{cl.id}' is also an item or scale "
-                             "id; the scores table needs distinct column names"))
+            problems.append((f"{at}.id", Msg("errors.instrument.p.class_id", id=cl.id)))
         if len(cl.levels) < 2:
-            problems.append((f"{at}.levels", f"'{cl.id}' needs at least two levels"))
+            problems.append((f"{at}.levels", Msg("errors.instrument.p.class_levels", id=cl.id)))
             continue
         codes = [lv.level for lv in cl.levels]
         for i in range(1, len(codes)):
             if codes[i] <= codes[i - 1]:
                 problems.append((f"{at}.levels[{i}].level",
-                                 f"levels out of order: level {codes[i]} follows level "
-                                 f"{codes[i - 1]} (list levels from lowest to highest, each "
-                                 "code higher than the one before)"))
+                                 Msg("errors.instrument.p.level_order", i=codes[i], i2=codes[i - 1])))
         for i, lv in enumerate(cl.levels):
             where = f"{at}.levels[{i}]"
             if not lv.label or not all(str(t).strip() for t in lv.label.values()):
-                problems.append((f"{where}.label", f"level {lv.level} of '{cl.id}' has no label"))
+                problems.append((f"{where}.label", Msg("errors.instrument.p.level_label",
+                                                       level=lv.level, id=cl.id)))
             if cl.cumulative and i == 0:
                 if lv.rule is not None:
                     problems.append((f"{where}.rule",
-                                     f"the lowest level of cumulative '{cl.id}' is the base level "
-                                     "and takes no rule (it applies when level 1's rule fails)"))
+                                     Msg("errors.instrument.p.base_rule", id=cl.id)))
                 continue
             if lv.rule is None:
-                problems.append((f"{where}.rule", f"level {lv.level} of '{cl.id}' has no rule"))
+                problems.append((f"{where}.rule", Msg("errors.instrument.p.level_rule",
+                                                      level=lv.level, id=cl.id)))
                 continue
             problems += _rule_problems(inst, lv.rule, f"{where}.rule")
     return problems
 
 
-def _framework_problems(inst: Instrument) -> list[tuple[str, str]]:
+def _framework_problems(inst: Instrument) -> list[tuple[str, Msg]]:
     fw = inst.framework
     if fw is None:
         return []
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, Msg]] = []
     if fw.name == "gerdes":
         if fw.classification is None or fw.classification not in inst.classification_ids:
             problems.append(("framework.classification",
-                             f"names no classification of this instrument ({fw.classification!r}; "
-                             f"classifications: {inst.classification_ids})"))
+                             Msg("errors.instrument.p.fw_classification",
+                                 classification=repr(fw.classification),
+                                 ids=inst.classification_ids)))
     if fw.name == "participatieladder":
         for key in ("expected", "experienced"):
             value = getattr(fw, key)
             if value not in inst.item_ids:
-                problems.append((f"framework.{key}", f"names no item of this instrument ({value!r})"))
+                problems.append((f"framework.{key}", Msg("errors.instrument.p.fw_item",
+                                                         value=repr(value))))
     return problems
 
 
