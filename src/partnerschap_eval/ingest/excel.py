@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, Msg
+from ..errors import Count, InputError, Joined, Msg
 from ..privacy import screen, shown
 
 __all__ = ["check_zip", "read_xlsx_rows", "XlsxSheet", "MAX_RATIO", "MAX_EXPANDED", "MAX_MEMBERS",
@@ -268,20 +268,18 @@ def _pairs(buf: bytes, cut: int, pair: int, mask: int = 0xFFFF) -> np.ndarray:
 
 def _check_sheet(facts: XlsxSheet, member: str, path: Path) -> None:
     """Refuse a sheet whose declared or actual extent the reader could not allocate."""
-    for what, (rows, cols) in (("declares a size of", facts.dimension or (0, 0)),
-                               ("may have a cell as far as", facts.extent())):
+    for what, (rows, cols) in (("declared", facts.dimension or (0, 0)),
+                               ("extent", facts.extent())):
         if rows * max(cols, 1) > MAX_SHEET_CELLS:
-            far = (f"row {rows:,}, column {cols:,}" if rows < 10**12
-                   else "a reference beyond any spreadsheet")
-            raise _refuse(path, f"worksheet '{member}' {what} {far}: more than "
-                                f"{MAX_SHEET_CELLS:,} cells from A1, far beyond any survey export "
-                                "(a damaged or deliberately crafted file)",
-                          "Copy the answers into a new workbook (or export the survey as CSV) "
-                          "and ingest that file.")
+            far = (Msg("errors.excel.far_cell", row=Count(rows), column=Count(cols))
+                   if rows < 10**12 else Msg("errors.excel.far_beyond"))
+            raise _refuse(path, Msg(f"errors.excel.sheet_{what}", member=member, far=far,
+                                    most=Count(MAX_SHEET_CELLS)),
+                          Msg("errors.excel.fix_copy"))
 
 
-def _refuse(path: Path, problem: str, fix: str = "") -> InputError:
-    return InputError(f"{path}: {problem}. {fix or 'Open the file in Excel, save it again as .xlsx (or export the survey as CSV) and ingest the new file.'}")
+def _refuse(path: Path, problem: Msg, fix: Msg | None = None) -> InputError:
+    return InputError(Joined([path, ": ", problem, ". ", fix or Msg("errors.excel.fix_save")], ""))
 
 
 def check_zip(raw: bytes, path: Path) -> list[str]:
@@ -294,26 +292,22 @@ def inspect_zip(raw: bytes, path: Path) -> tuple[list[str], dict[str, XlsxSheet]
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        raise _refuse(path, "the workbook is damaged or truncated (its zip directory cannot be "
-                            "read)") from None
+        raise _refuse(path, Msg("errors.excel.zip_directory")) from None
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_MEMBERS:
-            raise _refuse(path, f"the archive has {len(infos)} members (more than {MAX_MEMBERS}); "
-                                "this is not a normal workbook")
+            raise _refuse(path, Msg("errors.excel.members", n=len(infos), most=MAX_MEMBERS))
         total = 0
         for info in infos:
             total += info.file_size
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
-                raise _refuse(path, f"member '{shown(info.filename, 'file')}' would expand {ratio:.0f} to 1 "
-                                    f"(more than {MAX_RATIO} to 1): a possible decompression bomb")
+                raise _refuse(path, Msg("errors.excel.ratio", member=shown(info.filename, "file"),
+                                        ratio=f"{ratio:.0f}", most=MAX_RATIO))
             if total > MAX_EXPANDED:
-                raise _refuse(path, f"the archive would expand to more than "
-                                    f"{MAX_EXPANDED >> 20} MB: split the export")
+                raise _refuse(path, Msg("errors.excel.expanded", mb=MAX_EXPANDED >> 20))
             if info.flag_bits & 0x1:
-                raise _refuse(path, "the workbook is encrypted", "Remove the password in Excel, "
-                              "save it again and ingest the new file.")
+                raise _refuse(path, Msg("errors.excel.encrypted"), Msg("errors.excel.fix_password"))
         sheets: dict[str, XlsxSheet] = {}
         for info in infos:
             facts = _test_member(archive, info, path)
@@ -337,8 +331,8 @@ def _test_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
                     break
                 seen += len(block)
                 if seen > info.file_size:
-                    raise _refuse(path, f"member '{shown(info.filename, 'file')}' holds more data than its zip "
-                                        "directory declares: a possible decompression bomb")
+                    raise _refuse(path, Msg("errors.excel.more_data",
+                                            member=shown(info.filename, "file")))
                 if len(head) < 4096:
                     head += block[: 4096 - len(head)]
                 if scan is not None:
@@ -346,13 +340,12 @@ def _test_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
             if scan is not None:
                 scan.feed(b"", final=True)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
-        raise _refuse(path, f"the workbook is damaged or truncated ({shown(info.filename, 'file')}: "
-                            f"{type(exc).__name__})") from None
+        raise _refuse(path, Msg("errors.excel.damaged", member=shown(info.filename, "file"),
+                                error=type(exc).__name__)) from None
     if info.filename.lower().endswith((".xml", ".rels", ".vml")):
         low = head.lower()
         if any(marker in low for marker in _DTD_MARKERS):
-            raise _refuse(path, f"member '{shown(info.filename, 'file')}' declares a DTD or XML entities, which "
-                                "Excel never writes (an XML entity attack?)")
+            raise _refuse(path, Msg("errors.excel.dtd", member=shown(info.filename, "file")))
     return scan.facts if scan is not None else None
 
 
