@@ -53,7 +53,7 @@ lint: $(STAMP)
 
 # Regenerate the lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
-	$(UV) pip compile pyproject.toml --extra test --extra portal --python-version 3.11 \
+	$(UV) pip compile pyproject.toml --extra test --extra portal --extra pdf --python-version 3.11 \
 	    --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 # The report browser test drives Debian's chromium (never a downloaded browser build).

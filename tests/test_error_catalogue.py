@@ -48,6 +48,7 @@ MUST_STAY = {
     ("_io", "floats must be"): "programming error: the package's own writer option",
     ("ingest.identity", "id_scope must be"): "programming error: an internal invariant",
     ("privacy", "unknown kind"): "programming error: the package names the kind of a cell",
+    ("report.pdf", "not a file of the report"): "WeasyPrint's fetcher contract: logged, not shown",
     ("evaluation.mixed_design", "interaction needs"): "programming error: no label arrays",
     ("evaluation.mixed_design", "unknown term(s)"): "programming error: a contrast names no term",
     ("evaluation.mixed_design", "a contrast needs"): "programming error: contrast length",

@@ -289,6 +289,7 @@ def report(
     min_cell: Annotated[int | None, typer.Option(help=m("cli.help.min_cell"))] = None,
     date: Annotated[str | None, typer.Option(help=m("cli.report.date"))] = None,
     waves: Annotated[str | None, typer.Option(help=m("cli.help.waves_order"))] = None,
+    pdf: Annotated[Path | None, typer.Option(help=m("cli.report.pdf"))] = None,
 ) -> None:
     from .privacy import DEFAULT_MIN_CELL
     from .report.build import ReportSettings, build_report
@@ -311,8 +312,17 @@ def report(
             if missing:
                 raise PartnerschapError(m("cli.report.needs", missing=", ".join(missing)))
             settings = ReportSettings(**{"lang": "nl", "min_cell": DEFAULT_MIN_CELL, **given})
+        if pdf is not None:  # refused before the build, not after it
+            from .report.pdf import check_pdf_target
+
+            check_pdf_target(settings.out_dir / "index.html", pdf)
         with _Step(m("cli.report.step", project=settings.project, out=settings.out_dir)):
             paths = build_report(settings, protect=(config,) if config is not None else ())
+        if pdf is not None:
+            from .report.pdf import write_pdf
+
+            with _Step(m("cli.report.pdf_step", path=pdf)):
+                write_pdf(paths.html, pdf)
     except PartnerschapError as exc:
         _fail(exc, lang)
     out.print(m("cli.report.done", html=paths.html, n=len(paths.school_pages)), highlight=False)
