@@ -61,6 +61,7 @@ def test_the_fetcher_reads_only_the_report_folder(report):
 
     fetch = _fetcher(report.parent)
     fetch((report.parent / "figures" / "dot.png").as_uri()).close()
+    fetch("data:image/png;base64,iVBORw0KGgo=").close()  # figures inline in the page
     for url in [(report.parent.parent / "secret.png").as_uri(), "http://example.invalid/x.png",
                 report.parent.as_uri() + "/../secret.png"]:
         with pytest.raises(ValueError):

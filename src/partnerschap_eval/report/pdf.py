@@ -12,6 +12,7 @@ extra the option says how to install it.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -24,7 +25,7 @@ __all__ = ["check_pdf_target", "write_pdf"]
 
 
 def _fetcher(folder: Path):
-    """WeasyPrint's URL fetcher limited to the files of ``folder`` (``file:`` URLs only)."""
+    """WeasyPrint's URL fetcher limited to the files of ``folder`` and inline ``data:`` URLs."""
     from weasyprint.urls import URLFetcher
 
     root = folder.resolve()
@@ -32,12 +33,14 @@ def _fetcher(folder: Path):
     class ReportFiles(URLFetcher):
         def fetch(self, url, headers=None):
             parsed = urlparse(url)
+            if parsed.scheme == "data":  # the report's own figures, inline in the page
+                return super().fetch(url, headers)
             path = Path(unquote(parsed.path)).resolve() if parsed.scheme == "file" else None
             if path is None or (path != root and root not in path.parents):
                 raise ValueError(f"not a file of the report: {url[:80]}")  # logged, not fetched
             return super().fetch(url, headers)
 
-    return ReportFiles(allowed_protocols=("file",))
+    return ReportFiles(allowed_protocols=("file", "data"))
 
 
 def check_pdf_target(html: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
@@ -70,7 +73,15 @@ def write_pdf(html: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path
     html = Path(html)
     target, folder = check_pdf_target(html, out), html.parent.resolve()
     import weasyprint
-    document = weasyprint.HTML(filename=str(html), url_fetcher=_fetcher(folder))
-    with atomic_path(target) as tmp:
-        document.write_pdf(str(tmp))
+    # WeasyPrint warns of every CSS property it does not lay out (Jupyter's stylesheet has
+    # hundreds); only its errors (a resource refused or unreadable) are worth a line
+    log = logging.getLogger("weasyprint")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        document = weasyprint.HTML(filename=str(html), url_fetcher=_fetcher(folder))
+        with atomic_path(target) as tmp:
+            document.write_pdf(str(tmp))
+    finally:
+        log.setLevel(level)
     return target
