@@ -17,16 +17,21 @@ of every parameter checked here to every public function that takes it.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable, Mapping
 
 from .errors import InputError, MinCellError, Msg
 
-__all__ = ["MAX_MIN_CELL", "NAN_POLICIES", "check_ci_level", "check_min_cell", "check_n_boot",
+__all__ = ["CONDITIONS", "MAX_MIN_CELL", "NAN_POLICIES", "check_ci_level", "check_conditions",
+           "check_min_cell", "check_n_boot",
            "check_nan_policy", "check_probability", "check_number"]
 
 #: The largest minimum cell size accepted: a bigger one would suppress every number of any
 #: realistic study (a class has ~25 parents, a municipality a few thousand) and is a typo.
 MAX_MIN_CELL = 1000
 NAN_POLICIES = ("listwise", "pairwise")
+#: The conditions a school can be in (a study's ``schools[].condition``, a project's
+#: ``conditions:``): the arm that gets the intervention and the three kinds of reference arm.
+CONDITIONS = ("intervention", "control", "comparison", "waitlist")
 
 
 def _shown(value: object) -> str:
@@ -99,3 +104,38 @@ def check_min_cell(value: object, where: str = "min_cell") -> int:
     shown = value if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
     shown = str(shown)[:20]
     raise MinCellError(Msg("errors.min_cell", where=where, shown=shown, max=MAX_MIN_CELL))
+
+
+def check_conditions(conditions: object, schools: Iterable[str], *, what: str = "conditions"
+                     ) -> dict[str, str]:
+    """School -> condition, each one of :data:`CONDITIONS`, for the schools of the data only.
+
+    ``conditions`` and ``start_waves`` are published in ``results.json`` (``design``), so they
+    pass here once: a value outside the vocabulary is refused (the message counts the schools
+    and quotes none of the values, which may be anything a file held), and schools that are
+    not in ``schools`` -- the school ids of the data, which the output firewall has already
+    screened -- are left out rather than published unchecked. ``what`` names the parameter.
+    (``start_waves``, whose values are the run's waves, goes through
+    :func:`check_school_mapping` the same way.)
+
+    >>> check_conditions({"S02": "control", "S01": "intervention", "S09": "control"},
+    ...                  ["S01", "S02"])
+    {'S01': 'intervention', 'S02': 'control'}
+    """
+    return check_school_mapping(conditions, schools, CONDITIONS, what=what)
+
+
+def check_school_mapping(mapping: object, schools: Iterable[str], allowed: Iterable[str], *,
+                         what: str) -> dict[str, str]:
+    """A mapping school -> one of ``allowed`` (see :func:`check_conditions`), sorted by school,
+    restricted to ``schools``."""
+    allowed = tuple(allowed)
+    if not isinstance(mapping, Mapping):
+        raise InputError(Msg("errors.validate.school_mapping", name=what,
+                             allowed=", ".join(allowed), bad=1))
+    bad = sum(1 for v in mapping.values() if not (isinstance(v, str) and v in allowed))
+    if bad:
+        raise InputError(Msg("errors.validate.school_mapping", name=what,
+                             allowed=", ".join(allowed), bad=bad))
+    present = {str(s) for s in schools}
+    return {str(k): mapping[k] for k in sorted(mapping, key=str) if str(k) in present}

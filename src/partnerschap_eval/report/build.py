@@ -26,6 +26,7 @@ import pandas as pd
 from .. import __version__
 from .._io import canonical_json, sha256_file, write_bytes, write_json, write_text
 from .._outputs import check_input_set, output_set
+from .._validate import check_conditions
 from ..errors import Msg, PartnerschapError
 from ..instruments import load_instrument
 from ..privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, shown, shown_path
@@ -85,6 +86,9 @@ class ReportSettings:
                 pairs = value.items() if isinstance(value, dict) else value
                 object.__setattr__(self, name,
                                    tuple(sorted((str(k), str(v)) for k, v in pairs)) or None)
+        if self.conditions:
+            # recorded in the manifest and results.json's provenance: known conditions only
+            check_conditions(dict(self.conditions), [k for k, _ in self.conditions])
 
     def parameters(self) -> dict:
         params = {"project": self.project, "instrument": self.instrument, "lang": self.lang,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .._validate import check_conditions, check_school_mapping
 from ..errors import InputError, Msg
 from ..evaluation import (
     CHANGE_EDGES,
@@ -417,15 +418,6 @@ def _arm_attrition_block(scores: pd.DataFrame, scale: str, first: str, last: str
     return out
 
 
-def _start_waves(start_waves: Mapping[str, str], order: list[str]) -> dict[str, str]:
-    """The start wave per school, each one of the run's waves (else an InputError)."""
-    out = {str(k): str(v) for k, v in start_waves.items()}
-    unknown = sorted({v for v in out.values() if v not in order})
-    if unknown:
-        raise InputError(Msg("errors.design.start_wave_unknown", waves=unknown, order=order))
-    return out
-
-
 def _mixed_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int) -> dict:
     data = scores[scores["wave"].isin([first, last])].dropna(subset=[scale])
     if data["respondent_id"].nunique() < min_cell:
@@ -544,6 +536,11 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     order = wave_order(data["wave"], waves)
     if len(order) < 2:
         raise InputError(Msg("errors.results.one_wave", waves=order))
+    # published in ``design``: known conditions and the run's waves only, for its own schools
+    present = data["school_id"].unique()
+    conditions = check_conditions(conditions, present) or None if conditions else None
+    start_waves = (check_school_mapping(start_waves, present, order, what="start_waves") or None
+                   if start_waves and conditions else None)
     first, last = order[0], order[-1]
     scores = score_scales(data, inst)
     keyed = reverse_key(data, inst)
@@ -657,7 +654,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         result["design"] = {"conditions": {str(k): str(v) for k, v in conditions.items()},
                             "treatment": treatment, "reference": reference}
         if start_waves:
-            result["design"]["start_waves"] = _start_waves(start_waves, order)
+            result["design"]["start_waves"] = start_waves
     # The one disclosure-control step: complementary suppression across every table of the
     # run, checked by the linear audit (a report adds its sections and runs it again).
     return protect(json_ready(result), min_cell)
