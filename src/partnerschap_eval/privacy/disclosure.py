@@ -9,7 +9,10 @@ The model
 The published counts of a run all count sets of the same people, so they are linear
 functionals of a few hidden *atoms*: the number of respondents of each role (per school for
 parents; professionals are never reported per school) who have a score at the first wave only,
-at the last wave only, or at both (``F``, ``L``, ``B``). Categorical breakdowns (reliable
+at the last wave only, or at both (``F``, ``L``, ``B``) -- and, in a run with waves between the
+first and the last, at every other set of the declared waves (``mid``, ``F+mid``, ``mid+L``,
+``F+mid+L``; :func:`_wave_atoms`): a count of the people at a middle wave, or paired between
+the first wave and a middle one, is a sum of those. Categorical breakdowns (reliable
 change, the change histogram, framework levels and transitions, praatplaat answers) are further
 unknowns tied to those atoms by their margins (the categories of a role's paired respondents sum
 to that role's paired count), and means with a published ``n`` give sums of scores, themselves
@@ -76,6 +79,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -340,6 +344,65 @@ def _reason_of(container: dict, key: str, record: bool) -> str:
     return r if isinstance(r, str) else ""
 
 
+def _wave_atoms(order: tuple) -> dict[str, frozenset[int]]:
+    """The atoms of presence: every non-empty set of the declared waves (by position) a person
+    may be present in, by name, in a stable order.
+
+    The sets within the first and the last wave keep their names ``F`` (first only), ``L``
+    (last only) and ``B`` (both), in that order, so that a two-wave run has the same unknowns
+    (and the same choices in :func:`protect`) as before waves between them were modelled; a
+    set with a middle wave is named by its members (``F+mid``, ``mid+L``, ``F+mid+L``; a wave
+    whose name could be mistaken for another by its position, ``w1``).
+
+    >>> list(_wave_atoms(("pre", "post")))
+    ['F', 'L', 'B']
+    >>> list(_wave_atoms(("pre", "mid", "post")))
+    ['F', 'L', 'B', 'mid', 'F+mid', 'mid+L', 'F+mid+L']
+    """
+    k = len(order)
+    middle = [str(w) for w in order[1:-1]]
+    plain = all(w not in ("F", "L", "B") and "+" not in w for w in middle)
+    token = ["F", *(w if plain else f"w{i + 1}" for i, w in enumerate(middle)), "L"]
+    out = {"F": frozenset({0}), "L": frozenset({k - 1}), "B": frozenset({0, k - 1})}
+    for size in range(1, k + 1):
+        for members in itertools.combinations(range(k), size):
+            if set(members) <= {0, k - 1}:
+                continue
+            out["+".join(token[i] for i in members)] = frozenset(members)
+    return out
+
+
+def _pattern(order: tuple, atoms: dict[str, frozenset[int]], pattern: str) -> dict[str, float]:
+    """The atoms of a presence pattern of the people of a run with waves ``order``.
+
+    ``F``, ``L``: present at the first, the last wave; ``B``: at both; ``FO``, ``LO``: at the
+    first (last) and not at the last (first); ``ANY``: at any wave; ``FL``: at the first or the
+    last; ``OBS``: the rows of the first and last wave (an atom weighs the number of those two
+    waves it holds); ``at:<wave>``: present at ``wave``; ``with:<wave>``: at the first wave and
+    at ``wave``. Every wave between the first and the last one may be present or not.
+
+    >>> atoms = _wave_atoms(("pre", "mid", "post"))
+    >>> _pattern(("pre", "mid", "post"), atoms, "with:mid")
+    {'F+mid': 1.0, 'F+mid+L': 1.0}
+    """
+    first, last = 0, len(order) - 1
+    kind, _, wave = pattern.partition(":")
+    if kind in ("at", "with"):
+        if wave not in order:
+            raise KeyError(pattern)
+        i = order.index(wave)
+        test = ((lambda s: i in s) if kind == "at" else (lambda s: first in s and i in s))
+        return {a: 1.0 for a, s in atoms.items() if test(s)}
+    if pattern == "OBS":
+        return {a: float(len(s & {first, last})) for a, s in atoms.items() if s & {first, last}}
+    test = {"F": lambda s: first in s, "L": lambda s: last in s,
+            "B": lambda s: first in s and last in s,
+            "FO": lambda s: first in s and last not in s,
+            "LO": lambda s: last in s and first not in s,
+            "ANY": lambda s: True, "FL": lambda s: bool(s & {first, last})}[pattern]
+    return {a: 1.0 for a, s in atoms.items() if test(s)}
+
+
 class _Model:
     """Builds the cells and their linear functionals from a results dictionary."""
 
@@ -353,6 +416,13 @@ class _Model:
         self._members: set[tuple] = set()
         waves = results.get("waves") or {}
         self.first, self.last = waves.get("first"), waves.get("last")
+        order = waves.get("order")
+        # the declared waves (first .. last); a result without its order has its two waves
+        self.order: tuple = (tuple(order) if isinstance(order, list | tuple) and len(order) > 2
+                             and order[0] == self.first and order[-1] == self.last
+                             and len(set(order)) == len(order) else (self.first, self.last))
+        self._atoms_of_waves = _wave_atoms(self.order)
+        self._pat_cache: dict[str, dict[str, float]] = {}
         self.roles = self._roles()
         params = (results.get("provenance") or {}).get("parameters") or {}
         self.schools = {k: str(v.get("name", k)) for k, v in (results.get("schools") or {}).items()}
@@ -411,11 +481,12 @@ class _Model:
         self.extra_schools.add(name_or_key)
         return name_or_key
 
-    @staticmethod
-    def _pats(wave: str) -> dict[str, float]:
-        return {"F": {"F": 1.0, "B": 1.0}, "L": {"L": 1.0, "B": 1.0}, "B": {"B": 1.0},
-                "FO": {"F": 1.0}, "LO": {"L": 1.0}, "ANY": {"F": 1.0, "L": 1.0, "B": 1.0},
-                "OBS": {"F": 1.0, "L": 1.0, "B": 2.0}}[wave]
+    def _pats(self, pattern: str) -> dict[str, float]:
+        """The atoms (and their weights) of a presence ``pattern``; see :func:`_pattern`."""
+        out = self._pat_cache.get(pattern)
+        if out is None:
+            out = self._pat_cache[pattern] = _pattern(self.order, self._atoms_of_waves, pattern)
+        return out
 
     def _role_list(self, roles: str | Iterable[str] | None) -> list[str]:
         if roles is None:
@@ -430,6 +501,14 @@ class _Model:
         if wave == self.last:
             return "L"
         return None
+
+    def wave_at(self, wave: Any) -> str | None:
+        """The pattern "present at ``wave``": ``F``, ``L``, ``at:<wave>`` for a middle wave, or
+        None for a wave that is not declared."""
+        code = self.wave_code(wave)
+        if code is None and wave in self.order:
+            return f"at:{wave}"
+        return code
 
     def presence(self, roles: str | Iterable[str] | None, wave: str,
                  school: str | None = None, pop: tuple = (),
@@ -450,9 +529,12 @@ class _Model:
 
     def sums(self, label: str, wave: str, roles: str | Iterable[str] | None, pattern: str,
              school: str | None = None, arm: str | None = None) -> dict[tuple, float]:
-        """Total score on ``label`` at ``wave`` (F or L) of ``roles`` with presence ``pattern``
+        """Total score on ``label`` at ``wave`` (F, L or ``at:<wave>``) of ``roles`` with presence
+        ``pattern``
         (of one condition ``arm`` when given)."""
         terms: dict[tuple, float] = defaultdict(float)
+        # the first and last wave are F and L whichever way they are named
+        wave = {f"at:{self.first}": "F", f"at:{self.last}": "L"}.get(wave, wave)
         for role in self._role_list(roles):
             for sch in self._atoms(role, school, arm):
                 for pat in self._pats(pattern):
@@ -635,7 +717,8 @@ def _scale_cells(m: _Model, sid: str, s: dict) -> None:
     mm = s.get("mixed_model")
     if isinstance(mm, dict):
         b = m.block(mm, ["n_obs", "n_respondents", "mean_cluster_size", "design_effect"])
-        m.count(f"{p}.mixed_model.n_respondents", mm, "n_respondents", m.presence(None, "ANY"), b)
+        # the model is fitted on the rows of the first and last wave
+        m.count(f"{p}.mixed_model.n_respondents", mm, "n_respondents", m.presence(None, "FL"), b)
         m.count(f"{p}.mixed_model.n_obs", mm, "n_obs", m.presence(None, "OBS"), b)
 
 
@@ -872,7 +955,7 @@ def _psychometric_cells(m: _Model, ps: dict) -> None:
 def _build(results: dict, split: bool = False) -> _Model:
     m = _Model(results, split)
     for wave, w in (results.get("counts") or {}).items():
-        code = m.wave_code(wave)
+        code = m.wave_at(wave)
         b = m.block(w, ["n"])
         for role in [r for r in (w.get("by_role") or {}) if not r.endswith("_reason")]:
             rb = m.block(w["by_role"], [role])
