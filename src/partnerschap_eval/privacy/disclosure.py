@@ -621,14 +621,16 @@ class _Model:
 
 
 def _paired(m: _Model, path: str, block: dict, label: str, roles, school: str | None = None,
-            extra_keys: Iterable[str] = ()) -> None:
+            extra_keys: Iterable[str] = (), wave: str | None = None) -> None:
+    """A paired block: the people present at the first wave and the last one (or ``wave``)."""
     if not isinstance(block, dict):
         return
+    pat, later = ("B", "L") if wave is None else (f"with:{wave}", f"at:{wave}")
     keys = [k for k in block if not k.endswith("_reason")] + list(extra_keys)
     b = m.block(block, keys)
-    n = m.count(f"{path}.n", block, "n", m.presence(roles, "B", school), b)
-    f = m.sums(label, "F", roles, "B", school)
-    la = m.sums(label, "L", roles, "B", school)
+    n = m.count(f"{path}.n", block, "n", m.presence(roles, pat, school), b)
+    f = m.sums(label, "F", roles, pat, school)
+    la = m.sums(label, later, roles, pat, school)
     diff = {**{k: -v for k, v in f.items()}, **la}
     m.mean(f"{path}.mean_pre", block, "mean_pre", f, b, n)
     m.mean(f"{path}.mean_post", block, "mean_post", la, b, n)
@@ -679,6 +681,7 @@ def _scale_cells(m: _Model, sid: str, s: dict) -> None:
         m.mean(f"{p}.attrition.mean_dropouts", att, "mean_dropouts",
                m.sums(sid, "F", None, "FO"), b, nd)
     _design_cells(m, p, sid, s)
+    _wave_cells(m, p, sid, s)
     gap = s.get("gap")
     if isinstance(gap, dict):
         pros = [r for r in (gap.get("professional_roles") or []) if r != _PER_SCHOOL_ROLE]
@@ -720,6 +723,28 @@ def _scale_cells(m: _Model, sid: str, s: dict) -> None:
         # the model is fitted on the rows of the first and last wave
         m.count(f"{p}.mixed_model.n_respondents", mm, "n_respondents", m.presence(None, "FL"), b)
         m.count(f"{p}.mixed_model.n_obs", mm, "n_obs", m.presence(None, "OBS"), b)
+
+
+def _wave_cells(m: _Model, p: str, sid: str, s: dict) -> None:
+    """A run with more than two waves: the respondents (and their mean) of every declared
+    wave, and the paired blocks of every later wave against the first (all roles, per role)."""
+    for wave, wb in (s.get("waves") or {}).items():
+        at = m.wave_at(wave)
+        if at is None or not isinstance(wb, dict):
+            continue
+        b = m.block(wb, [k for k in wb if not k.endswith("_reason")])
+        n = m.count(f"{p}.waves.{wave}.n", wb, "n", m.presence(None, at), b)
+        m.mean(f"{p}.waves.{wave}.mean", wb, "mean", m.sums(sid, at, None, at), b, n)
+    later = {f"{w}-{m.first}": w for w in m.order[1:]}
+    for name, cb in (s.get("contrasts") or {}).items():
+        if name not in later or not isinstance(cb, dict):
+            continue
+        q = f"{p}.contrasts.{name}"
+        _paired(m, f"{q}.paired", cb.get("paired"), sid, None, wave=later[name])
+        for role, rb in (cb.get("by_role") or {}).items():
+            if isinstance(rb, dict):
+                _paired(m, f"{q}.by_role.{role}.paired", rb.get("paired"), sid, role,
+                        wave=later[name])
 
 
 def _design_cells(m: _Model, p: str, sid: str, s: dict) -> None:

@@ -123,6 +123,60 @@ def _set_p_adj(blocks: list[dict]) -> None:
             block["p_adj_reason"] = block.get("p_reason", "not computable")
 
 
+def _hidden_roles(pairs: pd.DataFrame, roles: list[str], shown: bool,
+                  min_cell: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs per role and which role blocks to withhold: a role with 1 to ``min_cell - 1``
+    pairs, and as many others as keep it from coming back by subtraction from the shown total
+    (``shown``: the block of all roles is published; else every role block is withheld)."""
+    role_n = np.array([int((pairs["role"] == r).sum()) for r in roles])
+    hidden = (_protect(role_n[None, :], min_cell)[0] if shown else np.ones(len(roles), bool))
+    return role_n, hidden
+
+
+def _hidden_reason(n: int, min_cell: int) -> str:
+    """The reason of a withheld role block of ``n`` pairs: small (or none), or complementary."""
+    primary = suppressed_reason(min_cell)
+    return primary if n < min_cell else f"{primary} (complementary)"
+
+
+WAVE_KEYS = ["n", "mean", "sd"]
+
+
+def _contrast_name(wave: str, first: str) -> str:
+    """Contract 4 v2's key of the contrast of ``wave`` against the first wave."""
+    return f"{wave}-{first}"
+
+
+def _wave_block(scores: pd.DataFrame, scale: str, wave: str, min_cell: int) -> dict:
+    """Contract 4 v2 ``waves.<wave>``: the valid scores of one wave (``n``, ``mean``, ``sd``
+    with n - 1), withheld when fewer than ``min_cell`` respondents have one."""
+    x = scores.loc[scores["wave"] == wave, scale].dropna().to_numpy(dtype=float)
+    if len(x) < min_cell:
+        return null_with_reason(WAVE_KEYS, suppressed_reason(min_cell))
+    return {"n": len(x), "mean": float(x.mean()),
+            "sd": float(x.std(ddof=1)) if len(x) > 1 else float("nan")}
+
+
+def _contrast_block(scores: pd.DataFrame, scale: str, first: str, wave: str, roles: list[str],
+                    min_cell: int) -> dict:
+    """Contract 4 v2 ``contrasts.<wave>-<first>``: the paired block (:func:`_paired_block`) of
+    the respondents with a valid score at the first wave and at ``wave`` (a positive
+    ``mean_diff`` is an increase), and per role, withheld as the first-vs-last blocks are
+    (:func:`_hidden_roles`). ``p_adj`` is set across the scales by the caller."""
+    pairs = paired_scores(scores, scale, first, wave)
+    block, res = _paired_block(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), min_cell)
+    role_n, hidden = _hidden_roles(pairs, roles, res is not None, min_cell)
+    by_role: dict[str, Any] = {}
+    for i, role in enumerate(roles):
+        if hidden[i] and res is not None:
+            rb = null_with_reason(PAIRED_KEYS, _hidden_reason(int(role_n[i]), min_cell))
+        else:
+            sub = pairs[pairs["role"] == role]
+            rb, _ = _paired_block(sub["pre"].to_numpy(), sub["post"].to_numpy(), min_cell)
+        by_role[role] = {"paired": rb}
+    return {"paired": block, "by_role": by_role}
+
+
 def _reliability(keyed: pd.DataFrame, items: list[str], min_cell: int) -> dict:
     a = cronbach_alpha(keyed[items], nan_policy="listwise")
     if a.n < min_cell:
@@ -519,6 +573,13 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     ``sensitivity`` (smallest d_z detectable with 80 % power). Reliable change classifies every
     respondent with the whole sample's S_diff, so role counts add up to the overall counts.
 
+    With three or more waves every scale also gets Contract 4 v2's ``waves`` (per declared
+    wave the valid scores' ``n``, ``mean`` and ``sd``) and ``contrasts`` (per later wave,
+    ``"<wave>-<first>"``: the paired block of the respondents with a score at the first wave
+    and at that wave, all roles and ``by_role``, with Benjamini-Hochberg ``p_adj`` across the
+    scales within the contrast); the contrast of the last wave is the ``paired`` block. Two
+    waves give neither key.
+
     Privacy (Contract 5): a value resting on fewer than ``min_cell`` respondents is ``null``
     with ``"suppressed: n < {min_cell}"``. Where published totals would let a reader subtract
     the shown parts from the total to recover a suppressed small group (role blocks within the
@@ -560,9 +621,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         r_xx = reliability[first].get("alpha")
 
         # roles: which role blocks can be shown (primary + complementary suppression)
-        role_n = np.array([int((pairs["role"] == r).sum()) for r in roles])
-        role_hidden = (_protect(role_n[None, :], min_cell)[0] if res is not None
-                       else np.ones(len(roles), bool))
+        role_n, role_hidden = _hidden_roles(pairs, roles, res is not None, min_cell)
         rc_ok = res is not None and r_xx is not None and 0 < r_xx < 1
         if rc_ok:
             overall = reliable_change(pre, post, r_xx)
@@ -592,9 +651,7 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         row_of = {i: k + 1 for k, i in enumerate(i for i, h in enumerate(role_hidden) if not h)}
         for i, role in enumerate(roles):
             if role_hidden[i] and res is not None:
-                reason = primary if 0 < role_n[i] < min_cell else secondary
-                if role_n[i] == 0:
-                    reason = primary
+                reason = _hidden_reason(int(role_n[i]), min_cell)
                 by_role[role] = {"paired": null_with_reason(PAIRED_KEYS, reason),
                                  "reliable_change": null_with_reason(list(RC_KEYS), reason),
                                  "sensitivity": _sensitivity_block(0, min_cell, reason)}
@@ -626,6 +683,13 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             "change_distribution": _change_distribution_block(
                 pre, post, min_cell, score_resolution(inst, scale.id)),
         }
+        if len(order) > 2:
+            # Contract 4 v2: every declared wave, and every later wave against the first
+            scales[scale.id]["waves"] = {w: _wave_block(scores, scale.id, w, min_cell)
+                                         for w in order}
+            scales[scale.id]["contrasts"] = {
+                _contrast_name(w, first): _contrast_block(scores, scale.id, first, w, roles,
+                                                          min_cell) for w in order[1:]}
         if conditions:
             scales[scale.id]["did"] = _did_block(scores, scale.id, order, conditions, min_cell)
             scales[scale.id]["baseline_equivalence"] = _baseline_block(
@@ -635,6 +699,14 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     _set_p_adj([scales[s.id]["paired"] for s in inst.scales])
     for role in roles:
         _set_p_adj([scales[s.id]["by_role"][role]["paired"] for s in inst.scales])
+    if len(order) > 2:
+        # Benjamini-Hochberg across the scales within each contrast (and role)
+        for w in order[1:]:
+            name = _contrast_name(w, first)
+            _set_p_adj([scales[s.id]["contrasts"][name]["paired"] for s in inst.scales])
+            for role in roles:
+                _set_p_adj([scales[s.id]["contrasts"][name]["by_role"][role]["paired"]
+                            for s in inst.scales])
 
     result = {
         "schema": SCHEMA,
