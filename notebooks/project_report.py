@@ -76,6 +76,11 @@ table(pres.paired_table(results, inst, lang))
 plots.show(plots.pre_post_plot(results, inst, lang), pres.t("report.fig.pre_post", lang, **params))
 
 # %%
+if "waves" in shown:
+    section("waves")
+    table(pres.waves_table(results, inst, lang))
+
+# %%
 if "change_distribution" in shown:
     section("change_distribution")
     plots.show(plots.change_histogram(results, inst, lang),

@@ -233,3 +233,33 @@ def test_no_attack_recovers_the_middle_wave_teachers_after_the_disclosure_step()
         # the wave's own numbers and the contrast of all roles stay published
         assert res["scales"][sid]["waves"]["mid"]["n"] is not None
         assert c["paired"]["n"] is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_project_report_shows_every_wave_only_when_the_results_have_them(big, lang):
+    from partnerschap_eval.report import presentation as pres
+
+    data, res = big
+    assert "waves" in pres.project_sections(res)
+    table = pres.waves_table(res, INST, lang)
+    assert len(table) == len(SCALES) * len(WAVES)
+    col = {k: pres.t(f"report.col.{k}", lang) for k in ("wave", "n", "n_pairs", "diff")}
+    first_scale = table.iloc[:len(WAVES)]
+    assert list(first_scale[col["wave"]]) == [pres.wave_head(w, lang) for w in WAVES]
+    s = res["scales"][SCALES[0]]
+    assert list(first_scale[col["n"]]) == [str(s["waves"][w]["n"]) for w in WAVES]
+    # the first wave has no change; a later one its contrast with the first
+    assert first_scale[col["n_pairs"]].iloc[0] == ""
+    assert first_scale[col["n_pairs"]].iloc[1] == str(s["contrasts"]["mid-pre"]["paired"]["n"])
+    assert first_scale[col["diff"]].iloc[2] == pres.fmt_number(
+        s["contrasts"]["post-pre"]["paired"]["mean_diff"], lang)
+    title = pres.section("waves", lang, **pres.text_params(res, INST, lang))
+    assert "report.section" not in title and pres.wave_label("pre", lang) in title
+
+    two = _json(evaluate(data[data["wave"] != "mid"], "partnerschap", waves=["pre", "post"],
+                         min_cell=10, mixed=False))
+    assert "waves" not in pres.project_sections(two)
+    assert pres.waves_table(two, INST, lang).empty

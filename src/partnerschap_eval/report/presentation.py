@@ -270,6 +270,36 @@ def paired_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def waves_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Every declared wave per scale (a run with three or more: Contract 4 v2's ``waves`` and
+    ``contrasts``): its respondents, mean and SD, and for a later wave the paired change since
+    the first wave (all roles) as display strings; suppressed cells: a dash. Empty without
+    ``waves``."""
+    first = _first_last(results)[0]
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        waves = block.get("waves")
+        if not isinstance(waves, dict):
+            continue
+        for wave in [w for w in _waves(results) if w in waves]:
+            w = waves[wave] or {}
+            c = ((block.get("contrasts") or {}).get(f"{wave}-{first}") or {}).get("paired")
+            later = isinstance(c, dict) and wave != first
+            rows.append({
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+                t("report.col.wave", lang): wave_head(wave, lang),
+                t("report.col.n", lang): fmt_number(w.get("n"), lang, 0),
+                t("report.col.mean", lang): fmt_number(w.get("mean"), lang),
+                t("report.col.sd", lang): fmt_number(w.get("sd"), lang),
+                t("report.col.n_pairs", lang): fmt_number(c.get("n"), lang, 0) if later else "",
+                t("report.col.diff", lang): fmt_number(c.get("mean_diff"), lang) if later else "",
+                t("report.col.ci", lang): fmt_ci(c.get("ci95"), lang) if later else "",
+                t("report.col.d_z", lang): fmt_number(c.get("d_z"), lang) if later else "",
+                t("report.col.p_adj", lang): fmt_p(c.get("p_adj"), lang) if later else "",
+            })
+    return pd.DataFrame(rows)
+
+
 def reliability_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
     """Alpha (Feldt CI) and omega per scale and wave as display strings."""
     rows = []
@@ -373,8 +403,8 @@ def overview_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
 
 # -- sections and the table of contents ---------------------------------------------------------
 #: Project report sections in page order; ``project_sections`` keeps those the results have.
-SECTIONS = ("counts", "attrition", "paired", "change_distribution", "forest", "gap", "change",
-            "did", "reliability", "psychometrics", "items", "gerdes", "ladder", "ordinal", "epstein",
+SECTIONS = ("counts", "attrition", "paired", "waves", "change_distribution", "forest", "gap",
+            "change", "did", "reliability", "psychometrics", "items", "gerdes", "ladder", "ordinal", "epstein",
             "praatplaat", "schools", "sensitivity", "methods", "provenance")
 
 
@@ -393,6 +423,7 @@ def project_sections(results: dict) -> list[str]:
         "gap": any(b.get("gap", {}).get("by_wave") for b in scales),
         "change": any(b.get("reliable_change") or b.get("mixed_model") for b in scales),
         "did": any(b.get("did") for b in scales),
+        "waves": any(b.get("waves") for b in scales),
         "psychometrics": bool(results.get("psychometrics", {}).get("cfa")),
         "items": bool(results.get("psychometrics", {}).get("items")),
         "gerdes": "gerdes_level" in levels,
