@@ -423,6 +423,7 @@ class _Model:
                              and len(set(order)) == len(order) else (self.first, self.last))
         self._atoms_of_waves = _wave_atoms(self.order)
         self._pat_cache: dict[str, dict[str, float]] = {}
+        self._alias = {f"at:{self.first}": "F", f"at:{self.last}": "L"}
         self.roles = self._roles()
         params = (results.get("provenance") or {}).get("parameters") or {}
         self.schools = {k: str(v.get("name", k)) for k, v in (results.get("schools") or {}).items()}
@@ -530,11 +531,10 @@ class _Model:
     def sums(self, label: str, wave: str, roles: str | Iterable[str] | None, pattern: str,
              school: str | None = None, arm: str | None = None) -> dict[tuple, float]:
         """Total score on ``label`` at ``wave`` (F, L or ``at:<wave>``) of ``roles`` with presence
-        ``pattern``
-        (of one condition ``arm`` when given)."""
+        ``pattern`` (of one condition ``arm`` when given)."""
         terms: dict[tuple, float] = defaultdict(float)
         # the first and last wave are F and L whichever way they are named
-        wave = {f"at:{self.first}": "F", f"at:{self.last}": "L"}.get(wave, wave)
+        wave = self._alias.get(wave, wave)
         for role in self._role_list(roles):
             for sch in self._atoms(role, school, arm):
                 for pat in self._pats(pattern):
