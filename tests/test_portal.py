@@ -337,12 +337,18 @@ def test_a_zip_bomb_is_refused_before_any_reader_opens_it(portal):
     assert not list((portal / "raw").iterdir())
 
 
-def test_a_file_that_names_its_own_school_is_refused_with_a_paragraph(portal):
-    data = ("Deelnemernummer;school;" + ";".join(ITEMS) + "\r\n"
-            + "1;S02;" + ";".join("3" for _ in ITEMS) + "\r\n").encode()
+def test_a_school_column_naming_the_own_school_is_taken_and_another_school_rejected(portal):
+    rows = [("1", "De Linde"), ("2", "obs de linde"), ("3", "S02"), ("4", "Regenboog")]
+    data = ("Deelnemernummer;school;" + ";".join(ITEMS) + "\r\n" + "".join(
+        f"{n};{school};" + ";".join("3" for _ in ITEMS) + "\r\n" for n, school in rows)).encode()
     answer = _upload(_school_client(portal, "S01"), "ouders.csv", data)
-    assert "kolom met de school" in answer.text
-    assert Study.open(portal).status().empty  # nothing reached another school's cell
+    assert answer.status_code == 200
+    assert "4 rijen gelezen: 2 opgenomen, 2 afgewezen." in answer.text
+    assert "rij van een andere school" in answer.text
+    assert "Regenboog" not in answer.text  # another school is never named to this one
+    status = Study.open(portal).status()
+    assert status.school_id.tolist() == ["S01"]  # nothing reached another school's cell
+    assert (int(status.accepted.iloc[0]), int(status.rejected.iloc[0])) == (2, 2)
 
 
 def test_a_form_without_its_csrf_token_is_refused(portal):
@@ -404,7 +410,7 @@ def test_every_catalogue_key_a_template_uses_exists():
     code = "".join(p.read_text() for p in (templates.parent).glob("*.py"))
     events = set(re.findall(r'audit\("(\w+)"', code)) | {"upload_refused"}
     refusals = set(re.findall(r'_refusal\([^,]+, "(\w+)"', code))
-    refusals |= {f"{o}_column" for o in ("school", "wave", "role")}
+    refusals |= {f"{o}_column" for o in ("wave", "role")}
     wanted = {f"portal.event_{e}" for e in events} | {f"portal.refused_{r}" for r in refusals}
     assert len(events) >= 8 and not wanted - set(i18n.keys("nl")), wanted - set(i18n.keys("nl"))
 

@@ -126,9 +126,11 @@ R_LONG = {"respondent_id": f"respondent id longer than {MAX_KEY_CHARS} character
 # personal data. The value itself never reaches an output; rejected.csv shows WITHHELD.
 R_WAVE = "unknown wave (value withheld)"
 R_SCHOOL = "school withheld (not declared, or looks like personal data)"
+# A row of another school than the one submitting (``only_school``: a school's own portal).
+R_OTHER_SCHOOL = "another school than the one submitting"
 R_EXACT, R_CONFLICT = "exact duplicate", "conflicting duplicate"
 REASONS = ["", R_FIELDS, R_STATUS, R_NO_ID, R_NO_WAVE, R_NO_ROLE, R_NO_SCHOOL, R_ROLE,
-           *R_LONG.values(), R_WAVE, R_SCHOOL, R_EXACT, R_CONFLICT]
+           *R_LONG.values(), R_WAVE, R_SCHOOL, R_OTHER_SCHOOL, R_EXACT, R_CONFLICT]
 _CODE = {r: i for i, r in enumerate(REASONS)}
 # the stable code of each reason (``reason_code`` beside ``reason`` in rejected.csv)
 REASON_CODES = ["", *(code_of(r) for r in REASONS[1:])]
@@ -538,7 +540,8 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
                    schools: Iterable[str] | None = None,
                    waves: Iterable[str] | None = None, id_scope: str = "study",
                    school_resolver: Callable[[str], str] | None = None,
-                   wave_resolver: Callable[[str], str] | None = None) -> IngestResult:
+                   wave_resolver: Callable[[str], str] | None = None,
+                   only_school: str | None = None) -> IngestResult:
     """Ingest export files into one tidy responses table.
 
     Parameters
@@ -566,6 +569,10 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
         Optional resolvers: a written school or wave name -> its declared id (raising
         :class:`~partnerschap_eval.errors.InputError` for an unknown one), applied before
         anything is keyed or hashed. Default: schools as written, waves by the known aliases.
+    only_school
+        The one school whose rows are taken (a school submitting its own files): a row whose
+        school (as resolved) is another one is rejected as ``another school than the one
+        submitting`` before duplicates are looked for, so it never takes part in them.
 
     Returns
     -------
@@ -596,7 +603,7 @@ def ingest_exports(specs: list[ExportSpec], instrument: Instrument | str, key: b
     parts: list[_FilePart] = []
     try:
         return _ingest_parts(specs, inst, mapping, decoder, key, parts, known,
-                             None if identity.is_default else identity)
+                             None if identity.is_default else identity, only_school)
     finally:
         for part in parts:  # a child still hashing after an error is ended, never left behind
             if part.names is not None:
@@ -647,7 +654,8 @@ def _firewall(values: pa.Array, kind: str, known: frozenset[str],
 def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFile,
                   decoder: AnswerDecoder, key: bytes, parts: list[_FilePart],
                   known: dict[str, frozenset[str]],
-                  identity: Identity | None = None) -> IngestResult:
+                  identity: Identity | None = None,
+                  only_school: str | None = None) -> IngestResult:
     items = inst.item_ids
     lo, hi = inst.response_scale.min, inst.response_scale.max
     score = header_score(inst, mapping)
@@ -684,6 +692,9 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
     school_ok = _firewall(schools_u, "school", known["school"], ids_u)
     _mark(reason, ~wave_ok[gwave], R_WAVE)
     _mark(reason, ~school_ok[gschool], R_SCHOOL)
+    if only_school is not None:  # one slot more for 'missing', which has its own reason
+        other = np.array([v != only_school for v in schools_u.to_pylist()] + [False])
+        _mark(reason, other[gschool], R_OTHER_SCHOOL)
     unknown_role = _concat([p.unknown_role for p in parts])
     key_codes = gid * max(len(waves_u), 1) + gwave  # one integer per (respondent, wave)
     _mark_duplicates(reason, key_codes, gschool, role, item_values)

@@ -18,6 +18,7 @@ unknown_role                unknown role
 id_too_long, ...            respondent id longer than {n} characters (school, wave)
 wave_withheld               unknown wave (value withheld)
 school_withheld             school withheld (not declared, or looks like personal data)
+other_school                another school than the one submitting
 exact_duplicate             exact duplicate
 conflicting_duplicate       conflicting duplicate
 unknown_answer              unknown answer                      (a cleared cell)
@@ -61,6 +62,7 @@ ENGLISH: dict[str, str] = {
     "wave_too_long": "wave longer than {n} characters",
     "wave_withheld": "unknown wave (value withheld)",
     "school_withheld": "school withheld (not declared, or looks like personal data)",
+    "other_school": "another school than the one submitting",
     "exact_duplicate": "exact duplicate",
     "conflicting_duplicate": "conflicting duplicate",
     "unknown_answer": "unknown answer",

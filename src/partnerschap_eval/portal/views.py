@@ -304,11 +304,12 @@ def _submit_one(upload, principal: Principal, wave: str | None, role: str | None
         path.write_bytes(data)
         del data
         try:
-            feedback = state.study.submit([path], school=principal.school_id, wave=wave,
+            # a school column may name the school itself: rows of any other are rejected
+            feedback = state.study.submit([path], only_school=principal.school_id, wave=wave,
                                           role=role, key=state.settings.key)
         except PartnerschapError as exc:
             english = render_error(exc, "en")
-            for option in ("school", "wave", "role"):
+            for option in ("wave", "role"):
                 if f"--{option} must not be given" in english:
                     return _refusal(name, f"{option}_column")
             # the study's own paragraph (what is wrong, how to fix), without server paths

@@ -199,11 +199,18 @@ class Study:
                school: str | None = None, wave: str | None = None, role: str | None = None,
                mapping: str | os.PathLike[str] | None = None, key: bytes | None = None,
                format: str | None = None, sheet: str | None = None,
-               header_row: int | None = None) -> list[SubmissionFeedback]:
+               header_row: int | None = None,
+               only_school: str | None = None) -> list[SubmissionFeedback]:
         """Submit export files; each becomes a submission of every cell it holds rows for.
 
         The same bytes with the same options again change nothing (``new`` is False in the
         feedback). Raises on unusable input (files before it stay submitted).
+
+        ``only_school`` submits on behalf of one school (the portal): a file without a school
+        column is that school's; in a file with one, rows whose school resolves to it (by id,
+        name or alias) are taken, and rows naming any other school, declared or not, are
+        rejected as ``other_school`` (counted, and kept in this school's cell: no other
+        school's cell changes, and no other school's name is quoted).
         """
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
@@ -212,6 +219,14 @@ class Study:
         cfg = self.config
         inst = self.instrument(cfg)
         schools, waves = cfg.school_resolver(), cfg.wave_resolver()
+        own = None
+        if _space(only_school) is not None:
+            own = schools(_space(only_school)) if schools else _space(only_school)
+            if school is not None and (schools(_space(school)) if schools else _space(school)
+                                       ) != own:
+                raise InputError(f"school={school!r} is not the school submitting "
+                                 f"(only_school={only_school!r}); leave out school.")
+            school = None
         fixed = {"format": format, "sheet": sheet,
                  "mapping": sha256_file(mapping) if mapping is not None else None,
                  "ids": cfg.ids, "instrument": [inst.id, inst.version]}
@@ -220,15 +235,20 @@ class Study:
 
         def options(given: dict) -> dict:
             school, wave = _space(given.get("school")), _space(given.get("wave"))
-            return {"school": schools(school) if schools and school else school,
-                    "wave": waves(wave) if wave else None,
-                    "role": _role(given.get("role"), inst), **fixed}
+            out = {"school": schools(school) if schools and school else school,
+                   "wave": waves(wave) if wave else None,
+                   "role": _role(given.get("role"), inst), **fixed}
+            if own is not None and out["school"] is None:  # a school column: only own rows
+                out["only_school"] = own
+            return out
 
         given = {"school": school, "wave": wave, "role": role}
         parsed_mapping = load_mapping(mapping, inst) if mapping is not None else None
         out = []
         for p in map(Path, paths):
             named = {k: v for k, v in cfg.from_file_name(p.name).items() if given[k] is None}
+            if own is not None:  # the submitting school, unless the file has a school column
+                named["school"] = own
             while True:
                 try:
                     out.append(self._submit_one(p, options({**given, **named}), cfg, inst, key,
@@ -262,12 +282,16 @@ class Study:
         spec = ExportSpec(raw, wave=options["wave"], role=options["role"],
                           school=options["school"], format=options["format"],
                           sheet=options["sheet"], header_row=options.get("header_row"))
+        own = options.get("only_school")
+        resolver = cfg.school_resolver()
+        if own is not None:
+            resolver = _own_school(resolver, own)
         try:
             # resolved names are the declared ids, which the output firewall lets through
             result = ingest_exports([spec], inst, key, mapping, id_scope=cfg.ids,
                                     schools=[s.id for s in cfg.schools], waves=cfg.wave_ids,
-                                    school_resolver=cfg.school_resolver(),
-                                    wave_resolver=cfg.wave_resolver())
+                                    school_resolver=resolver,
+                                    wave_resolver=cfg.wave_resolver(), only_school=own)
         except InputError as exc:  # named by the file the user gave, not by its raw copy
             if type(exc) is InputError and str(raw) in str(exc):
                 raise InputError(str(exc).replace(str(raw), str(path))) from None
@@ -280,6 +304,8 @@ class Study:
 
         accepted = result.responses
         rejected = result.rejected.assign(source_file=path.name)
+        if own is not None:  # every row of the file is the submitting school's to account for
+            rejected["school_id"] = own
         before = {(c["school_id"], c["wave"], c["role"]): c["submissions"]
                   for c in self.store.current()}
         written: list[Path] = []
@@ -543,6 +569,24 @@ def _cells(frame: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:
         first = rows[0]
         out[tuple(texts[i][codes[i][first]] for i in range(3))] = rows
     return out
+
+
+def _own_school(resolver, own: str):
+    """A school resolver for a file one school submits: its own names give its id; any other
+    text, declared or not, stays as written (its row is then rejected as another school's,
+    and no declared name is proposed: the submitter must not learn the other schools)."""
+    from .config import UnknownNameError, name_key
+
+    def resolve(text: str) -> str:
+        if not text:
+            return text
+        if resolver is None:
+            return own if name_key(text) == name_key(own) else text
+        try:
+            return resolver(text)
+        except UnknownNameError:
+            return text
+    return resolve
 
 
 def _role(text: str | None, inst: Instrument) -> str | None:
