@@ -148,7 +148,8 @@ def status(
         "--expected", help=h("cli.study.status.expected"))] = False,
     lang: Annotated[str | None, _LANG] = None,
 ) -> None:
-    """Per school x wave x role: submissions, rows, accepted, rejected, last submission."""
+    """Per school x wave x role: submissions, rows, accepted, rejected, cleared answers, last
+    submission."""
     from .study import Study
     from .study.messages import st
 
@@ -172,7 +173,7 @@ def status(
     from rich.table import Table
 
     cols = ["school_id", "wave", "role", "submissions", "rows_in", "accepted", "rejected",
-            "last_submitted"]
+            "cells_cleared", "last_submitted"]
     view = Table(*cols)
     for row in table[cols].astype(object).fillna("–").itertuples(index=False):
         view.add_row(*(str(v) for v in row))

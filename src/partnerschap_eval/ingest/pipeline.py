@@ -201,6 +201,9 @@ class IngestResult:
     rejected: pd.DataFrame
     log: dict
     accepted: _Accepted = field(repr=False)
+    #: answers cleared per school x wave x role (``school_id, wave, role, cells_cleared``; keys
+    #: as in ``responses`` and ``rejected``, a missing one None), over accepted and rejected rows
+    cleared_cells: pd.DataFrame | None = field(default=None, repr=False)
 
     @cached_property
     def responses(self) -> pd.DataFrame:
@@ -222,6 +225,7 @@ class _FilePart:
     lines: np.ndarray
     log: dict
     unknown_role: np.ndarray | None = None  # rows whose role cell is not a role: withheld
+    cleared: np.ndarray | None = None  # answers cleared per row
     names: PseudonymJob | None = None  # pseudonyms of ``ids.arrow``, hashed meanwhile
 
 
@@ -399,19 +403,23 @@ R_FORMULA = "formula without a cached value"
 
 
 def _log_unread(raw: RawTable, path: Path, cmap: ColumnMap, cleared: list[dict],
-                by_reason: Counter[str], by_column: Counter[str]) -> None:
+                by_reason: Counter[str], by_column: Counter[str]) -> list[tuple[str, list]]:
     """Answer cells the reader saw as empty although the file holds something there (a formula
-    whose result the spreadsheet never stored): counted and listed as cleared, not lost."""
+    whose result the spreadsheet never stored): counted and listed as cleared, not lost.
+    Returns the answer columns with such cells and their rows."""
+    out = []
     for column, rows in raw.unread.items():
         item = cmap.targets.get(column)
         if item is None or item in KEY_TARGETS:
             continue  # a key column: its row is rejected for the missing value, and counted
+        out.append((column, rows))
         by_reason[R_FORMULA] += len(rows)
         by_column[item] += len(rows)
         room = MAX_CLEARED_LISTED - len(cleared)
         for row in rows[:max(room, 0)]:
             cleared.append({"line": int(raw.lines[row]), "column": item,
                             "header": _header(raw, column), "value": "(formula)", "reason": R_FORMULA, "source_file": path.name})
+    return out
 
 
 def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Coded,
@@ -447,11 +455,14 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Co
     cleared: list[dict] = []
     by_reason: Counter[str] = Counter()
     by_column: Counter[str] = Counter()
+    per_row = np.zeros(n, dtype=np.int32)
     for column, col in results:  # in column order: the log is that of a serial run
         if col.reasons:
             _log_cleared(raw, path, column, cmap.targets[column], col, cleared, by_reason,
                          by_column)
-    _log_unread(raw, path, cmap, cleared, by_reason, by_column)
+            per_row[col.rows] += 1  # a column clears a row's cell at most once
+    for _, rows in _log_unread(raw, path, cmap, cleared, by_reason, by_column):
+        per_row[rows] += 1
     _withhold_ids(cleared, ids)
 
     def headers(columns) -> list[str]:
@@ -471,7 +482,7 @@ def _check_and_decode(raw: RawTable, spec: ExportSpec, inst: Instrument, ids: Co
     }
     return _FilePart(ids=ids, wave=wave, role=role, role_text=role_text, school=school,
                      items=decoded, reason=reason, lines=raw.lines, log=log,
-                     unknown_role=unknown_role, names=names)
+                     unknown_role=unknown_role, names=names, cleared=per_row)
 
 
 def _global_codes(columns: list[Coded]) -> tuple[pa.Array, np.ndarray]:
@@ -765,7 +776,29 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
             "cells_cleared": sum(sum(f["cells_cleared"].values()) for f in file_logs),
         },
     }
-    return IngestResult(rejected=rejected, log=log, accepted=accepted_table)
+    cleared_cells = _cleared_cells(_concat([p.cleared for p in parts]), schools_u, gschool,
+                                   waves_u, gwave, role_names, role, unknown_role)
+    return IngestResult(rejected=rejected, log=log, accepted=accepted_table,
+                        cleared_cells=cleared_cells)
+
+
+def _cleared_cells(per_row: np.ndarray, schools: list, gschool: np.ndarray, waves: list,
+                   gwave: np.ndarray, role_names: list[str], role: np.ndarray,
+                   unknown_role: np.ndarray) -> pd.DataFrame:
+    """Cleared answers summed per school x wave x role, keyed by the texts the outputs show
+    (a missing key None, a role that is not a role withheld)."""
+    rows = np.flatnonzero(per_row)
+    role_text = [*role_names, WITHHELD, None]
+    role_code = np.where(role[rows] < 0, len(role_names) + 1, role[rows]).astype(np.int64)
+    role_code[unknown_role[rows]] = len(role_names)
+    n_w, n_r = len(waves) + 1, len(role_text)
+    combo = ((gschool[rows].astype(np.int64) + 1) * n_w + gwave[rows] + 1) * n_r + role_code
+    unique, inverse = np.unique(combo, return_inverse=True)
+    sums = np.bincount(inverse, weights=per_row[rows], minlength=len(unique)).astype(np.int64)
+    s, w, r = unique // (n_w * n_r) - 1, (unique // n_r) % n_w - 1, unique % n_r
+    return pd.DataFrame({"school_id": [None if c < 0 else schools[c] for c in s],
+                         "wave": [None if c < 0 else waves[c] for c in w],
+                         "role": [role_text[c] for c in r], "cells_cleared": sums})
 
 
 def write_ingest_files(result: IngestResult, folder: str | Path) -> dict[str, Path]:

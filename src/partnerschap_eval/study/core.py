@@ -304,13 +304,18 @@ class Study:
 
         accepted = result.responses
         rejected = result.rejected.assign(source_file=path.name)
+        cleared = result.cleared_cells
         if own is not None:  # every row of the file is the submitting school's to account for
             rejected["school_id"] = own
+            cleared = cleared.assign(school_id=own)
+        cleared_by_cell = {tuple("" if pd.isna(v) else str(v) for v in key): int(n)
+                           for key, n in cleared.groupby(CELL, dropna=False, sort=False)
+                           ["cells_cleared"].sum().items()}
         before = {(c["school_id"], c["wave"], c["role"]): c["submissions"]
                   for c in self.store.current()}
         written: list[Path] = []
         try:
-            cells = self._write_cells(sha, accepted, rejected, written)
+            cells = self._write_cells(sha, accepted, rejected, written, cleared_by_cell)
             rejected_path = None
             if len(rejected):
                 rejected_path = self._write_rows(f"{sha[:16]}-rejected", rejected, written)
@@ -341,8 +346,12 @@ class Study:
         return str(rel)
 
     def _write_cells(self, sha: str, accepted: pd.DataFrame, rejected: pd.DataFrame,
-                     written: list[Path]) -> list[CellRecord]:
+                     written: list[Path], cleared: dict[tuple[str, str, str], int] | None = None
+                     ) -> list[CellRecord]:
         acc, rej = _cells(accepted), _cells(rejected)
+        cleared = cleared or {}
+        if set(cleared) - set(acc) - set(rej):  # a bug, never user error: answers unaccounted
+            raise RuntimeError(f"cleared answers outside the file's cells: {sorted(cleared)}")
         keys = sorted(set(acc) | set(rej))
         # one rows file per upload, its rows grouped by cell: a cell is a range of it
         with_rows = [k for k in keys if k in acc]
@@ -361,7 +370,8 @@ class Study:
             n_rej = len(rej[cell]) if cell in rej else 0
             cells.append(CellRecord(*map(str, cell), rows_in=n_acc + n_rej, accepted=n_acc,
                                     rejected=n_rej, rows_path=rows_path if n_acc else None,
-                                    row_start=start.get(cell, 0)))
+                                    row_start=start.get(cell, 0),
+                                    cells_cleared=cleared.get(cell, 0)))
         return cells
 
     def _unchanged(self, found: dict, name: str, inst: Instrument) -> SubmissionFeedback:
@@ -375,17 +385,21 @@ class Study:
         """One row per school x wave x role with a submission: its current submission's counts.
 
         Columns: ``school_id, wave, role, submissions`` (how many, history included),
-        ``rows_in, accepted, rejected`` (of the current one), ``last_submitted``, ``file`` and
-        ``file_cells_cleared`` (answers its file had that were left empty). With ``expected=True`` the cells the study expects (declared schools x waves x roles)
-        but lacks are listed too, with zeros.
+        ``rows_in, accepted, rejected`` and ``cells_cleared`` (answers of the cell's rows that
+        the ingest left empty: unknown labels, values off the scale, formulas and cells the
+        firewall kept out; missing for a submission stored before this was counted) of the
+        current one, ``last_submitted``, ``file`` and ``file_cells_cleared`` (the same for the
+        whole file, which may hold several cells). With ``expected=True`` the cells the study
+        expects (declared schools x waves x roles) but lacks are listed too, with zeros.
         """
         cfg = self.config
         cur = pd.DataFrame(self.store.current(), columns=[
             "school_id", "wave", "role", "submissions", "rows_in", "accepted", "rejected",
-            "rows_path", "row_start", "submission_id", "created_at", "file_name", "sha256",
-            "file_cells_cleared"])
+            "cells_cleared", "rows_path", "row_start", "submission_id", "created_at",
+            "file_name", "sha256", "file_cells_cleared"])
         cur = cur.rename(columns={"created_at": "last_submitted", "file_name": "file"})
         cur = cur.drop(columns=["rows_path", "row_start", "sha256"])
+        cur["cells_cleared"] = cur["cells_cleared"].astype("Int64")  # None: stored before
         if expected and cfg.schools:
             roles = cfg.roles or list(self.instrument(cfg).roles)
             have = set(zip(cur.school_id, cur.wave, cur.role, strict=True))
@@ -393,7 +407,7 @@ class Study:
                        if (s.id, w, r) not in have]
             if missing:
                 lack = pd.DataFrame(missing, columns=CELL).assign(
-                    submissions=0, rows_in=0, accepted=0, rejected=0)
+                    submissions=0, rows_in=0, accepted=0, rejected=0, cells_cleared=0)
                 cur = pd.concat([cur, lack], ignore_index=True) if len(cur) else lack
         return self._ordered(cur, cfg).reset_index(drop=True)
 

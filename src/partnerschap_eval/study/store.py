@@ -5,8 +5,9 @@ What the store holds (the files themselves live beside it, written before their 
 * ``meta``: the key's fingerprint and the schema version;
 * ``uploads``: one row per export file submitted with given options (its sha256, the options,
   counts, the ingest log, the path of its raw copy and of its rejected rows);
-* ``submissions``: one row per school x wave x role cell an upload holds rows for (its counts
-  and the path of its accepted rows). A cell's current submission is its latest one.
+* ``submissions``: one row per school x wave x role cell an upload holds rows for (its counts,
+  the answers of its rows the ingest cleared, and the path of its accepted rows). A cell's
+  current submission is its latest one.
 
 Rows are never updated or deleted (triggers refuse it): a correction is a new submission. Each
 upload with its cells is one transaction, so a reader sees the old or the new state, never a
@@ -28,7 +29,9 @@ from ..errors import InputError
 
 __all__ = ["CellRecord", "SQLiteStore", "Store", "UploadRecord"]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+#: Schema versions this one reads after adding what they lack (2: cleared cells per cell).
+_UPGRADES = {"2": ["ALTER TABLE submissions ADD COLUMN cells_cleared INTEGER"]}
 BUSY_TIMEOUT_S = 60.0
 
 
@@ -45,6 +48,7 @@ class CellRecord:
     rejected: int
     rows_path: str | None
     row_start: int = 0
+    cells_cleared: int = 0  # answers of the cell's rows the ingest cleared
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     rows_path TEXT,
     row_start INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
+    cells_cleared INTEGER,
     CHECK (rows_in = accepted + rejected)
 );
 CREATE INDEX IF NOT EXISTS submissions_cell ON submissions (school_id, wave, role, id);
@@ -138,7 +143,7 @@ CREATE TRIGGER IF NOT EXISTS submissions_kept BEFORE DELETE ON submissions
 
 _CURRENT = """
 SELECT s.school_id, s.wave, s.role, c.n AS submissions, s.rows_in, s.accepted, s.rejected,
-       s.rows_path, s.row_start, s.id AS submission_id, s.created_at, u.file_name, u.sha256,
+       s.cells_cleared, s.rows_path, s.row_start, s.id AS submission_id, s.created_at, u.file_name, u.sha256,
        u.cells_cleared AS file_cells_cleared
 FROM submissions s
 JOIN (SELECT MAX(id) AS id, COUNT(*) AS n FROM submissions GROUP BY school_id, wave, role) c
@@ -182,6 +187,12 @@ class SQLiteStore:
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                               (SCHEMA_VERSION,))
             found = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+            if found in _UPGRADES:  # an older store: add what it lacks, in the same transaction
+                for statement in _UPGRADES[found]:
+                    self._con.execute(statement)
+                self._con.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
+                                  (SCHEMA_VERSION,))
+                found = SCHEMA_VERSION
         if found != SCHEMA_VERSION:
             self._con.close()
             raise InputError(f"{self.path} was written by another version of partnerschap-eval "
@@ -229,9 +240,10 @@ class SQLiteStore:
             upload_id = int(cur.lastrowid)
             self._con.executemany(
                 "INSERT INTO submissions (upload_id, school_id, wave, role, rows_in, accepted, "
-                "rejected, rows_path, row_start, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "rejected, rows_path, row_start, created_at, cells_cleared) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(upload_id, c.school_id, c.wave, c.role, c.rows_in, c.accepted, c.rejected,
-                  c.rows_path, c.row_start, now) for c in cells])
+                  c.rows_path, c.row_start, now, c.cells_cleared) for c in cells])
         return upload_id, True
 
     def history(self) -> list[dict]:
