@@ -11,8 +11,23 @@
   15 items) in one CSV with school, wave and role columns, submitted to a study against the plain
   ingest writing responses.csv, rejected.csv and the log.
 
-Times are wall-clock, best of ``REPEATS`` (each study run into a fresh study folder). Run:
-``.venv/bin/python -m benchmarks study`` (``PE_BENCH_STUDY_ROWS`` scales the large export).
+Times are wall-clock, best of ``REPEATS``; each study run submits into a fresh study folder,
+made (``Study.init``, which reads the instrument registry once) before the clock starts, as the
+plain side gets the parsed instrument. The target compares the study with the plain ingest of
+all files at once. Run: ``.venv/bin/python -m benchmarks study`` (``PE_BENCH_STUDY_ROWS``
+scales the large export).
+
+Where a submission's time went (cProfile of the 246 files, before the cuts of issue 18's
+remainder): the ingest itself, two thirds — of which header matching normalised every item text
+again per file, and a file without rejected rows still built its empty rejected table through
+Arrow; the study, one third — the accepted rows turned into a pandas frame and back into Arrow for
+Parquet, the status of every cell read again per file to count earlier submissions (growing with
+the store), and pandas grouping of cleared cells. Now the accepted rows go from the ingest's codes
+to Parquet as an Arrow table, a file of one cell is found without pandas, earlier submissions
+are counted by an indexed query of the upload's own cells, normalised labels are cached and the
+empty rejected table is copied from a template. Not the cost: SQLite commits (WAL with
+``synchronous=NORMAL`` syncs at checkpoints, not per commit), ``study.yaml`` (read again only
+when its modification time changes) or key set-up (one fingerprint per submission).
 """
 
 from __future__ import annotations
@@ -71,12 +86,16 @@ def _large_export(folder: Path, rows: int) -> Path:
     return path
 
 
-def _best(fn, repeats: int = REPEATS) -> float:
+def _best(fn, repeats: int = REPEATS, setup=None) -> float:
+    """Best wall-clock time of ``fn(setup())`` (``fn()`` without a setup); setup is not timed."""
     times = []
     for _ in range(repeats):
+        made = setup() if setup is not None else None
         start = time.perf_counter()
-        fn()
+        fn(made) if setup is not None else fn()
         times.append(time.perf_counter() - start)
+        if made is not None and hasattr(made, "close"):
+            made.close()
     return min(times)
 
 
@@ -92,10 +111,12 @@ def main() -> dict:
         files = _demo_files(tmp)
         counter = iter(range(10**6))
 
-        def submit_all() -> None:
-            with Study.init(tmp / f"study{next(counter)}", "partnerschap", key=KEY) as study:
-                for path, school, wave, role in files:
-                    study.submit([path], school=school, wave=wave, role=role, key=KEY)
+        def new_study():
+            return Study.init(tmp / f"study{next(counter)}", "partnerschap", key=KEY)
+
+        def submit_all(study) -> None:
+            for path, school, wave, role in files:
+                study.submit([path], school=school, wave=wave, role=role, key=KEY)
 
         def ingest_each() -> None:
             for i, (path, school, wave, role) in enumerate(files):
@@ -109,8 +130,9 @@ def main() -> dict:
                                  id_scope="per_school")
             write_ingest_outputs(res, tmp / f"plain-all{next(counter)}")
 
-        submit_all()  # warm-up (imports, instrument cache)
-        t_study, t_each, t_once = _best(submit_all), _best(ingest_each), _best(ingest_once)
+        _best(submit_all, 1, new_study)  # warm-up (imports, instrument cache)
+        t_study = _best(submit_all, setup=new_study)
+        t_each, t_once = _best(ingest_each), _best(ingest_once)
         figures["many_files"] = {
             "files": len(files), "study_submit_s": round(t_study, 3),
             "plain_ingest_per_file_s": round(t_each, 3),
@@ -123,24 +145,27 @@ def main() -> dict:
 
         big = _large_export(tmp, ROWS)
 
-        def submit_big() -> None:
-            with Study.init(tmp / f"big{next(counter)}", "partnerschap", key=KEY,
-                            waves=["pre", "post"]) as study:
-                study.submit([big], key=KEY)
+        def new_big():
+            return Study.init(tmp / f"big{next(counter)}", "partnerschap", key=KEY,
+                              waves=["pre", "post"])
+
+        def submit_big(study) -> None:
+            study.submit([big], key=KEY)
 
         def ingest_big() -> None:
             res = ingest_exports([ExportSpec(big)], inst, KEY, id_scope="per_school")
             write_ingest_outputs(res, tmp / f"plain-big{next(counter)}")
 
-        t_sbig, t_ibig = _best(submit_big), _best(ingest_big)
+        t_sbig, t_ibig = _best(submit_big, setup=new_big), _best(ingest_big)
         figures["large_export"] = {"rows": ROWS, "study_submit_s": round(t_sbig, 3),
                                    "plain_ingest_s": round(t_ibig, 3),
                                    "ratio": round(t_sbig / t_ibig, 2)}
         print(f"{ROWS:,} rows in one export: study submit {t_sbig:.2f} s, plain ingest "
               f"{t_ibig:.2f} s (x{t_sbig / t_ibig:.2f})", flush=True)
         figures["target_ratio"] = TARGET_RATIO
-        figures["target_met"] = bool(figures["many_files"]["ratio_vs_per_file"] <= TARGET_RATIO
-                                     and figures["large_export"]["ratio"] <= TARGET_RATIO)
+        figures["target_met"] = bool(
+            figures["many_files"]["ratio_vs_all_at_once"] <= TARGET_RATIO
+            and figures["large_export"]["ratio"] <= TARGET_RATIO)
     finally:
         for p in tmp.rglob("*"):
             if p.is_file():

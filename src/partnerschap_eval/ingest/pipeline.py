@@ -26,6 +26,7 @@ Policy (the school-facing wording is in the README):
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -180,6 +181,15 @@ class _Accepted:
         keys = {k: _take_text(values, codes[self.rows]) for k, (values, codes) in self.keys.items()}
         return _frame(keys, self.items, take_rows(self.answers, self.rows, self.lo, self.hi))
 
+    def table(self) -> pa.Table:
+        # large strings, as pandas' text columns convert: one schema for files from either
+        keys = {k: _take_text(values, codes[self.rows]).cast(pa.large_string())
+                for k, (values, codes) in self.keys.items()}
+        values = take_rows(self.answers, self.rows, self.lo, self.hi)  # column-major: each
+        # item a contiguous column; missing as null, as pandas' own conversion writes it
+        return pa.table({**keys, **{item: pa.array(values[:, j], from_pandas=True)
+                                    for j, item in enumerate(self.items)}})
+
     def write_csv(self, path: Path) -> None:
         scale = [str(v) for v in range(self.lo, self.hi + 1)]
         parts = [(codes, render_texts(values)) for values, codes in self.keys.values()]
@@ -201,14 +211,22 @@ class IngestResult:
     rejected: pd.DataFrame
     log: dict
     accepted: _Accepted = field(repr=False)
-    #: answers cleared per school x wave x role (``school_id, wave, role, cells_cleared``; keys
-    #: as in ``responses`` and ``rejected``, a missing one None), over accepted and rejected rows
-    cleared_cells: pd.DataFrame | None = field(default=None, repr=False)
+    #: answers cleared per ``(school_id, wave, role)``, over accepted and rejected rows; the keys
+    #: are the texts ``responses`` and ``rejected`` show (a missing one None)
+    cleared_cells: dict[tuple[str | None, str | None, str | None], int] = field(
+        default_factory=dict, repr=False)
 
     @cached_property
     def responses(self) -> pd.DataFrame:
         """The accepted responses (Contract 2), sorted by wave, school and pseudonym."""
         return self.accepted.frame()
+
+    def responses_table(self) -> pa.Table:
+        """:attr:`responses` as an Arrow table (items as float64, NaN where missing), built from
+        the codes without a pandas frame when that was not built yet (for a Parquet file)."""
+        if "responses" in self.__dict__:
+            return pa.Table.from_pandas(self.responses, preserve_index=False)
+        return self.accepted.table()
 
 
 @dataclass
@@ -737,13 +755,17 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
     for j in np.flatnonzero(unknown_role[rej]):  # a role that is not a role: never as typed
         rej_role[j] = WITHHELD
     files = [p.log["file"] for p in parts]
-    rejected = _frame({
-        "source_file": _take_text(files, spec_index), "line": lines[rej],
-        "reason": _take_text(REASONS, reason[rej].astype(np.int64)),
-        "reason_code": _take_text(REASON_CODES, reason[rej].astype(np.int64)),
-        "respondent_id": _take_text(names, gid[rej]), "wave": _take_text(waves_u, gwave[rej]),
-        "role": pa_strings(rej_role), "school_id": _take_text(schools_u, gschool[rej])},
-        items, take_rows(item_values, rej, lo, hi))
+    if len(rej):
+        rejected = _frame({
+            "source_file": _take_text(files, spec_index), "line": lines[rej],
+            "reason": _take_text(REASONS, reason[rej].astype(np.int64)),
+            "reason_code": _take_text(REASON_CODES, reason[rej].astype(np.int64)),
+            "respondent_id": _take_text(names, gid[rej]),
+            "wave": _take_text(waves_u, gwave[rej]), "role": pa_strings(rej_role),
+            "school_id": _take_text(schools_u, gschool[rej])},
+            items, take_rows(item_values, rej, lo, hi))
+    else:  # most files: a copy of the empty table (building it took a tenth of a small ingest)
+        rejected = _no_rejected(tuple(items), lines.dtype.str).copy()
 
     file_logs = []
     for i, part in enumerate(parts):
@@ -782,12 +804,24 @@ def _ingest_parts(specs: list[ExportSpec], inst: Instrument, mapping: MappingFil
                         cleared_cells=cleared_cells)
 
 
+@functools.lru_cache(maxsize=32)
+def _no_rejected(items: tuple[str, ...], line_dtype: str) -> pd.DataFrame:
+    """The rejected table without rows, as :func:`_frame` builds it (keep it unchanged: copy)."""
+    keys = ["source_file", "reason", "reason_code", "respondent_id", "wave", "role", "school_id"]
+    columns = {k: pa_strings([]) for k in keys}
+    columns = {"source_file": columns.pop("source_file"),
+               "line": np.zeros(0, dtype=np.dtype(line_dtype)), **columns}
+    return _frame(columns, list(items), np.zeros((0, len(items))))
+
+
 def _cleared_cells(per_row: np.ndarray, schools: list, gschool: np.ndarray, waves: list,
                    gwave: np.ndarray, role_names: list[str], role: np.ndarray,
-                   unknown_role: np.ndarray) -> pd.DataFrame:
+                   unknown_role: np.ndarray) -> dict[tuple, int]:
     """Cleared answers summed per school x wave x role, keyed by the texts the outputs show
     (a missing key None, a role that is not a role withheld)."""
     rows = np.flatnonzero(per_row)
+    if not len(rows):
+        return {}
     role_text = [*role_names, WITHHELD, None]
     role_code = np.where(role[rows] < 0, len(role_names) + 1, role[rows]).astype(np.int64)
     role_code[unknown_role[rows]] = len(role_names)
@@ -796,9 +830,8 @@ def _cleared_cells(per_row: np.ndarray, schools: list, gschool: np.ndarray, wave
     unique, inverse = np.unique(combo, return_inverse=True)
     sums = np.bincount(inverse, weights=per_row[rows], minlength=len(unique)).astype(np.int64)
     s, w, r = unique // (n_w * n_r) - 1, (unique // n_r) % n_w - 1, unique % n_r
-    return pd.DataFrame({"school_id": [None if c < 0 else schools[c] for c in s],
-                         "wave": [None if c < 0 else waves[c] for c in w],
-                         "role": [role_text[c] for c in r], "cells_cleared": sums})
+    return {(None if si < 0 else schools[si], None if wi < 0 else waves[wi], role_text[ri]):
+            int(n) for si, wi, ri, n in zip(s, w, r, sums, strict=True)}
 
 
 def write_ingest_files(result: IngestResult, folder: str | Path) -> dict[str, Path]:

@@ -302,20 +302,20 @@ class Study:
             cell["source_file"] = path.name
         log["options"] = options
 
-        accepted = result.responses
-        rejected = result.rejected.assign(source_file=path.name)
-        cleared = result.cleared_cells
-        if own is not None:  # every row of the file is the submitting school's to account for
-            rejected["school_id"] = own
-            cleared = cleared.assign(school_id=own)
-        cleared_by_cell = {tuple("" if pd.isna(v) else str(v) for v in key): int(n)
-                           for key, n in cleared.groupby(CELL, dropna=False, sort=False)
-                           ["cells_cleared"].sum().items()}
-        before = {(c["school_id"], c["wave"], c["role"]): c["submissions"]
-                  for c in self.store.current()}
+        accepted = result.responses_table()  # to Parquet as it is: no pandas frame in between
+        rejected = result.rejected
+        if len(rejected):
+            rejected = rejected.assign(source_file=path.name)
+            if own is not None:  # every row of the file is the submitting school's
+                rejected["school_id"] = own
+        cleared: dict[tuple[str, str, str], int] = {}
+        for key, n in result.cleared_cells.items():  # keyed as _cells keys (missing: "")
+            school_id, wave, role = ("" if v is None else str(v) for v in key)
+            cell = (own if own is not None else school_id, wave, role)
+            cleared[cell] = cleared.get(cell, 0) + n
         written: list[Path] = []
         try:
-            cells = self._write_cells(sha, accepted, rejected, written, cleared_by_cell)
+            cells = self._write_cells(sha, accepted, rejected, written, cleared)
             rejected_path = None
             if len(rejected):
                 rejected_path = self._write_rows(f"{sha[:16]}-rejected", rejected, written)
@@ -325,30 +325,36 @@ class Study:
                                   rejected=log["rejected_total"],
                                   cells_cleared=sum(log["cells_cleared"].values()),
                                   rejected_path=rejected_path, log=log)
-            _, new = self.store.record(upload, cells)
+            upload_id, new = self.store.record(upload, cells)
         except BaseException:
             _remove(written)
             raise
         if not new:  # the same bytes were recorded by another process meanwhile
             _remove(written)
             return self._unchanged(self.store.find_upload(sha, opts), path.name, inst)
+        before = self.store.earlier(upload_id)
         outcomes = [CellOutcome(c.school_id, c.wave, c.role, c.rows_in, c.accepted, c.rejected,
                                 before.get((c.school_id, c.wave, c.role), 0)) for c in cells]
         return feedback_from_log(log, inst, file=path.name, new=True, cells=outcomes)
 
-    def _write_rows(self, stem: str, frame: pd.DataFrame, written: list[Path]) -> str:
+    def _write_rows(self, stem: str, frame: pd.DataFrame | pa.Table, written: list[Path]) -> str:
+        import pyarrow.parquet as pq
+
         rel = Path("rows") / f"{stem}-{uuid.uuid4().hex[:12]}.parquet"
         target = self.path / rel
         with atomic_path(target) as tmp:
-            frame.to_parquet(tmp, index=False)
+            if isinstance(frame, pa.Table):
+                pq.write_table(frame, tmp)
+            else:
+                frame.to_parquet(tmp, index=False)
             os.chmod(tmp, 0o444)
         written.append(target)
         return str(rel)
 
-    def _write_cells(self, sha: str, accepted: pd.DataFrame, rejected: pd.DataFrame,
+    def _write_cells(self, sha: str, accepted: pa.Table, rejected: pd.DataFrame,
                      written: list[Path], cleared: dict[tuple[str, str, str], int] | None = None
                      ) -> list[CellRecord]:
-        acc, rej = _cells(accepted), _cells(rejected)
+        acc, rej = _table_cells(accepted), _cells(rejected)
         cleared = cleared or {}
         if set(cleared) - set(acc) - set(rej):  # a bug, never user error: answers unaccounted
             raise RuntimeError(f"cleared answers outside the file's cells: {sorted(cleared)}")
@@ -360,7 +366,7 @@ class Study:
         contiguous = all(acc[k][-1] - acc[k][0] + 1 == len(acc[k]) for k in with_rows)
         start = {k: int(acc[k][0]) for k in with_rows}
         if not contiguous:
-            accepted = accepted.iloc[np.concatenate([acc[k] for k in with_rows])]
+            accepted = accepted.take(np.concatenate([acc[k] for k in with_rows]))
             sizes = np.cumsum([0, *(len(acc[k]) for k in with_rows)])
             start = {k: int(sizes[i]) for i, k in enumerate(with_rows)}
         rows_path = self._write_rows(sha[:16], accepted, written) if with_rows else None
@@ -447,7 +453,9 @@ class Study:
             if c["rows_path"] not in tables:
                 tables[c["rows_path"]] = pq.read_table(self.path / c["rows_path"])
             frames.append(tables[c["rows_path"]].slice(c["row_start"], c["accepted"]))
-        frames = [pa.concat_tables(frames).to_pandas()] if frames else []
+        # files written by pandas and from Arrow may differ in string width: widened to one
+        frames = [pa.concat_tables(frames, promote_options="permissive").to_pandas()] \
+            if frames else []
         if not frames:
             return pd.DataFrame({**{k: pd.Series(dtype=object) for k in KEYS},
                                  **{i: pd.Series(dtype=float) for i in inst.item_ids}})
@@ -560,6 +568,16 @@ class Study:
         order = pd.DataFrame({str(i): k.to_numpy() for i, k in enumerate(keys)}).sort_values(
             [str(i) for i in range(len(keys))], kind="stable").index
         return frame.iloc[order]
+
+
+def _table_cells(table: pa.Table) -> dict[tuple[str, str, str], np.ndarray]:
+    """:func:`_cells` of an Arrow table; a file of one cell (the usual case) without pandas."""
+    if not len(table):
+        return {}
+    single = [table[c].unique() for c in CELL]
+    if all(len(u) == 1 and u.null_count == 0 for u in single):
+        return {tuple(str(u[0]) for u in single): np.arange(len(table))}
+    return _cells(table.select(CELL).to_pandas())
 
 
 def _cells(frame: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:

@@ -86,6 +86,9 @@ class Store(Protocol):
         nothing changes and ``new`` is False.
         """
 
+    def earlier(self, upload_id: int) -> dict[tuple[str, str, str], int]:
+        """For each cell the upload holds, how many submissions it had before that upload."""
+
     def history(self) -> list[dict]:
         """Every cell submission, oldest first, with its upload's file name and time."""
 
@@ -131,6 +134,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     CHECK (rows_in = accepted + rejected)
 );
 CREATE INDEX IF NOT EXISTS submissions_cell ON submissions (school_id, wave, role, id);
+CREATE INDEX IF NOT EXISTS submissions_upload ON submissions (upload_id);
 CREATE TRIGGER IF NOT EXISTS uploads_immutable BEFORE UPDATE ON uploads
     BEGIN SELECT RAISE(ABORT, 'uploads are immutable'); END;
 CREATE TRIGGER IF NOT EXISTS uploads_kept BEFORE DELETE ON uploads
@@ -245,6 +249,13 @@ class SQLiteStore:
                 [(upload_id, c.school_id, c.wave, c.role, c.rows_in, c.accepted, c.rejected,
                   c.rows_path, c.row_start, now, c.cells_cleared) for c in cells])
         return upload_id, True
+
+    def earlier(self, upload_id: int) -> dict[tuple[str, str, str], int]:
+        rows = self._con.execute(
+            "SELECT s.school_id, s.wave, s.role, (SELECT COUNT(*) FROM submissions e "
+            "WHERE e.school_id = s.school_id AND e.wave = s.wave AND e.role = s.role "
+            "AND e.id < s.id) FROM submissions s WHERE s.upload_id = ?", (upload_id,))
+        return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
 
     def history(self) -> list[dict]:
         return [dict(r) for r in self._con.execute(
