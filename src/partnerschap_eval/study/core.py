@@ -75,7 +75,9 @@ class Study:
     """A study on disk: ``study.yaml``, the store, the raw files and the accepted rows.
 
     Open one with :meth:`open` (or create it with :meth:`init`); every method reads
-    ``study.yaml`` again, so the researcher's edits are honoured.
+    ``study.yaml`` again, so the researcher's edits are honoured. ``Study(path, store=...)``
+    takes any :class:`~.store.Store` (default: SQLite in ``path``; a server database can
+    implement the same small interface).
 
     Examples
     --------
@@ -150,9 +152,7 @@ class Study:
         return cls(path)
 
     def close(self) -> None:
-        close = getattr(self.store, "close", None)
-        if close is not None:
-            close()
+        self.store.close()
 
     def __enter__(self) -> Study:
         return self

@@ -13,7 +13,10 @@ Rows are never updated or deleted (triggers refuse it): a correction is a new su
 upload with its cells is one transaction, so a reader sees the old or the new state, never a
 mix; several processes may submit at once (WAL mode, a busy timeout).
 
-A server database (PostgreSQL) can follow by implementing :class:`Store` with the same tables.
+:class:`Store` is the whole interface the study uses (``Study(path, store=...)`` takes any
+implementation); a server database such as PostgreSQL can follow for an institution by
+implementing it with the same tables, without touching the rest of the package. Not implemented
+here.
 """
 
 from __future__ import annotations
@@ -68,7 +71,24 @@ class UploadRecord:
 
 
 class Store(Protocol):
-    """What the study needs from a store; SQLite now, a server database later."""
+    """What the study needs from a store: these methods and nothing else.
+
+    :class:`SQLiteStore` implements it in one file beside the study. A server database
+    (PostgreSQL, for an institution whose researchers and portal share one) can implement the same
+    methods over the same three tables (``meta``, ``uploads``, ``submissions``; see the module
+    text) and be passed as ``Study(path, store=...)``; nothing else in the package changes. What
+    an implementation must keep:
+
+    * :meth:`record` is one transaction: an upload and its cells are stored together or not at
+      all, and ``(sha256, options)`` is unique, so two processes recording the same bytes store
+      them once (the loser gets ``new=False``);
+    * :meth:`current` and :meth:`history` each read one consistent snapshot (a reader sees the
+      state before or after a submission, never a mix);
+    * rows are never updated or deleted (a correction is a new submission), and ids grow in the
+      order submissions were recorded (a cell's current submission is its highest id).
+
+    The files (raw copies, Parquet rows) stay in the study folder, written before their record.
+    """
 
     def fingerprint(self) -> str | None:
         """The key fingerprint recorded at init (``None``: not yet recorded)."""
@@ -98,6 +118,9 @@ class Store(Protocol):
 
     def uploads(self) -> list[dict]:
         """Every upload, oldest first (without its log)."""
+
+    def close(self) -> None:
+        """Release the connection (the study is closed)."""
 
 
 _SCHEMA = """
