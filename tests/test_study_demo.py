@@ -4,6 +4,14 @@ Five exports in five formats, each holding several schools (a school column) and
 professional roles: every file is a submission of each cell it holds rows for. With ``ids:
 study`` (the demo's numbers are study-wide) the study's current rows are the plain ingest's, as
 a set, with the same pseudonyms; with the default ``per_school`` only the pseudonyms differ.
+
+Why ``partnerschap-eval demo`` still ingests the files directly instead of building a study:
+its ``results.json`` records the responses file it read (path and sha256) and the ``waves``
+parameter. A study's current rows come in the declared wave order (pre first) from its own CSV
+writer, and ``report --study`` passes the declared waves, so those records would change, though
+every statistic is the same (``evaluate`` on both tables gives identical JSON). The demo's
+``results.json`` must stay byte-identical, so the demo stays a plain ingest; this test keeps the
+two routes equal. (Submitting the five exports took 0.7 s against 0.4 s for the plain ingest.)
 """
 
 from __future__ import annotations
