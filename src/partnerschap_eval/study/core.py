@@ -571,13 +571,17 @@ class Study:
 
 
 def _table_cells(table: pa.Table) -> dict[tuple[str, str, str], np.ndarray]:
-    """:func:`_cells` of an Arrow table; a file of one cell (the usual case) without pandas."""
+    """:func:`_cells` of an Arrow table, from Arrow's dictionary codes (no pandas)."""
+    import pyarrow.compute as pc
+
     if not len(table):
         return {}
-    single = [table[c].unique() for c in CELL]
-    if all(len(u) == 1 and u.null_count == 0 for u in single):
-        return {tuple(str(u[0]) for u in single): np.arange(len(table))}
-    return _cells(table.select(CELL).to_pandas())
+    codes, texts = [], []
+    for column in CELL:
+        encoded = table[column].combine_chunks().dictionary_encode()  # missing -> null
+        codes.append(pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64))
+        texts.append([*map(str, encoded.dictionary.to_pylist()), ""])
+    return _grouped(codes, texts)
 
 
 def _cells(frame: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:
@@ -589,9 +593,16 @@ def _cells(frame: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:
         code, unique = pd.factorize(frame[column])  # missing -> -1
         codes.append(code.astype(np.int64))
         texts.append([*map(str, unique), ""])
+    return _grouped(codes, texts)
+
+
+def _grouped(codes: list[np.ndarray], texts: list[list[str]]
+             ) -> dict[tuple[str, str, str], np.ndarray]:
+    """Rows per combination of codes (-1: missing, the last text, "")."""
+    n = len(codes[0])
     if all(len(t) == 2 and (c >= 0).all() for c, t in zip(codes, texts, strict=True)):
-        return {(texts[0][0], texts[1][0], texts[2][0]): np.arange(len(frame))}  # one cell
-    combo = np.zeros(len(frame), dtype=np.int64)
+        return {(texts[0][0], texts[1][0], texts[2][0]): np.arange(n)}  # one cell
+    combo = np.zeros(n, dtype=np.int64)
     for code, text in zip(codes, texts, strict=True):
         combo = combo * len(text) + (code + 1)
     order = np.argsort(combo, kind="stable")
