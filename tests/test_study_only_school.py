@@ -88,6 +88,6 @@ def test_without_a_school_column_the_file_is_the_submitting_schools(study, tmp_p
     path.write_text("Deelnemernummer,rec1\n1,4\n2,5\n")
     fb = study.submit([path], only_school="S02", wave="post", role="teacher", key=KEY)[0]
     assert [(c.school_id, c.accepted) for c in fb.cells] == [("S02", 2)]
-    with pytest.raises(InputError, match="not the school submitting"):
+    with pytest.raises(InputError, match="is not the school submitting"):
         study.submit([path], only_school="S02", school="S01", wave="post", role="teacher",
                      key=KEY)

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .._io import atomic_path, sha256_file
-from ..errors import InputError, PartnerschapError
+from ..errors import InputError, Msg, PartnerschapError
 from ..ingest import ExportSpec, ingest_exports, load_mapping
 from ..instruments import Instrument, load_instrument, normalise_label
 from ..privacy import DEFAULT_MIN_CELL, load_key
@@ -224,8 +224,8 @@ class Study:
             own = schools(_space(only_school)) if schools else _space(only_school)
             if school is not None and (schools(_space(school)) if schools else _space(school)
                                        ) != own:
-                raise InputError(f"school={school!r} is not the school submitting "
-                                 f"(only_school={only_school!r}); leave out school.")
+                raise InputError(Msg("errors.study.only_school", school=_space(school),
+                                     only_school=_space(only_school)))
             school = None
         fixed = {"format": format, "sheet": sheet,
                  "mapping": sha256_file(mapping) if mapping is not None else None,
