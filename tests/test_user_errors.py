@@ -616,6 +616,28 @@ def test_formula_without_cached_value_is_logged_as_cleared_and_counted(tmp_path)
     assert resp["rec1"].tolist() == [4, 3, 5] or sorted(resp["rec1"]) == [3, 4, 5]
 
 
+@pytest.mark.parametrize("lang, words", [("en", "no row of"), ("nl", "geen enkele rij")])
+def test_a_file_with_no_row_accepted_exits_3_and_keeps_every_row(tmp_path, lang, words):
+    """A typo in --role rejects every row: before, ingest said "2 rows read: 0 accepted" and
+    exited 0. Now it still writes the outputs (every row in rejected.csv with its reason) but
+    names the file and exits 3, as `submit` does; a second, good file does not hide it."""
+    bad, good = tmp_path / "ouders_voor.csv", tmp_path / "good.csv"
+    bad.write_text("respondent_id,rec1,rec2\nr1,4,3\nr2,3,3\n", encoding="utf-8")
+    res = run_cli("ingest", str(bad), "--instrument", "partnerschap", "--wave", "pre",
+                  "--role", "oudres", "--school", "S", "--out", str(tmp_path / "out"),
+                  env=KEY | {"PARTNERSCHAP_EVAL_LANG": lang})
+    assert res[0] == 3, res[2]
+    assert words in res[2] and "ouders_voor.csv" in res[2] and "Traceback" not in res[2]
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv")
+    assert len(rejected) == 2 and rejected["reason"].notna().all()
+    # with a good file beside it, the empty one still sets the exit code
+    good.write_text("respondent_id,role,rec1,rec2\nr3,parent,4,3\n", encoding="utf-8")
+    res = run_cli("ingest", str(good), str(bad), "--instrument", "partnerschap", "--wave",
+                  "pre", "--school", "S", "--out", str(tmp_path / "out2"), env=KEY)
+    assert res[0] == 3 and "ouders_voor.csv" in res[2]
+    assert len(pd.read_csv(tmp_path / "out2" / "responses.csv")) == 1
+
+
 @pytest.mark.parametrize("header", [
     "respondent_id,rec1,rec2,rec1",          # the same item id twice
     "respondent_id,rec1,rec2, rec1 ",        # with spaces

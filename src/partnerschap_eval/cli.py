@@ -185,6 +185,16 @@ def ingest(
             err.print(f"[yellow]{m('cli.note')}:[/] "
                       + m("cli.ingest.unmapped", file=f["file"],
                           columns=", ".join(f["unmapped_columns"])), highlight=False)
+    # A file that gave no row (a typo in --role, a wave the instrument does not know) is not a
+    # success: the outputs are written (every row is in rejected.csv with its reason), and the
+    # exit code says so, as `submit` does (Contract 6: 3 = a file with no row accepted).
+    empty = [f["file"] for f in result.log["files"] if f["accepted"] == 0]
+    for name in empty:
+        err.print(f"[yellow]{m('cli.warning')}:[/] "
+                  + m("cli.ingest.none_accepted", file=name, rejected_file=paths["rejected"]),
+                  highlight=False)
+    if empty:
+        raise typer.Exit(code=3)
 
 
 @app.command(help=m("cli.score.help"))
