@@ -58,14 +58,6 @@ MUST_STAY = {
     ("evaluation.mixed_design", "labels for"): "programming error: array shapes",
 }
 
-# Modules whose user errors are not yet worded from errors.po, with the number of inline texts
-# each still raises (issue 15). A count may only go down (test_the_backlog_only_shrinks); a
-# module not listed must have none. study.* is being reworked on another branch.
-NOT_YET_MOVED: dict[str, int] = {
-    "study.config": 7,
-    "study.core": 7,
-    "study.store": 1,
-}
 
 
 def test_every_error_key_exists_in_both_languages_with_the_same_placeholders():
@@ -143,8 +135,7 @@ def _inline_sentences(mod: str) -> list[str]:
 
 @pytest.mark.parametrize("mod", MODULES)
 def test_no_inline_sentence_is_passed_to_a_user_error(mod):
-    found = _inline_sentences(mod)
-    assert len(found) <= NOT_YET_MOVED.get(mod, 0), found
+    assert _inline_sentences(mod) == []
 
 
 def _inline_problems(tree: ast.AST) -> list[int]:
@@ -177,12 +168,6 @@ def test_no_problem_list_holds_an_inline_text():
     probe = ast.parse("def f(problems):\n    problems.append((f'k{1}', f'{1} is wrong'))\n"
                       "    return problems + [('k', 'no rule here')]\n")
     assert sorted(_inline_problems(probe)) == [2, 3]  # the scan can fail
-
-
-def test_the_backlog_only_shrinks():
-    # a module that has moved its texts leaves the list (its count would hide a new inline text)
-    for mod, allowed in NOT_YET_MOVED.items():
-        assert len(_inline_sentences(mod)) == allowed, mod
 
 
 def test_every_must_stay_entry_is_still_used():
@@ -420,3 +405,21 @@ def test_an_imputation_refusal_in_dutch():
                   ["pre", "post"])
     assert str(exc) == "A completed table still has missing values."
     assert exc.render("nl") == "Een aangevulde tabel heeft nog ontbrekende waarden."
+
+
+def test_a_study_yaml_problem_is_worded_in_dutch_with_pydantic_around_it(tmp_path):
+    from partnerschap_eval.study.config import load_config
+
+    (tmp_path / "study.yaml").write_text(
+        "study: s\ninstrument: partnerschap\nwaves:\n  - {id: pre}\n  - {id: post}\n"
+        "schools:\n  - {id: S1, start_wave: later}\n", encoding="utf-8")
+    exc = _caught(load_config, tmp_path)
+    assert "Value error" not in str(exc)  # our own text, not pydantic's wrapping of it
+    assert "schools: start_wave must be one of the declared wave ids ['pre', 'post'] (found " \
+        "['S1: later'])" in str(exc)
+    assert exc.render("nl").endswith(
+        "klopt niet: schools: start_wave moet een van de opgegeven metingen ['pre', 'post'] zijn "
+        "(gevonden: ['S1: later']). Verbeter het bestand en voer de opdracht opnieuw uit.")
+    exc = _caught(load_config, tmp_path / "elders")
+    assert exc.render("nl").startswith(f"{tmp_path / 'elders'} is geen studie: er staat geen "
+                                       "study.yaml in.")
