@@ -58,20 +58,6 @@ MUST_STAY = {
     ("evaluation.mixed_design", "labels for"): "programming error: array shapes",
 }
 
-# Modules whose user errors are not yet worded from errors.po, with the number of inline texts
-# each still raises (issue 15). A count may only go down (test_the_backlog_only_shrinks); a
-# module not listed must have none. study.*, evaluation.* and synth are being reworked on other
-# branches.
-NOT_YET_MOVED: dict[str, int] = {
-    "evaluation": 12,
-    "evaluation.designs": 6,
-    "evaluation.imputation": 7,
-    "evaluation.ordinal": 3,
-    "study.config": 7,
-    "study.core": 7,
-    "study.store": 1,
-    "synth": 2,
-}
 
 
 def test_every_error_key_exists_in_both_languages_with_the_same_placeholders():
@@ -149,8 +135,7 @@ def _inline_sentences(mod: str) -> list[str]:
 
 @pytest.mark.parametrize("mod", MODULES)
 def test_no_inline_sentence_is_passed_to_a_user_error(mod):
-    found = _inline_sentences(mod)
-    assert len(found) <= NOT_YET_MOVED.get(mod, 0), found
+    assert _inline_sentences(mod) == []
 
 
 def _inline_problems(tree: ast.AST) -> list[int]:
@@ -183,12 +168,6 @@ def test_no_problem_list_holds_an_inline_text():
     probe = ast.parse("def f(problems):\n    problems.append((f'k{1}', f'{1} is wrong'))\n"
                       "    return problems + [('k', 'no rule here')]\n")
     assert sorted(_inline_problems(probe)) == [2, 3]  # the scan can fail
-
-
-def test_the_backlog_only_shrinks():
-    # a module that has moved its texts leaves the list (its count would hide a new inline text)
-    for mod, allowed in NOT_YET_MOVED.items():
-        assert len(_inline_sentences(mod)) == allowed, mod
 
 
 def test_every_must_stay_entry_is_still_used():
@@ -369,3 +348,78 @@ def test_safe_read_refusal_in_dutch_through_the_cli(tmp_path):
         "report", "--responses", str(tmp_path / "r.csv"), "--instrument", "partnerschap",
         "--project", "P", "--out", str(tmp_path / "out"), "--lang", "nl"]))
     assert "r.csv bestaat niet. Controleer het pad en de spelling. Maak het met" in text
+
+
+# -- the statistics' options and tables (evaluation.*, synth) -----------------------------------
+
+
+def _caught(call, *args, **kwargs) -> PartnerschapError:
+    with pytest.raises(PartnerschapError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+def test_a_bad_option_of_the_statistics_is_worded_in_dutch_and_stays_a_value_error():
+    import numpy as np
+
+    from partnerschap_eval.evaluation import change_distribution, hedges_j
+    from partnerschap_eval.evaluation.ordinal import sign_test
+    from partnerschap_eval.synth import true_effects
+
+    exc = _caught(hedges_j, 9, "exakt")
+    assert isinstance(exc, ValueError)  # callers that catch a ValueError keep working
+    assert str(exc) == "method must be 'approx' or 'exact', not 'exakt'"
+    assert exc.render("nl") == "method moet 'approx' of 'exact' zijn, niet 'exakt'"
+    exc = _caught(change_distribution, np.array([1.0, 2]), np.array([1.3, 2]), edges=(0.5,),
+                  resolution=0.25)
+    assert "0.3" in str(exc) and "is not a multiple of the score resolution 0.25" in str(exc)
+    assert "is geen veelvoud van de stapgrootte van de scores (0.25)" in exc.render("nl")
+    exc = _caught(sign_test, -1, 2)
+    assert isinstance(exc, ValueError)
+    assert exc.render("nl").startswith("n_up en n_down zijn aantallen") and "-1, 2" in str(exc)
+    exc = _caught(true_effects, condition="controle")
+    assert exc.render("nl") == "condition moet 'intervention' of 'control' zijn, niet 'controle'"
+
+
+def test_a_design_refusal_words_its_nested_sample_in_dutch():
+    import pandas as pd
+
+    from partnerschap_eval.evaluation.designs import baseline_equivalence
+
+    scores = pd.DataFrame({"respondent_id": ["a", "b", "c"], "wave": "pre",
+                           "school_id": ["S1", "S1", "S2"], "s": [3.0, 4.0, 2.0]})
+    exc = _caught(baseline_equivalence, scores, "s", first="pre", last="post",
+                  conditions={"S1": "intervention", "S2": "control"}, sample="baseline")
+    assert str(exc) == ("Baseline equivalence of 's' needs at least 2 respondents per condition "
+                        "in the baseline sample; found intervention 2, control 1.")
+    assert "in de steekproef van de voormeting; gevonden: intervention 2, control 1." in \
+        exc.render("nl")
+
+
+def test_an_imputation_refusal_in_dutch():
+    import pandas as pd
+
+    from partnerschap_eval.evaluation.imputation import pool_paired_contrasts
+
+    exc = _caught(pool_paired_contrasts, [pd.DataFrame({"pre": [1.0], "post": [None]})],
+                  ["pre", "post"])
+    assert str(exc) == "A completed table still has missing values."
+    assert exc.render("nl") == "Een aangevulde tabel heeft nog ontbrekende waarden."
+
+
+def test_a_study_yaml_problem_is_worded_in_dutch_with_pydantic_around_it(tmp_path):
+    from partnerschap_eval.study.config import load_config
+
+    (tmp_path / "study.yaml").write_text(
+        "study: s\ninstrument: partnerschap\nwaves:\n  - {id: pre}\n  - {id: post}\n"
+        "schools:\n  - {id: S1, start_wave: later}\n", encoding="utf-8")
+    exc = _caught(load_config, tmp_path)
+    assert "Value error" not in str(exc)  # our own text, not pydantic's wrapping of it
+    assert "schools: start_wave must be one of the declared wave ids ['pre', 'post'] (found " \
+        "['S1: later'])" in str(exc)
+    assert exc.render("nl").endswith(
+        "klopt niet: schools: start_wave moet een van de opgegeven metingen ['pre', 'post'] zijn "
+        "(gevonden: ['S1: later']). Verbeter het bestand en voer de opdracht opnieuw uit.")
+    exc = _caught(load_config, tmp_path / "elders")
+    assert exc.render("nl").startswith(f"{tmp_path / 'elders'} is geen studie: er staat geen "
+                                       "study.yaml in.")

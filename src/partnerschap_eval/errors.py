@@ -118,6 +118,15 @@ class InputError(PartnerschapError):
     """An input file (export, responses, config) cannot be used."""
 
 
+class ParameterError(InputError, ValueError):
+    """A public function was given an option or table it cannot take (``engine="x"``, a
+    transition table of counts below 0, ...).
+
+    Worded from the catalogue like every user error; still a :class:`ValueError`, as NumPy and
+    SciPy raise for a bad argument, so callers that catch one keep working.
+    """
+
+
 class KeyMissingError(PartnerschapError):
     """No pseudonymisation key was given."""
 

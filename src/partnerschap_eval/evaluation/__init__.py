@@ -46,6 +46,7 @@ from scipy import optimize, special, stats
 
 from .._display import Display, Interval
 from .._validate import check_ci_level, check_number, check_probability
+from ..errors import Msg, ParameterError
 
 __all__ = [
     "PairedResult", "WilcoxonResult", "ReliableChange", "WelchResult", "HedgesG", "RoleGap",
@@ -217,7 +218,7 @@ def hedges_j(df: float, method: str = "approx") -> float:
     if method == "exact":
         return math.exp(special.gammaln(df / 2) - 0.5 * math.log(df / 2)
                         - special.gammaln((df - 1) / 2))
-    raise ValueError(f"method must be 'approx' or 'exact', not {method!r}")
+    raise ParameterError(Msg("errors.evaluation.hedges_method", value=repr(method)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,22 +446,21 @@ def change_distribution(pre: np.ndarray, post: np.ndarray,
     """
     inner = np.asarray(edges, dtype=float)
     if inner.ndim != 1 or inner.size < 1 or np.any(np.diff(inner) <= 0):
-        raise ValueError("edges must be a strictly increasing sequence of numbers")
+        raise ParameterError(Msg("errors.evaluation.edges"))
     diff = np.asarray(post, dtype=float) - np.asarray(pre, dtype=float)
     diff = diff[np.isfinite(diff)]
     if resolution is None:
         where, cuts = np.round(diff, WILCOXON_DECIMALS), inner
     else:
         if not (np.isfinite(resolution) and resolution > 0):
-            raise ValueError(f"resolution must be a positive number, not {resolution!r}")
+            raise ParameterError(Msg("errors.evaluation.resolution", value=repr(resolution)))
         steps = diff / resolution
         where = np.rint(steps)
         off = np.abs(steps - where)
         if off.size and off.max() > 1e-6:
             bad = float(diff[np.argmax(off)])
-            raise ValueError(f"the difference {bad!r} is not a multiple of the score resolution "
-                             f"{resolution!r}; give the resolution of the scale these scores "
-                             "come from (score_resolution) or none")
+            raise ParameterError(Msg("errors.evaluation.not_multiple", diff=repr(bad),
+                                     resolution=repr(resolution)))
         # an edge within rounding of a whole step is that step, so it compares exactly
         cuts = inner / resolution
         cuts = np.where(np.abs(cuts - np.rint(cuts)) < 1e-6, np.rint(cuts), cuts)
@@ -1121,11 +1121,11 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
         terms = tuple(f"x{i}" for i in range(p))
     use_s, use_r = "school" in random, "respondent" in random
     if not (use_s or use_r):
-        raise ValueError("random must name 'school', 'respondent' or both")
+        raise ParameterError(Msg("errors.evaluation.random"))
     school_codes = _codes(school)
     if respondent is None:
         if use_r:
-            raise ValueError("a respondent random intercept needs respondent labels")
+            raise ParameterError(Msg("errors.evaluation.respondent_labels"))
         resp_codes = np.arange(n, dtype=np.int64)
     else:
         # nested: the (school, respondent) pair identifies a respondent (integer pair codes;
@@ -1134,19 +1134,16 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
         pair = school_codes * (int(label_codes.max()) + 1) + label_codes
         resp_codes = _codes(pair)
     if np.linalg.matrix_rank(x) < p:
-        raise ValueError("the fixed-effects design is rank deficient (a term is constant or "
-                         "aliased with others)")
+        raise ParameterError(Msg("errors.mixed.rank_deficient"))
     if n <= p + 1:
-        raise ValueError("too few observations for the model")
+        raise ParameterError(Msg("errors.mixed.too_few_rows"))
     notes: list[str] = []
     n_resp = int(resp_codes.max()) + 1
     n_school = int(school_codes.max()) + 1
     if use_r and n_resp >= n:
-        raise ValueError("every respondent has a single row: the respondent variance cannot be "
-                         "separated from the residual variance")
+        raise ParameterError(Msg("errors.mixed.single_rows", name=repr("respondent")))
     if use_s and n_school >= n:
-        raise ValueError("every school has a single row: the school variance cannot be "
-                         "separated from the residual variance")
+        raise ParameterError(Msg("errors.mixed.single_rows", name=repr("school")))
     if respondent is not None:
         moved = n_resp - int(label_codes.max()) - 1
         if moved:
@@ -1250,7 +1247,7 @@ def fit_random_intercepts(y: np.ndarray, x: np.ndarray, school: np.ndarray,
         transform[i0] -= shift
         transform[i0, i0] = 1.0
     elif y_shift != 0:
-        raise ValueError("the fixed-effects design needs an intercept column of ones")
+        raise ParameterError(Msg("errors.evaluation.intercept"))
     cov = transform @ cov_c @ transform.T
     se = np.sqrt(np.diag(cov))
     if not (use_s and use_r):  # back from the dummy-school layout
@@ -1393,7 +1390,7 @@ def mixed_model(scores: pd.DataFrame, scale: str, first: str, last: str,
         vs, vr, ve = fit.var_school, fit.var_respondent, fit.var_residual
         conv, msgs, singular, loglik = fit.converged, fit.warnings, fit.singular, fit.loglik
     else:
-        raise ValueError(f"engine must be 'reml' or 'statsmodels', not {engine!r}")
+        raise ParameterError(Msg("errors.evaluation.engine", value=repr(engine)))
     z = stats.norm.ppf(1 - (1 - ci_level) / 2)
     icc = vs / (vs + vr + ve)
     # Cluster size for the design effect: respondents per school at one wave (the unit of a

@@ -58,25 +58,21 @@ def _with_condition(scores: pd.DataFrame, scale: str, conditions: Mapping[str, s
                     treatment: str, reference: str) -> pd.DataFrame:
     """Validate once: the columns needed, and a condition for every school with a score."""
     if treatment == reference:
-        raise InputError(f"treatment and reference are both {treatment!r}; compare two "
-                         "different conditions.")
+        raise InputError(Msg("errors.mixed.same_arms", condition=repr(treatment)))
     need = ["respondent_id", "wave", scale] + (["school_id"] if conditions is not None
                                                else ["condition"])
     absent = [c for c in need if c not in scores.columns]
     if absent:
-        raise InputError(f"The scores have no column(s) {absent}; a comparison of conditions "
-                         "needs " + ", ".join(need) + ".")
+        raise InputError(Msg("errors.designs.columns", absent=absent, need=", ".join(need)))
     ok = scores.loc[scores[scale].notna(), need]
     if conditions is not None:
         ok = ok.assign(condition=ok["school_id"].astype(str).map(
             {str(k): str(v) for k, v in conditions.items()}))
     lost = ok["condition"].isna()
     if lost.any():
-        where = sorted(ok.loc[lost, "school_id"].astype(str).unique()) if conditions is not None \
-            else ["(empty condition cells)"]
-        raise InputError(f"No condition is declared for school(s) {where[:10]}: give each school "
-                         "a condition (intervention, control or waitlist) in study.yaml, or "
-                         "leave their rows out.")
+        where = sorted(ok.loc[lost, "school_id"].astype(str).unique())[:10] \
+            if conditions is not None else Msg("errors.designs.empty_cells")
+        raise InputError(Msg("errors.mixed.no_condition", schools=where))
     return ok
 
 
@@ -172,7 +168,7 @@ def baseline_equivalence(scores: pd.DataFrame, scale: str, first: str, last: str
     """
     check_ci_level(ci_level)
     if sample not in ("analytic", "baseline"):
-        raise InputError(f"sample must be 'analytic' or 'baseline', not {sample!r}.")
+        raise InputError(Msg("errors.designs.sample", value=repr(sample)))
     ok = _with_condition(scores, scale, conditions, treatment, reference)
     base, done = _arms(ok, first, last)
     if sample == "analytic":
@@ -181,9 +177,10 @@ def baseline_equivalence(scores: pd.DataFrame, scale: str, first: str, last: str
     x = base[scale].to_numpy(dtype=float)[arm == treatment]
     y = base[scale].to_numpy(dtype=float)[arm == reference]
     if x.size < 2 or y.size < 2:
-        raise InputError(f"Baseline equivalence of {scale!r} needs at least 2 respondents per "
-                         f"condition in the {sample} sample; found {treatment} {x.size}, "
-                         f"{reference} {y.size}.")
+        raise InputError(Msg("errors.designs.baseline_few", scale=repr(scale),
+                             sample=Msg(f"errors.designs.sample.{sample}"), treatment=treatment,
+                             n_treatment=Count(x.size), reference=reference,
+                             n_reference=Count(y.size)))
     n1, n2 = x.size, y.size
     df = n1 + n2 - 2
     sp = math.sqrt(((n1 - 1) * np.var(x, ddof=1) + (n2 - 1) * np.var(y, ddof=1)) / df)
@@ -259,8 +256,8 @@ def wwc_attrition(scores: pd.DataFrame, scale: str, first: str, last: str, *,
     table = pd.DataFrame(rows)
     two = table.iloc[:2]
     if (two["baseline"] == 0).any():
-        raise InputError(f"Attrition of {scale!r}: no first-wave scores in condition(s) "
-                         f"{two.loc[two['baseline'] == 0, 'condition'].tolist()}.")
+        raise InputError(Msg("errors.designs.attrition", scale=repr(scale),
+                             conditions=two.loc[two["baseline"] == 0, "condition"].tolist()))
     overall = 1 - two["analytic"].sum() / two["baseline"].sum()
     differential = abs(float(two["attrition"].iloc[0]) - float(two["attrition"].iloc[1]))
     return WwcAttrition(scale=scale, treatment=treatment, reference=reference,

@@ -120,8 +120,7 @@ def rubin_pool(estimates: Sequence[float], variances: Sequence[float], dfcom: fl
     u = np.asarray(variances, dtype=float)
     m = q.size
     if m < 2 or u.size != m or not (np.all(np.isfinite(q)) and np.all(u >= 0)):
-        raise InputError("Rubin's rules need two or more finite estimates with as many "
-                         "non-negative variances.")
+        raise InputError(Msg("errors.imputation.rubin"))
     qbar = float(q.mean())
     ubar = float(u.mean())
     b = float(q.var(ddof=1))
@@ -148,7 +147,7 @@ def _wide(scores: pd.DataFrame, scale: str, waves: Sequence[str]) -> pd.DataFram
     need = ["respondent_id", "wave", "school_id", scale]
     absent = [c for c in need if c not in scores.columns]
     if absent:
-        raise InputError(f"The scores have no column(s) {absent}; imputation needs {need}.")
+        raise InputError(Msg("errors.imputation.columns", absent=absent, need=need))
     rows = scores.loc[scores["wave"].astype(str).isin(list(waves)), need]
     dup = rows.duplicated(["respondent_id", "wave"])
     if dup.any():
@@ -209,10 +208,9 @@ def _impute(scores: pd.DataFrame, scale: str, waves: Sequence[str], *, m: int, n
             seed: int) -> tuple[pd.DataFrame, list[np.ndarray]]:
     """The observed wide table and m completed (respondents x waves) arrays."""
     if not isinstance(m, int) or m < 2:
-        raise InputError(f"m (the number of imputations) must be an integer of 2 or more, not "
-                         f"{m!r}; {DEFAULT_M} is the default.")
+        raise InputError(Msg("errors.imputation.m", value=repr(m), default=DEFAULT_M))
     if not isinstance(n_iter, int) or n_iter < 1:
-        raise InputError(f"n_iter must be a positive integer, not {n_iter!r}.")
+        raise InputError(Msg("errors.imputation.n_iter", value=repr(n_iter)))
     waves = [str(w) for w in waves]
     wide = _wide(scores, scale, waves)
     y0 = wide[waves].to_numpy(dtype=float)
@@ -226,7 +224,8 @@ def _impute(scores: pd.DataFrame, scale: str, waves: Sequence[str], *, m: int, n
         y = y0.copy()
         for w in range(len(waves)):
             if n_obs[w] == 0:
-                raise InputError(f"No {scale!r} scores in wave {waves[w]!r} to impute from.")
+                raise InputError(Msg("errors.imputation.no_scores", scale=repr(scale),
+                                     wave=repr(waves[w])))
             y[miss[:, w], w] = np.nanmean(y0[:, w])
         # with one incomplete wave the regression uses complete predictors only, so one sweep
         # is the exact draw; more sweeps would only cost time
@@ -285,7 +284,7 @@ def mi_paired_contrasts(scores: pd.DataFrame, scale: str, waves: Sequence[str], 
     check_ci_level(ci_level)
     waves = [str(w) for w in waves]
     if len(waves) < 2:
-        raise InputError("Paired contrasts need two or more waves.")
+        raise InputError(Msg("errors.imputation.two_waves"))
     _, arrays = _impute(scores, scale, waves, m=m, n_iter=n_iter, seed=seed)
     return _pool_arrays(arrays, waves, ci_level)
 
@@ -306,7 +305,7 @@ def pool_paired_contrasts(completed: Sequence[pd.DataFrame], waves: Sequence[str
     waves = [str(w) for w in waves]
     arrays = [t[waves].to_numpy(dtype=float) for t in completed]
     if any(np.isnan(a).any() for a in arrays):
-        raise InputError("A completed table still has missing values.")
+        raise InputError(Msg("errors.imputation.still_missing"))
     return _pool_arrays(arrays, waves, ci_level)
 
 

@@ -55,6 +55,7 @@ from scipy import stats
 
 from .._display import Display
 from .._validate import check_ci_level
+from ..errors import Msg, ParameterError
 
 __all__ = ["SignTest", "StuartMaxwell", "TransitionChange", "sign_test", "stuart_maxwell",
            "transition_change", "transition_change_frame", "TRANSITION_CHANGE_COLUMNS"]
@@ -103,11 +104,10 @@ def _tables(tables, ndim: tuple[int, ...]) -> np.ndarray:
     t = np.asarray(tables)
     if t.ndim not in ndim or t.shape[-1] != t.shape[-2] or t.shape[-1] < 2:
         shape = "(k, k)" if ndim == (2,) else "(k, k) or (g, k, k)"
-        raise ValueError(f"a transition table must have shape {shape} with k >= 2, "
-                         f"not {t.shape}")
+        raise ParameterError(Msg("errors.ordinal.shape", shape=shape, got=t.shape))
     if t.size and (not np.all(np.isfinite(t.astype(float))) or np.any(t < 0)
                    or np.any(t != np.round(t))):
-        raise ValueError("a transition table holds counts: whole numbers, 0 or more")
+        raise ParameterError(Msg("errors.ordinal.counts"))
     return t.astype(np.int64)
 
 
@@ -156,8 +156,7 @@ def sign_test(n_up: int, n_down: int) -> SignTest:
     """
     if not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) and c >= 0
                for c in (n_up, n_down)):
-        raise ValueError(f"n_up and n_down are counts (whole numbers, 0 or more), "
-                         f"not {n_up!r}, {n_down!r}")
+        raise ParameterError(Msg("errors.ordinal.sign_counts", up=repr(n_up), down=repr(n_down)))
     up, down = int(n_up), int(n_down)
     p = float(_sign_p(np.array([up]), np.array([down]))[0])
     return SignTest(n_up=up, n_down=down, n_changed=up + down, p=p)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .._io import write_text
-from ..errors import InputError
+from ..errors import InputError, Joined, Msg, ParameterError, PartnerschapError
 from ..instruments import normalise_label
 from ..privacy import safe_log_value
 
@@ -106,8 +106,7 @@ class StudyConfig(_Model):
             fields = re.findall(r"{(\w*)}", self.file_names)
             bad = [f for f in fields if f not in ("school", "wave", "role")]
             if bad or not fields or len(set(fields)) != len(fields):
-                raise ValueError("file_names: use each of {school}, {wave} and {role} at most "
-                                 f"once, and nothing else in braces (found {fields})")
+                raise ParameterError(Msg("errors.study.file_names", fields=fields))
         return self
 
     def from_file_name(self, name: str) -> dict[str, str]:
@@ -134,11 +133,11 @@ class StudyConfig(_Model):
                 for name in entry.names():
                     key = name_key(name)
                     if owner.setdefault(key, entry.id) != entry.id:
-                        raise ValueError(f"{what}: the name '{name}' is used by both "
-                                         f"'{owner[key]}' and '{entry.id}'")
+                        raise ParameterError(Msg("errors.study.name_twice", what=what, name=name,
+                                                 first=owner[key], second=entry.id))
             ids = [e.id for e in entries]
             if len(set(ids)) != len(ids):
-                raise ValueError(f"{what}: ids must be unique, found {ids}")
+                raise ParameterError(Msg("errors.study.ids_unique", what=what, ids=ids))
         return self
 
     @model_validator(mode="after")
@@ -147,8 +146,7 @@ class StudyConfig(_Model):
         bad = [f"{s.id}: {s.start_wave}" for s in self.schools
                if s.start_wave is not None and s.start_wave not in ids]
         if bad:
-            raise ValueError(f"schools: start_wave must be one of the declared wave ids {ids} "
-                             f"(found {bad})")
+            raise ParameterError(Msg("errors.study.start_wave", ids=ids, bad=bad))
         return self
 
     @property
@@ -204,12 +202,16 @@ class _Resolver:
         return found
 
 
-def _problems(exc: ValidationError) -> str:
-    out = []
+def _problems(exc: ValidationError) -> Joined:
+    """Every problem pydantic found, joined; one of ours is worded from the catalogue."""
+    out: list = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"])
-        out.append(f"{where}: {err['msg']}" if where else err["msg"])
-    return "; ".join(out)
+        cause = (err.get("ctx") or {}).get("error")
+        msg = cause.msg if isinstance(cause, PartnerschapError) and cause.msg is not None \
+            else err["msg"]
+        out.append(Joined([where, msg], ": ") if where else msg)
+    return Joined(out)
 
 
 def load_config(study_dir: str | os.PathLike[str]) -> StudyConfig:
@@ -218,15 +220,15 @@ def load_config(study_dir: str | os.PathLike[str]) -> StudyConfig:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{study_dir} is not a study: it has no {STUDY_FILE}. Create one with "
-                         "`partnerschap-eval study init DIR --instrument ID`.") from None
+        raise InputError(Msg("errors.study.not_a_study", folder=study_dir,
+                             file=STUDY_FILE)) from None
     except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{path} cannot be read: {exc}. Fix the file (it is YAML).") from None
+        raise InputError(Msg("errors.study.yaml_unreadable", path=path, error=exc)) from None
     try:
         return StudyConfig.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise InputError(f"{path} is not valid: {_problems(exc)}. Fix the file and run the "
-                         "command again.") from None
+        raise InputError(Msg("errors.study.invalid", path=path,
+                             problems=_problems(exc))) from None
 
 
 def write_config(study_dir: str | os.PathLike[str], cfg: StudyConfig) -> Path:

@@ -114,8 +114,7 @@ class Study:
         """
         path = Path(path)
         if (path / "study.yaml").exists() or (path / STORE_FILE).exists():
-            raise InputError(f"{path} already holds a study; open it instead, or choose an "
-                             "empty folder.")
+            raise InputError(Msg("errors.study.exists", path=path))
         key = key if key is not None else load_key()
         inst = load_instrument(instrument)
         text = str(instrument)
@@ -131,7 +130,7 @@ class Study:
         except ValidationError as exc:
             from .config import _problems
 
-            raise InputError(f"The study cannot be created: {_problems(exc)}.") from None
+            raise InputError(Msg("errors.study.cannot_create", problems=_problems(exc))) from None
         _check_roles(cfg, inst)
         path.mkdir(parents=True, exist_ok=True)
         for sub in ("raw", "rows"):
@@ -147,8 +146,7 @@ class Study:
         path = Path(path)
         if not (path / STORE_FILE).exists():
             load_config(path)  # the clearer message when study.yaml is missing too
-            raise InputError(f"{path} has a study.yaml but no store ({STORE_FILE}); create the "
-                             "study with `partnerschap-eval study init`.")
+            raise InputError(Msg("errors.study.no_store", path=path, file=STORE_FILE))
         return cls(path)
 
     def close(self) -> None:
@@ -188,11 +186,7 @@ class Study:
         """Refuse a key whose fingerprint is not the study's (nothing is changed)."""
         recorded = self.store.fingerprint()
         if recorded is not None and not hmac.compare_digest(recorded, key_fingerprint(key)):
-            raise KeyMismatchError(
-                "This is not the study's key: its fingerprint differs from the one recorded when "
-                "the study was created, and pseudonyms made with another key can never be "
-                "paired with the study's. Nothing was changed. Use the study's key file "
-                "(--key-file) or set PARTNERSCHAP_EVAL_KEY to it.")
+            raise KeyMismatchError(Msg("errors.study.key_mismatch"))
 
     # -- submitting -------------------------------------------------------------------------
     def submit(self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], *,
@@ -266,7 +260,8 @@ class Study:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise InputError(f"{path} cannot be read ({exc.strerror}).") from None
+            raise InputError(Msg("errors.study.unreadable", path=path,
+                                 reason=exc.strerror)) from None
         sha = hashlib.sha256(data).hexdigest()
         opts = json.dumps(options, sort_keys=True)
         found = self.store.find_upload(sha, opts)
@@ -544,7 +539,7 @@ class Study:
         out = Path(out)
         suffix = out.suffix.lower()
         if suffix not in (".csv", ".parquet"):
-            raise InputError(f"{out}: the output must end in .csv or .parquet.")
+            raise InputError(Msg("errors.study.output_suffix", out=out))
         if suffix == ".csv":
             write_csv(frame, out)
         else:
@@ -654,8 +649,8 @@ def _space(text: str | None) -> str | None:
 def _check_roles(cfg: StudyConfig, inst: Instrument) -> None:
     unknown = [r for r in cfg.roles or [] if r not in inst.roles]
     if unknown:
-        raise InputError(f"study.yaml: roles {unknown} are not roles of the instrument "
-                         f"'{inst.id}' ({list(inst.roles)}). Fix the roles in study.yaml.")
+        raise InputError(Msg("errors.study.roles", unknown=unknown, instrument=inst.id,
+                             roles=list(inst.roles)))
 
 
 def _remove(paths: list[Path]) -> None:

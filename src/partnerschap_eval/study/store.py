@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import InputError
+from ..errors import InputError, Msg
 
 __all__ = ["CellRecord", "SQLiteStore", "Store", "UploadRecord"]
 
@@ -222,9 +222,8 @@ class SQLiteStore:
                 found = SCHEMA_VERSION
         if found != SCHEMA_VERSION:
             self._con.close()
-            raise InputError(f"{self.path} was written by another version of partnerschap-eval "
-                             f"(store schema {found}, this version reads {SCHEMA_VERSION}). Use "
-                             "that version, or create a new study and submit the files again.")
+            raise InputError(Msg("errors.study.schema", path=self.path, found=found,
+                                 version=SCHEMA_VERSION))
 
     def close(self) -> None:
         self._con.close()

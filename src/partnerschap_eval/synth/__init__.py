@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ..errors import Msg, ParameterError
 from ..instruments import Instrument, load_instrument, pick_text
 from ..instruments import resolve as resolve_instrument
 
@@ -144,8 +145,7 @@ def _control_schools(n_schools: int, n_control: int) -> list[int]:
     ([1, 3], [1, 3, 5, 4])
     """
     if not 0 <= n_control < n_schools:
-        raise ValueError(f"n_control must be 0 .. n_schools - 1 ({n_schools - 1}), "
-                         f"not {n_control}")
+        raise ParameterError(Msg("errors.synth.n_control", max=n_schools - 1, value=n_control))
     odd = list(range(1, n_schools, 2))
     rest = [k for k in range(n_schools - 1, -1, -1) if k not in odd]
     return (odd + rest)[:n_control]
@@ -282,7 +282,7 @@ def true_effects(design: StudyDesign | None = None, condition: str = "interventi
     """
     design = design or StudyDesign()
     if condition not in ("intervention", "control"):
-        raise ValueError(f"condition must be 'intervention' or 'control', not {condition!r}")
+        raise ParameterError(Msg("errors.synth.condition", value=repr(condition)))
     sd_pre = np.sqrt(design.sd_school**2 + design.sd_person**2 + design.sd_occasion**2
                      + design.sd_item**2 + design.sd_school_wave**2)
     sd_post = np.sqrt(sd_pre**2 + design.sd_change**2)
