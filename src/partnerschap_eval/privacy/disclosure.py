@@ -621,16 +621,18 @@ class _Model:
 
 
 def _paired(m: _Model, path: str, block: dict, label: str, roles, school: str | None = None,
-            extra_keys: Iterable[str] = (), wave: str | None = None) -> None:
-    """A paired block: the people present at the first wave and the last one (or ``wave``)."""
+            extra_keys: Iterable[str] = (), wave: str | None = None,
+            arm: str | None = None) -> None:
+    """A paired block: the people present at the first wave and the last one (or ``wave``),
+    of one condition ``arm`` when given."""
     if not isinstance(block, dict):
         return
     pat, later = ("B", "L") if wave is None else (f"with:{wave}", f"at:{wave}")
     keys = [k for k in block if not k.endswith("_reason")] + list(extra_keys)
     b = m.block(block, keys)
-    n = m.count(f"{path}.n", block, "n", m.presence(roles, pat, school), b)
-    f = m.sums(label, "F", roles, pat, school)
-    la = m.sums(label, later, roles, pat, school)
+    n = m.count(f"{path}.n", block, "n", m.presence(roles, pat, school, arm=arm), b)
+    f = m.sums(label, "F", roles, pat, school, arm=arm)
+    la = m.sums(label, later, roles, pat, school, arm=arm)
     diff = {**{k: -v for k, v in f.items()}, **la}
     m.mean(f"{path}.mean_pre", block, "mean_pre", f, b, n)
     m.mean(f"{path}.mean_post", block, "mean_post", la, b, n)
@@ -748,9 +750,12 @@ def _wave_cells(m: _Model, p: str, sid: str, s: dict) -> None:
 
 
 def _design_cells(m: _Model, p: str, sid: str, s: dict) -> None:
-    """A design's counts per arm: baseline equivalence (analytic sample: present at both
-    waves) and attrition per condition (baseline: first wave; analytic; dropouts; the rate
-    gives the dropouts away)."""
+    """A design's counts per arm: the paired block of each condition (present at both waves),
+    baseline equivalence (analytic sample: present at both waves) and attrition per condition
+    (baseline: first wave; analytic; dropouts; the rate gives the dropouts away)."""
+    for arm, cb in (s.get("conditions") or {}).items():
+        if arm in m.arms and isinstance(cb, dict):
+            _paired(m, f"{p}.conditions.{arm}.paired", cb.get("paired"), sid, None, arm=arm)
     be = s.get("baseline_equivalence")
     if isinstance(be, dict) and m.arms:
         keys = [k for k in be if not k.endswith("_reason")
