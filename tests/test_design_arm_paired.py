@@ -168,7 +168,7 @@ def test_small_arm_does_not_come_back_after_the_disclosure_step(small, scale):
 def test_arm_pairs_are_cells_of_the_audit():
     """An arm's paired n is a cell of the auditor's model: with the all-arms n and the other
     arm's n published, the withheld one is determined."""
-    res = {"waves": {"first": "pre", "last": "post"},
+    res = {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
            "design": {"conditions": CONDITIONS},
            "counts": {"pre": {"n": 100, "by_role": {"parent": 100}}},
            "scales": {"x": {

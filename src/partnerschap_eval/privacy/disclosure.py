@@ -92,6 +92,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._contract import result_waves
 from ..errors import DisclosureError, Msg
 from . import check_min_cell, suppressed_reason
 
@@ -414,13 +415,11 @@ class _Model:
         self.identities: list[dict[tuple, float]] = []
         self._families: dict[tuple, dict[tuple, float]] = {}
         self._members: set[tuple] = set()
-        waves = results.get("waves") or {}
-        self.first, self.last = waves.get("first"), waves.get("last")
-        order = waves.get("order")
         # the declared waves (first .. last); a result without its order has its two waves
-        self.order: tuple = (tuple(order) if isinstance(order, list | tuple) and len(order) > 2
-                             and order[0] == self.first and order[-1] == self.last
-                             and len(set(order)) == len(order) else (self.first, self.last))
+        waves = result_waves(results)
+        self.first, self.last = waves.first, waves.last
+        self.order: tuple = (waves.order if len(waves.order) > 2
+                             else (self.first, self.last))
         self._atoms_of_waves = _wave_atoms(self.order)
         self._pat_cache: dict[str, dict[str, float]] = {}
         self._alias = {f"at:{self.first}": "F", f"at:{self.last}": "L"}
@@ -1293,7 +1292,8 @@ def audit(results: dict, min_cell: int | None = None) -> AuditReport:
     --------
     A total with all but one of its parts published gives the last part away:
 
-    >>> leaky = {"waves": {"first": "pre", "last": "post"}, "min_cell": 10,
+    >>> leaky = {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
+    ...          "min_cell": 10,
     ...          "counts": {"pre": {"n": 60, "by_role": {"parent": 51, "teacher": None}}}}
     >>> [leak.paths for leak in audit(leaky).leaks]
     [('counts.pre.by_role.teacher',)]
@@ -1396,7 +1396,8 @@ def protect(results: dict, min_cell: int | None = None, *, max_rounds: int = 200
     ``null``s, each with ``"suppressed: n < {min_cell} (complementary)"``. See the module
     docstring for the model and the rule that picks the numbers to suppress.
 
-    >>> leaky = {"waves": {"first": "pre", "last": "post"}, "min_cell": 10,
+    >>> leaky = {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
+    ...          "min_cell": 10,
     ...          "counts": {"pre": {"n": 80, "by_role": {"parent": 51, "teacher": 20,
     ...                                                  "youthworker": None}}}}
     >>> protect(leaky)["counts"]["pre"]["by_role"]["teacher"] is None

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .._contract import SCHEMA, waves_record
 from .._validate import CONDITIONS, check_conditions, check_school_mapping
 from ..errors import InputError, Msg
 from ..evaluation import (
@@ -42,7 +43,6 @@ from ..privacy.disclosure import protect
 from ..psychometrics import cronbach_alpha, omega_total
 from ..scoring import reverse_key, score_scales, validate_responses, wave_order
 
-SCHEMA = "partnerschap-eval/results/v1"
 SIG_DIGITS = 10
 PAIRED_KEYS = ["n", "mean_pre", "mean_post", "sd_pre", "sd_post", "mean_diff", "sd_diff", "t",
                "df", "p", "p_adj", "ci95", "d_z", "d_z_ci95", "d_av", "d_av_ci95", "g_av",
@@ -740,7 +740,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             "inputs": [dict(i) for i in inputs],
             "parameters": dict(parameters or {}),
         },
-        "waves": {"first": first, "last": last, "order": order},
+        # Contract 4 v2: the declared order, and the pair that the v1 keys compare
+        **waves_record(order),
         "min_cell": min_cell,
         "counts": _counts(scores, order, min_cell),
         "scales": scales,
