@@ -30,7 +30,9 @@ def test_demo_writes_report_results_manifest(demo_dir):
     for name in ("index.html", "results.json", "manifest.json", "project_report.ipynb"):
         assert (report / name).is_file(), name
     results = json.loads((report / "results.json").read_text())
-    assert results["schema"] == "partnerschap-eval/results/v1"
+    assert results["schema"] == "partnerschap-eval/results/v2"
+    assert results["waves"] == ["pre", "post"]
+    assert results["compared"] == {"first": "pre", "last": "post"}
     assert set(results["scales"]) == {"reciprocity", "two_way_communication", "shared_decision_making"}
     paired = results["scales"]["reciprocity"]["paired"]
     for key in ("n", "t", "df", "p", "p_adj", "ci95", "d_z", "d_z_ci95", "d_av", "g_av", "wilcoxon"):

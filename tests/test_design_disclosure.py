@@ -74,7 +74,7 @@ def attacks(res: dict, scale: str) -> dict[str, int | None]:
     s = res["scales"][scale]
     rows = s["attrition_by_condition"]["by_condition"]
     t, c = rows["intervention"], rows["control"]
-    first = res["waves"]["first"]
+    first = res["compared"]["first"]
     rate = (round(c["attrition"] * c["baseline"])
             if c.get("attrition") is not None and c.get("baseline") is not None else None)
     be = s["baseline_equivalence"]
@@ -133,7 +133,7 @@ def _no_attack_succeeds(res: dict, scale: str) -> None:
 
 def test_arm_counts_are_cells_of_the_audit():
     """Each count per arm is a cell of the auditor's model (a null one is a secret)."""
-    res = {"waves": {"first": "pre", "last": "post"},
+    res = {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
            "design": {"conditions": CONDITIONS},
            "counts": {"pre": {"n": 100, "by_role": {"parent": 100}}},
            "scales": {"x": {

@@ -129,7 +129,7 @@ def _design_results(estimate: float, p: float, starts: dict | None = None) -> di
     design = {"conditions": CONDITIONS, "treatment": "intervention", "reference": "control"}
     if starts:
         design["start_waves"] = starts
-    return {"waves": {"first": "pre", "last": "post", "order": ["pre", "post"]},
+    return {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
             "min_cell": 10, "design": design,
             "scales": {"reciprocity": {
                 "paired": {"n": 40}, "did": {"post-pre": did},

@@ -281,7 +281,8 @@ def test_complementary_suppression_only_adds_nulls(unprotected, protected):
 # the auditor on hand-made tables
 # ---------------------------------------------------------------------------------------------
 def _schools_table(shown: dict[str, int | None], total: int) -> dict:
-    return {"waves": {"first": "pre", "last": "post"}, "min_cell": 10,
+    return {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
+            "min_cell": 10,
             "counts": {"pre": {"n": total + 20, "by_role": {"parent": total, "teacher": 20}}},
             "schools": {k: {"name": k, "n_parents": {"pre": n}, "scales": {}}
                         for k, n in shown.items()}}
@@ -309,7 +310,7 @@ def test_auditor_finds_a_mean_recovered_from_sums():
     """n and mean of all and of all-but-one give the hidden part's sum; n follows too."""
     block = {"n": 40, "mean_pre": 3.0, "mean_post": 3.5, "mean_diff": 0.5}
     hidden = {k: None for k in block} | {f"{k}_reason": "suppressed: n < 10" for k in block}
-    r = {"waves": {"first": "pre", "last": "post"}, "min_cell": 10,
+    r = {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"}, "min_cell": 10,
          "scales": {"s": {"paired": block,
                           "by_role": {"parent": {"paired": {"n": 31, "mean_pre": 3.1,
                                                             "mean_post": 3.6, "mean_diff": .5}},

@@ -63,7 +63,8 @@ def _levels_table(share_of_small: float | None) -> dict:
     comp = "suppressed: complementary (protects a cell with n < 10)"
     rows = [(0, None, None, comp), (1, 50, 0.625, None), (2, None, share_of_small,
                                                             "suppressed: n < 10")]
-    return {"waves": {"first": "pre", "last": "post"}, "min_cell": 10,
+    return {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
+            "min_cell": 10,
             "counts": {"pre": {"n": 80, "by_role": {"parent": 80}},
                        "post": {"n": 70, "by_role": {"parent": 70}}},
             "frameworks": {"tables": {"level_distribution": [
@@ -95,7 +96,8 @@ def test_protect_withholds_the_share_with_its_count_and_nothing_else():
 def test_auditor_finds_a_total_given_away_by_a_count_and_its_share():
     """A group of 19 below min_cell = 20, its total withheld: 12 / 0.6315789474 = 19."""
     def table(share):
-        return {"waves": {"first": "pre", "last": "post"}, "min_cell": 20,
+        return {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
+                "min_cell": 20,
                 "frameworks": {"tables": {"level_distribution": [
                     {"classification": "gerdes_level", "role": "parent", "wave": "pre",
                      "level": 0, "n": None, "share": None, "n_total": None,
@@ -139,7 +141,8 @@ def ordinal_results(cells: dict[tuple[int, int], int], paired_extra: int = 1) ->
     tr = transition_table(c, "gerdes_level", inst, min_cell=10, **kw)
     oc = _suppress_tests(ordinal_change(c, "gerdes_level", inst, **kw), 10)
     n = sum(cells.values()) + paired_extra
-    return {"waves": {"first": "pre", "last": "post"}, "min_cell": 10,
+    return {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
+            "min_cell": 10,
             "counts": {w: {"n": n, "by_role": {ROLE: n}} for w in ("pre", "post")},
             "scales": {"reciprocity": {"by_role": {ROLE: {"paired": {"n": n}}}}},
             "frameworks": {"tables": {"transitions": _records(tr),

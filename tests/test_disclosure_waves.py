@@ -21,9 +21,11 @@ def _counts(order: list[str]) -> dict:
 
 
 def test_two_waves_keep_the_three_atoms_with_or_without_their_order():
-    for waves in ({"first": "pre", "last": "post"},
-                  {"first": "pre", "last": "post", "order": ["pre", "post"]}):
-        res = {"waves": waves, "min_cell": 10, "counts": _counts(["pre", "post"]),
+    # v2 (a list and the compared pair), and the v1 objects that earlier versions wrote
+    for waves in ({"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"}},
+                  {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"}},
+                  {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"}}):
+        res = {**waves, "min_cell": 10, "counts": _counts(["pre", "post"]),
                "scales": {"x": {"attrition": {"n_completers": 20, "n_dropouts": 20},
                                 "mixed_model": {"n_respondents": 60, "n_obs": 80}}}}
         assert _atom_names(res) == {"F", "L", "B"}
@@ -31,7 +33,7 @@ def test_two_waves_keep_the_three_atoms_with_or_without_their_order():
 
 def test_a_middle_wave_adds_the_sets_that_hold_it():
     order = ["pre", "mid", "post"]
-    res = {"waves": {"first": "pre", "last": "post", "order": order}, "min_cell": 10,
+    res = {"waves": order, "compared": {"first": "pre", "last": "post"}, "min_cell": 10,
            "counts": _counts(order)}
     assert _atom_names(res) == {"F", "L", "B", "mid", "F+mid", "mid+L", "F+mid+L"}
     # names that could be read as another set are named by position
@@ -41,7 +43,8 @@ def test_a_middle_wave_adds_the_sets_that_hold_it():
 
 
 def _three_waves(**scale) -> dict:
-    return {"waves": {"first": "pre", "last": "post", "order": ["pre", "mid", "post"]},
+    return {"waves": ["pre", "mid", "post"],
+            "compared": {"first": "pre", "last": "post"},
             "min_cell": 10,
             "counts": {"pre": {"n": 40, "by_role": {"parent": 40}},
                        "mid": {"n": 45, "by_role": {"parent": 45}},

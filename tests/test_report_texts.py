@@ -130,7 +130,7 @@ def _results(waves: list[str], scales: list[str]) -> dict:
               for s in scales}
     school = {"name": "De Regenboog", "n_parents": {w: 30 for w in waves},
               "scales": {s: _paired(25, 3.2 + i, 3.9 + i) for i, s in enumerate(scales)}}
-    return {"waves": {"first": waves[0], "last": waves[-1], "order": waves}, "min_cell": 10,
+    return {"waves": waves, "compared": {"first": waves[0], "last": waves[-1]}, "min_cell": 10,
             "counts": {w: {"n": 150, "by_role": {"parent": 100, "teacher": 50}} for w in waves},
             "scales": blocks, "schools": {"school-001": school}}
 
@@ -238,7 +238,7 @@ def test_suppressed_level_shares_are_one_hatched_segment_marked_below_min_cell()
     rows = [{"classification": "gerdes_level", "role": "parent", "wave": w, "level": lv,
              "label": f"L{lv}", "share": share, "reason": reason}
             for w in ("pre", "post") for lv, share, reason in cells]
-    results = {"waves": {"first": "pre", "last": "post", "order": ["pre", "post"]},
+    results = {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
                "min_cell": 10, "frameworks": {"tables": {"level_distribution": rows}}}
     fig = plots.level_bars(results, "gerdes_level", inst, "nl")
     ax = fig.axes[0]

@@ -419,7 +419,7 @@ def test_report_of_the_study_agrees_with_its_responses(collection, tmp_path):
     res = run("report", "--study", collection["base"] / "wish", "--out", out)
     assert res.returncode == 0, res.stderr
     results = json.loads((out / "results.json").read_text())
-    assert results["waves"]["order"] == ["pre", "post", "follow-up"]  # the study's order
+    assert results["waves"] == ["pre", "post", "follow-up"]  # the study's order
     responses = study.responses()
     expected = paired(responses, "pre", "follow-up", ["respondent_id"])
     assert results["scales"]["reciprocity"]["paired"]["n"] == expected

@@ -530,8 +530,9 @@ def test_declared_waves_decide_first_and_last(responses_csv, tmp_path):
     res = run_cli("evaluate", str(path), "--instrument", "partnerschap", "--out", str(out),
                   "--waves", "voor,midden,na")
     assert res[0] == 0, res[2]
-    waves = json.loads(out.read_text())["waves"]
-    assert waves == {"first": "voor", "last": "na", "order": ["voor", "midden", "na"]}
+    results = json.loads(out.read_text())
+    assert results["waves"] == ["voor", "midden", "na"]
+    assert results["compared"] == {"first": "voor", "last": "na"}
 
 
 def test_a_wave_missing_from_the_declaration_is_refused(responses_csv, tmp_path):

@@ -87,6 +87,18 @@ def test_two_waves_publish_no_waves_or_contrasts(big):
         assert "waves" not in s and "contrasts" not in s
 
 
+def test_schema_v2_lists_the_waves_in_declared_order(big):
+    """Contract 4 v2: ``waves`` is the declared order (not the alphabetical one, which a JSON
+    object's sorted keys would give: mid, post, pre), ``compared`` the pair the v1 keys use."""
+    from partnerschap_eval._io import canonical_json
+
+    _, res = big
+    written = json.loads(canonical_json(res))
+    assert written["schema"] == "partnerschap-eval/results/v2"
+    assert written["waves"] == ["pre", "mid", "post"] != sorted(WAVES)
+    assert written["compared"] == {"first": "pre", "last": "post"}
+
+
 def test_the_last_contrast_is_the_first_versus_last_paired_block(big):
     _, res = big
     for sid, s in res["scales"].items():

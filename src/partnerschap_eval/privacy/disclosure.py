@@ -92,6 +92,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._contract import result_waves
 from ..errors import DisclosureError, Msg
 from . import check_min_cell, suppressed_reason
 
@@ -414,13 +415,11 @@ class _Model:
         self.identities: list[dict[tuple, float]] = []
         self._families: dict[tuple, dict[tuple, float]] = {}
         self._members: set[tuple] = set()
-        waves = results.get("waves") or {}
-        self.first, self.last = waves.get("first"), waves.get("last")
-        order = waves.get("order")
         # the declared waves (first .. last); a result without its order has its two waves
-        self.order: tuple = (tuple(order) if isinstance(order, list | tuple) and len(order) > 2
-                             and order[0] == self.first and order[-1] == self.last
-                             and len(set(order)) == len(order) else (self.first, self.last))
+        waves = result_waves(results)
+        self.first, self.last = waves.first, waves.last
+        self.order: tuple = (waves.order if len(waves.order) > 2
+                             else (self.first, self.last))
         self._atoms_of_waves = _wave_atoms(self.order)
         self._pat_cache: dict[str, dict[str, float]] = {}
         self._alias = {f"at:{self.first}": "F", f"at:{self.last}": "L"}
@@ -621,16 +620,18 @@ class _Model:
 
 
 def _paired(m: _Model, path: str, block: dict, label: str, roles, school: str | None = None,
-            extra_keys: Iterable[str] = (), wave: str | None = None) -> None:
-    """A paired block: the people present at the first wave and the last one (or ``wave``)."""
+            extra_keys: Iterable[str] = (), wave: str | None = None,
+            arm: str | None = None) -> None:
+    """A paired block: the people present at the first wave and the last one (or ``wave``),
+    of one condition ``arm`` when given."""
     if not isinstance(block, dict):
         return
     pat, later = ("B", "L") if wave is None else (f"with:{wave}", f"at:{wave}")
     keys = [k for k in block if not k.endswith("_reason")] + list(extra_keys)
     b = m.block(block, keys)
-    n = m.count(f"{path}.n", block, "n", m.presence(roles, pat, school), b)
-    f = m.sums(label, "F", roles, pat, school)
-    la = m.sums(label, later, roles, pat, school)
+    n = m.count(f"{path}.n", block, "n", m.presence(roles, pat, school, arm=arm), b)
+    f = m.sums(label, "F", roles, pat, school, arm=arm)
+    la = m.sums(label, later, roles, pat, school, arm=arm)
     diff = {**{k: -v for k, v in f.items()}, **la}
     m.mean(f"{path}.mean_pre", block, "mean_pre", f, b, n)
     m.mean(f"{path}.mean_post", block, "mean_post", la, b, n)
@@ -748,9 +749,12 @@ def _wave_cells(m: _Model, p: str, sid: str, s: dict) -> None:
 
 
 def _design_cells(m: _Model, p: str, sid: str, s: dict) -> None:
-    """A design's counts per arm: baseline equivalence (analytic sample: present at both
-    waves) and attrition per condition (baseline: first wave; analytic; dropouts; the rate
-    gives the dropouts away)."""
+    """A design's counts per arm: the paired block of each condition (present at both waves),
+    baseline equivalence (analytic sample: present at both waves) and attrition per condition
+    (baseline: first wave; analytic; dropouts; the rate gives the dropouts away)."""
+    for arm, cb in (s.get("conditions") or {}).items():
+        if arm in m.arms and isinstance(cb, dict):
+            _paired(m, f"{p}.conditions.{arm}.paired", cb.get("paired"), sid, None, arm=arm)
     be = s.get("baseline_equivalence")
     if isinstance(be, dict) and m.arms:
         keys = [k for k in be if not k.endswith("_reason")
@@ -1288,7 +1292,8 @@ def audit(results: dict, min_cell: int | None = None) -> AuditReport:
     --------
     A total with all but one of its parts published gives the last part away:
 
-    >>> leaky = {"waves": {"first": "pre", "last": "post"}, "min_cell": 10,
+    >>> leaky = {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
+    ...          "min_cell": 10,
     ...          "counts": {"pre": {"n": 60, "by_role": {"parent": 51, "teacher": None}}}}
     >>> [leak.paths for leak in audit(leaky).leaks]
     [('counts.pre.by_role.teacher',)]
@@ -1391,7 +1396,8 @@ def protect(results: dict, min_cell: int | None = None, *, max_rounds: int = 200
     ``null``s, each with ``"suppressed: n < {min_cell} (complementary)"``. See the module
     docstring for the model and the rule that picks the numbers to suppress.
 
-    >>> leaky = {"waves": {"first": "pre", "last": "post"}, "min_cell": 10,
+    >>> leaky = {"waves": ["pre", "post"], "compared": {"first": "pre", "last": "post"},
+    ...          "min_cell": 10,
     ...          "counts": {"pre": {"n": 80, "by_role": {"parent": 51, "teacher": 20,
     ...                                                  "youthworker": None}}}}
     >>> protect(leaky)["counts"]["pre"]["by_role"]["teacher"] is None

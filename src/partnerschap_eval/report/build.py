@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .._contract import result_waves
 from .._io import canonical_json, sha256_file, write_bytes, write_json, write_text
 from .._outputs import check_input_set, output_set
 from .._validate import check_conditions
@@ -453,13 +454,14 @@ def _compute(settings: ReportSettings, out: Path) -> tuple:
     scores = score_scales(validate_responses(responses, inst), inst)
     if settings.schools:
         scores = scores[scores["school_id"].isin(settings.schools)]
-    waves = results["waves"]
-    results["schools"] = json_ready(school_results(scores, inst, waves["first"], waves["last"],
+    compared = result_waves(results)
+    first, last = compared.first, compared.last
+    results["schools"] = json_ready(school_results(scores, inst, first, last,
                                                settings.min_cell, settings.schools or ()))
     if settings.frameworks:
-        results["frameworks"] = _framework_results(settings, waves["first"], waves["last"])
-    results["psychometrics"] = _psychometric_results(responses, inst, waves["first"],
-                                                     waves["last"], settings.min_cell)
+        results["frameworks"] = _framework_results(settings, first, last)
+    results["psychometrics"] = _psychometric_results(responses, inst, first, last,
+                                                     settings.min_cell)
     # Contract 5: one disclosure step over every number the report publishes, then the audit;
     # a leak raises DisclosureError here, before any file of the report is written.
     results = protect(results, settings.min_cell)

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from .. import i18n
+from .._contract import result_waves
 from ..instruments import Instrument, load_instrument, pick_text
 
 __all__ = ["did_html", "did_part", "did_table", "baseline_table", "arm_attrition_table", "fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
@@ -171,13 +172,15 @@ def _roles(block: dict, inst: Instrument) -> list[tuple[str, dict]]:
 
 
 def _waves(results: dict) -> list[str]:
-    return list(results.get("waves", {}).get("order") or results.get("counts", {}).keys())
+    """The declared waves of a result (Contract 4: ``waves``), else those it counts."""
+    return list(result_waves(results).order or results.get("counts", {}).keys())
 
 
 def _first_last(results: dict) -> tuple[str, str]:
-    waves = results.get("waves", {})
+    """The waves the v1 keys compare (Contract 4 v2: ``compared``)."""
+    waves = result_waves(results)
     order = _waves(results)
-    return (waves.get("first") or order[0]), (waves.get("last") or order[-1])
+    return (waves.first or order[0]), (waves.last or order[-1])
 
 
 def _scale_name(inst: Instrument, scale_id: str, lang: str) -> str:

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .._validate import check_conditions, check_school_mapping
+from .._contract import SCHEMA, waves_record
+from .._validate import CONDITIONS, check_conditions, check_school_mapping
 from ..errors import InputError, Msg
 from ..evaluation import (
     CHANGE_EDGES,
@@ -42,7 +43,6 @@ from ..privacy.disclosure import protect
 from ..psychometrics import cronbach_alpha, omega_total
 from ..scoring import reverse_key, score_scales, validate_responses, wave_order
 
-SCHEMA = "partnerschap-eval/results/v1"
 SIG_DIGITS = 10
 PAIRED_KEYS = ["n", "mean_pre", "mean_post", "sd_pre", "sd_post", "mean_diff", "sd_diff", "t",
                "df", "p", "p_adj", "ci95", "d_z", "d_z_ci95", "d_av", "d_av_ci95", "g_av",
@@ -472,6 +472,22 @@ def _arm_attrition_block(scores: pd.DataFrame, scale: str, first: str, last: str
     return out
 
 
+def _arm_paired_block(pairs: pd.DataFrame, arms: list[str], conditions: Mapping[str, str],
+                      min_cell: int) -> dict:
+    """Contract 4 v2 ``conditions.<c>.paired``: first vs last wave within each arm (all roles at
+    the arm's schools), the paired block of :func:`_paired_block`. An arm with fewer than
+    ``min_cell`` pairs is withheld here; the disclosure step withholds what would give it away
+    (the all-arms block, the other arms, the arms' attrition rows). ``p_adj`` is set across the
+    scales within each arm by the caller."""
+    arm = pairs["school_id"].astype(str).map({str(k): str(v) for k, v in conditions.items()})
+    out: dict[str, Any] = {}
+    for c in arms:
+        sub = pairs[(arm == c).to_numpy()]
+        block, _ = _paired_block(sub["pre"].to_numpy(), sub["post"].to_numpy(), min_cell)
+        out[c] = {"paired": block}
+    return out
+
+
 def _mixed_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int) -> dict:
     data = scores[scores["wave"].isin([first, last])].dropna(subset=[scale])
     if data["respondent_id"].nunique() < min_cell:
@@ -556,9 +572,11 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     conditions
         School id -> condition (a study's ``schools[].condition``). When given, every scale
         gets Contract 4 v2's ``did`` block (intervention against control, comparison or
-        waitlist schools, per later wave), ``baseline_equivalence`` (WWC) and
-        ``attrition_by_condition``, and the result a top-level ``design`` (the conditions, the
-        treatment and the reference arm); without it the result is unchanged.
+        waitlist schools, per later wave), ``baseline_equivalence`` (WWC),
+        ``attrition_by_condition`` and ``conditions`` (per arm the first-vs-last ``paired``
+        block of the respondents at its schools, BH ``p_adj`` across the scales within the
+        arm), and the result a top-level ``design`` (the conditions, the treatment and the
+        reference arm); without it the result is unchanged.
     start_waves
         School id -> the wave at which it started the intervention (with ``conditions``):
         recorded in ``design.start_waves`` (declared waves only), so that a report states a
@@ -608,6 +626,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     roles = [r for r in inst.roles if r in set(data["role"])]
     primary = suppressed_reason(min_cell)
     secondary = f"{primary} (complementary)"
+    # the arms of the design, in the order of the known conditions
+    arms = ([c for c in CONDITIONS if c in set(conditions.values())] if conditions else [])
 
     scales: dict[str, Any] = {}
     for scale in inst.scales:
@@ -696,9 +716,13 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
                 scores, scale.id, first, last, conditions, min_cell)
             scales[scale.id]["attrition_by_condition"] = _arm_attrition_block(
                 scores, scale.id, first, last, conditions, min_cell)
+            scales[scale.id]["conditions"] = _arm_paired_block(pairs, arms, conditions,
+                                                               min_cell)
     _set_p_adj([scales[s.id]["paired"] for s in inst.scales])
     for role in roles:
         _set_p_adj([scales[s.id]["by_role"][role]["paired"] for s in inst.scales])
+    for c in arms:
+        _set_p_adj([scales[s.id]["conditions"][c]["paired"] for s in inst.scales])
     if len(order) > 2:
         # Benjamini-Hochberg across the scales within each contrast (and role)
         for w in order[1:]:
@@ -716,7 +740,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             "inputs": [dict(i) for i in inputs],
             "parameters": dict(parameters or {}),
         },
-        "waves": {"first": first, "last": last, "order": order},
+        # Contract 4 v2: the declared order, and the pair that the v1 keys compare
+        **waves_record(order),
         "min_cell": min_cell,
         "counts": _counts(scores, order, min_cell),
         "scales": scales,
