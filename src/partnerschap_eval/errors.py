@@ -61,6 +61,29 @@ class Joined(Msg):
         return self.sep.join(p.render(lang) if isinstance(p, Msg) else str(p) for p in self.parts)
 
 
+class Replaced(Msg):
+    """Another text with one string replaced, in every language it is worded in.
+
+    For an error re-raised with a different name for a thing it quotes (a submitted file named
+    by the path the user gave, not by its copy in the study), without losing its language.
+
+    >>> text = Msg("errors.report.not_folder", path="/study/raw/ab12.csv")
+    >>> Replaced(text, "/study/raw/ab12.csv", "ouders.csv").render("nl")
+    'ouders.csv is geen map; geef de map van een rapport.'
+    """
+
+    __slots__ = ("inner", "old", "new")
+
+    def __init__(self, inner: Msg | str, old: str, new: str):
+        super().__init__("")
+        self.inner, self.old, self.new = inner, old, new
+
+    def render(self, lang: str = "nl") -> str:
+        """The inner text in ``lang``, with ``old`` replaced by ``new``."""
+        text = self.inner.render(lang) if isinstance(self.inner, Msg) else str(self.inner)
+        return text.replace(self.old, self.new)
+
+
 class Count(Msg):
     """A count worded with the thousands separator of the language asked for.
 

@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow as pa
 
 from .._io import atomic_path, sha256_file
-from ..errors import InputError, Msg, PartnerschapError
+from ..errors import InputError, Msg, PartnerschapError, Replaced
 from ..ingest import ExportSpec, ingest_exports, load_mapping
 from ..instruments import Instrument, load_instrument, normalise_label
-from ..privacy import DEFAULT_MIN_CELL, load_key
+from ..privacy import DEFAULT_MIN_CELL, load_key, shown_path
 from .config import KNOWN_WAVES, StudyConfig, load_config, write_config
 from .feedback import CellOutcome, SubmissionFeedback, feedback_from_log
 from .store import CellRecord, SQLiteStore, Store, UploadRecord
@@ -288,8 +288,15 @@ class Study:
                                     school_resolver=resolver,
                                     wave_resolver=cfg.wave_resolver(), only_school=own)
         except InputError as exc:  # named by the file the user gave, not by its raw copy
-            if type(exc) is InputError and str(raw) in str(exc):
-                raise InputError(str(exc).replace(str(raw), str(path))) from None
+            # The copy's name is its sha256, which messages show withheld (a long number):
+            # the user's own file name goes in its place, in the catalogue text (any language).
+            original: Msg | str = exc.msg or str(exc)
+            text = original
+            for quoted in sorted({str(raw), shown_path(raw)}):
+                if quoted in str(exc):
+                    text = Replaced(text, quoted, shown_path(path))
+            if type(exc) is InputError and text is not original:
+                raise InputError(text) from None
             raise
         log = result.log["files"][0]
         log["file"], log["path"] = path.name, str(raw.relative_to(self.path))
