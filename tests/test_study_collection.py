@@ -6,6 +6,7 @@ exactly the truth's pairs (school + role + number at two waves)."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shlex
 import subprocess
@@ -189,4 +190,9 @@ def test_readme_lector_tour_reports_and_reproduces_the_study(tmp_path, monkeypat
                              capture_output=True, text=True, env=env, timeout=600)
         assert res.returncode == 0, res.stderr + res.stdout
     results = (tmp_path / "reports" / "wish" / "results.json").read_text()
-    assert '"order": [' in results and (tmp_path / "wish" / "current" / "responses.csv").exists()
+    # Contract 4 v2: the study's waves in their declared order, first and last compared
+    doc = json.loads(results)
+    assert doc["schema"].endswith("/v2") and len(doc["waves"]) >= 2
+    assert [doc["waves"][0], doc["waves"][-1]] == [doc["compared"]["first"],
+                                                   doc["compared"]["last"]]
+    assert (tmp_path / "wish" / "current" / "responses.csv").exists()
