@@ -451,7 +451,7 @@ def _compute(settings: ReportSettings, out: Path) -> tuple:
         if unknown:
             raise ReportError(Msg("errors.report.unknown_schools",
                                   schools=[shown(u, "school") for u in unknown]))
-    scores = score_scales(validate_responses(responses, inst), inst)
+    scores = score_scales(responses, inst)
     if settings.schools:
         scores = scores[scores["school_id"].isin(settings.schools)]
     compared = result_waves(results)
