@@ -87,7 +87,8 @@ def test_cleared_answers_are_counted_per_cell_and_add_up_to_the_file(tmp_path):
     res = subprocess.run([sys.executable, "-m", "partnerschap_eval.cli", "status",
                           str(tmp_path / "wish")], capture_output=True, text=True, env=env,
                          timeout=300)
-    assert res.returncode == 0 and "cells_cleared" in res.stdout
+    # the table in the study's language (Dutch), in words; --json keeps the keys
+    assert res.returncode == 0 and "Antwoorden leeggemaakt" in res.stdout
 
 
 def test_a_store_of_the_previous_schema_is_upgraded_and_its_counts_are_unknown(tmp_path):

@@ -49,4 +49,6 @@ def test_a_personal_name_as_file_name_is_still_withheld(study, tmp_path):
     path.write_bytes(b"")
     with pytest.raises(InputError) as info:
         study.submit([path], school="S01", wave="pre", role="parent", key=KEY)
-    assert "Vries" not in info.value.render("nl") and "withheld" in info.value.render("nl")
+    nl, en = info.value.render("nl"), info.value.render("en")
+    assert "Vries" not in nl and "<achtergehouden: lijkt op een naam van een persoon>" in nl
+    assert "Vries" not in en and "<withheld: looks like a person's name>" in en

@@ -10,14 +10,19 @@ printed in the same language.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 from rich.console import Console
+from typer._click import exceptions as click_exceptions  # typer's own click (typer >= 0.29)
+from typer._click.formatting import HelpFormatter
 
 from . import i18n
 from .errors import PartnerschapError
@@ -30,8 +35,166 @@ def m(key: str, **params: object) -> str:
     return i18n.t(key, LANG, **params)
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help=m("cli.app_help"))
+# -- typer's own words --------------------------------------------------------------------------
+# "Usage:", the panel titles ("Options", "Commands"), "Show this message and exit.", "Try '...
+# --help' for help." and the parse errors ("No such option", "Missing argument", "Invalid value
+# for") are worded by typer (0.29 carries its own click, ``typer._click``, whose texts are fixed
+# English: no gettext to hook). While this command line runs (:class:`_Group`) they come from the
+# catalogue (``cli.click.*``) in :data:`LANG`, the variable's language (they are worded before a
+# command's ``--lang`` is read), through typer's own extension points: the constants of
+# ``typer.rich_utils`` (set for the run and put back after it), a context class whose formatter
+# words the usage line and whose help option reads in the catalogue's words, and the group's
+# ``make_context``/``invoke``, where a parse error is worded again from what it records (the
+# option, the parameter, pydantic's error type). Library files are not touched.
+
+#: typer's texts that are constants of ``typer.rich_utils`` -> their catalogue keys.
+_TYPER_TEXTS = {"ARGUMENTS_PANEL_TITLE": "arguments", "OPTIONS_PANEL_TITLE": "options",
+                "COMMANDS_PANEL_TITLE": "commands", "ERRORS_PANEL_TITLE": "error_panel",
+                "ABORTED_TEXT": "aborted", "RICH_HELP": "try_help",
+                "DEFAULT_STRING": "default", "ENVVAR_STRING": "env_var",
+                "REQUIRED_LONG_STRING": "required", "DEPRECATED_STRING": "deprecated"}
+
+
+def _c(key: str, **params: object) -> str:
+    """A text of typer's (``cli.click.*``) in :data:`LANG`."""
+    return i18n.t(f"cli.click.{key}", LANG, **params)
+
+
+class _Formatter(HelpFormatter):
+    """typer's help formatter with the usage line's prefix from the catalogue."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, f"{_c('usage')} " if prefix is None else prefix)
+
+
+class _Context(typer.Context):
+    """typer's context with :class:`_Formatter` and the help option's text from the catalogue."""
+
+    formatter_class = _Formatter
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        option = self.command.get_help_option(self)
+        if option is not None:
+            option.help = _c("help_option")
+
+
+def _problem(exc: Exception) -> str:
+    """What pydantic (typer's coercion) found wrong with a value, worded from the catalogue."""
+    from pydantic import ValidationError
+
+    from .errors import field_problem
+
+    cause = exc.__cause__
+    errors = cause.errors() if isinstance(cause, ValidationError) else []
+    return field_problem(errors[0] if errors else {}).render(LANG)
+
+
+def _hint(exc: click_exceptions.BadParameter) -> str | None:
+    """The parameter an error is about, as typer names it (``'--min-cell'``, ``'responses'``)."""
+    hint = exc.param_hint if exc.param_hint is not None else (
+        exc.param.get_error_hint() if exc.param is not None else None)
+    if hint is not None and not isinstance(hint, str):
+        hint = " / ".join(repr(x) for x in hint)
+    return hint
+
+
+_EXTRA = re.compile(r"Got unexpected extra argument\(s\) \((?P<args>.*)\)", re.DOTALL)
+_NO_COMMAND = re.compile(r"No such command (?P<name>.*?)\.(?: Did you mean (?P<close>.*)\?)?",
+                         re.DOTALL)
+_OPTION_VALUE = re.compile(r"Option .* requires (?:an argument|(?P<n>\d+) arguments)\.",
+                           re.DOTALL)
+
+
+def _worded(exc: click_exceptions.UsageError) -> str | None:
+    """A parse error of typer's in :data:`LANG`, or None for one this module does not know
+    (shown as typer words it)."""
+    E = click_exceptions
+    if isinstance(exc, E.NoSuchOption):
+        text = _c("no_such_option", option=exc.option_name)
+        if exc.possibilities:
+            text += " " + _c("possible_options", options=", ".join(sorted(exc.possibilities)))
+        return text
+    if isinstance(exc, E.MissingParameter):
+        kind = exc.param_type or (exc.param.param_type_name if exc.param is not None else "")
+        hint = _hint(exc)
+        text = _c(f"missing_{kind}" if kind in ("argument", "option") else "missing_parameter",
+                  name=hint or "")
+        choices = exc.param.get_missing_message(ctx=exc.ctx) if exc.param is not None else ""
+        if choices:  # "Choose from:\n\ta,\n\tb"
+            listed = ", ".join(c.strip() for c in choices.split(":", 1)[1].split(","))
+            text += " " + _c("choose_from", choices=listed)
+        return text
+    if isinstance(exc, E.BadParameter):
+        hint = _hint(exc)
+        problem = _problem(exc)
+        return (_c("invalid_value_for", name=hint, problem=problem) if hint
+                else _c("invalid_value", problem=problem))
+    if isinstance(exc, E.BadOptionUsage):
+        if _OPTION_VALUE.fullmatch(exc.message):
+            return _c("requires_value", name=repr(exc.option_name))
+        return _c("takes_no_value", name=repr(exc.option_name))
+    if (found := _EXTRA.fullmatch(exc.message)) is not None:
+        return _c("extra_args", args=found["args"])
+    if (found := _NO_COMMAND.fullmatch(exc.message)) is not None:
+        text = _c("no_such_command", name=found["name"])
+        return text + " " + _c("did_you_mean", names=found["close"]) if found["close"] else text
+    if exc.message == "Missing command.":
+        return _c("missing_command")
+    return None
+
+
+@contextlib.contextmanager
+def _reworded():
+    """Raise a parse error of typer's again, worded in :data:`LANG` (typer shows it)."""
+    try:
+        yield
+    except click_exceptions.NoArgsIsHelpError:
+        raise
+    except click_exceptions.UsageError as exc:
+        text = _worded(exc)
+        if text is None:
+            raise
+        raise click_exceptions.UsageError(text, ctx=exc.ctx) from None
+
+
+class _Group(typer.core.TyperGroup):
+    """The main command group: typer's own texts in the user's language while it runs."""
+
+    def main(self, *args, **kwargs):  # noqa: D102 (click's)
+        global LANG
+        from typer import rich_utils
+
+        LANG = i18n.env_lang()
+        saved = {name: getattr(rich_utils, name) for name in _TYPER_TEXTS}
+        todo = [self]
+        while todo:  # every command's usage line and help option, in the catalogue's words
+            command = todo.pop()
+            command.context_class = _Context
+            if command.options_metavar:
+                command.options_metavar = _c("options_metavar")
+            if isinstance(command, typer.core.TyperGroup):
+                command.subcommand_metavar = _c("command_metavar")
+                todo += command.commands.values()
+        try:
+            for name, key in _TYPER_TEXTS.items():
+                setattr(rich_utils, name, _c(key))
+            return super().main(*args, **kwargs)
+        finally:
+            for name, english in saved.items():
+                setattr(rich_utils, name, english)
+
+    def make_context(self, *args, **kwargs):  # noqa: D102 (click's)
+        with _reworded():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):  # noqa: D102 (click's)
+        with _reworded():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_enable=False, help=m("cli.app_help"))
 out = Console()
 err = Console(stderr=True)
 

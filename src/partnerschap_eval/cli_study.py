@@ -157,7 +157,8 @@ def status(
     try:
         with Study.open(study_dir) as study:
             table = study.status(expected=expected)
-            shared = study.shared_ids() if study.config.ids == "study" else []
+            cfg = study.config
+            shared = study.shared_ids() if cfg.ids == "study" else []
     except (PartnerschapError, sqlite3.Error) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
@@ -171,12 +172,14 @@ def status(
         out.print(st("status_empty", lang), markup=False)
         return
     from rich.table import Table
+    from rich.text import Text
 
-    cols = ["school_id", "wave", "role", "submissions", "rows_in", "accepted", "rejected",
-            "cells_cleared", "last_submitted"]
-    view = Table(*cols)
-    for row in table[cols].astype(object).fillna("–").itertuples(index=False):
-        view.add_row(*(str(v) for v in row))
+    from .study.messages import status_rows
+
+    head, rows = status_rows(table, cfg, lang)  # words for a person; --json keeps the keys
+    view = Table(*head)
+    for row in rows:
+        view.add_row(*(Text(cell) for cell in row))  # a label is text, never markup
     out.print(view)
 
 

@@ -58,7 +58,8 @@ class Joined(Msg):
 
     def render(self, lang: str = "nl") -> str:
         """The parts in ``lang``, joined."""
-        return self.sep.join(p.render(lang) if isinstance(p, Msg) else str(p) for p in self.parts)
+        return i18n.withheld(self.sep.join(p.render(lang) if isinstance(p, Msg) else str(p)
+                                           for p in self.parts), lang)
 
 
 class Replaced(Msg):
@@ -81,7 +82,10 @@ class Replaced(Msg):
     def render(self, lang: str = "nl") -> str:
         """The inner text in ``lang``, with ``old`` replaced by ``new``."""
         text = self.inner.render(lang) if isinstance(self.inner, Msg) else str(self.inner)
-        return text.replace(self.old, self.new)
+        # ``old`` as it was given, or as the inner text worded its placeholders in ``lang``
+        for old in dict.fromkeys((self.old, i18n.withheld(self.old, lang))):
+            text = text.replace(old, self.new)
+        return i18n.withheld(text, lang)
 
 
 class Count(Msg):
@@ -100,6 +104,108 @@ class Count(Msg):
     def render(self, lang: str = "nl") -> str:
         """The count in ``lang``."""
         return i18n.integer(self.value, lang)
+
+
+# pydantic's error types -> the catalogue (``errors.field.*``): what is wrong with one field of a
+# file a person wrote (study.yaml, a project file, an instrument), in their language. The limit a
+# message names comes from the error's ``ctx`` under the name given here.
+_FIELD_TYPES: dict[str, tuple[str, str | None]] = {
+    "missing": ("missing", None),
+    "extra_forbidden": ("extra", None),
+    "literal_error": ("one_of", "expected"),
+    "enum": ("one_of", "expected"),
+    "string_type": ("text", None),
+    "int_type": ("integer", None),
+    "int_parsing": ("integer", None),
+    "int_from_float": ("integer", None),
+    "float_type": ("number", None),
+    "float_parsing": ("number", None),
+    "finite_number": ("number", None),
+    "bool_type": ("yes_no", None),
+    "bool_parsing": ("yes_no", None),
+    "greater_than_equal": ("at_least", "ge"),
+    "greater_than": ("more_than", "gt"),
+    "less_than_equal": ("at_most", "le"),
+    "less_than": ("less_than", "lt"),
+    "too_short": ("too_few", "min_length"),
+    "too_long": ("too_many", "max_length"),
+    "string_too_short": ("too_short", "min_length"),
+    "string_too_long": ("too_long", "max_length"),
+    "string_pattern_mismatch": ("pattern", None),
+    "list_type": ("list", None),
+    "tuple_type": ("list", None),
+    "set_type": ("list", None),
+    "dict_type": ("mapping", None),
+    "model_type": ("mapping", None),
+    "model_attributes_type": ("mapping", None),
+    "date_type": ("date", None),
+    "date_parsing": ("date", None),
+    "date_from_datetime_parsing": ("date", None),
+    "date_from_datetime_inexact": ("date", None),
+}
+
+
+def field_path(loc: Any) -> str:
+    """Where in a file a problem is: ``scales[0].items`` for pydantic's ``("scales", 0, "items")``.
+
+    >>> field_path(("scales", 0, "items")), field_path(())
+    ('scales[0].items', '')
+    """
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def field_problem(error: dict) -> Msg:
+    """One of pydantic's validation errors (an item of ``ValidationError.errors()``) worded from
+    the catalogue, never in pydantic's English: a type this package does not know reads as the
+    generic ``errors.field.invalid``; a ``value_error`` raised with one of our errors keeps it.
+
+    >>> field_problem({"type": "greater_than_equal", "loc": ("min_cell",), "ctx": {"ge": 1}}
+    ...               ).render("nl")
+    'moet minstens 1 zijn'
+    >>> str(field_problem({"type": "no_such_type", "loc": ("x",), "msg": "Some English"}))
+    'invalid value (check this field)'
+    """
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    cause = ctx.get("error")
+    if isinstance(cause, PartnerschapError) and cause.msg is not None:
+        return cause.msg
+    key, limit = _FIELD_TYPES.get(kind, ("invalid", None))
+    if limit is None:
+        return Msg(f"errors.field.{key}")
+    value = ctx.get(limit, "")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Count(value)
+    elif limit == "expected":  # pydantic's "'nl' or 'en'": the choices, listed
+        value = str(value).replace(" or ", ", ")
+    return Msg(f"errors.field.{key}", limit=value)
+
+
+def field_problems(exc: Any) -> list[tuple[str, Msg]]:
+    """Every problem of a pydantic ``ValidationError``: ``(field path, message)``."""
+    return [(field_path(err.get("loc", ())), field_problem(err)) for err in exc.errors()]
+
+
+class WithheldReason(Msg):
+    """Why the privacy firewall withheld a value (its English reason), worded in the language
+    asked for.
+
+    >>> WithheldReason("looks like a person's name").render("nl")
+    'lijkt op een naam van een persoon'
+    """
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str | None):
+        super().__init__("")
+        self.reason = reason or ""
+
+    def render(self, lang: str = "nl") -> str:
+        """The reason in ``lang``."""
+        return i18n.withheld_reason(self.reason, lang)
 
 
 class PartnerschapError(Exception):

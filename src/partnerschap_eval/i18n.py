@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import math
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ __all__ = [
     "percent",
     "placeholders",
     "t",
+    "withheld",
+    "withheld_reason",
 ]
 
 LANGS: tuple[str, ...] = ("nl", "en")
@@ -140,7 +143,62 @@ def t(key: str, lang: str = "nl", /, **params: Any) -> str:
     text = _catalogue(domain, lang).get(key)
     if text is None:
         raise MissingMessageError(f"no message {key!r} in the {lang} catalogue ({domain}.po)")
-    return text.format(**params) if params else text
+    # a value the privacy firewall withheld reads in the message's language (params only: the
+    # catalogue's own texts hold no placeholder)
+    return withheld(text.format(**params), lang) if params else text
+
+
+# -- the firewall's placeholders ------------------------------------------------------------------
+# The privacy firewall (privacy.screen) writes ``<withheld: looks like a phone number>`` for a text
+# it keeps out, and ``unknown value (withheld)`` for a school, wave or role cell. In files
+# (ingest_log.json, rejected.csv's cells, the study store, results.json) they stay in English:
+# stable, language-neutral contents that reproduce byte for byte. In a text worded for a person
+# (every t() with parameters, errors.Msg) they are worded in that text's language. The reasons are
+# keys ``core.withheld_reason.*`` / ``core.withheld_what.*`` whose English text is the firewall's
+# own wording, exactly; a reason the catalogue does not know reads as a generic one, never English.
+_PLACEHOLDER = re.compile(r"<withheld: ([^<>]{1,100})>")
+_CHARACTERS = re.compile(r"(\d+) characters")
+_LOOKS_LIKE = re.compile(r"looks like (.+)")
+
+
+@functools.cache
+def _english(prefix: str) -> dict[str, str]:
+    """English text -> key for the catalogue keys that start with ``prefix``."""
+    return {text: key for key, text in _catalogue("core", "en").items() if key.startswith(prefix)}
+
+
+def withheld_reason(reason: str, lang: str = "nl") -> str:
+    """Why the firewall withheld a text (``privacy.Screened.reason``, English) in ``lang``.
+
+    >>> withheld_reason("looks like an e-mail address", "nl"), withheld_reason("?", "en")
+    ('lijkt op een e-mailadres', 'possibly personal data')
+    """
+    if (found := _CHARACTERS.fullmatch(reason)) is not None:
+        return t("core.withheld_reason.characters", lang, n=integer(int(found[1]), lang))
+    if (found := _LOOKS_LIKE.fullmatch(reason)) is not None and \
+            found[1] in _english("core.withheld_what."):
+        return t("core.withheld_reason.looks_like", lang,
+                 what=t(_english("core.withheld_what.")[found[1]], lang))
+    key = _english("core.withheld_reason.").get(reason)
+    return t(key if key else "core.withheld_reason.other", lang)
+
+
+def withheld(text: str, lang: str = "nl") -> str:
+    """``text`` with the firewall's placeholders worded in ``lang`` (for a person, not a file).
+
+    >>> withheld("raw/<withheld: looks like a person's name>.csv", "nl")
+    'raw/<achtergehouden: lijkt op een naam van een persoon>.csv'
+    >>> withheld("school unknown value (withheld)", "nl")
+    'school onbekende waarde (achtergehouden)'
+    >>> withheld("<withheld: 90 characters>", "en")
+    '<withheld: 90 characters>'
+    """
+    lang = check_lang(lang)
+    if lang == "en" or "withheld" not in text:
+        return text
+    text = _PLACEHOLDER.sub(lambda found: t("core.withheld_placeholder", lang,
+                                            reason=withheld_reason(found[1], lang)), text)
+    return text.replace(_catalogue("core", "en")["core.withheld"], t("core.withheld", lang))
 
 
 def _missing(x: object) -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._safe_read import YamlFileError, load_yaml, os_problem_msg
-from .errors import InputError, InstrumentError, Msg
+from .errors import InputError, InstrumentError, Msg, field_path, field_problem
 
 __all__ = [
     "Instrument",
@@ -326,13 +325,6 @@ class Instrument(_Model):
 # ---------------------------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------------------------
-def _loc(loc: Iterable[object]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _consistency_problems(inst: Instrument) -> list[tuple[str, Msg]]:
     problems: list[tuple[str, Msg]] = []
     rs = inst.response_scale
@@ -589,12 +581,13 @@ def parse_instrument(data: object, source: str = "<instrument>") -> Instrument:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            msg = err["msg"]
             if err["type"] == "missing":
                 msg = Msg("errors.instrument.missing_key")
             elif err["type"] == "extra_forbidden":
                 msg = Msg("errors.instrument.unknown_key")
-            problems.append((_loc(err["loc"]), msg))
+            else:  # in the reader's language, never pydantic's English
+                msg = field_problem(err)
+            problems.append((field_path(err["loc"]), msg))
         raise InstrumentError(source, problems) from None
     problems = _consistency_problems(inst)
     if problems:

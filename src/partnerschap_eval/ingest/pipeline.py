@@ -41,7 +41,7 @@ import pyarrow as pa
 from .. import __version__
 from .._io import write_json
 from .._outputs import output_set, seal_set
-from ..errors import InputError, Msg
+from ..errors import InputError, Msg, WithheldReason
 from ..instruments import Instrument, normalise_label
 from ..instruments import resolve as resolve_instrument
 from ..privacy import (
@@ -659,7 +659,7 @@ def _declared(specs: list[ExportSpec], schools: Iterable[str] | None,
                 example = Msg(f"errors.pipeline.example.{option}")
                 raise InputError(
                     Msg("errors.pipeline.option_withheld", option=option,
-                        path=shown_path(spec.path), reason=verdict.reason, example=example))
+                        path=shown_path(spec.path), reason=WithheldReason(verdict.reason), example=example))
     return {"school": declared([*(schools or ()), *(s.school for s in specs if s.school)]),
             "wave": declared([_normalise_wave(w) for w in
                               [*WAVE_ALIASES, *(waves or ()), *(s.wave for s in specs if s.wave)]])}

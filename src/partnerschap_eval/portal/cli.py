@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from .. import i18n
-from ..errors import Msg, PartnerschapError
+from ..errors import Msg, PartnerschapError, WithheldReason
 
 _HELP_LANG = i18n.env_lang()  # help texts: in PARTNERSCHAP_EVAL_LANG, Dutch by default
 
@@ -90,7 +90,7 @@ def link(
                 shown = screen(" ".join(school.split()), "school")
                 if not shown.allowed:
                     _fail(PartnerschapError(Msg("errors.portal.school_personal",
-                                                reason=shown.reason)), lang)
+                                                reason=WithheldReason(shown.reason))), lang)
                 school_id = shown.text
         made = db.create_link(school=school_id, days=days)
         study.close()

@@ -30,7 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .._safe_read import load_yaml
-from ..errors import InputError, Msg
+from ..errors import InputError, Joined, Msg, field_problems
 from ..privacy import DEFAULT_MIN_CELL, check_min_cell
 from .build import ReportSettings
 
@@ -66,7 +66,8 @@ def load_project(path: str | Path) -> ReportSettings:
     try:
         cfg = ProjectConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = Joined([Joined([where, msg], ": ") if where else msg
+                           for where, msg in field_problems(exc)])
         raise InputError(Msg("errors.project.invalid", path=path, problems=problems)) from None
     check_min_cell(cfg.min_cell, f"min_cell in the project file {path}")
     base = path.parent

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .._io import write_text
-from ..errors import InputError, Joined, Msg, ParameterError, PartnerschapError
+from ..errors import InputError, Joined, Msg, ParameterError, field_problems
 from ..instruments import normalise_label
 from ..privacy import safe_log_value
 
@@ -203,15 +203,9 @@ class _Resolver:
 
 
 def _problems(exc: ValidationError) -> Joined:
-    """Every problem pydantic found, joined; one of ours is worded from the catalogue."""
-    out: list = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        cause = (err.get("ctx") or {}).get("error")
-        msg = cause.msg if isinstance(cause, PartnerschapError) and cause.msg is not None \
-            else err["msg"]
-        out.append(Joined([where, msg], ": ") if where else msg)
-    return Joined(out)
+    """Every problem pydantic found, joined, each worded from the catalogue with its field."""
+    return Joined([Joined([where, msg], ": ") if where else msg
+                   for where, msg in field_problems(exc)])
 
 
 def load_config(study_dir: str | os.PathLike[str]) -> StudyConfig:

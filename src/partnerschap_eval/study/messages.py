@@ -27,12 +27,61 @@ from .config import UnknownNameError
 from .core import KeyMismatchError
 from .feedback import SubmissionFeedback
 
-__all__ = ["reason_text", "render_error", "render_feedback", "st"]
+__all__ = ["STATUS_COLUMNS", "reason_text", "render_error", "render_feedback", "role_label", "st",
+           "status_rows"]
 
 
 def st(key: str, lang: str = "nl", **params: Any) -> str:
     """The study text ``study.<key>`` in ``lang``, with ``params`` filled in."""
     return i18n.t(f"study.{key}", lang, **params)
+
+
+#: The columns of ``status``'s table (Contract 6 keys; ``--json`` keeps them as they are).
+STATUS_COLUMNS = ("school_id", "wave", "role", "submissions", "rows_in", "accepted", "rejected",
+                  "cells_cleared", "last_submitted")
+
+
+def role_label(role: str, lang: str = "nl") -> str:
+    """A role's name for a person (``study.role.<id>``), or its id for a role the catalogue
+    does not name (an instrument of one's own).
+
+    >>> role_label("parent"), role_label("parent", "en"), role_label("mentor")
+    ('Ouders', 'Parents', 'mentor')
+    """
+    try:
+        return st(f"role.{role}", lang)
+    except i18n.MissingMessageError:
+        return str(role)
+
+
+def status_rows(table: Any, cfg: Any, lang: str = "nl") -> tuple[list[str], list[list[str]]]:
+    """The head and rows of ``status``'s table as a person reads it, in ``lang``.
+
+    Column heads from the catalogue (``study.status.col.*``), waves by their label in
+    ``study.yaml`` (``label: {nl: Voormeting}``; the id when it has none), roles by their name
+    (:func:`role_label`), counts with the thousands separator of ``lang`` and ``–`` for a count
+    that is unknown. ``table`` is :meth:`Study.status <partnerschap_eval.study.Study.status>`'s
+    frame, ``cfg`` the study's :class:`~.config.StudyConfig`.
+    """
+    waves = {w.id: w.label.get(lang) or w.id for w in cfg.waves}
+    head = [st(f"status.col.{c}", lang) for c in STATUS_COLUMNS]
+    rows = []
+    for rec in table[list(STATUS_COLUMNS)].astype(object).itertuples(index=False):
+        row = []
+        for col, value in zip(STATUS_COLUMNS, rec, strict=True):
+            missing = value is None or value != value or str(value) == "<NA>"
+            if missing:
+                row.append("–")
+            elif col == "wave":
+                row.append(waves.get(value, str(value)))
+            elif col == "role":
+                row.append(role_label(value, lang))
+            elif col in ("school_id", "last_submitted"):
+                row.append(str(value))
+            else:
+                row.append(i18n.integer(int(value), lang))
+        rows.append(row)
+    return head, rows
 
 
 def render_feedback(fb: SubmissionFeedback, lang: str = "nl") -> str:
