@@ -202,7 +202,8 @@ def arrow_floats(values) -> np.ndarray:  # (pyarrow int64/float64 (Chunked)Array
     which the ``score`` command does not need otherwise.
 
     >>> import pyarrow.csv as pacsv, io
-    >>> arrow_floats(pacsv.read_csv(io.BytesIO(b"x\\n3\\n\\n4\\n")).column("x")).tolist()
+    >>> table = pacsv.read_csv(io.BytesIO(b"x,y\\n3,a\\n,b\\n4,c\\n"))
+    >>> arrow_floats(table.column("x")).tolist()
     [3.0, nan, 4.0]
     """
     import pyarrow as pa
