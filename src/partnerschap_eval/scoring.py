@@ -407,15 +407,16 @@ def _score_block(block: np.ndarray, scale: Scale, instrument: Instrument) -> np.
     return score
 
 
-def scale_scores(answers: Mapping[str, np.ndarray], n_rows: int, instrument: Instrument
-                 ) -> dict[str, np.ndarray]:
+def scale_scores(answers: Mapping[str, np.ndarray | pa.ChunkedArray], n_rows: int,
+                 instrument: Instrument) -> dict[str, np.ndarray]:
     """Scale scores from item columns held as arrays: :func:`score_scales` without a frame.
 
     Parameters
     ----------
     answers
-        Item id -> answers as floats (NaN = missing), as :func:`arrow_responses` returns them;
-        an item of the instrument that is absent counts as unanswered.
+        Item id -> answers as floats (NaN = missing) or as a numeric Arrow column (empty =
+        missing), as :func:`arrow_responses` returns them; an item of the instrument that is
+        absent counts as unanswered.
     n_rows
         The number of rows.
     instrument
@@ -440,17 +441,25 @@ def scale_scores(answers: Mapping[str, np.ndarray], n_rows: int, instrument: Ins
     >>> round(float(scale_scores(answers, 1, inst)["reciprocity"][0]), 4)
     4.3333
     """
+    from ._io import arrow_floats
+
     scores = {}
     for scale in instrument.scales:
         block = np.empty((n_rows, len(scale.items)))
         for j, item in enumerate(scale.items):
-            block[:, j] = answers[item] if item in answers else np.nan
+            if item not in answers:
+                block[:, j] = np.nan
+            elif isinstance(answers[item], np.ndarray):
+                block[:, j] = answers[item]
+            else:
+                arrow_floats(answers[item], out=block[:, j])
         scores[scale.id] = _score_block(block, scale, instrument)
     return scores
 
 
 def arrow_responses(table: pa.Table, instrument: Instrument
-                    ) -> tuple[dict[str, pa.ChunkedArray], dict[str, np.ndarray]] | None:
+                    ) -> tuple[dict[str, pa.ChunkedArray],
+                               dict[str, np.ndarray | pa.ChunkedArray]] | None:
     """A plain Contract 2 table read by Arrow, checked without pandas; None for anything else.
 
     The checks of :func:`validate_responses` for the common case of a file as ``ingest``
@@ -473,8 +482,9 @@ def arrow_responses(table: pa.Table, instrument: Instrument
     Returns
     -------
     tuple or None
-        ``(keys, answers)``: key column -> Arrow text column, item id -> answers as floats
-        (NaN = missing), for the items present; or None.
+        ``(keys, answers)``: key column -> Arrow text column, item id -> answers for the
+        items present: the Arrow column of whole numbers as it is (no copy: made floats by
+        :func:`scale_scores`), or floats (NaN = missing); or None.
 
     Examples
     --------
@@ -484,8 +494,8 @@ def arrow_responses(table: pa.Table, instrument: Instrument
     >>> read = lambda b: pacsv.read_csv(io.BytesIO(b), convert_options=pacsv.ConvertOptions(
     ...     column_types={k: "string" for k in KEY_COLUMNS}))
     >>> keys, answers = arrow_responses(read(text), load_instrument("partnerschap"))
-    >>> answers["rec1"].tolist()
-    [4.0, nan]
+    >>> answers["rec1"].to_pylist()
+    [4, None]
     >>> arrow_responses(read(text.replace(b",4", b",9")), load_instrument("partnerschap")) is None
     True
     """
@@ -506,7 +516,13 @@ def arrow_responses(table: pa.Table, instrument: Instrument
     answers = {}
     for item in items:
         column = table.column(item)
-        if not (pa.types.is_int64(column.type) or pa.types.is_float64(column.type)):
+        if pa.types.is_int64(column.type):  # whole numbers: _bad_answers is the range alone,
+            low, high = pc.min(column).as_py(), pc.max(column).as_py()  # read without a copy
+            if low is not None and (low < lo or high > hi):
+                return None
+            answers[item] = column  # made floats where the scores are computed
+            continue
+        if not pa.types.is_float64(column.type):
             return None  # text, yes/no: validate_responses says which cells
         values = arrow_floats(column)
         if _bad_answers(values, lo, hi).any():
