@@ -409,6 +409,8 @@ def _text_parts(values):  # (pd.Series | pyarrow.StringArray | ChunkedArray) -> 
 
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    if isinstance(values, pa.DictionaryArray):  # encoded already: the same cells
+        return arrow_ints(values.indices), render_texts(values.dictionary)
     arr = values if isinstance(values, pa.StringArray) else _text_array(values)
     if _safe_fixed_width(arr):  # distinct or not, each cell is written as it is
         return np.arange(len(arr), dtype=np.int64), arr
@@ -586,7 +588,8 @@ def write_columns_csv(path: str | os.PathLike[str], columns: list[str], values: 
     columns
         Column names (neutralised and quoted here).
     values
-        Per column an Arrow string array (text, neutralised and quoted as needed) or a NumPy
+        Per column an Arrow string array, plain or dictionary-encoded (text, neutralised and
+        quoted as needed), or a NumPy
         float array (written as pandas writes floats: ``3.0``, ``4.333333333333333``; NaN
         empty).
     order

@@ -256,7 +256,7 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
     import os
     import stat
 
-    from ._io import arrow_table_csv, release_table_csv, write_columns_csv
+    from ._io import arrow_ints, arrow_table_csv, release_table_csv, write_columns_csv
     from ._outputs import check_input_set
 
     if responses.suffix.lower() != ".csv":
@@ -271,8 +271,6 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
     if table is None:
         return None
     check_input_set(responses)  # as read_responses does after reading
-    import pyarrow.compute as pc
-
     from .privacy import withheld_key_values
     from .scoring import KEY_COLUMNS, arrow_responses, scale_scores, wave_order
 
@@ -280,7 +278,7 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
     if checked is None:
         return None
     keys, answers = checked
-    distinct = {c: pc.unique(keys[c]).to_pylist() for c in ("role", "wave", "school_id")}
+    distinct = {c: keys[c].dictionary.to_pylist() for c in ("role", "wave", "school_id")}
     if withheld_key_values(distinct, inst.roles):
         return None
     release_table_csv(responses, _RESPONSE_TEXT)
@@ -289,11 +287,8 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
     order = None
     if waves:  # declared: every wave must be in it, and the rows follow it (a stable sort)
         ranked = {w: i for i, w in enumerate(wave_order(distinct["wave"], _wave_list(waves)))}
-        encoded = pc.dictionary_encode(keys["wave"]).combine_chunks()
-        rank = np.array([ranked[w] for w in encoded.dictionary.to_pylist()], dtype=np.int64)
-        codes = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32)[
-            encoded.indices.offset:encoded.indices.offset + n]
-        order = np.argsort(rank[codes], kind="stable")
+        rank = np.array([ranked[w] for w in distinct["wave"]], dtype=np.int64)
+        order = np.argsort(rank[arrow_ints(keys["wave"].indices)], kind="stable")
     write_columns_csv(out_path, [*KEY_COLUMNS, *scores],
                       [*(keys[k] for k in KEY_COLUMNS), *scores.values()], order)
     return n

@@ -458,7 +458,7 @@ def scale_scores(answers: Mapping[str, np.ndarray | pa.ChunkedArray], n_rows: in
 
 
 def arrow_responses(table: pa.Table, instrument: Instrument
-                    ) -> tuple[dict[str, pa.ChunkedArray],
+                    ) -> tuple[dict[str, pa.Array | pa.ChunkedArray],
                                dict[str, np.ndarray | pa.ChunkedArray]] | None:
     """A plain Contract 2 table read by Arrow, checked without pandas; None for anything else.
 
@@ -482,7 +482,9 @@ def arrow_responses(table: pa.Table, instrument: Instrument
     Returns
     -------
     tuple or None
-        ``(keys, answers)``: key column -> Arrow text column, item id -> answers for the
+        ``(keys, answers)``: key column -> Arrow text column (``wave``, ``role`` and
+        ``school_id`` dictionary-encoded: their distinct values in order of first appearance
+        and a code per row), item id -> answers for the
         items present: the Arrow column of whole numbers as it is (no copy: made floats by
         :func:`scale_scores`), or floats (NaN = missing); or None.
 
@@ -531,7 +533,9 @@ def arrow_responses(table: pa.Table, instrument: Instrument
     # every (id, wave) pair once, as _shared_pairs finds them: pseudonyms folded with the wave
     # into one number (distinct numbers are distinct pairs; numbers that only look repeated go
     # to validate_responses), other ids through their codes
-    waves = pc.dictionary_encode(keys["wave"].combine_chunks())
+    for k in ("wave", "role", "school_id"):  # few distinct values: codes, for the caller too
+        keys[k] = pc.dictionary_encode(keys[k].combine_chunks())
+    waves = keys["wave"]
     wave_codes = arrow_ints(waves.indices)
     words = _id_words(keys["respondent_id"])
     if words is not None:
