@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 
@@ -255,6 +254,8 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
     """
     import os
     import stat
+
+    import numpy as np
 
     from ._io import arrow_ints, arrow_table_csv, release_table_csv, write_columns_csv
     from ._outputs import check_input_set
