@@ -375,24 +375,87 @@ def score(
         check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
                      what="scores file")
         _prefetch(responses)
-        from ._io import write_csv
         from .instruments import load_instrument
-        from .privacy import screen_responses
-        from .report.build import read_responses
-        from .scoring import score_scales, validate_responses, wave_order
 
         inst = load_instrument(instrument)
-        data = validate_responses(read_responses(responses), inst)
-        screen_responses(data, inst.roles)  # scores.csv is an output: no key cell as typed
-        scores = score_scales(data, inst)
-        if waves:  # declared: every wave must be in it, and the rows follow it
-            order = wave_order(scores["wave"], _wave_list(waves))
-            rank = {w: i for i, w in enumerate(order)}
-            scores = scores.iloc[scores["wave"].map(rank).argsort(kind="stable")]
-        write_csv(scores, out_path)
+        rows = _score_plain_csv(responses, inst, out_path, waves) if _SCORE_FAST else None
+        if rows is None:  # any other file, and every problem: the general path decides
+            from ._io import write_csv
+            from .privacy import screen_responses
+            from .report.build import read_responses
+            from .scoring import score_scales, validate_responses, wave_order
+
+            data = validate_responses(read_responses(responses), inst)
+            screen_responses(data, inst.roles)  # scores.csv is an output: no key cell as typed
+            scores = score_scales(data, inst)
+            if waves:  # declared: every wave must be in it, and the rows follow it
+                order = wave_order(scores["wave"], _wave_list(waves))
+                rank = {w: i for i, w in enumerate(order)}
+                scores = scores.iloc[scores["wave"].map(rank).argsort(kind="stable")]
+            write_csv(scores, out_path)
+            rows = len(scores)
     except PartnerschapError as exc:
         _fail(exc)
-    out.print(m("cli.score.done", rows=len(scores), scales=len(inst.scales), path=out_path))
+    out.print(m("cli.score.done", rows=rows, scales=len(inst.scales), path=out_path))
+
+
+#: Whether ``score`` tries :func:`_score_plain_csv` first (the differential tests turn it off).
+_SCORE_FAST = True
+
+
+def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -> int | None:
+    """``score`` of a plain Contract 2 CSV file without pandas; None leaves it to the general
+    path (reading a frame, ``validate_responses``, ``screen_responses``, ``score_scales``).
+
+    The same steps on the Arrow table the general path would turn into its frame: the input-set
+    check, :func:`~partnerschap_eval.scoring.arrow_responses` (the checks of
+    ``validate_responses``; None for anything unusual or any problem), the firewall's verdict on
+    the key cells (:func:`~partnerschap_eval.privacy.withheld_key_values`; a withheld cell goes
+    to the general path, which words the error), :func:`~partnerschap_eval.scoring.scale_scores`
+    and :func:`~partnerschap_eval._io.write_columns_csv`: byte for byte the general path's
+    ``scores.csv`` (tests/test_score_fast.py compares the two on valid and invalid files).
+    """
+    import os
+    import stat
+
+    import numpy as np
+
+    from ._io import arrow_ints, arrow_table_csv, release_table_csv, write_columns_csv
+    from ._outputs import check_input_set
+
+    if responses.suffix.lower() != ".csv":
+        return None
+    try:  # what read_responses_file checks before it reads: its errors are the general path's
+        with open(responses, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode) or fh.read(4) == b"PAR1":
+                return None
+    except OSError:
+        return None
+    table = arrow_table_csv(responses, _RESPONSE_TEXT)  # kept for the general path
+    if table is None:
+        return None
+    check_input_set(responses)  # as read_responses does after reading
+    from .privacy import withheld_key_values
+    from .scoring import KEY_COLUMNS, arrow_responses, scale_scores, wave_order
+
+    checked = arrow_responses(table, inst)
+    if checked is None:
+        return None
+    keys, answers = checked
+    distinct = {c: keys[c].dictionary.to_pylist() for c in ("role", "wave", "school_id")}
+    if withheld_key_values(distinct, inst.roles):
+        return None
+    release_table_csv(responses, _RESPONSE_TEXT)
+    n = table.num_rows
+    scores = scale_scores(answers, n, inst)
+    order = None
+    if waves:  # declared: every wave must be in it, and the rows follow it (a stable sort)
+        ranked = {w: i for i, w in enumerate(wave_order(distinct["wave"], _wave_list(waves)))}
+        rank = np.array([ranked[w] for w in distinct["wave"]], dtype=np.int64)
+        order = np.argsort(rank[arrow_ints(keys["wave"].indices)], kind="stable")
+    write_columns_csv(out_path, [*KEY_COLUMNS, *scores],
+                      [*(keys[k] for k in KEY_COLUMNS), *scores.values()], order)
+    return n
 
 
 @app.command(help=m("cli.evaluate.help"))

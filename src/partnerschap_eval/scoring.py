@@ -15,18 +15,22 @@ undetermined levels (missing) when the scores a rule needs are missing, and
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .errors import InputError, Joined, Msg
-from .instruments import Classification, Instrument, pick_text
+from .instruments import Classification, Instrument, Scale, pick_text
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made: `score` on a plain CSV never needs it
+    import pandas as pd
+    import pyarrow as pa
 
 KEY_COLUMNS = ["respondent_id", "wave", "role", "school_id"]
 
 __all__ = ["KEY_COLUMNS", "KNOWN_WAVE_PAIRS", "validate_responses", "is_validated",
-           "reverse_key", "score_scales", "wave_order", "classify", "score_and_classify",
+           "arrow_responses", "scale_scores", "reverse_key", "score_scales", "wave_order", "classify", "score_and_classify",
            "describe_classifications", "rule_text"]
 
 
@@ -80,7 +84,7 @@ def wave_order(waves: pd.Series | Sequence[str], declared: Sequence[str] | None 
     ...
     partnerschap_eval.errors.InputError: The waves in the data ('t10', 't2', 't1') have no declared order...
     """
-    found = list(dict.fromkeys(str(w) for w in (waves.dropna() if isinstance(waves, pd.Series)
+    found = list(dict.fromkeys(str(w) for w in (waves.dropna() if hasattr(waves, "dropna")
                                                   else waves)))
     # a wave cell may hold anything a person typed: messages quote at most a short fragment of
     # each, and at most a dozen of them
@@ -156,6 +160,7 @@ def is_validated(responses: pd.DataFrame, instrument: Instrument) -> bool:
     >>> from partnerschap_eval.instruments import load_instrument
     >>> inst = load_instrument("partnerschap")
     >>> row = {"respondent_id": "r", "wave": "pre", "role": "parent", "school_id": "s", "rec1": 4}
+    >>> import pandas as pd
     >>> raw = pd.DataFrame([row])
     >>> is_validated(raw, inst), is_validated(validate_responses(raw, inst), inst)
     (False, True)
@@ -171,6 +176,8 @@ def is_validated(responses: pd.DataFrame, instrument: Instrument) -> bool:
 
 def _text_key(values: pd.Series) -> pd.Series:
     """A key column as text (``astype(str)``); Arrow-backed text is kept as it is."""
+    import pandas as pd
+
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and dtype.na_value is np.nan:
         return values
@@ -179,6 +186,8 @@ def _text_key(values: pd.Series) -> pd.Series:
 
 def _numeric_item(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """An item column as floats, and where a cell holds text that is not a number."""
+    import pandas as pd
+
     if values.dtype == np.float64:
         return values.to_numpy(), np.zeros(len(values), dtype=bool)
     if values.dtype.kind in "iu":
@@ -192,14 +201,17 @@ def _numeric_item(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return numbers.astype(float).to_numpy(), bad_text
 
 
-def _id_words(ids: pd.Series) -> np.ndarray | None:
+def _id_words(ids: pd.Series | pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     """Ids of one byte length (pseudonyms) as rows of 64-bit words, or None for other ids."""
     import pyarrow as pa
 
-    try:
-        arr = pa.array(ids, from_pandas=True)
-    except (pa.ArrowException, TypeError):
-        return None
+    if isinstance(ids, pa.Array | pa.ChunkedArray):
+        arr = ids
+    else:
+        try:
+            arr = pa.array(ids, from_pandas=True)
+        except (pa.ArrowException, TypeError):
+            return None
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     n = len(arr)
@@ -218,6 +230,15 @@ def _id_words(ids: pd.Series) -> np.ndarray | None:
     return words.view(np.uint64)
 
 
+def _fold(words: np.ndarray, wave_codes: np.ndarray) -> np.ndarray:
+    """One 64-bit number per row from an id's words and its wave's code: equal pairs fold to
+    equal numbers (different pairs rarely do)."""
+    folded = wave_codes.astype(np.uint64)
+    for k in range(words.shape[1]):  # multiply-xor folding; overflow wraps as intended
+        folded = (folded * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, k]
+    return folded
+
+
 def _shared_pairs(ids: pd.Series, waves: pd.Series) -> np.ndarray:
     """Rows whose (respondent_id, wave) pair occurs more than once (``duplicated(keep=False)``).
 
@@ -225,21 +246,27 @@ def _shared_pairs(ids: pd.Series, waves: pd.Series) -> np.ndarray:
     length) are folded into one 64-bit number per row with the wave; equal numbers are only
     candidates, checked on their texts. Other ids are compared through integer codes.
     """
+    import pandas as pd
+
     wave_codes, wave_names = pd.factorize(waves)
     words = _id_words(ids)
     if words is None:
         codes, names = pd.factorize(ids)
         pair = codes.astype(np.int64) * len(wave_names) + wave_codes
         return np.bincount(pair, minlength=len(names) * len(wave_names))[pair] > 1
-    folded = wave_codes.astype(np.uint64)
-    for k in range(words.shape[1]):  # multiply-xor folding; overflow wraps as intended
-        folded = (folded * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, k]
+    folded = _fold(words, wave_codes)
     candidates = np.array(pd.Series(folded).duplicated(keep=False), dtype=bool)
     if candidates.any():  # exact check on the few candidate rows
         rows = np.flatnonzero(candidates)
         pairs = pd.DataFrame({"id": ids.to_numpy()[rows], "wave": wave_codes[rows]})
         candidates[rows] = pairs.duplicated(keep=False).to_numpy()
     return candidates
+
+
+def _bad_answers(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Answers (floats) outside ``lo..hi`` or not whole; missing answers (NaN) are fine."""
+    # NaN fails every comparison: masked by isnan
+    return ~((values >= lo) & (values <= hi) & (np.floor(values) == values)) & ~np.isnan(values)
 
 
 def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
@@ -278,10 +305,7 @@ def validate_responses(responses: pd.DataFrame, instrument: Instrument) -> pd.Da
             out[item] = np.nan
             continue
         values, bad_text = _numeric_item(out[item])
-        # outside lo..hi or not whole (NaN fails every comparison: masked by isnan)
-        bad_range = ~((values >= lo) & (values <= hi) & (np.floor(values) == values)) \
-            & ~np.isnan(values)
-        bad = bad_text | bad_range
+        bad = bad_text | _bad_answers(values, lo, hi)
         if bad.any():
             rows = list(out.index[bad][:5])
             problems.append(Msg("errors.scoring.bad_values", item=item, n=int(bad.sum()),
@@ -305,6 +329,7 @@ def reverse_key(responses: pd.DataFrame, instrument: Instrument,
 
     >>> from partnerschap_eval.instruments import load_instrument
     >>> inst = load_instrument("partnerschap")
+    >>> import pandas as pd
     >>> reverse_key(pd.DataFrame({"rec5": [1.0, 4.0, None]}), inst)["rec5"].tolist()
     [5.0, 2.0, nan]
     """
@@ -345,34 +370,184 @@ def score_scales(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFram
     >>> inst = load_instrument("partnerschap")
     >>> row = {"respondent_id": "r", "wave": "pre", "role": "parent", "school_id": "s",
     ...        "rec1": 4, "rec2": 5, "rec3": None, "rec4": None, "rec5": 2}
+    >>> import pandas as pd
     >>> score_scales(pd.DataFrame([row]), inst)["reciprocity"].round(4).tolist()
     [4.3333]
     """
     out = responses[[c for c in KEY_COLUMNS if c in responses.columns]]  # copy-on-write
-    lo, hi = instrument.response_scale.min, instrument.response_scale.max
     for scale in instrument.scales:
-        reverse = set(instrument.scale_reverse_items(scale.id))
-        cols = [c for c in scale.items]
-        # reverse keys as :func:`reverse_key`, on the scale's block only (not a copy of the table)
-        block = responses.reindex(columns=cols).to_numpy(dtype=float, copy=True)
-        for j, col in enumerate(cols):
-            if col in reverse:
-                block[:, j] = (lo + hi) - block[:, j]
-        missing = np.isnan(block)
-        answered = block.shape[1] - np.count_nonzero(missing, axis=1)
-        block[missing] = 0.0  # the block is ours: np.nansum without its copy of the block
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.sum(block, axis=1) / answered
-        score = np.where(answered >= scale.required_items, mean, np.nan)
-        k = len(cols)
-        low, high = float(lo), float(hi)
-        if scale.score == "sum":
-            score, low, high = score * k, low * k, high * k
-        if scale.rescale is not None:
-            a, b = scale.rescale
-            score = a + (score - low) * (b - a) / (high - low)
-        out[scale.id] = score
+        block = responses.reindex(columns=list(scale.items)).to_numpy(dtype=float, copy=True)
+        out[scale.id] = _score_block(block, scale, instrument)
     return out
+
+
+def _score_block(block: np.ndarray, scale: Scale, instrument: Instrument) -> np.ndarray:
+    """One scale's scores from its answers (rows x the scale's items, floats, NaN = missing;
+    the block is changed in place): the one implementation of Contract 1's scoring."""
+    lo, hi = instrument.response_scale.min, instrument.response_scale.max
+    reverse = set(instrument.scale_reverse_items(scale.id))
+    cols = list(scale.items)
+    # reverse keys as :func:`reverse_key`, on the scale's block only (not a copy of the table)
+    for j, col in enumerate(cols):
+        if col in reverse:
+            block[:, j] = (lo + hi) - block[:, j]
+    missing = np.isnan(block)
+    answered = block.shape[1] - np.count_nonzero(missing, axis=1)
+    block[missing] = 0.0  # the block is ours: np.nansum without its copy of the block
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.sum(block, axis=1) / answered
+    score = np.where(answered >= scale.required_items, mean, np.nan)
+    k = len(cols)
+    low, high = float(lo), float(hi)
+    if scale.score == "sum":
+        score, low, high = score * k, low * k, high * k
+    if scale.rescale is not None:
+        a, b = scale.rescale
+        score = a + (score - low) * (b - a) / (high - low)
+    return score
+
+
+def scale_scores(answers: Mapping[str, np.ndarray | pa.ChunkedArray], n_rows: int,
+                 instrument: Instrument) -> dict[str, np.ndarray]:
+    """Scale scores from item columns held as arrays: :func:`score_scales` without a frame.
+
+    Parameters
+    ----------
+    answers
+        Item id -> answers as floats (NaN = missing) or as a numeric Arrow column (empty =
+        missing), as :func:`arrow_responses` returns them; an item of the instrument that is
+        absent counts as unanswered.
+    n_rows
+        The number of rows.
+    instrument
+        The instrument whose scales are scored.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Scale id -> scores, in the instrument's order; the same numbers as
+        :func:`score_scales` (the same code computes both).
+
+    Notes
+    -----
+    As :func:`score_scales`: :math:`\\bar x = \\frac1m\\sum x_i` over the :math:`m` answered
+    items after reverse keying, missing when :math:`m <` ``min_items`` (Contract 1).
+
+    Examples
+    --------
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> inst = load_instrument("partnerschap")
+    >>> answers = {"rec1": np.array([4.0]), "rec2": np.array([5.0]), "rec5": np.array([2.0])}
+    >>> round(float(scale_scores(answers, 1, inst)["reciprocity"][0]), 4)
+    4.3333
+    """
+    from ._io import arrow_floats
+
+    scores = {}
+    for scale in instrument.scales:
+        block = np.empty((n_rows, len(scale.items)))
+        for j, item in enumerate(scale.items):
+            if item not in answers:
+                block[:, j] = np.nan
+            elif isinstance(answers[item], np.ndarray):
+                block[:, j] = answers[item]
+            else:
+                arrow_floats(answers[item], out=block[:, j])
+        scores[scale.id] = _score_block(block, scale, instrument)
+    return scores
+
+
+def arrow_responses(table: pa.Table, instrument: Instrument
+                    ) -> tuple[dict[str, pa.Array | pa.ChunkedArray],
+                               dict[str, np.ndarray | pa.ChunkedArray]] | None:
+    """A plain Contract 2 table read by Arrow, checked without pandas; None for anything else.
+
+    The checks of :func:`validate_responses` for the common case of a file as ``ingest``
+    writes it: every key column present as text without empty cells, every item column present
+    as whole numbers (with or without empty cells) within the response scale, and no
+    (``respondent_id``, ``wave``) pair twice. Anything else — a missing column, an empty key
+    cell, a text or yes/no cell in an item column, an answer out of range, a repeated pair (or
+    the rare pair of rows that only looks repeated), no rows — gives None: the caller then
+    reads the file as a frame and :func:`validate_responses` gives the verdict and the
+    error. The answers are checked by the same rule as there.
+
+    Parameters
+    ----------
+    table
+        The file as :func:`partnerschap_eval._io.read_table_csv` parses it (key columns as
+        text, pandas' missing-value markers as empty).
+    instrument
+        The instrument the answers belong to.
+
+    Returns
+    -------
+    tuple or None
+        ``(keys, answers)``: key column -> Arrow text column (``wave``, ``role`` and
+        ``school_id`` dictionary-encoded: their distinct values in order of first appearance
+        and a code per row), item id -> answers for the
+        items present: the Arrow column of whole numbers as it is (no copy: made floats by
+        :func:`scale_scores`), or floats (NaN = missing); or None.
+
+    Examples
+    --------
+    >>> import pyarrow.csv as pacsv, io
+    >>> from partnerschap_eval.instruments import load_instrument
+    >>> text = b"respondent_id,wave,role,school_id,rec1\\nr1,pre,parent,s,4\\nr1,post,parent,s,\\n"
+    >>> read = lambda b: pacsv.read_csv(io.BytesIO(b), convert_options=pacsv.ConvertOptions(
+    ...     column_types={k: "string" for k in KEY_COLUMNS}))
+    >>> keys, answers = arrow_responses(read(text), load_instrument("partnerschap"))
+    >>> answers["rec1"].to_pylist()
+    [4, None]
+    >>> arrow_responses(read(text.replace(b",4", b",9")), load_instrument("partnerschap")) is None
+    True
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ._io import arrow_floats, arrow_ints
+
+    names = set(table.column_names)
+    n = table.num_rows
+    items = [i for i in instrument.item_ids if i in names]
+    if not n or not items or not names.issuperset(KEY_COLUMNS):
+        return None
+    keys = {k: table.column(k) for k in KEY_COLUMNS}
+    if any(not pa.types.is_string(c.type) or c.null_count for c in keys.values()):
+        return None
+    lo, hi = instrument.response_scale.min, instrument.response_scale.max
+    answers = {}
+    for item in items:
+        column = table.column(item)
+        if pa.types.is_int64(column.type):  # whole numbers: _bad_answers is the range alone,
+            low, high = pc.min(column).as_py(), pc.max(column).as_py()  # read without a copy
+            if low is not None and (low < lo or high > hi):
+                return None
+            answers[item] = column  # made floats where the scores are computed
+            continue
+        if not pa.types.is_float64(column.type):
+            return None  # text, yes/no: validate_responses says which cells
+        values = arrow_floats(column)
+        if _bad_answers(values, lo, hi).any():
+            return None
+        answers[item] = values
+    # every (id, wave) pair once, as _shared_pairs finds them: pseudonyms folded with the wave
+    # into one number (distinct numbers are distinct pairs; numbers that only look repeated go
+    # to validate_responses), other ids through their codes
+    for k in ("wave", "role", "school_id"):  # few distinct values: codes, for the caller too
+        keys[k] = pc.dictionary_encode(keys[k].combine_chunks())
+    waves = keys["wave"]
+    wave_codes = arrow_ints(waves.indices)
+    words = _id_words(keys["respondent_id"])
+    if words is not None:
+        pairs = _fold(words, wave_codes)
+    else:
+        ids = arrow_ints(pc.dictionary_encode(keys["respondent_id"].combine_chunks()).indices)
+        pairs = ids * len(waves.dictionary) + wave_codes
+    pairs = pa.Array.from_buffers(pa.from_numpy_dtype(pairs.dtype), n,
+                                  [None, pa.py_buffer(np.ascontiguousarray(pairs))])
+    if pc.count_distinct(pairs).as_py() != n:
+        return None
+    return keys, answers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,6 +595,8 @@ class _Values:
                 self.scales[name] = scores[name].to_numpy(dtype=float)
 
     def __call__(self, name: str) -> np.ndarray:
+        import pandas as pd
+
         if name in self.scales:
             return self.scales[name]
         return pd.to_numeric(self.data[name], errors="coerce").to_numpy(dtype=float)
@@ -525,10 +702,13 @@ def classify(data: pd.DataFrame, instrument: Instrument, *, lang: str = "nl") ->
     >>> answers = {**{f"gd_inf{i}": 4 for i in range(1, 5)},   # exchange 4.0: level 1 met
     ...            **{f"gd_dep{i}": 3 for i in range(1, 5)},   # deepening 3.0: level 2 fails
     ...            **{f"gd_int{i}": 5 for i in range(1, 5)}}   # intensive 5.0: no matter
+    >>> import pandas as pd
     >>> out = classify(pd.DataFrame([keys | answers]), inst, lang="en")
     >>> int(out["gerdes_level"].iloc[0]), out["gerdes_level_label"].iloc[0]
     (1, 'Exchanging information')
     """
+    import pandas as pd
+
     needed = {ref for cl in instrument.classifications for lv in cl.levels if lv.rule is not None
               for ref in _rule_names(lv.rule)}
     values = _Values(data, instrument, needed)
@@ -554,6 +734,7 @@ def score_and_classify(responses: pd.DataFrame, instrument: Instrument, *,
     >>> from partnerschap_eval.instruments import load_instrument
     >>> row = {"respondent_id": "r", "wave": "pre", "role": "teacher", "school_id": "s",
     ...        "pl_expected": 4, "pl_experienced": 2}
+    >>> import pandas as pd
     >>> out = score_and_classify(pd.DataFrame([row]), load_instrument("participatieladder"),
     ...                          lang="en")
     >>> out[["ladder_expected_label", "ladder_agreement_label"]].iloc[0].tolist()
@@ -614,6 +795,8 @@ def describe_classifications(instrument: Instrument, *, lang: str = "nl") -> pd.
     >>> t[["level", "label"]].values.tolist()[:2]
     [[0, 'Not yet exchanging information'], [1, 'Exchanging information']]
     """
+    import pandas as pd
+
     rows = []
     for cl in instrument.classifications:
         notes = pick_text(cl.notes, lang) if isinstance(cl.notes, dict) else cl.notes

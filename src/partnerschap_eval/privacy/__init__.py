@@ -488,6 +488,36 @@ def shown_path(path: str | os.PathLike[str]) -> str:
     return str(Path(*parts)) if parts else str(p)
 
 
+#: The key columns the firewall screens, and the kind of text each holds.
+_KEY_KINDS = (("role", "role"), ("wave", "wave"), ("school_id", "school"))
+
+
+def withheld_key_values(values: dict[str, Iterable[str]], roles: Iterable[str], *,
+                        waves: Iterable[str] | None = None, schools: Iterable[str] | None = None,
+                        order_check: bool = False) -> dict[str, list[str]]:
+    """The distinct key cells the firewall withholds, per column: :func:`screen_responses`'s
+    verdict on the values alone (it counts the rows and words the error).
+
+    ``values`` maps ``role``, ``wave`` and ``school_id`` (those present) to their distinct
+    cells; the result holds the columns with a withheld value, in that order.
+
+    >>> withheld_key_values({"role": ["parent", "directeur"], "wave": ["pre"]}, ["parent"])
+    {'role': ['directeur']}
+    """
+    known = {"role": declared(roles), "wave": declared(waves or ()),
+             "school": declared(schools or ())}
+    refused = {}
+    for column, kind in _KEY_KINDS:
+        if column not in values:
+            continue
+        verdicts = {v: screen(v, kind, known[kind]) for v in values[column]}
+        bad = [v for v, s in verdicts.items() if not s.allowed
+               and not (order_check and kind == "wave" and s.reason == "not a declared wave")]
+        if bad:
+            refused[column] = bad
+    return refused
+
+
 def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
                      waves: Iterable[str] | None = None, schools: Iterable[str] | None = None,
                      where: str = "The responses table", order_check: bool = False) -> None:
@@ -508,22 +538,13 @@ def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
     and lists undeclared waves): a wave that is withheld only for being undeclared (no personal
     data, short) is left to that check, so its message can name the waves found.
     """
-    from ..errors import InputError
-
-    checks = (("role", "role", declared(roles)), ("wave", "wave", declared(waves or ())),
-              ("school_id", "school", declared(schools or ())))
-    problems = []
-    for column, kind, known in checks:
-        if column not in responses:
-            continue
-        cells = responses[column].dropna().astype(str)
-        verdicts = {v: screen(v, kind, known) for v in cells.unique()}
-        bad = [v for v, s in verdicts.items() if not s.allowed
-               and not (order_check and kind == "wave" and s.reason == "not a declared wave")]
-        if bad:
-            rows = int(cells.isin(bad).sum())
-            problems.append(Msg("errors.privacy.firewall_problem", rows=rows, column=column,
-                                why=Msg(f"errors.privacy.not_declared.{kind}"), n=len(bad)))
+    cells = {column: responses[column].dropna().astype(str) for column, _ in _KEY_KINDS
+             if column in responses}
+    refused = withheld_key_values({c: v.unique() for c, v in cells.items()}, roles,
+                                  waves=waves, schools=schools, order_check=order_check)
+    problems = [Msg("errors.privacy.firewall_problem", rows=int(cells[column].isin(bad).sum()),
+                    column=column, why=Msg(f"errors.privacy.not_declared.{dict(_KEY_KINDS)[column]}"),
+                    n=len(bad)) for column, bad in refused.items()]
     if problems:
         raise InputError(Msg("errors.privacy.firewall", where=where, problems=Joined(problems),
                              roles=", ".join(sorted(declared(roles)))))
