@@ -208,6 +208,11 @@ class Study:
         The same bytes with the same options again change nothing (``new`` is False in the
         feedback). Raises on unusable input (files before it stay submitted).
 
+        Several files in one call are still a submission each — ingested on its own (duplicates
+        within the file), recorded in a transaction of its own, in the order given — but share
+        the call's set-up, and the accepted rows of files holding up to :data:`BATCH_ROWS` rows
+        together go to one rows file (written before their records).
+
         ``only_school`` submits on behalf of one school (the portal): a file without a school
         column is that school's; in a file with one, rows whose school resolves to it (by id,
         name or alias) are taken, and rows naming any other school, declared or not, are
