@@ -195,6 +195,27 @@ def test_nothing_below_the_cli_imports_the_portal():
     assert users == ["cli.py"], users
 
 
+def _sqlite_users(paths) -> list[str]:
+    return sorted(p.relative_to(PKG).as_posix() for p in paths
+                  if any(t.split(".")[0] == "sqlite3" for _, t in _imports(p)))
+
+
+def test_only_the_store_module_opens_sqlite():
+    """The study's store and the portal's records are reached through their protocols
+    (``study/store.py``: ``Store``, ``PortalStore``): no other module imports ``sqlite3``, not
+    even to catch its errors (``STORE_ERRORS``), so a server database can replace both."""
+    assert _sqlite_users(SOURCES) == ["study/store.py"]
+
+
+def test_the_sqlite_check_sees_a_lazy_import(tmp_path, monkeypatch):
+    fake = tmp_path / "partnerschap_eval"
+    (fake / "portal").mkdir(parents=True)
+    bad = fake / "portal" / "links.py"
+    bad.write_text("def f():\n    import sqlite3\n    return sqlite3.connect(':memory:')\n")
+    monkeypatch.setattr(sys.modules[__name__], "PKG", fake)
+    assert _sqlite_users([bad]) == ["portal/links.py"]
+
+
 #: Imports that mark a fast path: threads, child processes, memory mapped in at once.
 FAST_PATH_MODULES = {"concurrent.futures", "threading", "subprocess", "mmap", "multiprocessing"}
 

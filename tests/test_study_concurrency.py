@@ -30,6 +30,10 @@ SUBMITTER = textwrap.dedent("""
         time.sleep(0.005)
     out = []
     with Study.open(study_dir) as study:
+        if pause == "batch":  # every file in one call (a submission each, one rows file)
+            for fb in study.submit(files, mapping=mapping, key=KEY_TEXT.encode()):
+                out.append({"file": fb.file, "new": fb.new, "accepted": fb.accepted})
+            files = []
         for f in files:
             fb = study.submit([f], mapping=mapping, key=KEY_TEXT.encode())[0]
             out.append({"file": fb.file, "new": fb.new, "accepted": fb.accepted})
@@ -78,7 +82,8 @@ def _study(tmp_path: Path) -> Path:
     return tmp_path / "s"
 
 
-def test_two_processes_submitting_at_once_lose_nothing(tmp_path):
+@pytest.mark.parametrize("mode", ["0", "batch"], ids=["file_by_file", "one_call_each"])
+def test_two_processes_submitting_at_once_lose_nothing(tmp_path, mode):
     study_dir = _study(tmp_path)
     files = {k: [_export(tmp_path / f"{k}{i}.csv", f"{k}{i}", 30 + i, 1 + i % 5)
                  for i in range(6)] for k in "AB"}
@@ -89,7 +94,7 @@ def test_two_processes_submitting_at_once_lose_nothing(tmp_path):
     files["A"].append(same)
     files["B"].append(same)
     go = tmp_path / "go"
-    procs = [_python(SUBMITTER, study_dir, go, tmp_path / "map.yaml", 0, *files[k])
+    procs = [_python(SUBMITTER, study_dir, go, tmp_path / "map.yaml", mode, *files[k])
              for k in "AB"]
     go.touch()
     results = []

@@ -8,7 +8,6 @@ Thin like the rest of the CLI: parse, call :mod:`partnerschap_eval.study`, print
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -57,9 +56,10 @@ def _lang(lang: str | None, study_dir: Path | None = None) -> str:
 
 
 def _error(exc: Exception, lang: str) -> None:
+    from .study import STORE_ERRORS
     from .study.messages import render_error, st
 
-    if isinstance(exc, sqlite3.Error):  # a locked, damaged or unreadable store: no traceback
+    if isinstance(exc, STORE_ERRORS):  # a locked, damaged or unreadable store: no traceback
         exc = PartnerschapError(Msg("errors.study.store", error=exc))
     err.print(f"{st('error', lang)}: {render_error(exc, lang)}", highlight=False, markup=False,
               soft_wrap=True)
@@ -77,7 +77,7 @@ def study_init(
 ) -> None:
     """Create a study: study.yaml, an empty store and the fingerprint of the key."""
     from .privacy import load_key
-    from .study import Study
+    from .study import STORE_ERRORS, Study
     from .study.messages import st
 
     lang = _lang(lang)
@@ -87,7 +87,7 @@ def study_init(
                            key=key, name=name, ids=ids, lang=lang)
         cfg = study.config
         study.close()
-    except (PartnerschapError, sqlite3.Error) as exc:
+    except (PartnerschapError, *STORE_ERRORS) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
     out.print(st("init_done", lang, name=cfg.study, dir=study_dir, instrument=cfg.instrument,
@@ -109,7 +109,7 @@ def submit(
 ) -> None:
     """Submit export files to a study (exit 0: rows accepted; 3: a file with none; 2: unusable)."""
     from .privacy import load_key
-    from .study import KeyMismatchError, Study
+    from .study import STORE_ERRORS, KeyMismatchError, Study
     from .study.messages import render_feedback
 
     lang = _lang(lang, study_dir)
@@ -118,7 +118,7 @@ def submit(
         key = load_key(key_file)
         study = Study.open(study_dir)
         study.check_key(key)
-    except (PartnerschapError, sqlite3.Error) as exc:
+    except (PartnerschapError, *STORE_ERRORS) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
     with study:
@@ -130,7 +130,7 @@ def submit(
             except KeyMismatchError as exc:
                 _error(exc, lang)
                 raise typer.Exit(2) from None
-            except (PartnerschapError, sqlite3.Error) as exc:
+            except (PartnerschapError, *STORE_ERRORS) as exc:
                 _error(exc, lang)
                 code = 2
                 continue
@@ -150,7 +150,7 @@ def status(
 ) -> None:
     """Per school x wave x role: submissions, rows, accepted, rejected, cleared answers, last
     submission."""
-    from .study import Study
+    from .study import STORE_ERRORS, Study
     from .study.messages import st
 
     lang = _lang(lang, study_dir)
@@ -159,7 +159,7 @@ def status(
             table = study.status(expected=expected)
             cfg = study.config
             shared = study.shared_ids() if cfg.ids == "study" else []
-    except (PartnerschapError, sqlite3.Error) as exc:
+    except (PartnerschapError, *STORE_ERRORS) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
     if len(shared):
@@ -194,7 +194,7 @@ def responses(
 ) -> None:
     """Write the study's current accepted rows (Contract 2), or with --rejected its rejected rows
     and their reasons, to a .csv or .parquet file."""
-    from .study import Study
+    from .study import STORE_ERRORS, Study
     from .study.messages import st
 
     lang = _lang(lang, study_dir)
@@ -206,7 +206,7 @@ def responses(
             else:
                 frame = study.responses()
                 study.write_table(frame, out_path)
-    except (PartnerschapError, sqlite3.Error) as exc:
+    except (PartnerschapError, *STORE_ERRORS) as exc:
         _error(exc, lang)
         raise typer.Exit(2) from None
     out.print(st("rejected_done" if rejected else "responses_done", lang, n=len(frame),

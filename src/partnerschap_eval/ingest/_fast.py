@@ -54,6 +54,7 @@ def thread_pool(cells: int) -> ThreadPoolExecutor | None:
     """Threads (one per core, at most 4) for work on a table of ``cells`` cells, or None when
     it is smaller than :data:`THREADED_MIN_CELLS` (then the caller works serially). The caller
     shuts the pool down."""
+    # (os.cpu_count reads the system's CPU list: not asked for a small table)
     workers = min(os.cpu_count() or 1, 4) if cells >= THREADED_MIN_CELLS else 1
     return ThreadPoolExecutor(workers) if workers > 1 else None
 
@@ -92,8 +93,9 @@ def take_rows(answers: np.ndarray, rows: np.ndarray, lo: int, hi: int) -> np.nda
         # "wrap": offset -1 takes the NaN slot, and no bounds pass over the index
         np.take(as_float, answers[:, j].take(rows).astype(np.intp), out=out[:, j], mode="wrap")
 
-    workers = min(os.cpu_count() or 1, 4, answers.shape[1])
-    if workers > 1 and out.size >= THREADED_MIN_CELLS:
+    workers = min(os.cpu_count() or 1, 4, answers.shape[1]) if out.size >= THREADED_MIN_CELLS \
+        else 1
+    if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(item, range(answers.shape[1])))
     else:

@@ -40,6 +40,10 @@ UNKNOWN = "unknown answer"
 NOT_WHOLE = "not a whole number"
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 _LIME_CODE = re.compile(r"^ao?0*(\d{1,4})$")
+#: Byte tables (see ``AnswerDecoder._byte_table``) by the decoder's labels and answer codes:
+#: one ingest per file (a study's submissions) would otherwise decode the 128 one-byte texts
+#: again for every file (a fifth of the per-file decoding of a small export).
+_BYTE_TABLES: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray, list[str]]] = {}
 
 
 class AnswerDecoder:
@@ -50,7 +54,9 @@ class AnswerDecoder:
         self.extra = dict(mapping.values) if mapping else {}
         self.lo, self.hi = instrument.response_scale.min, instrument.response_scale.max
         self.out_of_range = f"out of range {self.lo}..{self.hi}"
-        self._byte_tables: dict[str | None, tuple[np.ndarray, np.ndarray, list[str]]] = {}
+        # what decides every answer: the byte tables of equal decoders are the same
+        self._labels = repr((sorted(self.table.items()), sorted(self.extra.items()), self.lo,
+                             self.hi))
 
     def _code(self, number: float) -> tuple[float, str | None]:
         if not number.is_integer():
@@ -104,12 +110,17 @@ class AnswerDecoder:
 
         Slot 256 is the empty cell; bytes 128-255 (never a whole UTF-8 character) are marked -2.
         """
-        if answer_codes not in self._byte_tables:
+        key = (self._labels, answer_codes)
+        if key not in _BYTE_TABLES:
             answers, why, reasons = self._lookup([chr(b) for b in range(128)], answer_codes)
             answers = np.concatenate([answers, np.full(128, -2, np.int16), [-1]]).astype(np.int16)
             why = np.concatenate([why, np.full(129, -1, np.int16)]).astype(np.int16)
-            self._byte_tables[answer_codes] = (answers, why, reasons)
-        return self._byte_tables[answer_codes]
+            for table in (answers, why):
+                table.setflags(write=False)  # shared by every decoder of these labels
+            if len(_BYTE_TABLES) >= 64:
+                _BYTE_TABLES.clear()
+            _BYTE_TABLES[key] = (answers, why, reasons)
+        return _BYTE_TABLES[key]
 
     def _lookup(self, texts: list[str], answer_codes: str | None
                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:

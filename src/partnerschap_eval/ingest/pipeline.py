@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -220,6 +220,21 @@ class IngestResult:
     def responses(self) -> pd.DataFrame:
         """The accepted responses (Contract 2), sorted by wave, school and pseudonym."""
         return self.accepted.frame()
+
+    def key_codes(self, columns: Sequence[str]) -> list[tuple[list[str], np.ndarray]] | None:
+        """Per key column (``school_id``, ``wave``, ``role``, ``respondent_id``), its distinct
+        texts and each accepted row's index into them (in :attr:`responses`' row order), read
+        from the codes without building a column; None once :attr:`responses` was built (it
+        may have been changed since)."""
+        if "responses" in self.__dict__:
+            return None
+        acc = self.accepted
+        out = []
+        for column in columns:
+            values, codes = acc.keys[column]
+            texts = values.to_pylist() if isinstance(values, pa.Array) else list(values)
+            out.append(([str(t) for t in texts], codes[acc.rows].astype(np.int64, copy=False)))
+        return out
 
     def responses_table(self) -> pa.Table:
         """:attr:`responses` as an Arrow table (items as float64, NaN where missing), built from

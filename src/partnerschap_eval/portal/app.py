@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..privacy import load_key
+from ..study import PortalStore, Store
 from .links import PORTAL_FILE, PortalDB, derive
 
 __all__ = ["CappedUploadHandler", "PortalSettings", "make_app", "state"]
@@ -44,6 +46,26 @@ class PortalSettings:
     allowed_hosts: list[str] = field(default_factory=lambda: sorted(LOOPBACK | {"testserver"}))
     #: The report job's command; None: ``partnerschap-eval report --study DIR`` (tests swap it)
     report_command: list[str] | None = None
+    #: The portal's own store for the study folder (a new one per thread); None: SQLite in
+    #: ``DIR/portal.sqlite``. With :attr:`study_store`, an institution's database (PostgreSQL)
+    #: holds both, implementing :class:`~partnerschap_eval.study.store.PortalStore` and
+    #: :class:`~partnerschap_eval.study.store.Store`.
+    portal_store: Callable[[Path], PortalStore] | None = None
+    #: The study's store for the study folder (a new one per thread); None: its SQLite file.
+    study_store: Callable[[Path], Store] | None = None
+
+    def open_db(self) -> PortalDB:
+        """The portal's records over its store (the caller closes it)."""
+        store = self.portal_store(self.study_dir) if self.portal_store is not None else None
+        return PortalDB(self.study_dir / PORTAL_FILE, self.key, store=store)
+
+    def open_study(self):
+        """The study over its store (the caller closes it)."""
+        from ..study import Study
+
+        if self.study_store is None:
+            return Study.open(self.study_dir)
+        return Study(self.study_dir, store=self.study_store(self.study_dir))
 
     @property
     def max_body_bytes(self) -> int:
@@ -74,15 +96,13 @@ class _Handle:
     @property
     def db(self) -> PortalDB:
         if _local.db is None or _local.db.path != self.settings.study_dir / PORTAL_FILE:
-            _local.db = PortalDB(self.settings.study_dir / PORTAL_FILE, self.settings.key)
+            _local.db = self.settings.open_db()
         return _local.db
 
     @property
     def study(self):
-        from ..study import Study
-
         if _local.study is None or _local.study.path != self.settings.study_dir:
-            _local.study = Study.open(self.settings.study_dir)
+            _local.study = self.settings.open_study()
         return _local.study
 
 
@@ -185,7 +205,7 @@ def make_app(settings: PortalSettings):
     _settings = settings
     _local.db = None
     _local.study = None
-    state.db.audit("portal_started")  # creates portal.sqlite with its tables now
+    state.db.audit("portal_started")  # creates the portal's tables now
     from django.core.wsgi import get_wsgi_application
 
     return get_wsgi_application()

@@ -7,7 +7,6 @@ code (2 for unusable input, with one paragraph and no traceback). Django is impo
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -66,7 +65,7 @@ def link(
 ) -> None:
     """Print a capability link for one school (or the research team); only its hash is kept."""
     from ..privacy import screen
-    from ..study import UnknownNameError
+    from ..study import STORE_ERRORS, UnknownNameError
     from .links import parse_duration
 
     lang = lang if lang in i18n.LANGS else "nl"
@@ -95,7 +94,7 @@ def link(
         made = db.create_link(school=school_id, days=days)
         study.close()
         db.close()
-    except (PartnerschapError, ValueError, sqlite3.Error) as exc:
+    except (PartnerschapError, ValueError, *STORE_ERRORS) as exc:
         _fail(exc, lang)
     typer.echo(f"{base_url.rstrip('/')}/link/{made.token}")
     who = school_id or i18n.t("portal.research_team", lang)
@@ -111,6 +110,8 @@ def revoke(
     lang: Annotated[str, _LANG] = "nl",
 ) -> None:
     """End a link at once (sessions it started end too)."""
+    from ..study import STORE_ERRORS
+
     lang = lang if lang in i18n.LANGS else "nl"
     try:
         study, db = _db(study_dir, key_file)
@@ -119,7 +120,7 @@ def revoke(
         shown = link_id if len(link_id) <= 16 else "…"  # never echo a token
         study.close()
         db.close()
-    except (PartnerschapError, sqlite3.Error) as exc:
+    except (PartnerschapError, *STORE_ERRORS) as exc:
         _fail(exc, lang)
     if not done:
         typer.echo(i18n.t("portal.cli_no_link", lang, id=shown), err=True)
@@ -138,6 +139,7 @@ def demo(
 ) -> None:
     """The synthetic demo study in a portal on localhost; prints a school and a researcher link."""
     from ..privacy import DEMO_KEY
+    from ..study import STORE_ERRORS
     from .app import LOOPBACK, PortalSettings
     from .demo import prepare_demo
     from .links import PORTAL_FILE, PortalDB
@@ -146,7 +148,7 @@ def demo(
     lang = lang if lang in i18n.LANGS else "nl"
     try:
         study_dir, schools = prepare_demo(study_dir, raw_dir)
-    except (PartnerschapError, sqlite3.Error) as exc:
+    except (PartnerschapError, *STORE_ERRORS) as exc:
         _fail(exc, lang)
     base = f"http://127.0.0.1:{port}"
     db = PortalDB(study_dir / PORTAL_FILE, DEMO_KEY)
@@ -179,6 +181,7 @@ def serve(
         import gunicorn  # noqa: F401
     except ImportError:
         _fail(PartnerschapError(Msg("errors.portal.extra")), lang)
+    from ..study import STORE_ERRORS
     from .app import LOOPBACK, settings_for
     from .server import serve as _serve
 
@@ -193,7 +196,7 @@ def serve(
 
         with Study.open(study_dir) as study:
             name = study.config.study
-    except (PartnerschapError, sqlite3.Error) as exc:
+    except (PartnerschapError, *STORE_ERRORS) as exc:
         _fail(exc, lang)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     typer.echo(i18n.t("portal.cli_serving", lang, name=name, url=url))

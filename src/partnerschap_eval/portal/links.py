@@ -1,7 +1,9 @@
 """Capability links, the audit log, rate-limit counters and report jobs of a study's portal.
 
-Everything here lives in ``DIR/portal.sqlite`` beside the study's own store (the portal never
-writes the study's store itself: submissions go through :meth:`Study.submit`). No Django here, so
+Everything here is kept by a :class:`~partnerschap_eval.study.store.PortalStore`: by default
+``DIR/portal.sqlite`` beside the study's own store (the portal never writes the study's store
+itself: submissions go through :meth:`Study.submit`); an institution may give another
+implementation (PostgreSQL), as the study takes any ``Store``. No Django here, so
 ``portal link`` and ``portal revoke`` work without the web framework installed.
 
 A link carries a 256-bit random token (``secrets.token_urlsafe(32)``). Only a keyed hash of it is
@@ -31,64 +33,18 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..errors import InputError, Msg
+from ..study import PortalStore, SQLitePortalStore
 
 __all__ = ["DurationError", "Link", "PortalDB", "derive", "parse_duration"]
 
 PORTAL_FILE = "portal.sqlite"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43,64}$")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS links (
-    id TEXT PRIMARY KEY,
-    token_hash TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('school', 'researcher')),
-    school_id TEXT,
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    revoked_at TEXT,
-    CHECK ((kind = 'school') = (school_id IS NOT NULL))
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    event TEXT NOT NULL,
-    link_id TEXT,
-    kind TEXT,
-    school_id TEXT,
-    detail TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_immutable BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_kept BEFORE DELETE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TABLE IF NOT EXISTS attempts (bucket TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS attempts_bucket ON attempts (bucket, at);
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    school_id TEXT NOT NULL,
-    link_id TEXT,
-    wave TEXT,
-    role TEXT,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_school ON feedback (school_id, id);
-CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    returncode INTEGER,
-    out_dir TEXT NOT NULL
-);
-"""
-
 
 def derive(key: bytes, purpose: str) -> bytes:
     """A sub-key for one purpose: HMAC-SHA-256 of ``purpose`` under the study key.
@@ -138,21 +94,22 @@ class Link:
 
 
 class PortalDB:
-    """The portal's own SQLite file (WAL mode; several gunicorn workers share it)."""
+    """The portal's links, audit log, rate limits, feedback and jobs, over a
+    :class:`PortalStore` (default: :class:`SQLitePortalStore` at ``path``).
 
-    def __init__(self, path: str | Path, key: bytes):
+    Here the meaning (tokens and their keyed hashes, validity, rate-limit buckets, JSON bodies);
+    in the store only what it keeps, so the portal reaches its database through the protocol
+    alone.
+    """
+
+    def __init__(self, path: str | Path, key: bytes, store: PortalStore | None = None):
         self.path = Path(path)
         self._token_key = derive(key, "partnerschap-eval/portal/link-token/v1")
         self._bucket_key = derive(key, "partnerschap-eval/portal/rate-bucket/v1")
-        self._con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None,
-                                    check_same_thread=False)
-        self._con.row_factory = sqlite3.Row
-        self._con.execute("PRAGMA busy_timeout = 60000")
-        self._con.execute("PRAGMA journal_mode = WAL")
-        self._con.executescript(_SCHEMA)
+        self.store: PortalStore = store if store is not None else SQLitePortalStore(self.path)
 
     def close(self) -> None:
-        self._con.close()
+        self.store.close()
 
     def token_hash(self, token: str) -> str:
         return hmac.new(self._token_key, token.encode(), hashlib.sha256).hexdigest()
@@ -166,28 +123,26 @@ class PortalDB:
         link = Link(link_id, "researcher" if school is None else "school", school,
                     now.isoformat(timespec="seconds"),
                     (now + timedelta(days=days)).isoformat(timespec="seconds"), token=token)
-        self._con.execute("INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                          (link.link_id, self.token_hash(token), link.kind, school,
-                           link.created_at, link.expires_at))
+        self.store.add_link(link.link_id, self.token_hash(token), link.kind, school,
+                            link.created_at, link.expires_at)
         self.audit("link_created", link)
         return link
 
-    def _link(self, row: sqlite3.Row | None) -> Link | None:
+    @staticmethod
+    def _link(row: dict | None) -> Link | None:
         if row is None:
             return None
         return Link(row["id"], row["kind"], row["school_id"], row["created_at"],
                     row["expires_at"], row["revoked_at"])
 
     def get(self, link_id: str) -> Link | None:
-        return self._link(self._con.execute("SELECT * FROM links WHERE id = ?",
-                                            (link_id,)).fetchone())
+        return self._link(self.store.find_link(link_id, None))
 
     def check_token(self, token: str) -> Link | None:
         """The active link this token opens, or None (unknown, malformed, expired, revoked)."""
         if not isinstance(token, str) or not _TOKEN.match(token):
             return None
-        link = self._link(self._con.execute("SELECT * FROM links WHERE token_hash = ?",
-                                            (self.token_hash(token),)).fetchone())
+        link = self._link(self.store.find_link(None, self.token_hash(token)))
         return link if link is not None and link.active else None
 
     def active(self, link_id: str | None) -> Link | None:
@@ -199,35 +154,29 @@ class PortalDB:
         """End a link, given its id or its URL (a token); False when no such active link."""
         text = str(link_id_or_url).strip().rstrip("/")
         token = text.rsplit("/", 1)[-1]
-        row = self._con.execute("SELECT id FROM links WHERE id = ? OR token_hash = ?",
-                                (token, self.token_hash(token))).fetchone()
+        row = self.store.find_link(token, self.token_hash(token))
         if row is None:
             return False
-        cur = self._con.execute("UPDATE links SET revoked_at = ? WHERE id = ? AND revoked_at "
-                                "IS NULL", (_now().isoformat(timespec="seconds"), row["id"]))
-        if cur.rowcount:
+        done = self.store.revoke_link(row["id"], _now().isoformat(timespec="seconds"))
+        if done:
             self.audit("link_revoked", self.get(row["id"]))
-        return bool(cur.rowcount)
+        return done
 
     def links(self) -> list[Link]:
         """Every link, oldest first (in the order they were made)."""
-        return [self._link(r) for r in self._con.execute("SELECT * FROM links ORDER BY rowid")]
+        return [self._link(r) for r in self.store.links()]
 
     # -- audit ------------------------------------------------------------------------------
     def audit(self, event: str, link: Link | None = None, **detail: object) -> None:
         """Append one event. ``detail`` holds ids, counts and hashes only (never file content,
         names of people or network addresses: the callers pass screened values)."""
-        self._con.execute(
-            "INSERT INTO audit (at, event, link_id, kind, school_id, detail) VALUES "
-            "(?, ?, ?, ?, ?, ?)",
-            (_now().isoformat(timespec="microseconds"), event,
-             link.link_id if link else None, link.kind if link else None,
-             link.school_id if link else None,
-             json.dumps(detail, ensure_ascii=False, sort_keys=True)))
+        self.store.append_audit(_now().isoformat(timespec="microseconds"), event,
+                                link.link_id if link else None, link.kind if link else None,
+                                link.school_id if link else None,
+                                json.dumps(detail, ensure_ascii=False, sort_keys=True))
 
     def audit_log(self, limit: int | None = None) -> list[dict]:
-        sql = "SELECT * FROM audit ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
-        return [dict(r) for r in self._con.execute(sql)]
+        return self.store.audit_log(limit)
 
     # -- rate limits ------------------------------------------------------------------------
     def too_many(self, kind: str, who: str, limit: int, window_s: float, *,
@@ -237,53 +186,29 @@ class PortalDB:
         address, a link id) is stored only as a keyed hash, and old attempts are dropped."""
         bucket = kind + ":" + hmac.new(self._bucket_key, who.encode(),
                                        hashlib.sha256).hexdigest()[:24]
-        now = time.time()
-        con = self._con
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            con.execute("DELETE FROM attempts WHERE at < ?", (now - window_s,))
-            n = con.execute("SELECT COUNT(*) FROM attempts WHERE bucket = ? AND at >= ?",
-                            (bucket, now - window_s)).fetchone()[0]
-            if record and n < limit:
-                con.execute("INSERT INTO attempts VALUES (?, ?)", (bucket, now))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        return n >= limit
+        return self.store.count_attempt(bucket, time.time(), window_s, limit, record) >= limit
 
     # -- feedback kept for the school's history -----------------------------------------------
     def add_feedback(self, school_id: str, link: Link | None, wave: str | None,
                      role: str | None, body: dict) -> int:
-        cur = self._con.execute(
-            "INSERT INTO feedback (at, school_id, link_id, wave, role, body) VALUES "
-            "(?, ?, ?, ?, ?, ?)", (_now().isoformat(timespec="seconds"), school_id,
-                                   link.link_id if link else None, wave, role,
-                                   json.dumps(body, ensure_ascii=False)))
-        return int(cur.lastrowid)
+        return self.store.add_feedback(_now().isoformat(timespec="seconds"), school_id,
+                                       link.link_id if link else None, wave, role,
+                                       json.dumps(body, ensure_ascii=False))
 
     def feedback(self, school_id: str | None = None, feedback_id: int | None = None
                  ) -> list[dict]:
         """Kept feedback, newest first; filtered by school (always, for a school's session)."""
-        sql, args = "SELECT * FROM feedback WHERE 1 = 1", []
-        if school_id is not None:
-            sql, args = sql + " AND school_id = ?", [*args, school_id]
-        if feedback_id is not None:
-            sql, args = sql + " AND id = ?", [*args, feedback_id]
-        rows = [dict(r) for r in self._con.execute(sql + " ORDER BY id DESC", args)]
+        rows = self.store.feedback(school_id, feedback_id)
         for r in rows:
             r["body"] = json.loads(r["body"])
         return rows
 
     # -- report jobs --------------------------------------------------------------------------
     def start_job(self, out_dir: str) -> int:
-        cur = self._con.execute("INSERT INTO jobs (started_at, out_dir) VALUES (?, ?)",
-                                (_now().isoformat(timespec="seconds"), out_dir))
-        return int(cur.lastrowid)
+        return self.store.start_job(_now().isoformat(timespec="seconds"), out_dir)
 
     def finish_job(self, job_id: int, returncode: int) -> None:
-        self._con.execute("UPDATE jobs SET finished_at = ?, returncode = ? WHERE id = ?",
-                          (_now().isoformat(timespec="seconds"), returncode, job_id))
+        self.store.finish_job(job_id, _now().isoformat(timespec="seconds"), returncode)
 
     def jobs(self) -> list[dict]:
-        return [dict(r) for r in self._con.execute("SELECT * FROM jobs ORDER BY id DESC")]
+        return self.store.jobs()

@@ -9,7 +9,6 @@ export brought in (file names, headers, labels) passes :func:`privacy.screen` be
 from __future__ import annotations
 
 import logging
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import i18n
 from ..errors import PartnerschapError
 from ..privacy import screen
+from ..study import STORE_ERRORS
 from .app import state
 from .auth import LinkAuthenticator, Principal
 from .upload import sniff
@@ -79,7 +79,7 @@ def _page(request, template: str, status: int = 200, **context) -> HttpResponse:
 def _study_name() -> str:
     try:
         return screen(state.study.config.study, "text", max_chars=80).text
-    except (PartnerschapError, sqlite3.Error):
+    except (PartnerschapError, *STORE_ERRORS):
         return ""
 
 
@@ -441,15 +441,13 @@ def _event(event: str, lang: str) -> str:
 def _run_report(study_dir: Path, job_id: int, settings) -> None:
     """The report job: the existing ``report --study`` command in its own process (a failure
     or a crash of the report never touches the server); its return code is recorded."""
-    from .links import PORTAL_FILE, PortalDB
-
     cmd = settings.report_command or [sys.executable, "-m", "partnerschap_eval.cli", "report",
                                        "--study", str(study_dir)]
     try:
         rc = subprocess.run(cmd, capture_output=True, timeout=3600, check=False).returncode
     except (OSError, subprocess.TimeoutExpired):
         rc = -1
-    db = PortalDB(study_dir / PORTAL_FILE, settings.key)
+    db = settings.open_db()
     try:
         db.finish_job(job_id, rc)
     finally:

@@ -14,8 +14,9 @@ immutable Parquet files the store catalogues).
 from .config import StudyConfig, UnknownNameError, load_config
 from .core import KeyMismatchError, Study, key_fingerprint
 from .feedback import CellOutcome, LabelProposal, SubmissionFeedback, propose_code
-from .store import SQLiteStore, Store
+from .store import STORE_ERRORS, PortalStore, SQLitePortalStore, SQLiteStore, Store
 
-__all__ = ["CellOutcome", "KeyMismatchError", "LabelProposal", "SQLiteStore", "Store", "Study",
+__all__ = ["STORE_ERRORS", "CellOutcome", "KeyMismatchError", "LabelProposal", "PortalStore",
+           "SQLitePortalStore", "SQLiteStore", "Store", "Study",
            "StudyConfig", "SubmissionFeedback", "UnknownNameError", "key_fingerprint",
            "load_config", "propose_code"]

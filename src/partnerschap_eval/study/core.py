@@ -9,6 +9,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,10 @@ from .store import CellRecord, SQLiteStore, Store, UploadRecord
 __all__ = ["KeyMismatchError", "Study", "key_fingerprint"]
 
 STORE_FILE = "study.sqlite"
+#: A submission of several files writes the accepted rows of files holding together up to about
+#: this many rows to one rows file (each file still an upload of its own, with its cells, in a
+#: transaction of its own): a file per small export cost more than its ingest.
+BATCH_ROWS = 200_000
 KEYS = ["respondent_id", "wave", "role", "school_id"]
 CELL = ["school_id", "wave", "role"]
 _INSTRUMENTS: dict[str, Instrument] = {}  # registered instruments by id, read once
@@ -107,10 +112,13 @@ class Study:
              waves: Sequence[str | dict] = ("pre", "post"), key: bytes | None = None,
              name: str | None = None, schools: Sequence[dict] | None = None,
              ids: str = "per_school", min_cell: int = DEFAULT_MIN_CELL,
-             roles: Sequence[str] | None = None, lang: str = "nl") -> Study:
+             roles: Sequence[str] | None = None, lang: str = "nl",
+             file_names: str | None = None) -> Study:
         """Create a study in ``path``: ``study.yaml``, an empty store and the key's fingerprint.
 
-        ``instrument`` is a registered id or a YAML path (kept as an absolute path).
+        ``instrument`` is a registered id or a YAML path (kept as an absolute path);
+        ``file_names`` a pattern such as ``"{school}_{role}_{wave}"`` (``study.yaml``'s
+        ``file_names:``) by which files name what their rows lack.
         """
         path = Path(path)
         if (path / "study.yaml").exists() or (path / STORE_FILE).exists():
@@ -126,7 +134,7 @@ class Study:
             cfg = StudyConfig(study=name or path.name, instrument=ref,
                               waves=_wave_entries(waves), ids=ids, schools=list(schools or []),
                               min_cell=min_cell, roles=list(roles) if roles else None,
-                              lang=lang)
+                              lang=lang, file_names=file_names)
         except ValidationError as exc:
             from .config import _problems
 
@@ -200,6 +208,11 @@ class Study:
         The same bytes with the same options again change nothing (``new`` is False in the
         feedback). Raises on unusable input (files before it stay submitted).
 
+        Several files in one call are still a submission each — ingested on its own (duplicates
+        within the file), recorded in a transaction of its own, in the order given — but share
+        the call's set-up, and the accepted rows of files holding up to :data:`BATCH_ROWS` rows
+        together go to one rows file (written before their records).
+
         ``only_school`` submits on behalf of one school (the portal): a file without a school
         column is that school's; in a file with one, rows whose school resolves to it (by id,
         name or alias) are taken, and rows naming any other school, declared or not, are
@@ -238,25 +251,41 @@ class Study:
 
         given = {"school": school, "wave": wave, "role": role}
         parsed_mapping = load_mapping(mapping, inst) if mapping is not None else None
-        out = []
-        for p in map(Path, paths):
-            named = {k: v for k, v in cfg.from_file_name(p.name).items() if given[k] is None}
-            if own is not None:  # the submitting school, unless the file has a school column
-                named["school"] = own
-            while True:
-                try:
-                    out.append(self._submit_one(p, options({**given, **named}), cfg, inst, key,
-                                                parsed_mapping))
-                    break
-                except InputError as exc:  # a column says what the name says too: the column
-                    found = re.search(r"--(school|wave|role) must not be given", str(exc))
-                    if not found or found.group(1) not in named:  # wins
-                        raise
-                    del named[found.group(1)]
-        return out
+        out: list[SubmissionFeedback | _Pending] = []
+        pending: list[_Pending] = []  # ingested, not yet written and recorded
+        held = 0  # their accepted rows
+        try:
+            for p in map(Path, paths):
+                named = {k: v for k, v in cfg.from_file_name(p.name).items()
+                         if given[k] is None}
+                if own is not None:  # the submitting school, unless the file has a school column
+                    named["school"] = own
+                while True:
+                    try:
+                        out.append(self._prepare(p, options({**given, **named}), cfg, inst,
+                                                 key, parsed_mapping, pending))
+                        break
+                    except InputError as exc:  # a column says what the name says too: the
+                        found = re.search(r"--(school|wave|role) must not be given", str(exc))
+                        if not found or found.group(1) not in named:  # column wins
+                            raise
+                        del named[found.group(1)]
+                if isinstance(out[-1], _Pending):
+                    held = (held if pending else 0) + out[-1].accepted.num_rows
+                    pending.append(out[-1])
+                    if held >= BATCH_ROWS:
+                        self._commit(pending, inst)
+        except Exception:
+            self._commit(pending, inst)  # the files before the unusable one stay submitted
+            raise
+        self._commit(pending, inst)
+        return [x.feedback if isinstance(x, _Pending) else x for x in out]
 
-    def _submit_one(self, path: Path, options: dict, cfg: StudyConfig, inst: Instrument,
-                    key: bytes, mapping) -> SubmissionFeedback:
+    def _prepare(self, path: Path, options: dict, cfg: StudyConfig, inst: Instrument,
+                 key: bytes, mapping, pending: list[_Pending]
+                 ) -> SubmissionFeedback | _Pending:
+        """A file read, copied and ingested on its own: its feedback when the same bytes with
+        the same options were recorded before, else what :meth:`_commit` writes and records."""
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -264,6 +293,8 @@ class Study:
                                  reason=exc.strerror)) from None
         sha = hashlib.sha256(data).hexdigest()
         opts = json.dumps(options, sort_keys=True)
+        if any(x.sha == sha and x.opts == opts for x in pending):
+            self._commit(pending, inst)  # the same bytes twice in one call: the first counts
         found = self.store.find_upload(sha, opts)
         if found is not None:
             return self._unchanged(found, path.name, inst)
@@ -311,33 +342,81 @@ class Study:
             if own is not None:  # every row of the file is the submitting school's
                 rejected["school_id"] = own
         cleared: dict[tuple[str, str, str], int] = {}
-        for key, n in result.cleared_cells.items():  # keyed as _cells keys (missing: "")
-            school_id, wave, role = ("" if v is None else str(v) for v in key)
+        for key_, n in result.cleared_cells.items():  # keyed as _cells keys (missing: "")
+            school_id, wave, role = ("" if v is None else str(v) for v in key_)
             cell = (own if own is not None else school_id, wave, role)
             cleared[cell] = cleared.get(cell, 0) + n
+        coded = result.key_codes(CELL)  # the cells from the ingest's codes, no Arrow pass
+        acc = _grouped([c for _, c in coded], [[*t, ""] for t, _ in coded]) \
+            if coded is not None and accepted.num_rows else None
+        accepted, cells = _plan_cells(accepted, rejected, cleared, acc)
+        return _Pending(path=path, sha=sha, opts=opts, raw=raw, log=log, accepted=accepted,
+                        rejected=rejected, cells=cells)
+
+    def _commit(self, pending: list[_Pending], inst: Instrument) -> None:
+        """Write and record the pending files, in order, each in a transaction of its own.
+
+        The accepted rows of all of them go to one rows file (each cell a range of it), written
+        before any record; each file's rejected rows to a file of its own. A file recorded
+        meanwhile by another process (the same bytes) records nothing; a rows or rejected file
+        no record refers to is removed.
+        """
+        if not pending:
+            return
+        chunk = list(pending)
+        pending.clear()
         written: list[Path] = []
+        offsets, at = [], 0
+        for x in chunk:
+            offsets.append(at)
+            at += x.accepted.num_rows
+        tables = [x.accepted for x in chunk if x.accepted.num_rows]
+        rows_path = None
+        if tables:
+            rows = tables[0] if len(tables) == 1 else pa.concat_tables(
+                tables, promote_options="permissive")
+            rows_path = self._write_rows(chunk[0].sha[:16], rows, written)
+        used = False
         try:
-            cells = self._write_cells(sha, accepted, rejected, written, cleared)
-            rejected_path = None
-            if len(rejected):
-                rejected_path = self._write_rows(f"{sha[:16]}-rejected", rejected, written)
-            upload = UploadRecord(sha256=sha, options=opts, file_name=path.name,
-                                  raw_path=str(raw.relative_to(self.path)),
-                                  rows_in=log["rows_in"], accepted=log["accepted"],
-                                  rejected=log["rejected_total"],
-                                  cells_cleared=sum(log["cells_cleared"].values()),
-                                  rejected_path=rejected_path, log=log)
-            upload_id, new = self.store.record(upload, cells)
-        except BaseException:
-            _remove(written)
-            raise
-        if not new:  # the same bytes were recorded by another process meanwhile
-            _remove(written)
-            return self._unchanged(self.store.find_upload(sha, opts), path.name, inst)
-        before = self.store.earlier(upload_id)
-        outcomes = [CellOutcome(c.school_id, c.wave, c.role, c.rows_in, c.accepted, c.rejected,
-                                before.get((c.school_id, c.wave, c.role), 0)) for c in cells]
-        return feedback_from_log(log, inst, file=path.name, new=True, cells=outcomes)
+            for x, offset in zip(chunk, offsets, strict=True):
+                own_files: list[Path] = []
+                cells = [CellRecord(c.school_id, c.wave, c.role, rows_in=c.rows_in,
+                                    accepted=c.accepted, rejected=c.rejected,
+                                    rows_path=rows_path if c.accepted else None,
+                                    row_start=offset + c.row_start if c.accepted else 0,
+                                    cells_cleared=c.cells_cleared) for c in x.cells]
+                rejected_path = None
+                if len(x.rejected):
+                    rejected_path = self._write_rows(f"{x.sha[:16]}-rejected", x.rejected,
+                                                     own_files)
+                log = x.log
+                upload = UploadRecord(sha256=x.sha, options=x.opts, file_name=x.path.name,
+                                      raw_path=str(x.raw.relative_to(self.path)),
+                                      rows_in=log["rows_in"], accepted=log["accepted"],
+                                      rejected=log["rejected_total"],
+                                      cells_cleared=sum(log["cells_cleared"].values()),
+                                      rejected_path=rejected_path, log=log)
+                try:
+                    upload_id, new = self.store.record(upload, cells)
+                except BaseException:
+                    _remove(own_files)
+                    raise
+                if not new:  # the same bytes were recorded by another process meanwhile
+                    _remove(own_files)
+                    x.feedback = self._unchanged(self.store.find_upload(x.sha, x.opts),
+                                                 x.path.name, inst)
+                    continue
+                used = used or any(c.accepted for c in cells)
+                before = self.store.earlier(upload_id)
+                outcomes = [CellOutcome(c.school_id, c.wave, c.role, c.rows_in, c.accepted,
+                                        c.rejected,
+                                        before.get((c.school_id, c.wave, c.role), 0))
+                            for c in cells]
+                x.feedback = feedback_from_log(log, inst, file=x.path.name, new=True,
+                                               cells=outcomes)
+        finally:
+            if not used:  # no record refers to the rows file
+                _remove(written)
 
     def _write_rows(self, stem: str, frame: pd.DataFrame | pa.Table, written: list[Path]) -> str:
         import pyarrow.parquet as pq
@@ -352,35 +431,6 @@ class Study:
             os.chmod(tmp, 0o444)
         written.append(target)
         return str(rel)
-
-    def _write_cells(self, sha: str, accepted: pa.Table, rejected: pd.DataFrame,
-                     written: list[Path], cleared: dict[tuple[str, str, str], int] | None = None
-                     ) -> list[CellRecord]:
-        acc, rej = _table_cells(accepted), _cells(rejected)
-        cleared = cleared or {}
-        if set(cleared) - set(acc) - set(rej):  # a bug, never user error: answers unaccounted
-            raise RuntimeError(f"cleared answers outside the file's cells: {sorted(cleared)}")
-        keys = sorted(set(acc) | set(rej))
-        # one rows file per upload, its rows grouped by cell: a cell is a range of it
-        with_rows = [k for k in keys if k in acc]
-        # the ingest orders rows by wave and school, so a cell is usually a range already;
-        # otherwise the rows are put in cell order first
-        contiguous = all(acc[k][-1] - acc[k][0] + 1 == len(acc[k]) for k in with_rows)
-        start = {k: int(acc[k][0]) for k in with_rows}
-        if not contiguous:
-            accepted = accepted.take(np.concatenate([acc[k] for k in with_rows]))
-            sizes = np.cumsum([0, *(len(acc[k]) for k in with_rows)])
-            start = {k: int(sizes[i]) for i, k in enumerate(with_rows)}
-        rows_path = self._write_rows(sha[:16], accepted, written) if with_rows else None
-        cells = []
-        for cell in keys:
-            n_acc = len(acc[cell]) if cell in acc else 0
-            n_rej = len(rej[cell]) if cell in rej else 0
-            cells.append(CellRecord(*map(str, cell), rows_in=n_acc + n_rej, accepted=n_acc,
-                                    rejected=n_rej, rows_path=rows_path if n_acc else None,
-                                    row_start=start.get(cell, 0),
-                                    cells_cleared=cleared.get(cell, 0)))
-        return cells
 
     def _unchanged(self, found: dict, name: str, inst: Instrument) -> SubmissionFeedback:
         cells = [CellOutcome(h["school_id"], h["wave"], h["role"], h["rows_in"], h["accepted"],
@@ -570,6 +620,51 @@ class Study:
         order = pd.DataFrame({str(i): k.to_numpy() for i, k in enumerate(keys)}).sort_values(
             [str(i) for i in range(len(keys))], kind="stable").index
         return frame.iloc[order]
+
+
+@dataclass
+class _Pending:
+    """A file ingested on its own, to be written and recorded (:meth:`Study._commit`)."""
+
+    path: Path
+    sha: str
+    opts: str
+    raw: Path
+    log: dict
+    accepted: pa.Table  # the accepted rows, grouped by cell
+    rejected: pd.DataFrame
+    cells: list[CellRecord]  # row_start within ``accepted``; rows_path not yet known
+    feedback: SubmissionFeedback | None = None
+
+
+def _plan_cells(accepted: pa.Table, rejected: pd.DataFrame,
+                cleared: dict[tuple[str, str, str], int],
+                acc: dict[tuple[str, str, str], np.ndarray] | None = None
+                ) -> tuple[pa.Table, list[CellRecord]]:
+    """The cells of one upload (sorted), with the accepted rows grouped by cell: each cell's
+    rows are a range of the table returned (``row_start``, ``accepted`` rows). ``acc``: the
+    accepted rows' cells when known (else read from the table)."""
+    acc, rej = (acc if acc is not None else _table_cells(accepted)), _cells(rejected)
+    if set(cleared) - set(acc) - set(rej):  # a bug, never user error: answers unaccounted
+        raise RuntimeError(f"cleared answers outside the file's cells: {sorted(cleared)}")
+    keys = sorted(set(acc) | set(rej))
+    with_rows = [k for k in keys if k in acc]
+    # the ingest orders rows by wave and school, so a cell is usually a range already;
+    # otherwise the rows are put in cell order first
+    contiguous = all(acc[k][-1] - acc[k][0] + 1 == len(acc[k]) for k in with_rows)
+    start = {k: int(acc[k][0]) for k in with_rows}
+    if not contiguous:
+        accepted = accepted.take(np.concatenate([acc[k] for k in with_rows]))
+        sizes = np.cumsum([0, *(len(acc[k]) for k in with_rows)])
+        start = {k: int(sizes[i]) for i, k in enumerate(with_rows)}
+    cells = []
+    for cell in keys:
+        n_acc = len(acc[cell]) if cell in acc else 0
+        n_rej = len(rej[cell]) if cell in rej else 0
+        cells.append(CellRecord(*map(str, cell), rows_in=n_acc + n_rej, accepted=n_acc,
+                                rejected=n_rej, rows_path=None, row_start=start.get(cell, 0),
+                                cells_cleared=cleared.get(cell, 0)))
+    return accepted, cells
 
 
 def _table_cells(table: pa.Table) -> dict[tuple[str, str, str], np.ndarray]:

@@ -17,6 +17,13 @@ mix; several processes may submit at once (WAL mode, a busy timeout).
 implementation); a server database such as PostgreSQL can follow for an institution by
 implementing it with the same tables, without touching the rest of the package. Not implemented
 here.
+
+The portal keeps its own records (capability links, revocations, the audit log, rate-limit
+attempts, the feedback shown to schools and report jobs) behind :class:`PortalStore`, the same way:
+:class:`SQLitePortalStore` keeps them in ``portal.sqlite`` beside the study, and an institution
+giving both a PostgreSQL database implements the two protocols. This module is the only one that
+opens SQLite; :data:`STORE_ERRORS` are the errors a store raises when its database cannot be
+used (locked, damaged), which the command line and the portal report without a traceback.
 """
 
 from __future__ import annotations
@@ -30,7 +37,11 @@ from typing import Protocol
 
 from ..errors import InputError, Msg
 
-__all__ = ["CellRecord", "SQLiteStore", "Store", "UploadRecord"]
+__all__ = ["STORE_ERRORS", "CellRecord", "PortalStore", "SQLitePortalStore", "SQLiteStore",
+           "Store", "UploadRecord"]
+
+#: What a store raises when its database cannot be used (a server store adds its driver's).
+STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
 
 SCHEMA_VERSION = "3"
 #: Schema versions this one reads after adding what they lack (2: cleared cells per cell).
@@ -304,3 +315,214 @@ class _Transaction:
 
     def __exit__(self, exc_type, *exc: object) -> None:
         self.con.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+# -- the portal's records ---------------------------------------------------------------------
+class PortalStore(Protocol):
+    """What the portal needs from its database: these methods and nothing else.
+
+    :class:`SQLitePortalStore` implements it in ``portal.sqlite`` beside the study; a server
+    database (PostgreSQL, shared by an institution's portal workers) can implement the same methods
+    over the same five tables (``links``, ``audit``, ``attempts``, ``feedback``, ``jobs``; see
+    ``_PORTAL_SCHEMA``) and be given to the portal (``PortalSettings(portal_store=...)``), nothing
+    else changing. The store keeps what it is given: tokens arrive as keyed hashes and rate-limit
+    buckets as keyed hashes of the address (the portal derives the keys, the store never sees
+    them), audit details as JSON text of ids and counts. What an implementation must keep:
+
+    * a link's ``token_hash`` is unique, and a link is never deleted; :meth:`revoke_link` sets
+      ``revoked_at`` once (a second call changes nothing and returns False);
+    * the audit log is append-only (never updated or deleted), and ids grow in the order events
+      were appended, as do feedback and job ids;
+    * :meth:`count_attempt` is one transaction: counting the bucket's attempts in the window and
+      recording this one cannot interleave with another process doing the same (several workers
+      share the limit), and attempts older than the window may be dropped.
+    """
+
+    def add_link(self, link_id: str, token_hash: str, kind: str, school_id: str | None,
+                 created_at: str, expires_at: str) -> None:
+        """Record a new link (``kind`` 'school' with a school id, or 'researcher' without)."""
+
+    def find_link(self, link_id: str | None, token_hash: str | None) -> dict | None:
+        """The link with this id or this token hash (``id, kind, school_id, created_at,
+        expires_at, revoked_at``), or ``None``."""
+
+    def revoke_link(self, link_id: str, revoked_at: str) -> bool:
+        """Mark a link revoked; False when it was revoked already (or does not exist)."""
+
+    def links(self) -> list[dict]:
+        """Every link, in the order they were made."""
+
+    def append_audit(self, at: str, event: str, link_id: str | None, kind: str | None,
+                     school_id: str | None, detail: str) -> None:
+        """Append one event to the audit log."""
+
+    def audit_log(self, limit: int | None) -> list[dict]:
+        """The audit log, newest first (at most ``limit`` events)."""
+
+    def count_attempt(self, bucket: str, now: float, window_s: float, limit: int,
+                      record: bool) -> int:
+        """How many attempts ``bucket`` made since ``now - window_s``; with ``record`` and
+        fewer than ``limit``, this one is recorded too (one transaction)."""
+
+    def add_feedback(self, at: str, school_id: str, link_id: str | None, wave: str | None,
+                     role: str | None, body: str) -> int:
+        """Keep a submission's feedback (``body`` JSON text); its id."""
+
+    def feedback(self, school_id: str | None, feedback_id: int | None) -> list[dict]:
+        """Kept feedback, newest first, filtered by school and/or id when given (``body`` as
+        stored)."""
+
+    def start_job(self, started_at: str, out_dir: str) -> int:
+        """Record a report job started; its id."""
+
+    def finish_job(self, job_id: int, finished_at: str, returncode: int) -> None:
+        """Record a report job's end."""
+
+    def jobs(self) -> list[dict]:
+        """Every report job, newest first."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+
+_PORTAL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS links (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('school', 'researcher')),
+    school_id TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT,
+    CHECK ((kind = 'school') = (school_id IS NOT NULL))
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    link_id TEXT,
+    kind TEXT,
+    school_id TEXT,
+    detail TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_immutable BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_kept BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE IF NOT EXISTS attempts (bucket TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_bucket ON attempts (bucket, at);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    school_id TEXT NOT NULL,
+    link_id TEXT,
+    wave TEXT,
+    role TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_school ON feedback (school_id, id);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    returncode INTEGER,
+    out_dir TEXT NOT NULL
+);
+"""
+
+_LINK_COLUMNS = "id, kind, school_id, created_at, expires_at, revoked_at"
+
+
+class SQLitePortalStore:
+    """:class:`PortalStore` in one SQLite file (WAL mode; several portal workers share it).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> store = SQLitePortalStore(pathlib.Path(tempfile.mkdtemp()) / "portal.sqlite")
+    >>> store.add_link("ab12", "f0" * 32, "school", "S01", "2026-01-01", "2026-02-01")
+    >>> store.revoke_link("ab12", "2026-01-02"), store.revoke_link("ab12", "2026-01-03")
+    (True, False)
+    >>> store.find_link(None, "f0" * 32)["revoked_at"]
+    '2026-01-02'
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                    check_same_thread=False)
+        self._con.row_factory = sqlite3.Row
+        self._con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._con.execute("PRAGMA journal_mode = WAL")
+        self._con.executescript(_PORTAL_SCHEMA)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def add_link(self, link_id: str, token_hash: str, kind: str, school_id: str | None,
+                 created_at: str, expires_at: str) -> None:
+        self._con.execute(f"INSERT INTO links ({_LINK_COLUMNS}, token_hash) "
+                          "VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                          (link_id, kind, school_id, created_at, expires_at, token_hash))
+
+    def find_link(self, link_id: str | None, token_hash: str | None) -> dict | None:
+        row = self._con.execute(f"SELECT {_LINK_COLUMNS} FROM links WHERE id = ? OR "
+                                "token_hash = ? ORDER BY rowid LIMIT 1",
+                                (link_id, token_hash)).fetchone()
+        return dict(row) if row is not None else None
+
+    def revoke_link(self, link_id: str, revoked_at: str) -> bool:
+        cur = self._con.execute("UPDATE links SET revoked_at = ? WHERE id = ? AND "
+                                "revoked_at IS NULL", (revoked_at, link_id))
+        return bool(cur.rowcount)
+
+    def links(self) -> list[dict]:
+        return [dict(r) for r in self._con.execute(
+            f"SELECT {_LINK_COLUMNS} FROM links ORDER BY rowid")]
+
+    def append_audit(self, at: str, event: str, link_id: str | None, kind: str | None,
+                     school_id: str | None, detail: str) -> None:
+        self._con.execute("INSERT INTO audit (at, event, link_id, kind, school_id, detail) "
+                          "VALUES (?, ?, ?, ?, ?, ?)",
+                          (at, event, link_id, kind, school_id, detail))
+
+    def audit_log(self, limit: int | None) -> list[dict]:
+        sql = "SELECT * FROM audit ORDER BY id DESC" + (" LIMIT ?" if limit else "")
+        return [dict(r) for r in self._con.execute(sql, (int(limit),) if limit else ())]
+
+    def count_attempt(self, bucket: str, now: float, window_s: float, limit: int,
+                      record: bool) -> int:
+        with _Transaction(self._con):
+            self._con.execute("DELETE FROM attempts WHERE at < ?", (now - window_s,))
+            n = self._con.execute("SELECT COUNT(*) FROM attempts WHERE bucket = ? AND at >= ?",
+                                  (bucket, now - window_s)).fetchone()[0]
+            if record and n < limit:
+                self._con.execute("INSERT INTO attempts VALUES (?, ?)", (bucket, now))
+        return int(n)
+
+    def add_feedback(self, at: str, school_id: str, link_id: str | None, wave: str | None,
+                     role: str | None, body: str) -> int:
+        cur = self._con.execute(
+            "INSERT INTO feedback (at, school_id, link_id, wave, role, body) VALUES "
+            "(?, ?, ?, ?, ?, ?)", (at, school_id, link_id, wave, role, body))
+        return int(cur.lastrowid)
+
+    def feedback(self, school_id: str | None, feedback_id: int | None) -> list[dict]:
+        sql, args = "SELECT * FROM feedback WHERE 1 = 1", []
+        if school_id is not None:
+            sql, args = sql + " AND school_id = ?", [*args, school_id]
+        if feedback_id is not None:
+            sql, args = sql + " AND id = ?", [*args, feedback_id]
+        return [dict(r) for r in self._con.execute(sql + " ORDER BY id DESC", args)]
+
+    def start_job(self, started_at: str, out_dir: str) -> int:
+        cur = self._con.execute("INSERT INTO jobs (started_at, out_dir) VALUES (?, ?)",
+                                (started_at, out_dir))
+        return int(cur.lastrowid)
+
+    def finish_job(self, job_id: int, finished_at: str, returncode: int) -> None:
+        self._con.execute("UPDATE jobs SET finished_at = ?, returncode = ? WHERE id = ?",
+                          (finished_at, returncode, job_id))
+
+    def jobs(self) -> list[dict]:
+        return [dict(r) for r in self._con.execute("SELECT * FROM jobs ORDER BY id DESC")]
