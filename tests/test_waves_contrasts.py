@@ -247,3 +247,64 @@ def test_no_attack_recovers_them_after_the_disclosure_step():
 def test_json_round_trip(big):
     _, res = big
     assert json.loads(json.dumps(res)) == res
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------------------------
+def _with_model(res: dict) -> dict:
+    """``res`` with made-up wave-model blocks (the numbers only need to show)."""
+    res = copy.deepcopy(res)
+    for k, s in enumerate(res["scales"].values()):
+        for i, c in enumerate(s["contrasts"].values()):
+            c["mixed"] = {"estimate": 0.1 * (i + 1) + 0.01 * k, "ci95": [0.01, 0.5],
+                          "df": 212.345, "p": 0.0123, "se": 0.05}
+    return res
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_waves_section_shows_the_model_beside_the_paired_change(big, lang):
+    from partnerschap_eval.report import presentation as pres
+
+    inst = resolve("partnerschap")
+    res = _with_model(big[1])
+    table = pres.wave_contrasts_table(res, inst, lang)
+    col = {k: pres.t(f"report.col.{k}", lang)
+           for k in ("comparison", "n_pairs", "diff", "model_diff", "model_ci", "model_df",
+                     "model_p")}
+    assert "report.col" not in " ".join(table.columns)
+    assert len(table) == len(SCALES) * 3
+    first = table.iloc[:3]
+    assert list(first[col["comparison"]]) == [
+        pres.t("report.waves.contrast", lang, later=pres.wave_label(a, lang),
+               earlier=pres.wave_label(b, lang))
+        for a, b in (("mid", "pre"), ("post", "pre"), ("post", "mid"))]
+    s = res["scales"][SCALES[0]]
+    for row, name in zip(first.itertuples(index=False), ("mid-pre", "post-pre", "post-mid"),
+                         strict=True):
+        row = dict(zip(table.columns, row, strict=True))
+        c = s["contrasts"][name]
+        assert row[col["n_pairs"]] == str(c["paired"]["n"])
+        assert row[col["diff"]] == pres.fmt_number(c["paired"]["mean_diff"], lang)
+        assert row[col["model_diff"]] == pres.fmt_number(c["mixed"]["estimate"], lang)
+        assert row[col["model_ci"]] == pres.fmt_ci([0.01, 0.5], lang)
+        assert row[col["model_df"]] == pres.fmt_number(212.345, lang, 1)
+        assert row[col["model_p"]] == pres.fmt_p(0.0123, lang)
+    caption = pres.t("report.waves.contrasts_caption", lang)
+    assert caption and "report." not in caption
+
+
+def test_consecutive_rows_and_the_model_show_only_when_present(big):
+    from partnerschap_eval.report import presentation as pres
+
+    inst = resolve("partnerschap")
+    data, _ = big
+    plain = _json(evaluate(data, "partnerschap", waves=WAVES, min_cell=10, mixed=False))
+    table = pres.wave_contrasts_table(plain, inst, "en")
+    assert len(table) == len(SCALES) * 2            # no post-mid without the setting
+    # not requested: the model's cells are dashes, the paired ones are shown
+    assert set(table["Model: difference"]) == {"–"}
+    assert "–" not in set(table["Difference"])
+    two = _json(evaluate(data[data["wave"] != "mid"], "partnerschap", waves=["pre", "post"],
+                         min_cell=10, mixed=False))
+    assert pres.wave_contrasts_table(two, inst, "en").empty

@@ -105,8 +105,16 @@ def test_reproduce_rebuilds_with_consecutive(tmp_path):
                                       out_dir=tmp_path / "out", min_cell=10, lang="en",
                                       waves=("pre", "mid", "post"), consecutive=True,
                                       workers=1))
+    from partnerschap_eval.report.presentation import fmt_number
+
     results = json.loads(out.results.read_text(encoding="utf-8"))
-    assert "post-mid" in results["scales"]["reciprocity"]["contrasts"]
+    c = results["scales"]["reciprocity"]["contrasts"]["post-mid"]
+    # the waves section shows the consecutive contrast, paired and the wave model
+    page = out.html.read_text(encoding="utf-8")
+    assert c["mixed"]["estimate"] is not None
+    assert fmt_number(c["mixed"]["estimate"], "en") in page
+    assert fmt_number(c["paired"]["mean_diff"], "en") in page
+    assert "Model: difference" in page
     manifest = json.loads(out.manifest.read_text(encoding="utf-8"))
     assert manifest["parameters"]["consecutive"] is True
     assert reproduce(out.html.parent) == []
