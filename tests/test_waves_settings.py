@@ -115,6 +115,9 @@ def test_reproduce_rebuilds_with_consecutive(tmp_path):
     assert fmt_number(c["mixed"]["estimate"], "en") in page
     assert fmt_number(c["paired"]["mean_diff"], "en") in page
     assert "Model: difference" in page
+    # a school page shows every later wave against the first
+    school = out.school_pages[0].read_text(encoding="utf-8")
+    assert 'id="school_waves"' in school and "Every later wave against" in school
     manifest = json.loads(out.manifest.read_text(encoding="utf-8"))
     assert manifest["parameters"]["consecutive"] is True
     assert reproduce(out.html.parent) == []

@@ -1020,7 +1020,7 @@ def _build(results: dict, split: bool = False) -> _Model:
     for key, sch in (results.get("schools") or {}).items():
         counts = sch.get("n_parents") or {}
         for wave in [w for w in counts if not w.endswith("_reason")]:
-            code = m.wave_code(wave)
+            code = m.wave_at(wave)
             if code is None:
                 continue
             b = m.block(counts, [wave])
@@ -1028,6 +1028,14 @@ def _build(results: dict, split: bool = False) -> _Model:
                     m.presence(_PER_SCHOOL_ROLE, code, key), b)
         for sid, blk in (sch.get("scales") or {}).items():
             _paired(m, f"schools.{key}.scales.{sid}", blk, sid, _PER_SCHOOL_ROLE, key)
+        # a run with more than two waves: each later wave against the first, per scale
+        later = {f"{w}-{m.first}": w for w in m.order[1:]}
+        for name, blocks in (sch.get("contrasts") or {}).items():
+            if name not in later or not isinstance(blocks, dict):
+                continue
+            for sid, blk in blocks.items():
+                _paired(m, f"schools.{key}.contrasts.{name}.{sid}", blk, sid,
+                        _PER_SCHOOL_ROLE, key, wave=later[name])
     if isinstance(results.get("psychometrics"), dict):
         _psychometric_cells(m, results["psychometrics"])
     if isinstance(results.get("frameworks"), dict):

@@ -463,7 +463,8 @@ def _compute(settings: ReportSettings, out: Path) -> tuple:
     compared = result_waves(results)
     first, last = compared.first, compared.last
     results["schools"] = json_ready(school_results(scores, inst, first, last,
-                                               settings.min_cell, settings.schools or ()))
+                                               settings.min_cell, settings.schools or (),
+                                               waves=compared.order))
     if settings.frameworks:
         results["frameworks"] = _framework_results(settings, first, last)
     results["psychometrics"] = _psychometric_results(responses, inst, first, last,

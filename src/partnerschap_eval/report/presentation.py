@@ -589,6 +589,41 @@ def school_table(results: dict, school_key: str, inst: Instrument, lang: str = "
     return pd.DataFrame(rows)
 
 
+def school_waves_table(results: dict, school_key: str, inst: Instrument,
+                       lang: str = "nl") -> pd.DataFrame:
+    """A run with three or more waves: per scale and later wave, this school's parents' change
+    since the first wave beside all parents' (Contract 4 v2 ``contrasts.<wave>-<first>``, the
+    parents' block), as display strings; withheld cells: a dash. Empty otherwise."""
+    school = results["schools"][school_key]
+    contrasts = school.get("contrasts")
+    if not isinstance(contrasts, dict):
+        return pd.DataFrame()
+    first = _first_last(results)[0]
+    here, everyone = t("report.school.this_school", lang), t("report.school.all_parents", lang)
+    rows = []
+    for scale_id in inst.scale_ids:
+        project = (results["scales"].get(scale_id) or {}).get("contrasts") or {}
+        for wave in _waves(results)[1:]:
+            name = f"{wave}-{first}"
+            if name not in contrasts:
+                continue
+            mine = (contrasts[name] or {}).get(scale_id) or {}
+            theirs = (((project.get(name) or {}).get("by_role") or {}).get("parent")
+                      or {}).get("paired") or {}
+            for label, p in ((here, mine), (everyone, theirs)):
+                rows.append({
+                    t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+                    t("report.col.comparison", lang): t(
+                        "report.waves.contrast", lang, later=wave_label(wave, lang),
+                        earlier=wave_label(first, lang)),
+                    t("report.col.group", lang): label,
+                    t("report.col.n_pairs", lang): fmt_number(p.get("n"), lang, 0),
+                    t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
+                    t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
+                })
+    return pd.DataFrame(rows)
+
+
 def _shown_scales(school: dict, inst: Instrument) -> list[tuple[str, dict]]:
     return [(s, school["scales"][s]) for s in inst.scale_ids
             if school["scales"].get(s, {}).get("mean_diff") is not None]
