@@ -659,7 +659,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     inputs, parameters
         Provenance recorded in the result.
     mixed
-        Fit the multilevel model per scale.
+        Fit the multilevel models per scale (``mixed_model``, and with three or more waves
+        the wave model of ``contrasts.<c>.mixed``); False: both null, "not requested".
     schools
         Schools the researcher declared (a project's ``schools:``): let through the output
         firewall whatever their shape; other school cells must not look like personal data
