@@ -79,6 +79,8 @@ plots.show(plots.pre_post_plot(results, inst, lang), pres.t("report.fig.pre_post
 if "waves" in shown:
     section("waves")
     table(pres.waves_table(results, inst, lang))
+    display(HTML(pres.html_table(pres.wave_contrasts_table(results, inst, lang),
+                                 pres.t("report.waves.contrasts_caption", lang))))
 
 # %%
 if "change_distribution" in shown:

@@ -55,6 +55,16 @@ plots.show(plots.school_pre_post_plot(results, school_key, inst, lang),
            pres.t("report.fig.school", lang, **params))
 
 # %% [markdown]
+# With three or more waves: every later wave against the first (this school's parents beside
+# all parents).
+
+# %%
+waves_here = pres.school_waves_table(results, school_key, inst, lang)
+if not waves_here.empty:
+    display(HTML(pres.section("school_waves", lang, **params)))
+    display(HTML(pres.html_table(waves_here)))
+
+# %% [markdown]
 # Conversation starters: the praatplaat themes that relate to the scale where this school's
 # parents score lowest (`relates_to` in instruments/praatplaat.yaml).
 

@@ -24,6 +24,7 @@ from partnerschap_eval import evaluation as ev
 from partnerschap_eval import psychometrics as ps
 from partnerschap_eval.errors import InputError
 from partnerschap_eval.evaluation import designs, imputation, mixed_design, ordinal
+from partnerschap_eval.evaluation import waves as waves_model
 from partnerschap_eval.instruments import load_instrument
 from partnerschap_eval.results import (
     evaluate,
@@ -38,7 +39,8 @@ from partnerschap_eval.synth import StudyDesign, simulate_frameworks, simulate_s
 MODULES = ["partnerschap_eval.psychometrics", "partnerschap_eval.psychometrics.longitudinal",
            "partnerschap_eval.evaluation", "partnerschap_eval.evaluation.designs",
            "partnerschap_eval.evaluation.imputation", "partnerschap_eval.evaluation.mixed_design",
-           "partnerschap_eval.evaluation.ordinal", "partnerschap_eval.results",
+           "partnerschap_eval.evaluation.ordinal", "partnerschap_eval.evaluation.waves",
+           "partnerschap_eval.results",
            "partnerschap_eval.results.frameworks", "partnerschap_eval.results.quality",
            "partnerschap_eval.results.scales", "partnerschap_eval.results.schools",
            "partnerschap_eval.scoring"]
@@ -110,6 +112,7 @@ CALLS = {
     imputation.pool_paired_contrasts: ((COMPLETED, ["pre", "post"]), {}),
     mixed_design.fit_lmm: ((PRE, np.ones((30, 1)), {"g": np.arange(30) % 5}), {}),
     mixed_design.did_mixed_model: ((STUDY_SCORES, SCALE, ["pre", "post"], SIX_SCHOOLS), {}),
+    waves_model.wave_mixed_model: ((SCORES, "x", ["pre", "post"]), {}),
     ordinal.transition_change: ((np.array([[3, 2], [1, 4]]),), {}),
     ordinal.transition_change_frame: ((np.array([[[3, 2], [1, 4]], [[0, 5], [2, 2]]]),), {}),
     evaluate: ((STUDY, "partnerschap"), {"mixed": False, "min_cell": 5}),

@@ -466,6 +466,8 @@ def evaluate(
     min_cell: Annotated[int, typer.Option(help=m("cli.help.min_cell"))] = 10,
     waves: Annotated[str | None, typer.Option(help=m("cli.help.waves_order"))] = None,
     lang: Annotated[str | None, typer.Option(help=_LANG_HELP)] = None,
+    consecutive: Annotated[bool, typer.Option("--consecutive",
+                                              help=m("cli.help.consecutive"))] = False,
 ) -> None:
     from ._outputs import check_output
 
@@ -482,9 +484,12 @@ def evaluate(
 
         check_min_cell(min_cell, "--min-cell")
         order = _wave_list(waves) if waves else None
+        # ``consecutive`` is recorded only when asked for: earlier results stay as they were
+        params = {"min_cell": min_cell, "waves": order} | (
+            {"consecutive": True} if consecutive else {})
         results = _evaluate(read_responses(responses), instrument, waves=order, min_cell=min_cell,
                             inputs=[input_record(responses, out_path.parent)],
-                            parameters={"min_cell": min_cell, "waves": order})
+                            parameters=params, consecutive=consecutive)
         write_text(out_path, canonical_json(results))
     except PartnerschapError as exc:
         _fail(exc)
@@ -493,7 +498,7 @@ def evaluate(
 
 def _overrides(responses: Path | None, instrument: str | None, project: str | None,
                out_dir: Path | None, lang: str | None, min_cell: int | None, date: str | None,
-               waves: str | None) -> dict:
+               waves: str | None, consecutive: bool = False) -> dict:
     """The report settings given on the command line (they override the project file)."""
     from .privacy import check_min_cell
 
@@ -510,6 +515,8 @@ def _overrides(responses: Path | None, instrument: str | None, project: str | No
             given[name] = value
     if waves:
         given["waves"] = tuple(_wave_list(waves))
+    if consecutive:  # the flag turns it on; a project file's ``consecutive: true`` stays on
+        given["consecutive"] = True
     return given
 
 
@@ -526,6 +533,8 @@ def report(
     date: Annotated[str | None, typer.Option(help=m("cli.report.date"))] = None,
     waves: Annotated[str | None, typer.Option(help=m("cli.help.waves_order"))] = None,
     pdf: Annotated[Path | None, typer.Option(help=m("cli.report.pdf"))] = None,
+    consecutive: Annotated[bool, typer.Option("--consecutive",
+                                              help=m("cli.help.consecutive"))] = False,
 ) -> None:
     from .privacy import DEFAULT_MIN_CELL
     from .report.build import ReportSettings, build_report
@@ -533,7 +542,8 @@ def report(
 
     _speak(lang)
     try:
-        given = _overrides(responses, instrument, project, out_dir, lang, min_cell, date, waves)
+        given = _overrides(responses, instrument, project, out_dir, lang, min_cell, date, waves,
+                           consecutive)
         if config is not None:
             # the command line wins over the project file
             settings = dataclasses.replace(load_project(config), **given)

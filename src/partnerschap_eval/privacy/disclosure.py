@@ -380,7 +380,9 @@ def _pattern(order: tuple, atoms: dict[str, frozenset[int]], pattern: str) -> di
     first (last) and not at the last (first); ``ANY``: at any wave; ``FL``: at the first or the
     last; ``OBS``: the rows of the first and last wave (an atom weighs the number of those two
     waves it holds); ``at:<wave>``: present at ``wave``; ``with:<wave>``: at the first wave and
-    at ``wave``. Every wave between the first and the last one may be present or not.
+    at ``wave``; ``pair:<i>,<j>``: at the waves of positions i and j (a contrast between two
+    later waves); ``ROWS``: the rows of every wave (an atom weighs the number of waves it
+    holds). Every wave between the first and the last one may be present or not.
 
     >>> atoms = _wave_atoms(("pre", "mid", "post"))
     >>> _pattern(("pre", "mid", "post"), atoms, "with:mid")
@@ -394,8 +396,15 @@ def _pattern(order: tuple, atoms: dict[str, frozenset[int]], pattern: str) -> di
         i = order.index(wave)
         test = ((lambda s: i in s) if kind == "at" else (lambda s: first in s and i in s))
         return {a: 1.0 for a, s in atoms.items() if test(s)}
+    if kind == "pair":
+        # present at both of two waves (by position): a contrast between two later waves
+        i, j = (int(k) for k in wave.split(","))
+        return {a: 1.0 for a, s in atoms.items() if i in s and j in s}
     if pattern == "OBS":
         return {a: float(len(s & {first, last})) for a, s in atoms.items() if s & {first, last}}
+    if pattern == "ROWS":
+        # the rows of every declared wave (an atom weighs the number of waves it holds)
+        return {a: float(len(s)) for a, s in atoms.items()}
     test = {"F": lambda s: first in s, "L": lambda s: last in s,
             "B": lambda s: first in s and last in s,
             "FO": lambda s: first in s and last not in s,
@@ -621,16 +630,20 @@ class _Model:
 
 def _paired(m: _Model, path: str, block: dict, label: str, roles, school: str | None = None,
             extra_keys: Iterable[str] = (), wave: str | None = None,
-            arm: str | None = None) -> None:
-    """A paired block: the people present at the first wave and the last one (or ``wave``),
-    of one condition ``arm`` when given."""
+            arm: str | None = None, base: str | None = None) -> None:
+    """A paired block: the people present at the first wave (or ``base``) and the last one
+    (or ``wave``), of one condition ``arm`` when given."""
     if not isinstance(block, dict):
         return
     pat, later = ("B", "L") if wave is None else (f"with:{wave}", f"at:{wave}")
+    earlier = "F"
+    if base is not None and base != m.first:
+        pat = f"pair:{m.order.index(base)},{m.order.index(wave)}"
+        earlier = f"at:{base}"
     keys = [k for k in block if not k.endswith("_reason")] + list(extra_keys)
     b = m.block(block, keys)
     n = m.count(f"{path}.n", block, "n", m.presence(roles, pat, school, arm=arm), b)
-    f = m.sums(label, "F", roles, pat, school, arm=arm)
+    f = m.sums(label, earlier, roles, pat, school, arm=arm)
     la = m.sums(label, later, roles, pat, school, arm=arm)
     diff = {**{k: -v for k, v in f.items()}, **la}
     m.mean(f"{path}.mean_pre", block, "mean_pre", f, b, n)
@@ -736,16 +749,24 @@ def _wave_cells(m: _Model, p: str, sid: str, s: dict) -> None:
         b = m.block(wb, [k for k in wb if not k.endswith("_reason")])
         n = m.count(f"{p}.waves.{wave}.n", wb, "n", m.presence(None, at), b)
         m.mean(f"{p}.waves.{wave}.mean", wb, "mean", m.sums(sid, at, None, at), b, n)
-    later = {f"{w}-{m.first}": w for w in m.order[1:]}
+    # every later wave against the first, and against any earlier wave (consecutive ones)
+    later = {f"{w}-{b}": (w, b) for i, w in enumerate(m.order) for b in reversed(m.order[:i])}
     for name, cb in (s.get("contrasts") or {}).items():
         if name not in later or not isinstance(cb, dict):
             continue
         q = f"{p}.contrasts.{name}"
-        _paired(m, f"{q}.paired", cb.get("paired"), sid, None, wave=later[name])
+        wave, base = later[name]
+        _paired(m, f"{q}.paired", cb.get("paired"), sid, None, wave=wave, base=base)
         for role, rb in (cb.get("by_role") or {}).items():
             if isinstance(rb, dict):
                 _paired(m, f"{q}.by_role.{role}.paired", rb.get("paired"), sid, role,
-                        wave=later[name])
+                        wave=wave, base=base)
+        mb = cb.get("mixed")
+        if isinstance(mb, dict):
+            # the wave model is fitted on every row of every declared wave
+            b = m.block(mb, ["n_obs", "n_respondents"])
+            m.count(f"{q}.mixed.n_respondents", mb, "n_respondents", m.presence(None, "ANY"), b)
+            m.count(f"{q}.mixed.n_obs", mb, "n_obs", m.presence(None, "ROWS"), b)
 
 
 def _design_cells(m: _Model, p: str, sid: str, s: dict) -> None:
@@ -999,7 +1020,7 @@ def _build(results: dict, split: bool = False) -> _Model:
     for key, sch in (results.get("schools") or {}).items():
         counts = sch.get("n_parents") or {}
         for wave in [w for w in counts if not w.endswith("_reason")]:
-            code = m.wave_code(wave)
+            code = m.wave_at(wave)
             if code is None:
                 continue
             b = m.block(counts, [wave])
@@ -1007,6 +1028,14 @@ def _build(results: dict, split: bool = False) -> _Model:
                     m.presence(_PER_SCHOOL_ROLE, code, key), b)
         for sid, blk in (sch.get("scales") or {}).items():
             _paired(m, f"schools.{key}.scales.{sid}", blk, sid, _PER_SCHOOL_ROLE, key)
+        # a run with more than two waves: each later wave against the first, per scale
+        later = {f"{w}-{m.first}": w for w in m.order[1:]}
+        for name, blocks in (sch.get("contrasts") or {}).items():
+            if name not in later or not isinstance(blocks, dict):
+                continue
+            for sid, blk in blocks.items():
+                _paired(m, f"schools.{key}.contrasts.{name}.{sid}", blk, sid,
+                        _PER_SCHOOL_ROLE, key, wave=later[name])
     if isinstance(results.get("psychometrics"), dict):
         _psychometric_cells(m, results["psychometrics"])
     if isinstance(results.get("frameworks"), dict):

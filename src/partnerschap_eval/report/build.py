@@ -77,6 +77,9 @@ class ReportSettings:
     #: project's ``start_waves:``); different waves are stated as a limitation (a staggered
     #: start). Stored as sorted pairs (a mapping is accepted).
     start_waves: tuple[tuple[str, str], ...] | None = None
+    #: With three or more waves, also contrast each wave with the one before it (Contract 4
+    #: v2 ``contrasts."<w_k>-<w_k-1>"``): ``--consecutive``, a project's ``consecutive: true``.
+    consecutive: bool = False
 
     def __post_init__(self) -> None:
         # Refused when the settings are made, before any file is read or written.
@@ -102,6 +105,8 @@ class ReportSettings:
             params["conditions"] = dict(self.conditions)
         if self.start_waves:
             params["start_waves"] = dict(self.start_waves)
+        if self.consecutive:
+            params["consecutive"] = True
         return params
 
 
@@ -444,6 +449,7 @@ def _compute(settings: ReportSettings, out: Path) -> tuple:
                        min_cell=settings.min_cell, inputs=inputs, schools=settings.schools,
                        conditions=dict(settings.conditions) if settings.conditions else None,
                        start_waves=dict(settings.start_waves) if settings.start_waves else None,
+                       consecutive=settings.consecutive,
                        parameters={k: v for k, v in params.items()
                                    if k not in ("lang", "report_date")})
     if settings.schools:
@@ -457,7 +463,8 @@ def _compute(settings: ReportSettings, out: Path) -> tuple:
     compared = result_waves(results)
     first, last = compared.first, compared.last
     results["schools"] = json_ready(school_results(scores, inst, first, last,
-                                               settings.min_cell, settings.schools or ()))
+                                               settings.min_cell, settings.schools or (),
+                                               waves=compared.order))
     if settings.frameworks:
         results["frameworks"] = _framework_results(settings, first, last)
     results["psychometrics"] = _psychometric_results(responses, inst, first, last,
@@ -644,6 +651,8 @@ def read_manifest(report_dir: Path) -> dict:
         if value is not None and not (isinstance(value, dict) and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
             raise _malformed(path, "mapping", key=key)
+    if not isinstance(params.get("consecutive", False), bool):
+        raise _malformed(path, "flag", key="consecutive")
     if len(params.get("frameworks") or []) >= len(manifest["inputs"]):
         raise _malformed(path, "frameworks")
     inst = manifest.get("instrument")
@@ -743,7 +752,8 @@ def reproduce(report_dir: str | Path) -> list[str]:
                 frameworks=frameworks, extra_inputs=tuple(inputs[1 + len(fw_ids):]),
                 base_dir=report_dir, report_date=p.get("report_date"),
                 conditions=tuple(p["conditions"].items()) if p.get("conditions") else None,
-                start_waves=tuple(p["start_waves"].items()) if p.get("start_waves") else None))
+                start_waves=tuple(p["start_waves"].items()) if p.get("start_waves") else None,
+                consecutive=bool(p.get("consecutive", False))))
         except PartnerschapError as exc:
             return [*problems, f"the report could not be built again: {exc}"]
         old = (report_dir / "results.json").read_text(encoding="utf-8", errors="replace") \

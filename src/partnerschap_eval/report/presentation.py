@@ -303,6 +303,49 @@ def waves_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def _contrast_waves(results: dict, name: str) -> tuple[str, str] | None:
+    """``(later, earlier)`` of a Contract 4 v2 contrast name, from the declared waves."""
+    order = _waves(results)
+    for i, later in enumerate(order):
+        for earlier in order[:i]:
+            if name == f"{later}-{earlier}":
+                return later, earlier
+    return None
+
+
+def wave_contrasts_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Every wave contrast per scale (Contract 4 v2 ``contrasts``: each later wave against the
+    first, and consecutive waves when the run asked for them), the paired change (those present
+    at both waves) beside the wave model's (everyone at any wave: ``contrasts.<c>.mixed``), as
+    display strings; withheld cells: a dash. Empty without ``contrasts``."""
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        contrasts = block.get("contrasts")
+        if not isinstance(contrasts, dict):
+            continue
+        for name, c in contrasts.items():
+            waves = _contrast_waves(results, name)
+            if waves is None or not isinstance(c, dict):
+                continue
+            p = c.get("paired") or {}
+            mm = c.get("mixed") if isinstance(c.get("mixed"), dict) else {}
+            rows.append({
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+                t("report.col.comparison", lang): t("report.waves.contrast", lang,
+                                                    later=wave_label(waves[0], lang),
+                                                    earlier=wave_label(waves[1], lang)),
+                t("report.col.n_pairs", lang): fmt_number(p.get("n"), lang, 0),
+                t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
+                t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
+                t("report.col.p_adj", lang): fmt_p(p.get("p_adj"), lang),
+                t("report.col.model_diff", lang): fmt_number(mm.get("estimate"), lang),
+                t("report.col.model_ci", lang): fmt_ci(mm.get("ci95"), lang),
+                t("report.col.model_df", lang): fmt_number(mm.get("df"), lang, 1),
+                t("report.col.model_p", lang): fmt_p(mm.get("p"), lang),
+            })
+    return pd.DataFrame(rows)
+
+
 def reliability_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
     """Alpha (Feldt CI) and omega per scale and wave as display strings."""
     rows = []
@@ -543,6 +586,41 @@ def school_table(results: dict, school_key: str, inst: Instrument, lang: str = "
                 t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
                 t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
             })
+    return pd.DataFrame(rows)
+
+
+def school_waves_table(results: dict, school_key: str, inst: Instrument,
+                       lang: str = "nl") -> pd.DataFrame:
+    """A run with three or more waves: per scale and later wave, this school's parents' change
+    since the first wave beside all parents' (Contract 4 v2 ``contrasts.<wave>-<first>``, the
+    parents' block), as display strings; withheld cells: a dash. Empty otherwise."""
+    school = results["schools"][school_key]
+    contrasts = school.get("contrasts")
+    if not isinstance(contrasts, dict):
+        return pd.DataFrame()
+    first = _first_last(results)[0]
+    here, everyone = t("report.school.this_school", lang), t("report.school.all_parents", lang)
+    rows = []
+    for scale_id in inst.scale_ids:
+        project = (results["scales"].get(scale_id) or {}).get("contrasts") or {}
+        for wave in _waves(results)[1:]:
+            name = f"{wave}-{first}"
+            if name not in contrasts:
+                continue
+            mine = (contrasts[name] or {}).get(scale_id) or {}
+            theirs = (((project.get(name) or {}).get("by_role") or {}).get("parent")
+                      or {}).get("paired") or {}
+            for label, p in ((here, mine), (everyone, theirs)):
+                rows.append({
+                    t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+                    t("report.col.comparison", lang): t(
+                        "report.waves.contrast", lang, later=wave_label(wave, lang),
+                        earlier=wave_label(first, lang)),
+                    t("report.col.group", lang): label,
+                    t("report.col.n_pairs", lang): fmt_number(p.get("n"), lang, 0),
+                    t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
+                    t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
+                })
     return pd.DataFrame(rows)
 
 

@@ -17,6 +17,8 @@ Example::
       S01: intervention               # comparison or waitlist (a difference-in-differences
       S02: control                    # section in the report)
     start_waves: {S01: pre, S02: post}  # optional: the wave each school started the intervention
+    consecutive: true                 # optional (default false): with three or more waves, also
+                                      # compare each wave with the one before it
 
 Relative paths are relative to the config file.
 """
@@ -57,6 +59,7 @@ class ProjectConfig(BaseModel):
     date: datetime.date | None = None
     conditions: dict[str, Literal["intervention", "control", "comparison", "waitlist"]] | None = None
     start_waves: dict[str, str] | None = None
+    consecutive: bool = False
 
 
 def load_project(path: str | Path) -> ReportSettings:
@@ -81,5 +84,6 @@ def load_project(path: str | Path) -> ReportSettings:
                           report_date=cfg.date.isoformat() if cfg.date else None,
                           conditions=cfg.conditions or None,
                           start_waves=cfg.start_waves or None,
+                          consecutive=cfg.consecutive,
                           frameworks=tuple((f.instrument, (base / f.responses).resolve())
                                            for f in cfg.frameworks))

@@ -177,6 +177,100 @@ def _contrast_block(scores: pd.DataFrame, scale: str, first: str, wave: str, rol
     return {"paired": block, "by_role": by_role}
 
 
+def _consecutive_pairs(order: list[str]) -> list[tuple[str, str]]:
+    """``(later, earlier)`` of the consecutive waves that are not a contrast against the first
+    wave already: ``[a, b, c, d]`` gives ``(c, b), (d, c)``."""
+    return [(order[k], order[k - 1]) for k in range(2, len(order))]
+
+
+def _wave_pairs(order: list[str], consecutive: bool) -> list[tuple[str, str]]:
+    """The contrasts of a run with three or more waves, ``(later, earlier)`` in their order in
+    ``contrasts``: every later wave against the first, then (``consecutive``) each wave against
+    the one before it where that is not the first."""
+    return ([(w, order[0]) for w in order[1:]]
+            + (_consecutive_pairs(order) if consecutive else []))
+
+
+MIXED_WAVE_KEYS = ["estimate", "se", "df", "t", "p", "ci95", "n_obs", "n_respondents",
+                   "n_schools", "converged", "singular", "formula"]
+MIXED_WAVE_METHOD = ("REML on every row of every declared wave, first wave the reference; "
+                     "Satterthwaite df (lmerTest)")
+
+
+def _wave_mixed_blocks(scores: pd.DataFrame, scale: str, order: list[str],
+                       pairs: list[tuple[str, str]], min_cell: int) -> dict[str, dict]:
+    """Contract 4 v2 ``contrasts.<later>-<earlier>.mixed`` for every pair: the contrasts of
+    ``score ~ wave + role + (1 | school) + (1 | school:respondent)`` fitted once on all rows of
+    all waves (:func:`~partnerschap_eval.evaluation.waves.wave_mixed_model`). Withheld, all of
+    them, when a wave has fewer than ``min_cell`` respondents with a score (the model rests on
+    every wave); null with the reason when it cannot be fitted."""
+    from ..evaluation.waves import wave_mixed_model
+
+    names = [_contrast_name(a, b) for a, b in pairs]
+
+    def empty(reason: str, counts_reason: str | None = None) -> dict:
+        out = {}
+        for c in names:
+            block = null_with_reason(MIXED_WAVE_KEYS, reason) | {"method": MIXED_WAVE_METHOD}
+            if counts_reason:
+                _suppress_keys(block, ["n_obs", "n_respondents"], counts_reason)
+            out[c] = block
+        return out
+
+    rows = scores[scores["wave"].isin(order)].dropna(subset=[scale])
+    per_wave = rows.groupby("wave")["respondent_id"].size().reindex(order, fill_value=0)
+    if int(per_wave.min()) < min_cell:
+        # the model's rows are the sum of the waves' respondents: its counts are withheld to
+        # protect the small wave's (complementary), the estimates because they rest on it
+        primary = suppressed_reason(min_cell)
+        return empty(primary, f"{primary} (complementary)")
+    if rows["school_id"].nunique() < 2:
+        return empty("fewer than two schools")
+    try:
+        m = wave_mixed_model(scores, scale, order, with_role=True, pairs=pairs)
+    except (InputError, np.linalg.LinAlgError, ValueError) as exc:
+        return empty(f"model could not be fitted: {exc}")
+    record = m.to_record()
+    for block in record.values():
+        block["method"] = MIXED_WAVE_METHOD
+        if not m.converged:
+            block["converged_reason"] = "the optimiser did not converge; see warnings"
+    return record
+
+
+def _reuse_last_contrast(block: dict, by_role: dict) -> dict:
+    """Contract 4 v2 ``contrasts.<last>-<first>``: the first-vs-last ``paired`` block and its
+    ``by_role`` blocks (the same respondents; computed once), as copies."""
+    import copy
+
+    return {"paired": copy.deepcopy(block),
+            "by_role": {role: {"paired": copy.deepcopy(rb["paired"])}
+                        for role, rb in by_role.items()}}
+
+
+def _wave_contrasts(scores: pd.DataFrame, scale: str, order: list[str], roles: list[str],
+                    min_cell: int, consecutive: bool, last_block: dict, last_by_role: dict,
+                    mixed: bool) -> dict:
+    """Contract 4 v2 ``contrasts`` of one scale: per pair of :func:`_wave_pairs` the paired
+    block (all roles and ``by_role``; the last wave against the first reuses the v1 blocks)
+    and the wave model's ``mixed`` block (``mixed``: fitted; else withheld as not requested)."""
+    pairs = _wave_pairs(order, consecutive)
+    first, last = order[0], order[-1]
+    out: dict[str, Any] = {}
+    for later, base in pairs:
+        name = _contrast_name(later, base)
+        if (later, base) == (last, first):
+            out[name] = _reuse_last_contrast(last_block, last_by_role)
+        else:
+            out[name] = _contrast_block(scores, scale, base, later, roles, min_cell)
+    models = (_wave_mixed_blocks(scores, scale, order, pairs, min_cell) if mixed
+              else {_contrast_name(a, b): null_with_reason(MIXED_WAVE_KEYS, "not requested")
+                    for a, b in pairs})
+    for name, block in models.items():
+        out[name]["mixed"] = block
+    return out
+
+
 def _reliability(keyed: pd.DataFrame, items: list[str], min_cell: int) -> dict:
     a = cronbach_alpha(keyed[items], nan_policy="listwise")
     if a.n < min_cell:
@@ -546,7 +640,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
              inputs: Iterable[dict] = (), parameters: dict | None = None,
              mixed: bool = True, schools: Iterable[str] | None = None,
              conditions: Mapping[str, str] | None = None,
-             start_waves: Mapping[str, str] | None = None) -> dict:
+             start_waves: Mapping[str, str] | None = None,
+             consecutive: bool = False) -> dict:
     """Compute Contract 4 for a tidy responses table.
 
     Parameters
@@ -564,7 +659,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     inputs, parameters
         Provenance recorded in the result.
     mixed
-        Fit the multilevel model per scale.
+        Fit the multilevel models per scale (``mixed_model``, and with three or more waves
+        the wave model of ``contrasts.<c>.mixed``); False: both null, "not requested".
     schools
         Schools the researcher declared (a project's ``schools:``): let through the output
         firewall whatever their shape; other school cells must not look like personal data
@@ -581,6 +677,10 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         School id -> the wave at which it started the intervention (with ``conditions``):
         recorded in ``design.start_waves`` (declared waves only), so that a report states a
         staggered start as a limitation. The model itself compares every wave with the first.
+    consecutive
+        With three or more waves, also contrast each wave with the one before it
+        (``contrasts."<w_k>-<w_{k-1}>"``, where that is not a contrast with the first wave
+        already): the same blocks, BH across the scales within each contrast.
 
     Notes
     -----
@@ -595,8 +695,11 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     wave the valid scores' ``n``, ``mean`` and ``sd``) and ``contrasts`` (per later wave,
     ``"<wave>-<first>"``: the paired block of the respondents with a score at the first wave
     and at that wave, all roles and ``by_role``, with Benjamini-Hochberg ``p_adj`` across the
-    scales within the contrast); the contrast of the last wave is the ``paired`` block. Two
-    waves give neither key.
+    scales within the contrast); the contrast of the last wave is the ``paired`` block. Each
+    contrast also has ``mixed``: the contrast of the wave model ``score ~ wave + role +
+    (1 | school) + (1 | school:respondent)`` (REML, Satterthwaite df) fitted on every row of
+    every wave, withheld when a wave has fewer than ``min_cell`` respondents. Two waves give
+    neither key.
 
     Privacy (Contract 5): a value resting on fewer than ``min_cell`` respondents is ``null``
     with ``"suppressed: n < {min_cell}"``. Where published totals would let a reader subtract
@@ -707,9 +810,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             # Contract 4 v2: every declared wave, and every later wave against the first
             scales[scale.id]["waves"] = {w: _wave_block(scores, scale.id, w, min_cell)
                                          for w in order}
-            scales[scale.id]["contrasts"] = {
-                _contrast_name(w, first): _contrast_block(scores, scale.id, first, w, roles,
-                                                          min_cell) for w in order[1:]}
+            scales[scale.id]["contrasts"] = _wave_contrasts(
+                scores, scale.id, order, roles, min_cell, consecutive, block, by_role, mixed)
         if conditions:
             scales[scale.id]["did"] = _did_block(scores, scale.id, order, conditions, min_cell)
             scales[scale.id]["baseline_equivalence"] = _baseline_block(
@@ -725,8 +827,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
         _set_p_adj([scales[s.id]["conditions"][c]["paired"] for s in inst.scales])
     if len(order) > 2:
         # Benjamini-Hochberg across the scales within each contrast (and role)
-        for w in order[1:]:
-            name = _contrast_name(w, first)
+        for w, base in _wave_pairs(order, consecutive):
+            name = _contrast_name(w, base)
             _set_p_adj([scales[s.id]["contrasts"][name]["paired"] for s in inst.scales])
             for role in roles:
                 _set_p_adj([scales[s.id]["contrasts"][name]["by_role"][role]["paired"]
