@@ -438,6 +438,10 @@ class _Model:
         design = results.get("design") if isinstance(results.get("design"), dict) else {}
         self.conditions = {str(k): str(v) for k, v in (design.get("conditions") or {}).items()}
         self.arms = sorted(set(self.conditions.values()))
+        # schools of the data without a condition (left out of the design blocks): their
+        # people are in no arm -- professionals and parents without a page get atoms of their
+        # own outside the arms
+        self.outside = bool(self.arms) and bool(design.get("schools_without_condition"))
 
     # -- atoms ---------------------------------------------------------------------------
     def _roles(self) -> list[str]:
@@ -450,12 +454,13 @@ class _Model:
         return roles or [_PER_SCHOOL_ROLE]
 
     def _school_atoms(self, role: str) -> list[str]:
+        outside = [""] if self.outside else []
         if role != _PER_SCHOOL_ROLE:
-            return [f"*{a}" for a in self.arms] or ["*"]
+            return [f"*{a}" for a in [*self.arms, *outside]] or ["*"]
         atoms = list(self.schools) + sorted(self.extra_schools)
         if self.restricted or not atoms:
             # parents at schools without a page
-            atoms += [f"~rest{a}" for a in self.arms] or ["~rest"]
+            atoms += [f"~rest{a}" for a in [*self.arms, *outside]] or ["~rest"]
         return atoms
 
     def arm_of(self, atom: str) -> str | None:
