@@ -107,6 +107,10 @@ if "did" in shown:
     section("did")
     display(HTML(pres.did_html(results, inst, lang)))
     table(pres.did_table(results, inst, lang))
+    arms = pres.arm_paired_table(results, inst, lang)
+    if not arms.empty:
+        display(HTML(pres.did_part("arms", lang)))
+        table(arms)
     display(HTML(pres.did_part("baseline", lang)))
     table(pres.baseline_table(results, inst, lang))
     display(HTML(pres.did_part("attrition", lang)))

@@ -93,7 +93,11 @@ def test_the_project_file_example_runs_as_printed(tmp_path):
     params = results["provenance"]["parameters"]
     assert params["project"] == "WiSH 2025-2026" and params["frameworks"] == ["gerdes"]
     assert params["schools"] == ["S01", "S07"] and results["waves"] == ["pre", "post"]
-    assert results["design"]["conditions"] == {"S01": "intervention", "S07": "control"}
+    assert results["design"]["conditions"] == {"S01": "intervention", "S02": "intervention",
+                                               "S07": "control", "S08": "control"}
+    # the other 39 schools have no condition: left out of the design, which is fitted
+    assert results["design"]["schools_without_condition"] == 39
+    assert all(s["did"]["post-pre"]["estimate"] is not None for s in results["scales"].values())
     assert len(list((report / "schools").glob("*.html"))) == 2  # a page for S01 and S07 only
     page = (report / "index.html").read_text(encoding="utf-8")
     assert "WiSH 2025-2026" in page and "30 juni 2026" in page  # date: and language: nl

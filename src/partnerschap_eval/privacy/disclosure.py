@@ -53,7 +53,10 @@ suppression and auditing; Fischetti & Salazar-Gonzalez, 1999, Management Science
 The secrets are the numbers withheld for resting on fewer than ``min_cell`` people (reason
 exactly ``"suppressed: n < {min_cell}"``, and a null count without a reason): a number withheld
 only to protect another (``... (complementary)``) may itself be derivable, as long as no secret
-is. A suppressed mean is determined when both its score sum and its ``n`` are. Groups are checked
+is. A suppressed count the published numbers give away as 0 is no leak (a known zero is no
+group below ``min_cell``; a study of two parents, none of them paired, publishes only zeros), nor
+is the mean of a group known to be empty. A suppressed mean is determined when both its score
+sum and its ``n`` are. Groups are checked
 too: when the sum of two counts suppressed for being small is determined, its value (solved
 from the published numbers by least squares) must be 0 or at least ``min_cell``. The check
 ignores non-negativity and integrality (interval disclosure), standard deviations and test
@@ -444,6 +447,10 @@ class _Model:
         design = results.get("design") if isinstance(results.get("design"), dict) else {}
         self.conditions = {str(k): str(v) for k, v in (design.get("conditions") or {}).items()}
         self.arms = sorted(set(self.conditions.values()))
+        # schools of the data without a condition (left out of the design blocks): their
+        # people are in no arm -- professionals and parents without a page get atoms of their
+        # own outside the arms
+        self.outside = bool(self.arms) and bool(design.get("schools_without_condition"))
 
     # -- atoms ---------------------------------------------------------------------------
     def _roles(self) -> list[str]:
@@ -456,12 +463,13 @@ class _Model:
         return roles or [_PER_SCHOOL_ROLE]
 
     def _school_atoms(self, role: str) -> list[str]:
+        outside = [""] if self.outside else []
         if role != _PER_SCHOOL_ROLE:
-            return [f"*{a}" for a in self.arms] or ["*"]
+            return [f"*{a}" for a in [*self.arms, *outside]] or ["*"]
         atoms = list(self.schools) + sorted(self.extra_schools)
         if self.restricted or not atoms:
             # parents at schools without a page
-            atoms += [f"~rest{a}" for a in self.arms] or ["~rest"]
+            atoms += [f"~rest{a}" for a in [*self.arms, *outside]] or ["~rest"]
         return atoms
 
     def arm_of(self, atom: str) -> str | None:
@@ -1248,15 +1256,23 @@ def _leaks(m: _Model, sysm: _System, min_cell: int, split: Any = None
     size = len(sysm.index)
     local: list = []
 
-    def group_value(ia: int, ib: int, v: np.ndarray) -> float:
+    def group_value(cells: tuple[int, ...], v: np.ndarray) -> float:
         if split is not None:
             if not local:
                 local.append(split())
             m2, sys2 = local[0]
-            v2 = _terms_vector(m2, sys2, (ia, ib))
+            v2 = _terms_vector(m2, sys2, cells)
             if v2 is not None and _determined(v2, sys2):
                 return _value(v2, sys2)
         return _value(v, sysm)
+
+    def zero(cells: tuple[int, ...], v: np.ndarray) -> bool:
+        """Whether a determined count is 0 in every model that determines it: a known zero is
+        no group below min_cell (the rule for groups below), and a run whose published numbers
+        are all zeros (a study of two parents, none paired) must still be publishable."""
+        if abs(_value(v, sysm)) >= 0.5:
+            return False
+        return abs(group_value(cells, v)) < 0.5
 
     leaks: list[Leak] = []
     vectors: list[tuple[np.ndarray, tuple[int, ...]]] = []
@@ -1269,14 +1285,16 @@ def _leaks(m: _Model, sysm: _System, min_cell: int, split: Any = None
             continue
         v = _vector(c.terms, sysm.index, size)
         if c.kind == "count":
-            if _determined(v, sysm):
+            if not _determined(v, sysm):
+                hidden_counts.append((i, v))
+            elif not zero((i,), v):
                 leaks.append(Leak((c.path,), "count"))
                 vectors.append((v, (i,)))
-            else:
-                hidden_counts.append((i, v))
         else:
             n = _vector(m.cells[c.n_cell].terms, sysm.index, size)
-            if _determined(v, sysm) and _determined(n, sysm):
+            # a mean of a group known to be empty gives nothing away
+            if (_determined(v, sysm) and _determined(n, sysm)
+                    and not zero((c.n_cell,), n)):
                 leaks.append(Leak((c.path,), "mean"))
                 vectors.append((v, (i,)))
     # groups: two suppressed counts that each rest on fewer than min_cell people and whose
@@ -1292,7 +1310,7 @@ def _leaks(m: _Model, sysm: _System, min_cell: int, split: Any = None
             for off in np.flatnonzero(both < 1e-7 * (scale[a] + scale[a + 1:])):
                 b = a + 1 + int(off)
                 (ia, va), (ib, vb) = small[a], small[b]
-                value = group_value(ia, ib, va + vb)
+                value = group_value((ia, ib), va + vb)
                 if 0.5 <= value < min_cell - 0.5:
                     leaks.append(Leak((m.cells[ia].path, m.cells[ib].path), "group",
                                       round(value, 3)))

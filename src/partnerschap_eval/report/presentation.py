@@ -27,7 +27,7 @@ from .. import i18n
 from .._contract import result_waves
 from ..instruments import Instrument, load_instrument, pick_text
 
-__all__ = ["did_html", "did_part", "did_table", "baseline_table", "arm_attrition_table", "fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
+__all__ = ["did_html", "did_part", "did_table", "arm_paired_table", "baseline_table", "arm_attrition_table", "fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
            "reliability_table", "summary_sentences", "html_table", "effect_label", "wave_label",
            "role_label", "text_params", "project_sections", "section", "toc_html",
            "overview_html", "school_sentences", "school_starters_html", "school_method_html",
@@ -930,6 +930,34 @@ def arm_attrition_table(results: dict, inst: Instrument, lang: str = "nl") -> pd
     return pd.DataFrame(rows)
 
 
+def arm_paired_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """First vs last wave within each arm (Contract 4 v2 ``conditions.<c>.paired``) per scale,
+    treatment first, then the reference, then other arms; suppressed cells: a dash. Empty when
+    no scale has ``conditions``."""
+    treatment, reference = _design(results)
+    first, last = _first_last(results)
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        arms = block.get("conditions")
+        if not isinstance(arms, dict):
+            continue
+        order = [treatment, reference] + sorted(set(arms) - {treatment, reference})
+        for i, arm in enumerate(c for c in order if isinstance(arms.get(c), dict)):
+            p = arms[arm].get("paired") or {}
+            rows.append({
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang) if i == 0 else "",
+                t("report.col.condition", lang): _cap(condition_label(arm, lang)),
+                t("report.col.n_pairs", lang): fmt_number(p.get("n"), lang, 0),
+                wave_head(first, lang): fmt_number(p.get("mean_pre"), lang),
+                wave_head(last, lang): fmt_number(p.get("mean_post"), lang),
+                t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
+                t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
+                t("report.col.d_z", lang): fmt_number(p.get("d_z"), lang),
+                t("report.col.p_adj", lang): fmt_p(p.get("p_adj"), lang),
+            })
+    return pd.DataFrame(rows)
+
+
 def did_part(part: str, lang: str = "nl") -> str:
     """A sub-heading of the design section (``baseline``, ``attrition``) with its note."""
     return (f"<h3>{escape(t(f'report.did.{part}.head', lang))}</h3>"
@@ -949,7 +977,17 @@ def did_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
     starts = design.get("start_waves") or {}
     if len(set(starts.values())) > 1:
         out += f"<p class='pe-note'>{t('report.did.staggered', lang, **arms)}</p>"
+    out += _without_condition_html(design, arms, lang)
     return out
+
+
+def _without_condition_html(design: dict, arms: dict, lang: str) -> str:
+    """One sentence when schools without a declared condition were left out of the design."""
+    n = design.get("schools_without_condition")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        return ""
+    text = t("report.did.without_condition", lang, n=i18n.integer(n, lang), **arms)
+    return f"<p class='pe-note'>{text}</p>"
 
 
 def sensitivity_html(results: dict, inst: Instrument, lang: str = "nl") -> str:

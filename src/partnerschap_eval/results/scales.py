@@ -582,6 +582,31 @@ def _arm_paired_block(pairs: pd.DataFrame, arms: list[str], conditions: Mapping[
     return out
 
 
+#: ``design.schools_without_condition_reason``: what happens to the schools of the data that
+#: the design does not give a condition.
+NO_CONDITION_REASON = ("no condition declared: left out of did, baseline_equivalence, "
+                       "attrition_by_condition and conditions")
+
+
+def _design_rows(scores: pd.DataFrame, conditions: Mapping[str, str]) -> tuple[pd.DataFrame, int]:
+    """The rows of the schools that have a condition, and the number of schools without one.
+
+    A design compares the declared arms: a school of the data without a condition (a project
+    file naming 2 of 43 schools) is left out of every design block (``did``,
+    ``baseline_equivalence``, ``attrition_by_condition``, ``conditions``) rather than stopping
+    the model; ``design`` says how many were left out (never which).
+
+    >>> rows = pd.DataFrame({"school_id": ["A", "B", "C"], "x": [1.0, 2.0, 3.0]})
+    >>> kept, left_out = _design_rows(rows, {"A": "intervention", "C": "control"})
+    >>> list(kept["school_id"]), left_out
+    (['A', 'C'], 1)
+    """
+    school = scores["school_id"].astype(str)
+    declared = {str(k) for k in conditions}
+    keep = school.isin(declared)
+    return scores[keep.to_numpy()], int(school[~keep].nunique())
+
+
 def _mixed_block(scores: pd.DataFrame, scale: str, first: str, last: str, min_cell: int) -> dict:
     data = scores[scores["wave"].isin([first, last])].dropna(subset=[scale])
     if data["respondent_id"].nunique() < min_cell:
@@ -731,6 +756,8 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     secondary = f"{primary} (complementary)"
     # the arms of the design, in the order of the known conditions
     arms = ([c for c in CONDITIONS if c in set(conditions.values())] if conditions else [])
+    design_scores, without_condition = (_design_rows(scores, conditions) if conditions
+                                        else (scores, 0))
 
     scales: dict[str, Any] = {}
     for scale in inst.scales:
@@ -813,11 +840,13 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             scales[scale.id]["contrasts"] = _wave_contrasts(
                 scores, scale.id, order, roles, min_cell, consecutive, block, by_role, mixed)
         if conditions:
-            scales[scale.id]["did"] = _did_block(scores, scale.id, order, conditions, min_cell)
+            # schools without a condition are in no design block (``design`` counts them)
+            scales[scale.id]["did"] = _did_block(design_scores, scale.id, order, conditions,
+                                                 min_cell)
             scales[scale.id]["baseline_equivalence"] = _baseline_block(
-                scores, scale.id, first, last, conditions, min_cell)
+                design_scores, scale.id, first, last, conditions, min_cell)
             scales[scale.id]["attrition_by_condition"] = _arm_attrition_block(
-                scores, scale.id, first, last, conditions, min_cell)
+                design_scores, scale.id, first, last, conditions, min_cell)
             scales[scale.id]["conditions"] = _arm_paired_block(pairs, arms, conditions,
                                                                min_cell)
     _set_p_adj([scales[s.id]["paired"] for s in inst.scales])
@@ -854,6 +883,9 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
                             "treatment": treatment, "reference": reference}
         if start_waves:
             result["design"]["start_waves"] = start_waves
+        if without_condition:
+            result["design"]["schools_without_condition"] = without_condition
+            result["design"]["schools_without_condition_reason"] = NO_CONDITION_REASON
     # The one disclosure-control step: complementary suppression across every table of the
     # run, checked by the linear audit (a report adds its sections and runs it again).
     return protect(json_ready(result), min_cell)
