@@ -1058,8 +1058,11 @@ def _published_rows(m: _Model) -> list[tuple[int, dict[tuple, float], float]]:
     return rows
 
 
-def _components(mat: np.ndarray, size: int) -> list[np.ndarray]:
-    """Connected groups of unknowns (linked through some row); solved one at a time."""
+def _components(mat: np.ndarray, size: int,
+                support: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Connected groups of unknowns (linked through some row); solved one at a time.
+
+    ``support``: each row's nonzero columns when known (read from the row otherwise)."""
     parent = list(range(size))
 
     def find(a: int) -> int:
@@ -1068,8 +1071,8 @@ def _components(mat: np.ndarray, size: int) -> list[np.ndarray]:
             a = parent[a]
         return a
 
-    for row in mat:
-        nz = np.flatnonzero(row)
+    for r, row in enumerate(mat):
+        nz = np.flatnonzero(row) if support is None else support[r]
         for j in nz[1:]:
             ra, rb = find(int(nz[0])), find(int(j))
             if ra != rb:
@@ -1088,20 +1091,34 @@ def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _Syst
     variables = {var: j for j, var in enumerate(sorted(found, key=repr))}
     pub = _published_rows(m)
     size = len(variables)
-    rows = [_vector(t, variables, size) for t in m.identities]
-    rows += [_vector(t, variables, size) for _, t, _ in pub]
+    # the rows (as _vector makes them) written into one matrix, and each row's nonzero columns
+    # read from its few terms: no dense row is scanned or copied (the demo's system has
+    # thousands of rows and unknowns)
+    terms = [*m.identities, *(t for _, t, _ in pub)]
+    mat = np.zeros((len(terms), size))
+    support = []
+    for r, t in enumerate(terms):
+        for var, c in t.items():
+            mat[r, variables[var]] += c
+        cand = np.array(sorted({variables[var] for var in t}), dtype=int)
+        support.append(cand[mat[r, cand] != 0])
     rhs = np.array([0.0] * len(m.identities) + [v for _, _, v in pub])
     owner: list[int | None] = [None] * len(m.identities) + [i for i, _, _ in pub]
-    mat = np.array(rows) if rows else np.zeros((0, size))
     comp_of = np.zeros(size, dtype=int)
     comps = []
-    for c, cols in enumerate(_components(mat, size)):
+    parts = _components(mat, size, support)
+    for c, cols in enumerate(parts):
         comp_of[cols] = c
-        sub = mat[:, cols]
-        rsel = np.flatnonzero(np.any(sub != 0, axis=1))
+    # every nonzero of a row lies in one component: the rows of a component, in order
+    row_comp = np.array([comp_of[nz[0]] if nz.size else -1 for nz in support], dtype=int)
+    order = np.argsort(row_comp, kind="stable")
+    bounds = np.searchsorted(row_comp[order], np.arange(len(parts) + 1))
+    for c, cols in enumerate(parts):
+        rsel = order[bounds[c]:bounds[c + 1]]
+        sub = mat[np.ix_(rsel, cols)]
         # The same number is often published several times (a group's n in several tables):
         # one row per distinct functional; ``groups`` keeps the rows behind each.
-        sub, first, inverse = np.unique(sub[rsel], axis=0, return_index=True,
+        sub, first, inverse = np.unique(sub, axis=0, return_index=True,
                                         return_inverse=True)
         inverse = np.asarray(inverse).ravel()
         groups = [rsel[inverse == k] for k in range(sub.shape[0])]
