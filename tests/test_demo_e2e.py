@@ -31,8 +31,9 @@ def test_demo_writes_report_results_manifest(demo_dir):
         assert (report / name).is_file(), name
     results = json.loads((report / "results.json").read_text())
     assert results["schema"] == "partnerschap-eval/results/v2"
-    assert results["waves"] == ["pre", "post"]
-    assert results["compared"] == {"first": "pre", "last": "post"}
+    # the demo's design (synth.DEMO_DESIGN): three waves, compared from the first to the last
+    assert results["waves"] == ["pre", "post", "follow-up"]
+    assert results["compared"] == {"first": "pre", "last": "follow-up"}
     assert set(results["scales"]) == {"reciprocity", "two_way_communication", "shared_decision_making"}
     paired = results["scales"]["reciprocity"]["paired"]
     for key in ("n", "t", "df", "p", "p_adj", "ci95", "d_z", "d_z_ci95", "d_av", "g_av", "wilcoxon"):
@@ -59,6 +60,54 @@ def test_demo_writes_report_results_manifest(demo_dir):
         assert sha256_file(report / out["path"]) == out["sha256"]
 
 
+def test_the_demo_is_a_study_reported_as_report_study_reports_it(demo_dir):
+    from partnerschap_eval.i18n import t
+    from partnerschap_eval.study import Study
+    from partnerschap_eval.synth import DEMO_DESIGN, simulate_study
+
+    report = demo_dir / "report"
+    truth = simulate_study(seed=2014, design=DEMO_DESIGN)
+    # the study: declared waves in time order, the schools with their conditions, every
+    # simulated row accepted through Study.submit
+    with Study.open(report / "study") as study:
+        cfg = study.config
+        status = study.status()
+    assert cfg.wave_ids == ["pre", "post", "follow-up"] and cfg.ids == "per_school"
+    assert [w.label["nl"] for w in cfg.waves] == ["Voormeting", "Nameting", "Vervolgmeting"]
+    assert {s.id: s.condition for s in cfg.schools} == truth.conditions
+    assert int(status.accepted.sum()) == len(truth.responses)
+    assert set(status.wave) == {"pre", "post", "follow-up"}
+    assert not list(report.glob("study/*.sqlite-*"))  # the store was closed (no WAL left)
+    # the report: the study's provenance (its current responses, the declared waves and the
+    # schools' conditions as parameters), as `report --study` records them
+    results = json.loads((report / "results.json").read_text())
+    prov = results["provenance"]
+    assert [i["path"] for i in prov["inputs"]][0] == "study/current/responses.csv"
+    assert prov["parameters"]["waves"] == ["pre", "post", "follow-up"]
+    assert prov["parameters"]["conditions"] == truth.conditions
+    manifest = json.loads((report / "manifest.json").read_text())
+    assert manifest["parameters"]["project"] == "WiSH demo"
+    assert manifest["parameters"]["conditions"] == truth.conditions
+    # every section of a study with a comparison arm: waves, contrasts, DiD, baseline
+    # equivalence, attrition per arm
+    for scale, block in results["scales"].items():
+        assert set(block["waves"]) == {"pre", "post", "follow-up"}, scale
+        assert set(block["contrasts"]) == {"post-pre", "follow-up-pre"}, scale
+        assert set(block["did"]) == {"post-pre", "follow-up-pre"}, scale
+        assert block["did"]["post-pre"]["estimate"] is not None, scale
+        assert block["baseline_equivalence"]["g"] is not None, scale
+        assert set(block["attrition_by_condition"]["by_condition"]) == {"intervention",
+                                                                         "control"}, scale
+    # the true DiD of parents' two-way communication is +0.35 (latent) at post: the estimate
+    # (all roles pooled, 30 against 13 schools) is positive
+    assert results["scales"]["two_way_communication"]["did"]["post-pre"]["estimate"] > 0.1
+    page = (report / "index.html").read_text()
+    for key in ("report.section.waves.title", "report.section.did.title",
+                "report.did.baseline.head", "report.did.attrition.head"):
+        assert t(key, "nl") in page, key
+    assert "Vervolgmeting" in page
+
+
 def test_demo_report_shows_the_frameworks(demo_dir):
     page = (demo_dir / "report" / "index.html").read_text()
     for heading in ("Niveau van samenwerking (naar Gerdes)", "Participatieladder",
@@ -82,7 +131,7 @@ def test_report_html_is_self_contained_and_private(demo_dir):
     raw_parent = (demo_dir / "raw" / "ouders_pre.csv").read_text()
     assert "@voorbeeld.nl" in raw_parent and "@voorbeeld.nl" not in page
     assert "S01-O001" in raw_parent and "S01-O001" not in page
-    responses = (demo_dir / "report" / "ingest" / "responses.csv").read_text()
+    responses = (demo_dir / "report" / "study" / "current" / "responses.csv").read_text()
     assert "S01-O001" not in responses and "voorbeeld.nl" not in responses
 
 

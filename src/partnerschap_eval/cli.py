@@ -600,27 +600,39 @@ def demo(
     raw_dir: Annotated[Path, typer.Option("--raw", help=m("cli.demo.raw"))] = Path("data/raw/demo"),
     lang: Annotated[str | None, typer.Option(help=m("cli.report.lang"))] = None,
 ) -> None:
+    """The demo study: exports written (when missing), submitted to a study in ``OUT/study``,
+    the framework questionnaires ingested beside it, and the study reported as ``report
+    --study`` reports it (with the frameworks joined)."""
     from ._outputs import output_set
+    from .cli_study import study_report_settings
     from .ingest import ExportSpec, ingest_exports, write_ingest_files
     from .privacy import DEMO_KEY
-    from .report.build import ReportSettings, build_report_into
-    from .synth import FRAMEWORK_INSTRUMENTS, write_demo_exports, write_framework_exports
+    from .report.build import build_report_into
+    from .study import Study
+    from .synth import (
+        DEMO_DESIGN,
+        FRAMEWORK_INSTRUMENTS,
+        FrameworkDesign,
+        write_demo_exports,
+        write_framework_exports,
+    )
+    from .synth.demo import build_demo_study
 
     _speak(lang)
     try:
-        # The demo folder (ingest outputs and the report on them) is one output set: built in a
-        # staging sibling and moved into place whole.
+        # The demo folder (the study, the framework ingests and the report on them) is one
+        # output set: built in a staging sibling and moved into place whole.
         with output_set(out_dir, kind="report", inputs=[raw_dir],
                         what="demo folder") as stage:
             with _Step(m("cli.demo.step_exports", raw=raw_dir)):
-                specs = write_demo_exports(raw_dir)
-                fw_specs = write_framework_exports(raw_dir)
+                specs = write_demo_exports(raw_dir, design=DEMO_DESIGN)
+                fw_specs = write_framework_exports(raw_dir,
+                                                   design=FrameworkDesign(study=DEMO_DESIGN))
+            with _Step(m("cli.demo.step_study", study=out_dir / "study")):
+                study_dir = build_demo_study(stage / "study", specs, DEMO_KEY, design=DEMO_DESIGN)
+                with Study.open(study_dir) as study:
+                    _demo_status(study)
             with _Step(m("cli.demo.step_ingest")):
-                result = ingest_exports([ExportSpec(**s) for s in specs], "partnerschap", DEMO_KEY)
-                paths = write_ingest_files(result, stage / "ingest")
-                t = result.log["totals"]
-                out.print("  " + m("cli.demo.rows", instrument="partnerschap", **t),
-                          highlight=False)
                 frameworks = []
                 for inst_id in FRAMEWORK_INSTRUMENTS:
                     mine = [ExportSpec(path=s["path"], wave=s["wave"]) for s in fw_specs
@@ -632,15 +644,34 @@ def demo(
                     out.print("  " + m("cli.demo.rows", instrument=inst_id, **t),
                               highlight=False)
             with _Step(m("cli.demo.step_report")):
-                report = build_report_into(ReportSettings(
-                    project="WiSH demo", instrument="partnerschap",
-                    responses=paths["responses"], out_dir=stage, lang=lang or "nl",
-                    frameworks=tuple(frameworks)), stage)
+                # report --study's settings (the study's responses, declared waves, min_cell,
+                # the schools' conditions), with the framework questionnaires joined
+                settings = study_report_settings(study_dir, stage, lang or "nl", None)
+                settings = dataclasses.replace(settings, frameworks=tuple(frameworks))
+                report = build_report_into(settings, stage)
         report = report.moved(stage, out_dir)
     except PartnerschapError as exc:
         _fail(exc, lang)
     out.print(f"[bold green]{m('cli.demo.done', html=report.html, n=len(report.school_pages))}[/]",
               highlight=False)
+
+
+def _demo_status(study) -> None:
+    """Prints what the demo study holds: its waves and arms, and per wave the cells and rows
+    accepted and rejected (``status``)."""
+    from collections import Counter
+
+    cfg = study.config
+    status = study.status()
+    arms = Counter(s.condition for s in cfg.schools if s.condition).items()
+    out.print("  " + m("cli.demo.study", waves=", ".join(
+        f"{w.id} ({w.label.get(LANG, w.id)})" for w in cfg.waves), schools=len(cfg.schools),
+        arms=", ".join(f"{arm} {n}" for arm, n in arms)), highlight=False)
+    for wave in cfg.wave_ids:
+        part = status[status["wave"] == wave]
+        out.print("  " + m("cli.demo.wave", wave=wave, cells=len(part),
+                           files=part["file"].nunique(), accepted=int(part["accepted"].sum()),
+                           rejected=int(part["rejected"].sum())), highlight=False)
 
 
 from .cli_study import register as _register_study  # noqa: E402

@@ -1095,8 +1095,15 @@ def _published_rows(m: _Model) -> list[tuple[int, dict[tuple, float], float]]:
     return rows
 
 
-def _components(mat: np.ndarray, size: int) -> list[np.ndarray]:
-    """Connected groups of unknowns (linked through some row); solved one at a time."""
+def _components(mat: np.ndarray | None, size: int,
+                support: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Connected groups of unknowns (linked through some row); solved one at a time.
+
+    ``support``: each row's nonzero columns (then ``mat`` is not read), else read from ``mat``.
+
+    >>> [g.tolist() for g in _components(None, 4, [np.array([0, 2]), np.array([3])])]
+    [[0, 2], [1], [3]]
+    """
     parent = list(range(size))
 
     def find(a: int) -> int:
@@ -1105,8 +1112,7 @@ def _components(mat: np.ndarray, size: int) -> list[np.ndarray]:
             a = parent[a]
         return a
 
-    for row in mat:
-        nz = np.flatnonzero(row)
+    for nz in (support if support is not None else (np.flatnonzero(row) for row in mat)):
         for j in nz[1:]:
             ra, rb = find(int(nz[0])), find(int(j))
             if ra != rb:
@@ -1117,6 +1123,28 @@ def _components(mat: np.ndarray, size: int) -> list[np.ndarray]:
     return [np.array(g) for g in groups.values()]
 
 
+def _unique_rows(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(sub, axis=0, return_index=True, return_inverse=True)``: the distinct rows in
+    lexicographic order, the first row of each and each row's distinct row; by a stable
+    ``lexsort`` of the columns (``np.unique`` sorts rows as records, field by field: the same
+    order, many times slower for rows of a thousand unknowns).
+
+    >>> rows, first, inverse = _unique_rows(np.array([[1.0, 2.0], [0.0, 5.0], [1.0, 2.0]]))
+    >>> rows.tolist(), first.tolist(), inverse.tolist()
+    ([[0.0, 5.0], [1.0, 2.0]], [1, 0], [1, 0, 1])
+    """
+    if sub.shape[0] == 0 or sub.shape[1] == 0:
+        rows, first, inverse = np.unique(sub, axis=0, return_index=True, return_inverse=True)
+        return rows, first, np.asarray(inverse).ravel()
+    perm = np.lexsort(sub.T[::-1])  # stable; the first column is the primary key
+    ordered = sub[perm]
+    new = np.ones(len(perm), dtype=bool)
+    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    inverse = np.empty(len(perm), dtype=np.intp)
+    inverse[perm] = np.cumsum(new) - 1
+    return ordered[new], perm[new], inverse
+
+
 def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _System:
     # Unknowns in a stable order (by their text), never in the order of a set of tuples of
     # strings (which changes with PYTHONHASHSEED): the same run must give the same null space,
@@ -1125,22 +1153,41 @@ def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _Syst
     variables = {var: j for j, var in enumerate(sorted(found, key=repr))}
     pub = _published_rows(m)
     size = len(variables)
-    rows = [_vector(t, variables, size) for t in m.identities]
-    rows += [_vector(t, variables, size) for _, t, _ in pub]
+    # each row (as _vector makes it: its terms summed per unknown, in order) kept sparse, as its
+    # nonzero columns and their values; a component's matrix is made from its rows alone (the
+    # demo's system has thousands of rows and unknowns: one dense matrix of all of them cost
+    # most of the disclosure step's time)
+    sparse = []
+    for t in [*m.identities, *(t for _, t, _ in pub)]:
+        acc: dict[int, float] = {}
+        for var, c in t.items():
+            j = variables[var]
+            acc[j] = acc.get(j, 0.0) + c
+        nz = sorted(j for j, v in acc.items() if v != 0)
+        sparse.append((np.array(nz, dtype=int), [acc[j] for j in nz]))
+    support = [nz for nz, _ in sparse]
     rhs = np.array([0.0] * len(m.identities) + [v for _, _, v in pub])
     owner: list[int | None] = [None] * len(m.identities) + [i for i, _, _ in pub]
-    mat = np.array(rows) if rows else np.zeros((0, size))
     comp_of = np.zeros(size, dtype=int)
     comps = []
-    for c, cols in enumerate(_components(mat, size)):
+    parts = _components(None, size, support)
+    for c, cols in enumerate(parts):
         comp_of[cols] = c
-        sub = mat[:, cols]
-        rsel = np.flatnonzero(np.any(sub != 0, axis=1))
+    # every nonzero of a row lies in one component: the rows of a component, in order
+    row_comp = np.array([comp_of[nz[0]] if nz.size else -1 for nz in support], dtype=int)
+    order = np.argsort(row_comp, kind="stable")
+    bounds = np.searchsorted(row_comp[order], np.arange(len(parts) + 1))
+    local = np.zeros(size, dtype=int)
+    for c, cols in enumerate(parts):
+        rsel = order[bounds[c]:bounds[c + 1]]
+        local[cols] = np.arange(cols.size)
+        sub = np.zeros((rsel.size, cols.size))
+        for i, r in enumerate(rsel):
+            nz, values = sparse[r]
+            sub[i, local[nz]] = values
         # The same number is often published several times (a group's n in several tables):
         # one row per distinct functional; ``groups`` keeps the rows behind each.
-        sub, first, inverse = np.unique(sub[rsel], axis=0, return_index=True,
-                                        return_inverse=True)
-        inverse = np.asarray(inverse).ravel()
+        sub, first, inverse = _unique_rows(sub)
         groups = [rsel[inverse == k] for k in range(sub.shape[0])]
         rsel = rsel[first]
         if sub.shape[0] == 0:
@@ -1172,7 +1219,7 @@ def _system(m: _Model, cache: dict | None = None, derive: bool = False) -> _Syst
         comps.append((cols, rsel, vt[rank:].T, groups, extra, x_ls))
         if cache is not None:
             cache[key] = (vt[rank:].T, extra, x_ls)
-    return _System(variables, rhs, owner, comp_of, comps, mat=mat, derive=derive)
+    return _System(variables, rhs, owner, comp_of, comps, derive=derive)
 
 
 def _parts(v: np.ndarray, sysm: _System) -> list[tuple[int, np.ndarray]]:
@@ -1306,8 +1353,16 @@ def _leaks(m: _Model, sysm: _System, min_cell: int, split: Any = None
         proj = _stack_projections([v for _, v in small], sysm)
         scale = np.array([max(1.0, float(np.abs(v).sum())) for _, v in small])
         for a in range(len(small) - 1):
-            both = np.abs(proj[a][None, :] + proj[a + 1:]).max(axis=1, initial=0.0)
-            for off in np.flatnonzero(both < 1e-7 * (scale[a] + scale[a + 1:])):
+            tol = 1e-7 * (scale[a] + scale[a + 1:])
+            if proj.shape[1]:
+                # a pair's sum is determined only if it is at a's largest coordinate: the full
+                # check below runs on those candidates alone (the same test, fewer rows)
+                j = int(np.argmax(np.abs(proj[a])))
+                cand = np.flatnonzero(np.abs(proj[a + 1:, j] + proj[a, j]) < tol)
+            else:
+                cand = np.arange(len(small) - 1 - a)
+            both = np.abs(proj[a][None, :] + proj[a + 1 + cand]).max(axis=1, initial=0.0)
+            for off in cand[both < tol[cand]]:
                 b = a + 1 + int(off)
                 (ia, va), (ib, vb) = small[a], small[b]
                 value = group_value((ia, ib), va + vb)

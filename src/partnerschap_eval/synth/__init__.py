@@ -35,6 +35,28 @@ expected change of the *observed* scale score, :math:`E[\\bar x_{post}] - E[\\ba
 :math:`E[\\mathrm{clip}(\\mathrm{round}(Y))] = 1 + \\sum_{c=1}^{4} P(Y > c + 0.5)` for normal
 :math:`Y`: the estimand a paired analysis of the demo should recover.
 
+The demo's design (:data:`DEMO_DESIGN`)
+---------------------------------------
+``partnerschap-eval demo`` and ``make portal`` use a design with a control arm and three waves:
+the same 43 schools and respondents, of which 13 (S02, S04, ..., S26) are **control** schools
+and 30 **intervention** schools; a third wave ``follow-up`` (vervolgmeting) answered by 90 % of
+the post respondents; a school x wave effect :math:`N(0, 0.10^2)`. True latent changes from
+``pre`` (points on the 1-5 scale; parent / teacher / youthworker):
+
+===============  =======================  =======================  ======================
+change           reciprocity              two_way_communication    shared_decision_making
+===============  =======================  =======================  ======================
+interv. post     +0.30 / +0.20 / +0.15    +0.40 / +0.25 / +0.15    +0.25 / +0.30 / +0.20
+interv. follow   +0.25 / +0.15 / +0.10    +0.30 / +0.20 / +0.10    +0.25 / +0.25 / +0.15
+control post     +0.05 (every role)       +0.05                    +0.05
+control follow   +0.10 (every role)       +0.10                    +0.10
+===============  =======================  =======================  ======================
+
+So the true difference in differences (intervention minus control) is, for parents'
+two-way communication, +0.35 at post and +0.20 at follow-up (latent; :func:`true_effects` with
+``condition`` and ``wave`` gives the observed-scale values). The default
+:class:`StudyDesign` (two waves, no conditions, as above) is the tests' study and is unchanged.
+
 Examples
 --------
 >>> study = simulate_study(seed=1)
@@ -58,7 +80,8 @@ from ..instruments import Instrument, load_instrument, pick_text
 from ..instruments import resolve as resolve_instrument
 
 __all__ = ["StudyDesign", "SyntheticStudy", "simulate_study", "true_effects", "write_demo_exports",
-           "PRE_MEANS", "LATENT_EFFECTS"]
+           "PRE_MEANS", "LATENT_EFFECTS", "FOLLOW_UP_EFFECTS", "CONTROL_EFFECTS",
+           "CONTROL_FOLLOW_UP_EFFECTS", "DEMO_DESIGN"]
 
 ROLES = ("parent", "teacher", "youthworker")
 SCALES = ("reciprocity", "two_way_communication", "shared_decision_making")
@@ -113,6 +136,17 @@ class StudyDesign:
     #: SD of a school x wave x scale effect (schools differ in their change): what makes the
     #: DiD's test depend on the number of schools. 0 (default): none.
     sd_school_wave: float = 0.0
+    #: The waves in time order: two (pre, post) or three (a third, follow-up wave; see
+    #: :data:`DEMO_DESIGN`). Every later wave's respondents answered the wave before it.
+    waves: tuple[str, ...] = ("pre", "post")
+    #: Of the respondents of the second wave, this share does not answer the third.
+    follow_up_attrition: float = 0.10
+    #: Latent change from the first to the third wave in intervention schools (None: ``effects``,
+    #: the change is kept).
+    follow_up_effects: dict | None = None
+    #: Latent change from the first to the third wave in control schools (None:
+    #: ``control_effects``).
+    control_follow_up_effects: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +159,33 @@ class SyntheticStudy:
     design: StudyDesign
     #: School id -> ``intervention`` or ``control`` (``design.n_control > 0``), else None.
     conditions: dict | None = None
+
+
+#: Latent change from ``pre`` to ``follow-up`` in the demo's intervention schools: part of the
+#: post effect fades after the programme (two-way communication most, as its meetings end).
+FOLLOW_UP_EFFECTS = {
+    "parent": {"reciprocity": 0.25, "two_way_communication": 0.30, "shared_decision_making": 0.25},
+    "teacher": {"reciprocity": 0.15, "two_way_communication": 0.20, "shared_decision_making": 0.25},
+    "youthworker": {"reciprocity": 0.10, "two_way_communication": 0.10,
+                    "shared_decision_making": 0.15},
+}
+#: Latent change in the demo's control schools (a small secular trend: every school pays some
+#: attention to parents): +0.05 at ``post``, +0.10 at ``follow-up``, every role and scale.
+CONTROL_EFFECTS = {r: dict.fromkeys(SCALES, 0.05) for r in ROLES}
+CONTROL_FOLLOW_UP_EFFECTS = {r: dict.fromkeys(SCALES, 0.10) for r in ROLES}
+
+#: The design of ``partnerschap-eval demo`` and ``make portal``: the 43 schools of the default
+#: study, 13 of them control schools, three waves (``pre``, ``post``, ``follow-up``; 10 % of the
+#: post respondents miss the follow-up), schools differing in their change (school x wave SD
+#: 0.10). True latent changes: :data:`LATENT_EFFECTS` at post and :data:`FOLLOW_UP_EFFECTS` at
+#: follow-up in intervention schools, :data:`CONTROL_EFFECTS` and
+#: :data:`CONTROL_FOLLOW_UP_EFFECTS` in control schools; :func:`true_effects` gives the
+#: observed-scale values, the true difference in differences is intervention minus control.
+#: (The default :class:`StudyDesign`, two waves without conditions, is the tests' study.)
+DEMO_DESIGN = StudyDesign(
+    n_control=13, control_effects=CONTROL_EFFECTS, sd_school_wave=0.10,
+    waves=("pre", "post", "follow-up"), follow_up_attrition=0.10,
+    follow_up_effects=FOLLOW_UP_EFFECTS, control_follow_up_effects=CONTROL_FOLLOW_UP_EFFECTS)
 
 
 def _school_names(n: int, rng: np.random.Generator) -> list[str]:
@@ -149,6 +210,29 @@ def _control_schools(n_schools: int, n_control: int) -> list[int]:
     odd = list(range(1, n_schools, 2))
     rest = [k for k in range(n_schools - 1, -1, -1) if k not in odd]
     return (odd + rest)[:n_control]
+
+
+def _check_waves(design: StudyDesign) -> int:
+    """The number of waves (two or three, distinct names); anything else is refused."""
+    waves = tuple(design.waves)
+    if len(waves) not in (2, 3) or len(set(waves)) != len(waves) or not all(waves):
+        raise ParameterError(Msg("errors.synth.waves", value=repr(waves)))
+    return len(waves)
+
+
+def _wave_effects(design: StudyDesign, condition: str, t: int) -> dict:
+    """Latent change from the first wave to wave ``t`` (1 or 2) per role and scale in schools of
+    ``condition``: ``effects`` / ``follow_up_effects`` (intervention), ``control_effects`` /
+    ``control_follow_up_effects`` (control; none when not given).
+
+    >>> _wave_effects(DEMO_DESIGN, "control", 2)["parent"]["reciprocity"]
+    0.1
+    """
+    if condition == "intervention":
+        return design.effects if t == 1 else (design.follow_up_effects or design.effects)
+    effects = design.control_effects if t == 1 else (design.control_follow_up_effects
+                                                     or design.control_effects)
+    return effects or {r: dict.fromkeys(SCALES, 0.0) for r in ROLES}
 
 
 def simulate_study(seed: int = 2014, design: StudyDesign | None = None,
@@ -181,6 +265,7 @@ def simulate_study(seed: int = 2014, design: StudyDesign | None = None,
     True
     """
     design = design or StudyDesign()
+    n_waves = _check_waves(design)
     inst = resolve_instrument(instrument)
     control = _control_schools(design.n_schools, design.n_control)
     rng = np.random.default_rng(seed)
@@ -213,27 +298,35 @@ def simulate_study(seed: int = 2014, design: StudyDesign | None = None,
     v = design.sd_person * (np.sqrt(0.6) * common + np.sqrt(0.4) * rng.normal(size=(n, n_scales)))
     w = rng.normal(0, design.sd_change, (n, n_scales))
     completes_post = rng.random(n) >= design.attrition
+    answered = [np.ones(n, bool), completes_post]
+    if n_waves == 3:  # drawn only for a third wave: a two-wave study keeps its numbers
+        answered.append(completes_post & (rng.random(n) >= design.follow_up_attrition))
 
     role_arr = people["role"].to_numpy()
     m = np.array([[design.pre_means[r][s.id] for s in scales] for r in role_arr])
-    delta = np.array([[design.effects[r][s.id] for s in scales] for r in role_arr])
     school_idx = people["school_index"].to_numpy()
-    if control:
-        in_control = np.isin(school_idx, control)
-        ctrl = design.control_effects
-        delta[in_control] = np.array([[ctrl[r][s.id] if ctrl else 0.0 for s in scales]
-                                      for r in role_arr[in_control]]).reshape(-1, n_scales)
+    in_control = np.isin(school_idx, control)
+    deltas = [None]  # latent change from the first wave, per later wave
+    for t in range(1, n_waves):
+        delta = np.array([[_wave_effects(design, "intervention", t)[r][s.id] for s in scales]
+                          for r in role_arr])
+        if control:
+            ctrl = _wave_effects(design, "control", t)
+            delta[in_control] = np.array([[ctrl[r][s.id] for s in scales]
+                                          for r in role_arr[in_control]]).reshape(-1, n_scales)
+        deltas.append(delta)
     base = m + u[school_idx] + v
     # schools differ in their change: a school x wave effect (drawn only when asked for)
-    u_sw = (rng.normal(0, design.sd_school_wave, (2, design.n_schools, n_scales))
-            if design.sd_school_wave > 0 else np.zeros((2, design.n_schools, n_scales)))
+    u_sw = (rng.normal(0, design.sd_school_wave, (n_waves, design.n_schools, n_scales))
+            if design.sd_school_wave > 0 else np.zeros((n_waves, design.n_schools, n_scales)))
 
     lo, hi = inst.response_scale.min, inst.response_scale.max
     waves = []
-    for t, wave in enumerate(("pre", "post")):
-        keep = np.ones(n, bool) if t == 0 else completes_post
+    for t, wave in enumerate(design.waves):
+        keep = answered[t]
         e = rng.normal(0, design.sd_occasion, (n, n_scales))
-        latent = base + e + t * (delta + w) + u_sw[t][school_idx]
+        change = 0 * (deltas[1] + w) if t == 0 else 1 * (deltas[t] + w)
+        latent = base + e + change + u_sw[t][school_idx]
         frame = people.loc[keep, ["respondent_id", "role", "school_id"]].copy()
         frame.insert(1, "wave", wave)
         for si, scale in enumerate(scales):
@@ -265,30 +358,40 @@ def _expected_item(mu: np.ndarray | float, sd: float, lo: int = 1, hi: int = 5) 
     return lo + sum(norm.sf((c + 0.5 - mu) / sd) for c in range(lo, hi))
 
 
-def true_effects(design: StudyDesign | None = None, condition: str = "intervention"
-                 ) -> pd.DataFrame:
-    """Expected change in the observed scale score per role and scale (post minus pre).
+def true_effects(design: StudyDesign | None = None, condition: str = "intervention",
+                 wave: str | None = None) -> pd.DataFrame:
+    """Expected change in the observed scale score per role and scale (a later wave minus the
+    first).
 
     Returns a tidy frame with columns ``role, scale, latent_effect, expected_pre,
     expected_post, true_effect``. The scale score's expectation is the mean of its items'
     expectations (missingness is completely at random, so this holds for the mean of the
     answered items too). ``condition="control"``: the change in the control schools
     (``design.control_effects``, none by default); the true difference in differences of a
-    role and scale is the intervention's ``true_effect`` minus the control's.
+    role and scale is the intervention's ``true_effect`` minus the control's. ``wave``: the
+    later wave (default: the second, ``post``); in a three-wave design the third
+    (``follow-up``) gives the change to it (``follow_up_effects``), ``expected_post`` is then
+    that wave's expectation.
 
     >>> te = true_effects()
     >>> float(te.set_index(["role", "scale"]).loc[("parent", "two_way_communication"), "latent_effect"])
     0.4
+    >>> fu = true_effects(DEMO_DESIGN, wave="follow-up").set_index(["role", "scale"])
+    >>> float(fu.loc[("parent", "two_way_communication"), "latent_effect"])
+    0.3
     """
     design = design or StudyDesign()
     if condition not in ("intervention", "control"):
         raise ParameterError(Msg("errors.synth.condition", value=repr(condition)))
+    _check_waves(design)
+    later = list(design.waves[1:])
+    wave = later[0] if wave is None else wave
+    if wave not in later:
+        raise ParameterError(Msg("errors.synth.wave", value=repr(wave), waves=later))
     sd_pre = np.sqrt(design.sd_school**2 + design.sd_person**2 + design.sd_occasion**2
                      + design.sd_item**2 + design.sd_school_wave**2)
     sd_post = np.sqrt(sd_pre**2 + design.sd_change**2)
-    effects = design.effects
-    if condition == "control":
-        effects = design.control_effects or {r: dict.fromkeys(SCALES, 0.0) for r in ROLES}
+    effects = _wave_effects(design, condition, design.waves.index(wave))
     rows = []
     for role in ROLES:
         for scale in SCALES:
@@ -312,7 +415,8 @@ def _label(value: float, inst: Instrument, lang: str = "nl") -> str:
     return pick_text(inst.response_scale.labels[int(value)], lang)
 
 
-def write_demo_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
+def write_demo_exports(out_dir: str | Path, seed: int = 2014,
+                       design: StudyDesign | None = None) -> list[dict]:
     """Write the demo study as the exports schools submit; return the ingest specs for them.
 
     Files that already exist are left untouched (``data/raw/`` is read-only for the package): a
@@ -344,8 +448,12 @@ def write_demo_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
                                     and one survey-preview response (rejected)
     ==============================  ======================================================
 
-    Accepted rows: exactly the simulated study (1371 with the default seed); no name, e-mail
-    address, IP address or comment reaches the responses.
+    With a third wave in ``design`` (``partnerschap-eval demo`` passes :data:`DEMO_DESIGN`) two
+    more: ``ouders_follow-up.csv`` (Google Forms, as ``ouders_pre.csv`` without its two rejected
+    rows) and ``professionals_follow-up.csv`` (Dutch Excel CSV, as ``professionals_pre.csv``).
+
+    Accepted rows: exactly the simulated study (1371 with the default seed and design); no name,
+    e-mail address, IP address or comment reaches the responses.
     """
     from .exports import (
         write_csv_export,
@@ -356,7 +464,8 @@ def write_demo_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    study = simulate_study(seed=seed)
+    design = design or StudyDesign()
+    study = simulate_study(seed=seed, design=design)
     inst = load_instrument("partnerschap")
     rng = np.random.default_rng(seed + 1)
     resp = study.responses.merge(study.people[["respondent_id", "name", "email", "phone"]],
@@ -378,30 +487,50 @@ def write_demo_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
         base = pd.Timestamp(f"2025-{month:02d}-01 08:00")
         return [base + pd.Timedelta(minutes=int(m)) for m in np.sort(rng.integers(0, 40_000, n))]
 
+    def google_forms(wave: str, month: int, quirks: bool) -> None:
+        """Parents of ``wave`` as a Google Forms CSV (``quirks``: a double submission and a row
+        without a participant number, both rejected)."""
+        parents = resp[(resp["wave"] == wave) & (resp["role"] == "parent")]
+        when = moments(len(parents), month)
+        cols = {
+            "Tijdstempel": [t.strftime("%d-%m-%Y %H:%M:%S") for t in when],
+            "E-mailadres": parents["email"].to_numpy(),
+            "Deelnemernummer": parents["respondent_id"].to_numpy(),
+            "School": parents["school_name"].to_numpy(),
+            "Naam ouder": parents["name"].to_numpy(),
+        }
+        for item in inst.items:
+            cols[pick_text(item.text["parent"], "nl")] = labels_with_dont_know(
+                parents[item.id].to_numpy())
+        cols["Opmerkingen"] = ["" if rng.random() < 0.8
+                               else "Fijn dat er aandacht voor is, bel me gerust"
+                               for _ in range(len(parents))]
+        frame = pd.DataFrame(cols)
+        if quirks:  # a parent pressed "submit" twice (exact duplicate), one left the number empty
+            extra = frame.iloc[[3, 10]].copy()
+            extra.iloc[1, extra.columns.get_loc("Deelnemernummer")] = ""
+            frame = pd.concat([frame.iloc[:4], extra.iloc[[0]], frame.iloc[4:], extra.iloc[[1]]],
+                              ignore_index=True)
+        if (path := new(f"ouders_{wave}.csv")) is not None:
+            write_csv_export(frame, path)
+        specs.append({"path": out / f"ouders_{wave}.csv", "wave": wave, "role": "parent"})
+
+    def excel_csv(wave: str) -> None:
+        """Teachers and youth-care workers of ``wave`` as a Dutch Excel CSV."""
+        prof = resp[(resp["wave"] == wave) & (resp["role"] != "parent")]
+        pframe = pd.DataFrame({
+            "respondent": prof["respondent_id"].to_numpy(),
+            "schoolnaam": prof["school_name"].to_numpy(),
+            "rol": [_ROLE_NL[r] for r in prof["role"]],
+            "naam": prof["name"].to_numpy(),
+            **{i: prof[i].astype("Int64").to_numpy() for i in item_ids},
+        })
+        if (path := new(f"professionals_{wave}.csv")) is not None:
+            write_csv_export(pframe, path, encoding="cp1252", delimiter=";", line_end="\r\n")
+        specs.append({"path": out / f"professionals_{wave}.csv", "wave": wave})
+
     # parents, pre: Google Forms CSV ----------------------------------------------------------
-    parents = resp[(resp["wave"] == "pre") & (resp["role"] == "parent")]
-    when = moments(len(parents), 2)
-    cols = {
-        "Tijdstempel": [t.strftime("%d-%m-%Y %H:%M:%S") for t in when],
-        "E-mailadres": parents["email"].to_numpy(),
-        "Deelnemernummer": parents["respondent_id"].to_numpy(),
-        "School": parents["school_name"].to_numpy(),
-        "Naam ouder": parents["name"].to_numpy(),
-    }
-    for item in inst.items:
-        cols[pick_text(item.text["parent"], "nl")] = labels_with_dont_know(
-            parents[item.id].to_numpy())
-    cols["Opmerkingen"] = ["" if rng.random() < 0.8 else "Fijn dat er aandacht voor is, bel me gerust"
-                           for _ in range(len(parents))]
-    frame = pd.DataFrame(cols)
-    # a parent pressed "submit" twice (exact duplicate) and one left the number empty
-    extra = frame.iloc[[3, 10]].copy()
-    extra.iloc[1, extra.columns.get_loc("Deelnemernummer")] = ""
-    frame = pd.concat([frame.iloc[:4], extra.iloc[[0]], frame.iloc[4:], extra.iloc[[1]]],
-                      ignore_index=True)
-    if (path := new("ouders_pre.csv")) is not None:
-        write_csv_export(frame, path)
-    specs.append({"path": out / "ouders_pre.csv", "wave": "pre", "role": "parent"})
+    google_forms("pre", 2, quirks=True)
 
     # parents, post: Microsoft Forms workbook --------------------------------------------------
     parents = resp[(resp["wave"] == "post") & (resp["role"] == "parent")]
@@ -423,17 +552,7 @@ def write_demo_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
     specs.append({"path": out / "ouders_post.xlsx", "wave": "post", "role": "parent"})
 
     # professionals, pre: Dutch Excel CSV -------------------------------------------------------
-    prof = resp[(resp["wave"] == "pre") & (resp["role"] != "parent")]
-    pframe = pd.DataFrame({
-        "respondent": prof["respondent_id"].to_numpy(),
-        "schoolnaam": prof["school_name"].to_numpy(),
-        "rol": [_ROLE_NL[r] for r in prof["role"]],
-        "naam": prof["name"].to_numpy(),
-        **{i: prof[i].astype("Int64").to_numpy() for i in item_ids},
-    })
-    if (path := new("professionals_pre.csv")) is not None:
-        write_csv_export(pframe, path, encoding="cp1252", delimiter=";", line_end="\r\n")
-    specs.append({"path": out / "professionals_pre.csv", "wave": "pre"})
+    excel_csv("pre")
 
     # teachers, post: SPSS with value labels and a user-missing code ----------------------------
     teach = resp[(resp["wave"] == "post") & (resp["role"] == "teacher")]
@@ -498,6 +617,11 @@ def write_demo_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
     if (path := new("jeugdhulp_post.csv")) is not None:
         write_qualtrics_csv(qframe, path, text)
     specs.append({"path": out / "jeugdhulp_post.csv", "wave": "post", "role": "youthworker"})
+
+    # a third wave (the demo's follow-up): Google Forms for parents, Excel CSV for the others --
+    for wave in design.waves[2:]:
+        google_forms(wave, 11, quirks=False)
+        excel_csv(wave)
     return specs
 
 
@@ -525,6 +649,11 @@ class FrameworkDesign:
 
     study: StudyDesign = field(default_factory=StudyDesign)
     shift_factor: float = 1.0
+    #: With a third wave in ``study``: the share of every shift still there at it.
+    follow_up_factor: float = 0.8
+    #: With control schools in ``study``: their shift as a share of the intervention's (0: the
+    #: frameworks do not move there).
+    control_shift_factor: float = 0.0
     sd_school: float = 0.25
     sd_person: float = 0.55
     sd_occasion: float = 0.30
@@ -576,37 +705,55 @@ class FrameworkStudy:
     design: FrameworkDesign
 
 
-def _framework_panel(seed: int, study: StudyDesign) -> tuple[pd.DataFrame, np.ndarray]:
-    """The respondents of ``simulate_study(seed)``: people and who answered at post."""
+def _framework_panel(seed: int, study: StudyDesign) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """The respondents of ``simulate_study(seed)``: people (with ``arm``, 1 in intervention and
+    0 in control schools) and, per wave, who answered it."""
     base = simulate_study(seed=seed, design=study)
-    pre = base.responses.loc[base.responses["wave"] == "pre", ["respondent_id", "role", "school_id"]]
-    post_ids = set(base.responses.loc[base.responses["wave"] == "post", "respondent_id"])
+    first, *later = study.waves
+    pre = base.responses.loc[base.responses["wave"] == first,
+                             ["respondent_id", "role", "school_id"]]
     people = pre.reset_index(drop=True)
     schools = {s: i for i, s in enumerate(sorted(people["school_id"].unique()))}
     people["school_index"] = people["school_id"].map(schools).to_numpy()
-    return people, people["respondent_id"].isin(post_ids).to_numpy()
+    if base.conditions:
+        people["arm"] = (people["school_id"].map(base.conditions) == "intervention").astype(float)
+    answered = [np.ones(len(people), bool)]
+    for wave in later:
+        ids = set(base.responses.loc[base.responses["wave"] == wave, "respondent_id"])
+        answered.append(people["respondent_id"].isin(ids).to_numpy())
+    return people, answered
 
 
 def _framework_tables(seed_seq: np.random.SeedSequence, people: pd.DataFrame,
-                      in_post: np.ndarray, n_schools: int, design: FrameworkDesign,
+                      answered: list[np.ndarray], n_schools: int, design: FrameworkDesign,
                       instruments: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     """Answers of ``people`` to the framework instruments (one independent stream each)."""
     n = len(people)
     role = people["role"].to_numpy()
     school = people["school_index"].to_numpy()
-    f = design.shift_factor
+    wave_ids = design.study.waves
+    T = range(len(wave_ids))
+    # the share of the shift at each wave: none at the first, all at the second, part at a third
+    share = [0, 1, design.follow_up_factor][:len(wave_ids)]
+    if "arm" in people.columns:  # control schools: control_shift_factor of the shift
+        arm = people["arm"].to_numpy()
+        arm = arm + (1 - arm) * design.control_shift_factor
+        gain = [share[t] * design.shift_factor * arm for t in T]
+    else:  # (t * f, as before: a study without conditions keeps its numbers)
+        gain = [share[t] * design.shift_factor for t in T]
     miss = design.study.item_missing
     streams = dict(zip(FRAMEWORK_INSTRUMENTS, seed_seq.spawn(len(FRAMEWORK_INSTRUMENTS)),
                        strict=True))
     extra = [c for c in ("replication",) if c in people.columns]
+    people = people.drop(columns=[c for c in ("arm",) if c in people.columns])
 
     def per_role(values: dict) -> np.ndarray:
         return np.array([values[r] for r in role], dtype=float)
 
     def frames(answers: dict[str, np.ndarray]) -> pd.DataFrame:
         parts = []
-        for t, wave in enumerate(("pre", "post")):
-            keep = np.ones(n, bool) if t == 0 else in_post
+        for t, wave in enumerate(wave_ids):
+            keep = answered[t]
             frame = people.loc[keep, [*extra, "respondent_id", "role", "school_id"]].copy()
             frame.insert(len(extra) + 1, "wave", wave)
             for item, a in answers.items():
@@ -624,14 +771,14 @@ def _framework_tables(seed_seq: np.random.SeedSequence, people: pd.DataFrame,
         rng = np.random.default_rng(streams["gerdes"])
         base = (per_role(design.gerdes_pre) + rng.normal(0, design.sd_school, n_schools)[school]
                 + rng.normal(0, design.sd_person, n))
-        latent = [base + rng.normal(0, design.sd_occasion, n) + t * f * per_role(design.gerdes_shift)
-                  for t in (0, 1)]
+        latent = [base + rng.normal(0, design.sd_occasion, n) + gain[t] * per_role(design.gerdes_shift)
+                  for t in T]
         answers = {}
         for level, prefix in enumerate(("gd_inf", "gd_dep", "gd_int")):
             for j, b in enumerate((0.10, -0.10, 0.05, -0.05), start=1):
                 answers[f"{prefix}{j}"] = [
                     answer(rng, latent[t] + design.gerdes_steps[level] + b
-                           + rng.normal(0, design.sd_item, n), 1, 5) for t in (0, 1)]
+                           + rng.normal(0, design.sd_item, n), 1, 5) for t in T]
         out["gerdes"] = frames(answers)
     if "participatieladder" in instruments:
         rng = np.random.default_rng(streams["participatieladder"])
@@ -648,7 +795,7 @@ def _framework_tables(seed_seq: np.random.SeedSequence, people: pd.DataFrame,
                                            + np.sqrt(1 - rho) * rng.normal(size=n))
             answers[item] = [answer(rng, per_role(pre) + u + v
                                     + rng.normal(0, design.sd_ladder_occasion, n)
-                                    + t * f * per_role(shift), 1, top) for t in (0, 1)]
+                                    + gain[t] * per_role(shift), 1, top) for t in T]
         out["participatieladder"] = frames(answers)
     if "epstein" in instruments:
         rng = np.random.default_rng(streams["epstein"])
@@ -660,11 +807,11 @@ def _framework_tables(seed_seq: np.random.SeedSequence, people: pd.DataFrame,
             v = design.sd_person * (np.sqrt(0.5) * common + np.sqrt(0.5) * rng.normal(size=n))
             base = mean + rng.normal(0, design.sd_school, n_schools)[school] + v
             latent = [base + rng.normal(0, design.sd_occasion, n)
-                      + t * f * design.epstein_shift[type_id] for t in (0, 1)]
+                      + gain[t] * design.epstein_shift[type_id] for t in T]
             for suffix, b in zip(("_o1", "_o2", "_part"), design.epstein_offsets, strict=True):
                 answers[prefix + suffix] = [
                     answer(rng, latent[t] + b + rng.normal(0, design.sd_item, n), 1, 5)
-                    for t in (0, 1)]
+                    for t in T]
         out["epstein"] = frames(answers)
     if "praatplaat" in instruments:
         rng = np.random.default_rng(streams["praatplaat"])
@@ -675,9 +822,9 @@ def _framework_tables(seed_seq: np.random.SeedSequence, people: pd.DataFrame,
                 + rng.normal(0, design.sd_school * 0.6, n_schools)[school]
                 + rng.normal(0, design.sd_person * 0.6, n))
         latent = [base + rng.normal(0, design.sd_occasion * 0.6, n)
-                  + t * f * per_role(design.praatplaat_shift) for t in (0, 1)]
+                  + gain[t] * per_role(design.praatplaat_shift) for t in T]
         answers = {theme: [answer(rng, latent[t] + b + rng.normal(0, design.sd_praatplaat_item, n),
-                                  1, 3) for t in (0, 1)]
+                                  1, 3) for t in T]
                    for theme, b in zip(themes, design.praatplaat_offsets, strict=True)}
         out["praatplaat"] = frames(answers)
     return out
@@ -715,7 +862,11 @@ def simulate_frameworks(seed: int = 2014, design: FrameworkDesign | None = None,
       'took part' items sit 0.30 below the 'offered' ones.
     * Praatplaat: latent 2.0 / 2.3 / 2.3 on the 1-3 scale with shift **+0.25 / +0.20 / +0.20**.
 
-    ``design.shift_factor`` scales every shift (0: no true change anywhere).
+    ``design.shift_factor`` scales every shift (0: no true change anywhere). With a third wave
+    in ``design.study`` (the demo's :data:`DEMO_DESIGN`) the shift at it is
+    ``design.follow_up_factor`` (0.8) times the shift; with control schools their shift is
+    ``design.control_shift_factor`` (0) times the intervention's: the frameworks do not move
+    there. A study of two waves without conditions draws the same numbers as before.
 
     Examples
     --------
@@ -728,9 +879,9 @@ def simulate_frameworks(seed: int = 2014, design: FrameworkDesign | None = None,
     True
     """
     design = design or FrameworkDesign()
-    people, in_post = _framework_panel(seed, design.study)
+    people, answered = _framework_panel(seed, design.study)
     seq = np.random.SeedSequence(seed, spawn_key=(7,))
-    tables = _framework_tables(seq, people, in_post, design.study.n_schools, design,
+    tables = _framework_tables(seq, people, answered, design.study.n_schools, design,
                                tuple(instruments))
     return FrameworkStudy(responses=tables, design=design)
 
@@ -753,7 +904,7 @@ def simulate_framework_replications(seed: int, n_replications: int,
     3
     """
     design = design or FrameworkDesign()
-    people, in_post = _framework_panel(seed, design.study)
+    people, answered = _framework_panel(seed, design.study)
     m = len(people)
     n_schools = design.study.n_schools
     reps = np.repeat(np.arange(n_replications), m)
@@ -768,7 +919,9 @@ def simulate_framework_replications(seed: int, n_replications: int,
         + reps * n_schools,
     })
     seq = np.random.SeedSequence(seed, spawn_key=(8, n_replications))
-    tables = _framework_tables(seq, stacked, np.tile(in_post, n_replications),
+    if "arm" in people.columns:
+        stacked["arm"] = np.tile(people["arm"].to_numpy(), n_replications)
+    tables = _framework_tables(seq, stacked, [np.tile(a, n_replications) for a in answered],
                                n_schools * n_replications, design, tuple(instruments))
     return FrameworkStudy(responses=tables, design=design)
 
@@ -828,28 +981,33 @@ __all__ += ["FRAMEWORK_INSTRUMENTS", "write_framework_exports"]
 FRAMEWORK_INSTRUMENTS = ("gerdes", "participatieladder", "epstein", "praatplaat")
 
 
-def write_framework_exports(out_dir: str | Path, seed: int = 2014) -> list[dict]:
+def write_framework_exports(out_dir: str | Path, seed: int = 2014,
+                            design: FrameworkDesign | None = None) -> list[dict]:
     """Write the demo's framework questionnaires as one CSV per wave; return ingest specs.
 
     The second part of the demo questionnaire (all four framework instruments, numeric codes,
     a role column) as a survey tool would export it. Respondents, schools and dropouts are
-    those of :func:`simulate_study` with the same seed, so the pseudonyms link across
-    instruments. Existing files are never overwritten. Each spec names the instrument to
-    ingest the file with (the same file is ingested once per instrument).
+    those of :func:`simulate_study` with the same seed and ``design.study``, so the pseudonyms
+    link across instruments. Existing files are never overwritten. Each spec names the
+    instrument to ingest the file with (the same file is ingested once per instrument).
+    ``partnerschap-eval demo`` passes ``FrameworkDesign(study=DEMO_DESIGN)``: three waves
+    (``kaders_follow-up.csv`` too), 80 % of every shift left at the follow-up and none in the
+    control schools.
     """
     from .._io import write_text
 
+    design = design or FrameworkDesign()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    study = simulate_study(seed=seed)
+    study = simulate_study(seed=seed, design=design.study)
     names = dict(zip(study.schools["school_id"], study.schools["school_name"], strict=True))
-    frames = simulate_frameworks(seed=seed).responses
+    frames = simulate_frameworks(seed=seed, design=design).responses
     keys = ["respondent_id", "wave", "role", "school_id"]
     wide = frames[FRAMEWORK_INSTRUMENTS[0]]
     for inst_id in FRAMEWORK_INSTRUMENTS[1:]:
         wide = wide.merge(frames[inst_id], on=keys, how="outer")
     specs = []
-    for wave in ("pre", "post"):
+    for wave in design.study.waves:
         part = wide[wide["wave"] == wave].drop(columns="wave")
         export = pd.DataFrame({
             "respondent": part["respondent_id"].to_numpy(),
