@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from .. import i18n
-from .._contract import result_waves
+from .._contract import TOO_FEW_TO_FIT, result_waves
 from ..instruments import Instrument, load_instrument, pick_text
 
 __all__ = ["did_html", "did_part", "did_table", "baseline_table", "arm_attrition_table", "fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
@@ -1239,7 +1239,7 @@ def over_time_sentences(results: dict, inst: Instrument, lang: str = "nl") -> li
         why = str(verdict.get("value_reason") or verdict.get("reason") or "")
         why = (t("report.suppressed", lang, min_cell=results.get("min_cell", 10))
                if why.startswith("suppressed")
-               else t("report.over_time.too_few", lang) if why.startswith("too few")
+               else t("report.over_time.too_few", lang) if why.startswith(TOO_FEW_TO_FIT)
                else t("report.over_time.not_fitted", lang))
         out.append(t("report.over_time.withheld", lang, name=name, why=escape(why)))
     return out

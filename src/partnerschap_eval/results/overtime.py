@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from .._contract import TOO_FEW_TO_FIT
 from ..errors import InputError
 from ..evaluation.imputation import mi_paired_contrasts
 from ..privacy import suppressed_reason
@@ -141,8 +142,8 @@ def invariance_block(keyed: pd.DataFrame, items: Sequence[str], waves: Sequence[
         return _withheld(suppressed_reason(min_cell))
     p = len(items) * len(waves)
     if n <= p:
-        return _withheld(f"too few respondents to fit: a CFA needs more respondents with every "
-                         f"item at every wave than observed variables (items x waves = {p})")
+        return _withheld(f"{TOO_FEW_TO_FIT}: a CFA needs more respondents with every item at "
+                         f"every wave than observed variables (items x waves = {p})")
     try:
         res = longitudinal_invariance(keyed, items, waves)
     except (InputError, np.linalg.LinAlgError, ValueError) as exc:
