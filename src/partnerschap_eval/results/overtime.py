@@ -148,7 +148,8 @@ def invariance_block(keyed: pd.DataFrame, items: Sequence[str], waves: Sequence[
         res = longitudinal_invariance(keyed, items, waves)
     except (InputError, np.linalg.LinAlgError, ValueError) as exc:
         return _withheld(f"model could not be fitted: {exc}")
-    supported = dict(zip(res.to_frame()["level"], res.to_frame()["supported"], strict=True))
+    table = res.to_frame()
+    supported = dict(zip(table["level"], table["supported"], strict=True))
     records = [rec | {"n": n, "supported": (None if supported[rec["step"]] is None
                                             else bool(supported[rec["step"]]))}
                for rec in invariance_records(res)]
