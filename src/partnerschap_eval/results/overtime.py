@@ -145,7 +145,10 @@ def invariance_block(keyed: pd.DataFrame, items: Sequence[str], waves: Sequence[
         return _withheld(f"{TOO_FEW_TO_FIT}: a CFA needs more respondents with every item at "
                          f"every wave than observed variables (items x waves = {p})")
     try:
-        res = longitudinal_invariance(keyed, items, waves)
+        # an improper solution of a small sample (a negative variance) is judged by its fit,
+        # as lavaan does; its standardised loadings, never published, may be NaN
+        with np.errstate(invalid="ignore"):
+            res = longitudinal_invariance(keyed, items, waves)
     except (InputError, np.linalg.LinAlgError, ValueError) as exc:
         return _withheld(f"model could not be fitted: {exc}")
     table = res.to_frame()
