@@ -101,6 +101,9 @@ if "gap" in shown:
 if "change" in shown:
     section("change")
     table(pres.change_table(results, inst, lang))
+    if pres.has_imputation(results):
+        display(HTML(pres.imputation_html(results, lang)))
+        table(pres.imputation_table(results, inst, lang))
 
 # %%
 if "did" in shown:
@@ -126,6 +129,12 @@ if "psychometrics" in shown:
     display(HTML(pres.invariance_conclusion(results, lang)))
     table(pres.cfa_table(results, lang), folded=True)
     table(pres.invariance_table(results, lang), folded=True)
+
+# %%
+if "over_time" in shown:
+    section("over_time")
+    display(HTML(pres.over_time_html(results, inst, lang)))
+    table(pres.over_time_table(results, inst, lang), folded=True)
 
 # %%
 if "items" in shown:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SCHEMA", "ResultWaves", "result_waves", "waves_record"]
+__all__ = ["SCHEMA", "TOO_FEW_TO_FIT", "ResultWaves", "result_waves", "waves_record"]
 
 SCHEMA = "partnerschap-eval/results/v2"
 
@@ -67,3 +67,8 @@ def result_waves(results: dict) -> ResultWaves:
     if not consistent:
         order = [w for w in (first, last) if w is not None]
     return ResultWaves(tuple(order), first, last)
+
+
+#: The start of the reason of a ``longitudinal_invariance`` withheld because its sample cannot
+#: be fitted (results/overtime.py writes it, the report words it from the catalogue).
+TOO_FEW_TO_FIT = "too few respondents to fit"

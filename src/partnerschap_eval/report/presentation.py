@@ -24,14 +24,15 @@ from typing import Any
 import pandas as pd
 
 from .. import i18n
-from .._contract import result_waves
+from .._contract import TOO_FEW_TO_FIT, result_waves
 from ..instruments import Instrument, load_instrument, pick_text
 
 __all__ = ["did_html", "did_part", "did_table", "arm_paired_table", "baseline_table", "arm_attrition_table", "fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
            "reliability_table", "summary_sentences", "html_table", "effect_label", "wave_label",
            "role_label", "text_params", "project_sections", "section", "toc_html",
            "overview_html", "school_sentences", "school_starters_html", "school_method_html",
-           "rule_sentence", "N_PER_PARAMETER"]
+           "rule_sentence", "N_PER_PARAMETER", "over_time_sentences", "over_time_html",
+           "over_time_table", "has_imputation", "imputation_html", "imputation_table"]
 
 
 def t(key: str, lang: str = "nl", /, **params: Any) -> str:
@@ -450,7 +451,7 @@ def overview_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
 # -- sections and the table of contents ---------------------------------------------------------
 #: Project report sections in page order; ``project_sections`` keeps those the results have.
 SECTIONS = ("counts", "attrition", "paired", "waves", "change_distribution", "forest", "gap",
-            "change", "did", "reliability", "psychometrics", "items", "gerdes", "ladder", "ordinal", "epstein",
+            "change", "did", "reliability", "psychometrics", "over_time", "items", "gerdes", "ladder", "ordinal", "epstein",
             "praatplaat", "schools", "sensitivity", "methods", "provenance")
 
 
@@ -471,6 +472,8 @@ def project_sections(results: dict) -> list[str]:
         "did": any(b.get("did") for b in scales),
         "waves": any(b.get("waves") for b in scales),
         "psychometrics": bool(results.get("psychometrics", {}).get("cfa")),
+        "over_time": any("means_comparable" in b or "longitudinal_invariance" in b
+                         for b in scales),
         "items": bool(results.get("psychometrics", {}).get("items")),
         "gerdes": "gerdes_level" in levels,
         "ladder": "ladder_experienced" in levels or bool(_fw(results, "ladder_mismatch")),
@@ -532,7 +535,7 @@ def change_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFr
 
 
 _METHOD_PARTS = ("paired", "effect", "wilcoxon", "bh", "gap", "attrition", "reliability", "cfa",
-                 "rc", "mixed")
+                 "over_time", "rc", "mixed", "mi")
 
 
 def methods_html(lang: str = "nl") -> str:
@@ -1321,3 +1324,139 @@ def invariance_conclusion(results: dict, lang: str = "nl") -> str:
              rmsea=fmt_number(rule.get("delta_rmsea_max", 0.015), lang, 3))
     items = "".join(f"<li>{escape(s)}</li>" for s in out)
     return (f"<ul>{items}</ul>" if items else "") + f"<p class='pe-note'>{escape(note)}</p>"
+
+
+# -- measurement over time and multiple imputation (Contract 4 v2) -----------------------------
+#: The verdicts of ``means_comparable`` the catalogue words (``report.over_time.<verdict>``).
+_OVER_TIME_VERDICTS = ("comparable", "intercepts_differ", "loadings_differ", "configural_misfit",
+                       "not_converged")
+
+
+def _waves_words(results: dict, lang: str) -> str:
+    """The declared waves as readers say them: ``voormeting en nameting``."""
+    return _join([wave_label(w, lang) for w in _waves(results)], lang)
+
+
+def over_time_sentences(results: dict, inst: Instrument, lang: str = "nl") -> list[str]:
+    """Per scale, in plain words: may its means (and their differences) be compared across the
+    waves? From ``means_comparable`` (longitudinal invariance, Chen's rule); a scale that was
+    not tested says why (HTML: the scale's name in bold)."""
+    waves = escape(_waves_words(results, lang))
+    out = []
+    for scale_id, block in _scales(results, inst):
+        verdict = block.get("means_comparable")
+        if not isinstance(verdict, dict):
+            continue
+        name = f"<strong>{escape(_scale_name(inst, scale_id, lang))}</strong>"
+        value = verdict.get("value")
+        if value in _OVER_TIME_VERDICTS:
+            out.append(t(f"report.over_time.{value}", lang, name=name, waves=waves))
+            continue
+        why = str(verdict.get("value_reason") or verdict.get("reason") or "")
+        why = (t("report.suppressed", lang, min_cell=results.get("min_cell", 10))
+               if why.startswith("suppressed")
+               else t("report.over_time.too_few", lang) if why.startswith(TOO_FEW_TO_FIT)
+               else t("report.over_time.not_fitted", lang))
+        out.append(t("report.over_time.withheld", lang, name=name, why=escape(why)))
+    return out
+
+
+def over_time_html(results: dict, inst: Instrument, lang: str = "nl") -> str:
+    """The verdict per scale and the decision rule (the fit table follows, folded)."""
+    items = "".join(f"<li>{s}</li>" for s in over_time_sentences(results, inst, lang))
+    rule = next((b["means_comparable"].get("rule") for _, b in _scales(results, inst)
+                 if isinstance(b.get("means_comparable"), dict)
+                 and b["means_comparable"].get("rule")), None) or {}
+    note = t("report.over_time.rule", lang,
+             cfi=fmt_number(abs(rule.get("delta_cfi_min", -0.01)), lang, 3),
+             rmsea=fmt_number(rule.get("delta_rmsea_max", 0.015), lang, 3),
+             cfi_min=fmt_number(rule.get("configural_cfi_min", 0.90), lang, 2),
+             rmsea_max=fmt_number(rule.get("configural_rmsea_max", 0.08), lang, 2))
+    return ((f"<ul class='pe-summary'>{items}</ul>" if items else "")
+            + f"<p class='pe-note'>{escape(note)}</p>")
+
+
+def over_time_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Configural, metric and scalar fit over the waves per scale, with the changes and
+    Chen's decision (as the roles' invariance table)."""
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        steps = block.get("longitudinal_invariance")
+        if not isinstance(steps, list):
+            continue
+        for i, r in enumerate(steps):
+            ok = r.get("supported")
+            chisq = (t("report.cfa.chisq_df", lang, chisq=fmt_number(r.get("chi2"), lang),
+                       df=fmt_number(r.get("df"), lang, 0)) if r.get("chi2") is not None else "–")
+            rows.append({
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang) if i == 0 else "",
+                t("report.col.step", lang): _opt(f"report.invariance.{r.get('step')}", lang,
+                                                 str(r.get("step"))),
+                t("report.col.n", lang): fmt_number(r.get("n"), lang, 0),
+                t("report.col.chisq_df", lang): chisq,
+                t("report.col.cfi", lang): fmt_number(r.get("cfi"), lang, 3),
+                t("report.col.tli", lang): fmt_number(r.get("tli"), lang, 3),
+                t("report.col.rmsea", lang): fmt_number(r.get("rmsea"), lang, 3),
+                t("report.col.srmr", lang): fmt_number(r.get("srmr"), lang, 3),
+                t("report.col.delta_cfi", lang): fmt_number(r.get("delta_cfi"), lang, 3),
+                t("report.col.delta_rmsea", lang): fmt_number(r.get("delta_rmsea"), lang, 3),
+                t("report.col.invariant", lang):
+                    "–" if ok is None else t("report.yes" if ok else "report.no", lang),
+            })
+    return pd.DataFrame(rows)
+
+
+def has_imputation(results: dict) -> bool:
+    """Whether the results have the imputation blocks (Contract 4 v2 ``imputation``)."""
+    return any(b.get("imputation") for b in results.get("scales", {}).values())
+
+
+def _estimate_ci(value: float | None, ci: list | None, lang: str) -> str:
+    """``0,22 [0,17; 0,28]``; a dash when withheld."""
+    if value is None:
+        return "–"
+    return t("report.mi.estimate_ci", lang, value=fmt_number(value, lang), ci=fmt_ci(ci, lang))
+
+
+def imputation_html(results: dict, lang: str = "nl") -> str:
+    """The sub-heading of the change section's imputation table and what it shows."""
+    ms = [c.get("m") for b in results.get("scales", {}).values()
+          for c in (b.get("imputation") or {}).values() if isinstance(c, dict)]
+    m = next((x for x in ms if x is not None), None)
+    return (f"<h3>{escape(t('report.mi.head', lang))}</h3><p class='pe-note'>"
+            f"{escape(t('report.mi.note', lang, m=fmt_number(m, lang, 0)))}</p>")
+
+
+def imputation_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
+    """Per scale and later wave, the change three ways: complete pairs (``paired``, or the
+    contrast's), the multilevel model (first against last wave) and after multiple imputation,
+    with the fraction of missing information."""
+    first, last = _first_last(results)
+    rows = []
+    for scale_id, block in _scales(results, inst):
+        mi = block.get("imputation")
+        if not isinstance(mi, dict):
+            continue
+        for wave in _waves(results)[1:]:
+            r = mi.get(f"{wave}-{first}")
+            if not isinstance(r, dict):
+                continue
+            cc = (block.get("paired") if wave == last else
+                  (block.get("contrasts", {}).get(f"{wave}-{first}") or {}).get("paired")) or {}
+            mm = block.get("mixed_model") if wave == last else None
+            mm = mm if isinstance(mm, dict) else {}
+            rows.append({
+                t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
+                t("report.col.wave", lang): wave_head(wave, lang),
+                t("report.col.mi_n_pairs", lang): fmt_number(cc.get("n"), lang, 0),
+                t("report.col.mi_complete", lang): _estimate_ci(cc.get("mean_diff"),
+                                                                cc.get("ci95"), lang),
+                t("report.col.mi_mixed", lang): _estimate_ci(mm.get("wave_effect"),
+                                                             mm.get("ci95"), lang),
+                t("report.col.mi_n", lang): fmt_number(r.get("n"), lang, 0),
+                t("report.col.mi_estimate", lang): _estimate_ci(r.get("estimate"),
+                                                                r.get("ci95"), lang),
+                t("report.col.p", lang): fmt_p(r.get("p"), lang),
+                t("report.col.fmi", lang): fmt_percent(r.get("fmi"), lang),
+            })
+    return pd.DataFrame(rows)

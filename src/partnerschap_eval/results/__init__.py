@@ -10,6 +10,7 @@ Modules
 ``scales``      :func:`evaluate`: Contract 4 ``results.json`` per scale, role and wave
 ``schools``     :func:`school_results`: the per-school tables (parents only)
 ``frameworks``  :func:`framework_summary`: Epstein, Gerdes, participatieladder and praatplaat tables
+``overtime``    per scale: longitudinal invariance (may means be compared?) and multiple imputation
 ``quality``     :func:`scale_quality`: reliability, items, CFA and invariance per scale and wave
 """
 

@@ -42,6 +42,7 @@ from ..privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, suppre
 from ..privacy.disclosure import protect
 from ..psychometrics import cronbach_alpha, omega_total
 from ..scoring import reverse_key, score_scales, validate_responses, wave_order
+from .overtime import overtime_blocks
 
 SIG_DIGITS = 10
 PAIRED_KEYS = ["n", "mean_pre", "mean_post", "sd_pre", "sd_post", "mean_diff", "sd_diff", "t",
@@ -726,6 +727,12 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
     every wave, withheld when a wave has fewer than ``min_cell`` respondents. Two waves give
     neither key.
 
+    Every run also gets, per scale, Contract 4 v2's ``longitudinal_invariance`` (configural,
+    metric and scalar invariance over the declared waves, with the verdict ``means_comparable``)
+    and ``imputation`` (each later wave against the first after multiple imputation, beside the
+    complete-case ``paired`` block): :mod:`partnerschap_eval.results.overtime`, whose rules say
+    when they are withheld.
+
     Privacy (Contract 5): a value resting on fewer than ``min_cell`` respondents is ``null``
     with ``"suppressed: n < {min_cell}"``. Where published totals would let a reader subtract
     the shown parts from the total to recover a suppressed small group (role blocks within the
@@ -833,6 +840,9 @@ def evaluate(responses: pd.DataFrame, instrument: Instrument | str, *,
             "change_distribution": _change_distribution_block(
                 pre, post, min_cell, score_resolution(inst, scale.id)),
         }
+        # Contract 4 v2: measurement invariance over the declared waves and the imputation
+        # beside the complete-case paired block (results/overtime.py)
+        scales[scale.id].update(overtime_blocks(own, scores, scale, order, min_cell))
         if len(order) > 2:
             # Contract 4 v2: every declared wave, and every later wave against the first
             scales[scale.id]["waves"] = {w: _wave_block(scores, scale.id, w, min_cell)
