@@ -57,8 +57,9 @@ is. A suppressed count the published numbers give away as 0 is no leak (a known 
 group below ``min_cell``; a study of two parents, none of them paired, publishes only zeros), nor
 is the mean of a group known to be empty. A suppressed mean is determined when both its score
 sum and its ``n`` are. Groups are checked
-too: when the sum of two counts suppressed for being small is determined, its value (solved
-from the published numbers by least squares) must be 0 or at least ``min_cell``. The check
+too: when the sum of two, three or four counts suppressed for being small is determined, its
+value (solved from the published numbers by least squares) must be 0 or at least ``min_cell``
+(a total of 25 with 18 parents shown gives away 7 professionals of three roles). The check
 ignores non-negativity and integrality (interval disclosure), standard deviations and test
 statistics (the sign test's p of a row with a known n is not inverted); it is about sums and
 differences, as Contract 5 promises.
@@ -1391,7 +1392,99 @@ def _leaks(m: _Model, sysm: _System, min_cell: int, split: Any = None
                     leaks.append(Leak((m.cells[ia].path, m.cells[ib].path), "group",
                                       round(value, 3)))
                     vectors.append((va + vb, (ia, ib)))
+        # three and four of them: a total minus its published parts is the sum of all the
+        # withheld ones (25 people, 18 parents shown: 7 professionals of three roles)
+        for members in _larger_groups(proj, scale):
+            cells = tuple(small[k][0] for k in members)
+            v = sum((small[k][1] for k in members), np.zeros(size))
+            value = group_value(cells, v)
+            if 0.5 <= value < min_cell - 0.5:
+                leaks.append(Leak(tuple(m.cells[i].path for i in cells), "group",
+                                  round(value, 3)))
+                vectors.append((v, cells))
     return leaks, vectors, pairs
+
+
+def _larger_groups(proj: np.ndarray, scale: np.ndarray) -> list[tuple[int, ...]]:
+    """The sets of three and of four rows of ``proj`` (null-space coordinates of suppressed
+    counts, none determined on its own) that sum to zero -- whose sum is determined -- and that
+    are not two determined pairs (those are checked as pairs; their sum is theirs).
+
+    A zero sum of three (four) is found as a pair's sum against a single row (another pair's
+    sum) in a fixed random projection onto four coordinates (sorted, so ``O(n^2 log n)``), and
+    then confirmed on all coordinates with the tolerance of the pairs' check. Larger groups are
+    not searched.
+
+    >>> proj = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [5.0, 3.0]])
+    >>> _larger_groups(proj, np.ones(4))
+    [(0, 1, 2)]
+    """
+    n = proj.shape[0]
+    if n < 3 or proj.shape[1] == 0:
+        return []
+    g = np.random.default_rng(20140).standard_normal((proj.shape[1], 4))
+    g /= np.linalg.norm(g, axis=0)
+    r = proj @ g
+    # A determined sum is zero up to the rounding of the null-space basis (~1e-12 per unit of
+    # its scale); the pairs' check allows 1e-7 per coordinate. In a unit direction the search
+    # allows ten times that, and confirms on all coordinates.
+    width = 1e-6
+
+    def zero(members: tuple[int, ...]) -> bool:
+        total = proj[list(members)].sum(axis=0)
+        return bool(np.abs(total).max(initial=0.0) < 1e-7 * float(scale[list(members)].sum()))
+
+    ia, ib = np.triu_indices(n, 1)
+    sums = r[ia] + r[ib]
+    tol = width * (scale[ia] + scale[ib] + scale.max() * 2)
+    determined_pair = np.abs(sums).max(axis=1) < tol
+    found: set[tuple[int, ...]] = set()
+
+    def matches(lo: np.ndarray, hi: np.ndarray, rows: np.ndarray, order: np.ndarray,
+                values: np.ndarray, tol_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pair, other) with ``sums[pair] + values[other]`` zero in all four coordinates,
+        from the candidate ranges ``order[lo:hi]`` of each of ``rows`` (vectorised)."""
+        counts = hi - lo
+        rep = np.repeat(rows, counts)
+        first = np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(
+            np.cumsum(counts) - counts, counts)
+        other = order[first]
+        ok = np.abs(sums[rep] + values[other]).max(axis=1, initial=0.0) < tol[rep] + tol_other[
+            other]
+        return rep[ok], other[ok]
+
+    order = np.argsort(r[:, 0], kind="stable")
+    key = r[order, 0]
+    rows = np.flatnonzero(~determined_pair)
+    lo = np.searchsorted(key, -sums[rows, 0] - tol[rows], side="left")
+    hi = np.searchsorted(key, -sums[rows, 0] + tol[rows], side="right")
+    rep, other = matches(lo, hi, rows, order, r, np.zeros(n))
+    for p, c in zip(rep.tolist(), other.tolist(), strict=True):
+        members = tuple(sorted({int(ia[p]), int(ib[p]), int(c)}))
+        if len(members) == 3 and members not in found and zero(members):
+            found.add(members)
+    pairs_known = {(int(ia[p]), int(ib[p])) for p in np.flatnonzero(determined_pair)
+                   if zero((int(ia[p]), int(ib[p])))}
+    porder = rows[np.argsort(sums[rows, 0], kind="stable")]
+    pkey = sums[porder, 0]
+    lo = np.searchsorted(pkey, -sums[rows, 0] - 2 * tol[rows], side="left")
+    hi = np.searchsorted(pkey, -sums[rows, 0] + 2 * tol[rows], side="right")
+    rep, other = matches(lo, hi, rows, porder, sums, tol)
+    a, b, c, d = ia[rep], ib[rep], ia[other], ib[other]
+    distinct = (rep < other) & (a != c) & (a != d) & (b != c) & (b != d)
+    for p, q in zip(rep[distinct].tolist(), other[distinct].tolist(), strict=True):
+        members = tuple(sorted({int(ia[p]), int(ib[p]), int(ia[q]), int(ib[q])}))
+        if members in found:
+            continue
+        if any(set(t) <= set(members) for t in found if len(t) == 3):
+            continue  # a triple and a fourth alone: the fourth would be determined
+        w, x, y, z = members
+        if any(u in pairs_known and v in pairs_known
+               for u, v in (((w, x), (y, z)), ((w, y), (x, z)), ((w, z), (x, y)))):
+            continue  # two determined pairs: each checked as a pair
+        if zero(members):
+            found.add(members)
+    return sorted(found, key=lambda t: (len(t), t))
 
 
 @_one_blas_thread
