@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from partnerschap_eval.privacy.disclosure import _larger_groups, audit, protect
+from partnerschap_eval.privacy.disclosure import audit, protect
 
 
 def _roles(**by_role) -> dict:
@@ -22,6 +22,8 @@ def test_three_withheld_roles_beside_a_published_total_are_a_group():
 
 
 def test_four_and_not_two_determined_pairs():
+    from partnerschap_eval.privacy.disclosure import _larger_groups
+
     proj = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [-1, -1, -1], [2.0, 1, 0],
                      [-2.0, -1, 0]])
     # rows 4 and 5 are a determined pair; 0+1+2+3 a group of four
