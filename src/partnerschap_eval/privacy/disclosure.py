@@ -1405,14 +1405,43 @@ def _leaks(m: _Model, sysm: _System, min_cell: int, split: Any = None
     return leaks, vectors, pairs
 
 
+def _grid_join(a: np.ndarray, b: np.ndarray, w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``(i, j)`` with ``|a[i] + b[j]| < w`` in both of two coordinates (and some more).
+
+    ``b`` is binned on a square grid of width ``w``; ``-a[i]`` is looked up in its own bin and
+    the eight around it (a match lies there), by sorted keys, so the cost is the number of
+    candidates, not ``len(a) * len(b)``.
+
+    >>> i, j = _grid_join(np.array([[0.5, 0.5], [3.0, 0.0]]), np.array([[-0.5, -0.5]]), 0.1)
+    >>> i.tolist(), j.tolist()
+    ([0], [0])
+    """
+    cb = np.floor(b / w).astype(np.int64)
+    ca = np.floor(-a / w).astype(np.int64)
+    low = np.minimum(cb.min(axis=0, initial=0), ca.min(axis=0, initial=0)) - 1
+    span = int(max(cb[:, 1].max(initial=0), ca[:, 1].max(initial=0)) - low[1]) + 3
+    order = np.argsort((cb[:, 0] - low[0]) * span + (cb[:, 1] - low[1]), kind="stable")
+    keys = ((cb[:, 0] - low[0]) * span + (cb[:, 1] - low[1]))[order]
+    out_i, out_j = [], []
+    for d0 in (-1, 0, 1):
+        for d1 in (-1, 0, 1):
+            k = (ca[:, 0] + d0 - low[0]) * span + (ca[:, 1] + d1 - low[1])
+            lo = np.searchsorted(keys, k, side="left")
+            counts = np.searchsorted(keys, k, side="right") - lo
+            start = np.repeat(lo - np.cumsum(counts) + counts, counts)
+            out_i.append(np.repeat(np.arange(len(a)), counts))
+            out_j.append(order[start + np.arange(counts.sum())])
+    return np.concatenate(out_i), np.concatenate(out_j)
+
+
 def _larger_groups(proj: np.ndarray, scale: np.ndarray) -> list[tuple[int, ...]]:
     """The sets of three and of four rows of ``proj`` (null-space coordinates of suppressed
     counts, none determined on its own) that sum to zero -- whose sum is determined -- and that
     are not two determined pairs (those are checked as pairs; their sum is theirs).
 
     A zero sum of three (four) is found as a pair's sum against a single row (another pair's
-    sum) in a fixed random projection onto four coordinates (sorted, so ``O(n^2 log n)``), and
-    then confirmed on all coordinates with the tolerance of the pairs' check. Larger groups are
+    sum) in a fixed random projection onto four coordinates (joined on a grid of the first two
+    by :func:`_grid_join`, so ``O(n^2 log n)``), and then confirmed on all coordinates with the tolerance of the pairs' check. Larger groups are
     not searched.
 
     >>> proj = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [5.0, 3.0]])
@@ -1440,36 +1469,25 @@ def _larger_groups(proj: np.ndarray, scale: np.ndarray) -> list[tuple[int, ...]]
     determined_pair = np.abs(sums).max(axis=1) < tol
     found: set[tuple[int, ...]] = set()
 
-    def matches(lo: np.ndarray, hi: np.ndarray, rows: np.ndarray, order: np.ndarray,
-                values: np.ndarray, tol_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(pair, other) with ``sums[pair] + values[other]`` zero in all four coordinates,
-        from the candidate ranges ``order[lo:hi]`` of each of ``rows`` (vectorised)."""
-        counts = hi - lo
-        rep = np.repeat(rows, counts)
-        first = np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(
-            np.cumsum(counts) - counts, counts)
-        other = order[first]
+    def matches(rows: np.ndarray, values: np.ndarray, cands: np.ndarray, tol_other: np.ndarray,
+                w: float) -> tuple[np.ndarray, np.ndarray]:
+        """(pair, other) with ``sums[pair] + values[other]`` zero in all four coordinates, for
+        the pairs ``rows`` and the candidates ``cands`` (rows of ``values``)."""
+        a, b = _grid_join(sums[rows, :2], values[cands, :2], w)
+        rep, other = rows[a], cands[b]
         ok = np.abs(sums[rep] + values[other]).max(axis=1, initial=0.0) < tol[rep] + tol_other[
             other]
         return rep[ok], other[ok]
 
-    order = np.argsort(r[:, 0], kind="stable")
-    key = r[order, 0]
     rows = np.flatnonzero(~determined_pair)
-    lo = np.searchsorted(key, -sums[rows, 0] - tol[rows], side="left")
-    hi = np.searchsorted(key, -sums[rows, 0] + tol[rows], side="right")
-    rep, other = matches(lo, hi, rows, order, r, np.zeros(n))
+    rep, other = matches(rows, r, np.arange(n), np.zeros(n), float(tol.max(initial=0.0)))
     for p, c in zip(rep.tolist(), other.tolist(), strict=True):
         members = tuple(sorted({int(ia[p]), int(ib[p]), int(c)}))
         if len(members) == 3 and members not in found and zero(members):
             found.add(members)
     pairs_known = {(int(ia[p]), int(ib[p])) for p in np.flatnonzero(determined_pair)
                    if zero((int(ia[p]), int(ib[p])))}
-    porder = rows[np.argsort(sums[rows, 0], kind="stable")]
-    pkey = sums[porder, 0]
-    lo = np.searchsorted(pkey, -sums[rows, 0] - 2 * tol[rows], side="left")
-    hi = np.searchsorted(pkey, -sums[rows, 0] + 2 * tol[rows], side="right")
-    rep, other = matches(lo, hi, rows, porder, sums, tol)
+    rep, other = matches(rows, sums, rows, tol, 2 * float(tol.max(initial=0.0)))
     a, b, c, d = ia[rep], ib[rep], ia[other], ib[other]
     distinct = (rep < other) & (a != c) & (a != d) & (b != c) & (b != d)
     for p, q in zip(rep[distinct].tolist(), other[distinct].tolist(), strict=True):
