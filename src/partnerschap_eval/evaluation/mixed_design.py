@@ -793,15 +793,12 @@ class DidResult(Display):
         return "\n".join(lines)
 
 
-def _did_rows(scores: pd.DataFrame, scale: str, waves: Sequence[str],
-              conditions: Mapping[str, str], treatment: str, reference: str
-              ) -> tuple[pd.DataFrame, list[str]]:
-    """Validate once and return the model rows (with ``condition``) and notes."""
-    if treatment == reference:
-        raise InputError(Msg("errors.mixed.same_arms", condition=repr(treatment)))
-    waves = [str(w) for w in waves]
+def _model_rows(scores: pd.DataFrame, scale: str, waves: list[str], waves_key: str
+                ) -> pd.DataFrame:
+    """The rows with a score at one of ``waves`` (distinct, at least two; else ``waves_key``
+    is raised), in the model's columns (``role`` when present), wave and school as text."""
     if len(waves) < 2 or len(set(waves)) != len(waves):
-        raise InputError(Msg("errors.mixed.waves", waves=waves))
+        raise InputError(Msg(waves_key, waves=waves))
     need = ["respondent_id", "school_id", "wave", scale]
     absent = [c for c in need if c not in scores.columns]
     if absent:
@@ -810,6 +807,17 @@ def _did_rows(scores: pd.DataFrame, scale: str, waves: Sequence[str],
     data = scores.loc[scores[scale].notna() & scores["wave"].astype(str).isin(waves), cols].copy()
     data["wave"] = data["wave"].astype(str)
     data["school_id"] = data["school_id"].astype(str)
+    return data
+
+
+def _did_rows(scores: pd.DataFrame, scale: str, waves: Sequence[str],
+              conditions: Mapping[str, str], treatment: str, reference: str
+              ) -> tuple[pd.DataFrame, list[str]]:
+    """Validate once and return the model rows (with ``condition``) and notes."""
+    if treatment == reference:
+        raise InputError(Msg("errors.mixed.same_arms", condition=repr(treatment)))
+    waves = [str(w) for w in waves]
+    data = _model_rows(scores, scale, waves, "errors.mixed.waves")
     cond = {str(k): str(v) for k, v in conditions.items()}
     data["condition"] = data["school_id"].map(cond)
     lost = data["condition"].isna()

@@ -30,7 +30,7 @@ import pandas as pd
 from .._display import Display
 from .._validate import check_ci_level
 from ..errors import Count, InputError, Msg
-from .mixed_design import LmmFit, fit_lmm, interaction
+from .mixed_design import LmmFit, _model_rows, fit_lmm, interaction
 
 __all__ = ["WaveModelResult", "wave_mixed_model"]
 
@@ -86,16 +86,7 @@ class WaveModelResult(Display):
 
 def _rows(scores: pd.DataFrame, scale: str, waves: list[str]) -> pd.DataFrame:
     """Validate once and return the model rows: a valid score at a declared wave."""
-    if len(waves) < 2 or len(set(waves)) != len(waves):
-        raise InputError(Msg("errors.waves_model.waves", waves=waves))
-    need = ["respondent_id", "school_id", "wave", scale]
-    absent = [c for c in need if c not in scores.columns]
-    if absent:
-        raise InputError(Msg("errors.mixed.columns", absent=absent, need=", ".join(need)))
-    cols = need + (["role"] if "role" in scores.columns else [])
-    data = scores.loc[scores[scale].notna() & scores["wave"].astype(str).isin(waves), cols].copy()
-    data["wave"] = data["wave"].astype(str)
-    data["school_id"] = data["school_id"].astype(str)
+    data = _model_rows(scores, scale, waves, "errors.waves_model.waves")
     data["respondent_id"] = data["respondent_id"].astype(str)
     dup = data.duplicated(["school_id", "respondent_id", "wave"])
     if dup.any():

@@ -49,6 +49,18 @@ _UPGRADES = {"2": ["ALTER TABLE submissions ADD COLUMN cells_cleared INTEGER"]}
 BUSY_TIMEOUT_S = 60.0
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), usable from the portal's
+    threads, that waits for a busy writer instead of failing, in WAL mode so that readers see
+    the last committed state while a writer works."""
+    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                          check_same_thread=False)
+    con.row_factory = sqlite3.Row
+    con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    con.execute("PRAGMA journal_mode = WAL")
+    return con
+
+
 @dataclass(frozen=True)
 class CellRecord:
     """One cell's share of an upload: its counts, and where its accepted rows are: the upload's
@@ -209,11 +221,7 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                    check_same_thread=False)
-        self._con.row_factory = sqlite3.Row
-        self._con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        self._con.execute("PRAGMA journal_mode = WAL")
+        self._con = _connect(self.path)
         # under WAL, NORMAL syncs at checkpoints, not at every commit: a power cut may lose
         # the last commits but never corrupts the store, and a submission costs no fsync
         self._con.execute("PRAGMA synchronous = NORMAL")
@@ -449,11 +457,7 @@ class SQLitePortalStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                    check_same_thread=False)
-        self._con.row_factory = sqlite3.Row
-        self._con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        self._con.execute("PRAGMA journal_mode = WAL")
+        self._con = _connect(self.path)
         self._con.executescript(_PORTAL_SCHEMA)
 
     def close(self) -> None:
