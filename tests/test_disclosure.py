@@ -361,6 +361,7 @@ def test_evaluate_never_publishes_a_recoverable_small_group(schools, teachers, y
 # ---------------------------------------------------------------------------------------------
 # the report build and min_cell
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_build_that_fails_the_audit_publishes_nothing(small_groups, tmp_path, monkeypatch):
     from partnerschap_eval.report.build import ReportSettings, build_report
 

@@ -547,6 +547,7 @@ def test_a_short_raw_id_elsewhere_in_the_row_is_withheld(tmp_path):
             assert f",{raw_id}," not in text and f'"{raw_id}"' not in text, (name, raw_id)
 
 
+@pytest.mark.slow
 def test_a_declared_school_named_after_a_person_is_shown_only_when_declared(instrument,
                                                                            tmp_path):
     """"Prins Claus" looks like a person's name: evaluate refuses it and a school page would

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from openpyxl import Workbook
 
 from partnerschap_eval.instruments import load_instrument
@@ -33,6 +34,7 @@ def _answers(i: int) -> list[int]:
     return [1 + (i + j) % 5 for j in range(len(ITEMS))]
 
 
+@pytest.mark.slow
 def test_every_line_of_the_school_tour_runs_as_printed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}

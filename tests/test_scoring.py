@@ -184,6 +184,7 @@ def test_shared_pairs_candidates_checked_on_texts(monkeypatch):
     assert scoring._shared_pairs(ids, waves).tolist() == [True, False, True, False]
 
 
+@pytest.mark.slow
 def test_a_report_validates_its_responses_once(demo_study, instrument, monkeypatch):
     """evaluate, scale_quality and the framework tables trust a validated table: the checks
     run where the table enters (as build_report does), not again inside."""

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
 from openpyxl import Workbook
 
 from partnerschap_eval.instruments import load_instrument
@@ -57,6 +58,7 @@ def _workbook(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_cleared_answers_are_counted_per_cell_and_add_up_to_the_file(tmp_path):
     study = Study.init(tmp_path / "wish", "partnerschap", key=KEY, schools=SCHOOLS)
     path, want = _planted(tmp_path)

@@ -161,6 +161,7 @@ def _tour(title: str, kind: str = "python") -> str:
     return section.split(f"```{kind}\n")[1].split("```")[0]
 
 
+@pytest.mark.slow
 def test_readme_study_and_researcher_tours_run_as_printed(tmp_path, monkeypatch, capsys):
     code = _tour
     monkeypatch.chdir(tmp_path)

@@ -294,6 +294,7 @@ def test_the_waves_section_shows_the_model_beside_the_paired_change(big, lang):
     assert caption and "report." not in caption
 
 
+@pytest.mark.slow
 def test_consecutive_rows_and_the_model_show_only_when_present(big):
     from partnerschap_eval.report import presentation as pres
 

@@ -97,6 +97,7 @@ def test_a_small_middle_wave_of_a_school_comes_back_without_the_disclosure_step(
     assert f"schools.{_key(res, 'A')}.n_parents.mid" in leaks, leaks
 
 
+@pytest.mark.slow
 def test_and_stays_hidden_after_it(data):
     res = _run(data)
     assert audit(res, 10).ok
@@ -104,6 +105,7 @@ def test_and_stays_hidden_after_it(data):
     assert res["schools"][_key(res, "A")]["n_parents"]["mid"] is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_the_school_page_shows_every_later_wave(data, lang):
     from partnerschap_eval.report import presentation as pres
