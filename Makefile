@@ -13,7 +13,7 @@ KERNEL := partnerschap-eval
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test test-slow test-all bench lint lock clean browser portal
+.PHONY: demo test test-slow test-all bench lint lock clean browser portal catalogues
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+
+# Compile the message catalogues after editing a .po file: each .po gets a .json beside it
+# that the commands read at start (Babel parses the .po only when the .json is stale); a test
+# fails while one is missing or stale.
+catalogues: $(STAMP)
+	$(PY) -c "from partnerschap_eval import i18n; print(*i18n.compile_catalogues(), sep='\n')"
 
 # Regenerate the lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)

@@ -127,12 +127,13 @@ STAGES_CHILD = textwrap.dedent("""
     t["input_set_check_s"] = time.perf_counter() - t0
     t0 = time.perf_counter(); _io.sha256_file(path)  # what the check costs beside a record
     t["input_set_check_with_record_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter(); table = _io.arrow_table_csv(path, cli._RESPONSE_TEXT)
+    t0 = time.perf_counter()
+    table = _io.arrow_answers_csv(path, cli.RESPONSE_TEXT, cli.RESPONSE_CODED)
     t["read_s"] = time.perf_counter() - t0
     t0 = time.perf_counter(); keys, answers = scoring.arrow_responses(table, inst)
     t["validate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    distinct = {c: keys[c].dictionary.to_pylist() for c in ("role", "wave", "school_id")}
+    distinct = {c: keys[c].dictionary.to_pylist() for c in cli.RESPONSE_CODED}
     assert not privacy.withheld_key_values(distinct, inst.roles)
     t["firewall_s"] = time.perf_counter() - t0
     t0 = time.perf_counter(); scores = scoring.scale_scores(answers, table.num_rows, inst)

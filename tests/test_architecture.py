@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("results", {"results"}),
     ("report", {"report"}),
     ("synth", {"synth"}),  # demo and test data: nothing in the pipeline may depend on it
-    ("cli", {"cli", "cli_study", "portal"}),  # DESIGN.md: cli, portal -> report
+    ("cli", {"_start", "cli", "cli_study", "portal"}),  # DESIGN.md: cli, portal -> report
 ]
 LEVEL = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
 

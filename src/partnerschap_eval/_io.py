@@ -125,10 +125,11 @@ PANDAS_NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN"
 _PREFETCHED: dict[tuple, Any] = {}  # read_table_csv's key -> Future of an Arrow table
 
 
-def _prefetch_key(path: str | os.PathLike[str], text_columns: Sequence[str]) -> tuple | None:
+def _prefetch_key(path: str | os.PathLike[str], text_columns: Sequence[str],
+                  kind: str = "frame") -> tuple | None:
     try:
         st = os.stat(path)
-        return (os.path.realpath(path), tuple(text_columns), st.st_size, st.st_mtime_ns)
+        return (os.path.realpath(path), tuple(text_columns), st.st_size, st.st_mtime_ns, kind)
     except OSError:
         return None
 
@@ -148,23 +149,33 @@ def _table_pool():  # -> pyarrow.MemoryPool
         return pa.default_memory_pool()
 
 
-def _arrow_table(path: str | os.PathLike[str], text_columns: Sequence[str]):  # -> pa.Table | None
+def _arrow_table(path: str | os.PathLike[str], text_columns: Sequence[str],
+                 column_types: dict | None = None):  # -> pa.Table | None
     """The file parsed by Arrow as pandas would read it, or None where Arrow reads it otherwise
-    (a parse error, a repeated or empty header, a column of dates or times)."""
+    (a parse error, a repeated or empty header, a column of dates or times).
+
+    ``column_types`` (default: ``text_columns`` as text, the rest as Arrow infers it) may ask
+    for narrower columns (see :func:`arrow_answers_csv`); a cell that does not fit them is a
+    parse error.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    if column_types is None:
+        column_types = {c: pa.string() for c in text_columns}
     try:
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in text_columns},
+            column_types=column_types,
             null_values=list(PANDAS_NA_VALUES), strings_can_be_null=True,
             quoted_strings_can_be_null=True), memory_pool=_table_pool())
     except (pa.ArrowException, ValueError, OSError):  # pandas reads it and explains
         return None
     names = table.column_names
     # dates and times stay text in pandas; pandas renames repeated headers
-    plain = all(pa.types.is_string(t) or pa.types.is_int64(t) or pa.types.is_float64(t)
-                or pa.types.is_boolean(t) or pa.types.is_null(t) for t in table.schema.types)
+    plain = all(pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_float64(t)
+                or pa.types.is_boolean(t) or pa.types.is_null(t)
+                or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type))
+                for t in table.schema.types)
     if not plain or len(set(names)) != len(names) or not all(names):
         return None
     for k, field in enumerate(table.schema):
@@ -173,19 +184,99 @@ def _arrow_table(path: str | os.PathLike[str], text_columns: Sequence[str]):  # 
     return table
 
 
-def prefetch_table_csv(path: str | os.PathLike[str], text_columns: Sequence[str]) -> None:
+#: How much of a file :func:`arrow_answers_csv` looks at to choose its column types.
+_SAMPLE_BYTES = 1 << 16
+_SMALL_WHOLE = re.compile(r"-?\d{1,3}")
+
+
+def _answer_types(path: str | os.PathLike[str], text_columns: Sequence[str],
+                  dict_columns: Sequence[str]) -> dict | None:
+    """Column types for :func:`arrow_answers_csv` from the file's first 64 KB: text columns as
+    text (dictionary-encoded for ``dict_columns``), a column whose sampled cells are all small
+    whole numbers or missing as ``int8``, any other column as Arrow infers it."""
+    import pyarrow as pa
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_SAMPLE_BYTES)
+    except OSError:
+        return None
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    end = max(text.rfind("\n"), 0) if len(head) == _SAMPLE_BYTES else len(text)
+    try:
+        rows = list(csv.reader(io.StringIO(text[:end])))
+    except csv.Error:
+        return None
+    if not rows:
+        return None
+    types = {c: pa.dictionary(pa.int32(), pa.string()) if c in dict_columns else pa.string()
+             for c in text_columns}
+    missing = set(PANDAS_NA_VALUES)
+    for j, name in enumerate(rows[0]):
+        if name in types:
+            continue
+        cells = [r[j] for r in rows[1:] if j < len(r) and r[j] not in missing]
+        if all(_SMALL_WHOLE.fullmatch(c) and -128 <= int(c) <= 127 for c in cells):
+            types[name] = pa.int8()
+    return types
+
+
+def arrow_answers_csv(path: str | os.PathLike[str], text_columns: Sequence[str],
+                      dict_columns: Sequence[str] = ()):  # -> pa.Table | None
+    """The file parsed by Arrow for a table of answers, in narrow columns; None as
+    :func:`arrow_table_csv`.
+
+    The cells of :func:`arrow_table_csv`, held smaller: answer columns as ``int8`` (where the
+    file's first 64 KB show only small whole numbers; a later cell that is not one makes the
+    file be parsed again as Arrow infers it) and ``dict_columns`` dictionary-encoded while
+    parsing. Eight times less memory for the answers: in a fresh process fresh memory is
+    what the parse costs most (``score``'s benchmark file: 150 MB rather than 370 MB).
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("id,w,x,y\\nr1,pre,3,a\\nr2,pre,,b\\n")
+    >>> t = arrow_answers_csv(p, ["id", "w"], ["w"])
+    >>> [str(t.schema.field(c).type) for c in t.column_names]
+    ['string', 'dictionary<values=string, indices=int32, ordered=0>', 'int8', 'string']
+    """
+    key = _prefetch_key(path, text_columns, ("answers", tuple(dict_columns)))
+    pending = _PREFETCHED.get(key) if key is not None else None
+    if pending is not None:
+        return pending.result()
+    return _answers_table(path, text_columns, dict_columns)
+
+
+def _answers_table(path: str | os.PathLike[str], text_columns: Sequence[str],
+                   dict_columns: Sequence[str]):  # -> pa.Table | None
+    types = _answer_types(path, text_columns, dict_columns)
+    if types is None:
+        return None
+    table = _arrow_table(path, text_columns, types)
+    if table is None and any(str(t) == "int8" for t in types.values()):  # a later cell: infer
+        table = _arrow_table(path, text_columns, {
+            c: t for c, t in types.items() if str(t) != "int8"})
+    return table
+
+
+def prefetch_table_csv(path: str | os.PathLike[str], text_columns: Sequence[str],
+                       answers: Sequence[str] | None = None) -> None:
     """Start parsing a CSV file for :func:`read_table_csv` in a background thread.
 
     A command calls this as soon as it knows its input: Arrow's threads parse the file (without
     the GIL) while the command imports pandas and the statistics and loads the instrument, and
     ``read_table_csv`` of the same file, columns and file state takes the parsed table. Nothing
-    else happens early: the checks on the input run where they always do.
+    else happens early: the checks on the input run where they always do. With ``answers``
+    (the columns to dictionary-encode), the table is :func:`arrow_answers_csv`'s instead.
     """
-    key = _prefetch_key(path, text_columns)
+    kind = "frame" if answers is None else ("answers", tuple(answers))
+    key = _prefetch_key(path, text_columns, kind)
     if key is None or key in _PREFETCHED:
         return
     pool = ThreadPoolExecutor(1)
-    _PREFETCHED[key] = pool.submit(_arrow_table, path, list(text_columns))
+    if answers is None:
+        _PREFETCHED[key] = pool.submit(_arrow_table, path, list(text_columns))
+    else:
+        _PREFETCHED[key] = pool.submit(_answers_table, path, list(text_columns), list(answers))
     pool.shutdown(wait=False)
 
 
@@ -206,8 +297,12 @@ def arrow_table_csv(path: str | os.PathLike[str], text_columns: Sequence[str]):
 
 
 def release_table_csv(path: str | os.PathLike[str], text_columns: Sequence[str]) -> None:
-    """Forget a table :func:`prefetch_table_csv` or :func:`arrow_table_csv` kept."""
-    _PREFETCHED.pop(_prefetch_key(path, text_columns), None)
+    """Forget every table :func:`prefetch_table_csv`, :func:`arrow_table_csv` or
+    :func:`arrow_answers_csv` kept of this file."""
+    key = _prefetch_key(path, text_columns)
+    if key is not None:
+        for kept in [k for k in _PREFETCHED if k[:-1] == key[:-1]]:
+            _PREFETCHED.pop(kept, None)
 
 
 def arrow_floats(values, out: np.ndarray | None = None) -> np.ndarray:
@@ -237,20 +332,26 @@ def arrow_floats(values, out: np.ndarray | None = None) -> np.ndarray:
         if n:
             part[:] = np.frombuffer(chunk.buffers()[1], dtype=dtype)[off:off + n]
             if chunk.null_count:
-                part[~_valid(chunk)] = np.nan
+                part[~arrow_valid(chunk)] = np.nan
         start += n
     return out
 
 
-def _valid(arr) -> np.ndarray:
-    """An Arrow array's validity bitmap as booleans (all true without one)."""
+def arrow_valid(arr) -> np.ndarray:
+    """An Arrow array's validity bitmap as booleans (all true without one), without pandas.
+
+    >>> import pyarrow.csv as pacsv, io
+    >>> table = pacsv.read_csv(io.BytesIO(b"x,y\\n3,a\\n,b\\n4,c\\n"))
+    >>> arrow_valid(table.column("x").chunk(0)).tolist()
+    [True, False, True]
+    """
     n, off = len(arr), arr.offset
     bitmap = arr.buffers()[0]
     if bitmap is None:
         return np.ones(n, dtype=bool)
     bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little",
                          count=off + n)
-    return bits[off:].astype(bool)
+    return bits[off:].view(bool)  # zeros and ones: booleans as they are
 
 
 def _bools(arr) -> np.ndarray:
@@ -258,7 +359,7 @@ def _bools(arr) -> np.ndarray:
     n, off = len(arr), arr.offset
     bits = np.unpackbits(np.frombuffer(arr.buffers()[1], dtype=np.uint8), bitorder="little",
                          count=off + n)[off:].astype(bool)
-    return bits & _valid(arr) if arr.null_count else bits
+    return bits & arrow_valid(arr) if arr.null_count else bits
 
 
 def arrow_ints(arr) -> np.ndarray:
@@ -272,8 +373,21 @@ def arrow_ints(arr) -> np.ndarray:
     out = np.frombuffer(arr.buffers()[1], dtype=np.dtype(f"int{arr.type.bit_width}"))[off:off + n]
     out = out.astype(np.int64)
     if arr.null_count:
-        out[~_valid(arr)] = -1
+        out[~arrow_valid(arr)] = -1
     return out
+
+
+def arrow_codes(arr) -> np.ndarray:
+    """Codes (an Arrow integer array) as NumPy integers: the array's own buffer, no copy, when
+    none is missing (indexing takes any integers); else :func:`arrow_ints`.
+
+    >>> arrow_codes(string_array(["b", "a", "b"]).dictionary_encode().indices).tolist()
+    [0, 1, 0]
+    """
+    if arr.null_count:
+        return arrow_ints(arr)
+    n, off = len(arr), arr.offset
+    return np.frombuffer(arr.buffers()[1], dtype=np.dtype(f"int{arr.type.bit_width}"))[off:off + n]
 
 
 def string_array(texts: Sequence[str]):  # -> pyarrow.StringArray
@@ -322,6 +436,8 @@ def read_table_csv(path: str | os.PathLike[str], text_columns: Sequence[str]) ->
 
 _SENTINEL = 0xFF  # never a byte of UTF-8 text: marks padding in the row matrices below
 _SPECIAL = r'^[=+\-@\t\r\x00]|[",\r\n\x00]'  # cells that need neutralising or quoting
+_SPECIAL_RE = re.compile(_SPECIAL)
+_FEW_TEXTS = 4096  # texts checked one by one in Python rather than by Arrow's compute module
 _ROWS_PER_BLOCK = 1 << 17  # rows a thread renders at a time
 _ROWS_PER_FILL = 1 << 13  # rows filled at a time: about 1 MB for a wide table
 _SMALL_INT_SPAN = 4096
@@ -363,12 +479,17 @@ def render_texts(values):  # (pyarrow.StringArray | list[str]) -> pyarrow.String
     ['a', "'=1+1", '"a,b"', '-3']
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     arr = values if isinstance(values, pa.Array) else string_array(values)
     if _safe_fixed_width(arr):
         return arr
-    special = _bools(pc.match_substring_regex(arr, _SPECIAL))
+    if len(arr) <= _FEW_TEXTS:  # a key column's distinct values: no need to load Arrow's compute
+        special = np.array([t is not None and _SPECIAL_RE.search(t) is not None
+                            for t in arr.to_pylist()], dtype=bool)
+    else:
+        import pyarrow.compute as pc
+
+        special = _bools(pc.match_substring_regex(arr, _SPECIAL))
     if not special.any():
         return arr
     texts = arr.to_pylist()
@@ -405,17 +526,60 @@ def _safe_fixed_width(arr) -> bool:  # (pyarrow.StringArray) -> bool
 def _text_parts(values):  # (pd.Series | pyarrow.StringArray | ChunkedArray) -> (codes, rendered)
     """Codes and rendered distinct values of a text column, vectorised through Arrow."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.DictionaryArray):  # encoded already: the same cells
-        return arrow_ints(values.indices), render_texts(values.dictionary)
+        return arrow_codes(values.indices), render_texts(values.dictionary)
     arr = values if isinstance(values, pa.StringArray) else _text_array(values)
     if _safe_fixed_width(arr):  # distinct or not, each cell is written as it is
         return np.arange(len(arr), dtype=np.int64), arr
-    encoded = pc.dictionary_encode(arr)
+    encoded = arr.dictionary_encode()
     return arrow_ints(encoded.indices), render_texts(encoded.dictionary)
+
+
+class _Rows:
+    """A text column whose every cell is written as it is (:func:`_safe_fixed_width`), kept as
+    its Arrow chunks: the rows of a block are copied straight from their buffers, with no
+    matrix of the whole column first (22 MB of fresh memory for a million pseudonyms)."""
+
+    def __init__(self, views: list[np.ndarray]):
+        self.starts = np.cumsum([0] + [len(v) for v in views])
+        self.shape = (int(self.starts[-1]), views[0].shape[1])
+        self.views = [v.view(f"V{self.shape[1]}").ravel() for v in views]  # a cell per item
+
+    @classmethod
+    def of(cls, values) -> _Rows | None:
+        """The column's rows, or None when a cell needs care or the widths differ."""
+        import pyarrow as pa
+
+        if not isinstance(values, pa.Array | pa.ChunkedArray) or not pa.types.is_string(
+                values.type):
+            return None
+        chunks = [c for c in (values.chunks if isinstance(values, pa.ChunkedArray)
+                              else [values]) if len(c)]
+        if not chunks or not all(_safe_fixed_width(c) for c in chunks):
+            return None
+        views = []
+        for chunk in chunks:
+            n, off = len(chunk), chunk.offset
+            offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[off:off + n + 1]
+            width = int(offsets[1] - offsets[0])
+            views.append(np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[
+                offsets[0]:offsets[-1]].reshape(n, width))
+        if len({v.shape[1] for v in views}) != 1:
+            return None
+        return cls(views)
+
+    def copy_into(self, out: np.ndarray, first: int, stop: int) -> None:
+        """Rows ``first:stop`` into ``out`` (one item of ``out`` per row)."""
+        k = int(np.searchsorted(self.starts, first, side="right")) - 1
+        row = 0
+        while first < stop:
+            view, start = self.views[k], int(self.starts[k])
+            end = min(stop, start + len(view))
+            out[row:row + end - first] = view[first - start:end - start]
+            row, first, k = row + end - first, end, k + 1
 
 
 def _number_text(u: object) -> str:
@@ -589,9 +753,11 @@ def write_columns_csv(path: str | os.PathLike[str], columns: list[str], values: 
         Column names (neutralised and quoted here).
     values
         Per column an Arrow string array, plain or dictionary-encoded (text, neutralised and
-        quoted as needed), or a NumPy
-        float array (written as pandas writes floats: ``3.0``, ``4.333333333333333``; NaN
-        empty).
+        quoted as needed), a NumPy float array (written as pandas writes floats: ``3.0``,
+        ``4.333333333333333``; NaN empty), or floats held as codes: an object with ``codes``
+        (per row) and ``values`` (a float per code), such as
+        :class:`~partnerschap_eval.scoring.CodedScores` (written as ``values[codes]``, each
+        distinct value rendered once).
     order
         The rows to write, as indices, in output order (default: every row).
 
@@ -608,7 +774,14 @@ def write_columns_csv(path: str | os.PathLike[str], columns: list[str], values: 
     def column_parts(column) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(column, np.ndarray):
             codes, rendered = _float_repr_parts(np.asarray(column, dtype=np.float64))
+        elif hasattr(column, "codes"):  # as _float_repr_parts renders them; NaN empty
+            table = np.asarray(column.values, dtype=np.float64)
+            rendered = np.where(np.isnan(table), "", table.astype(str)).tolist()
+            codes = column.codes
         else:
+            rows = _Rows.of(column) if order is None else None
+            if rows is not None:  # pseudonyms: copied from Arrow's buffers as they are
+                return None, rows
             codes, rendered = _text_parts(column)
         return codes, _padded(rendered)
 
@@ -644,22 +817,35 @@ class _Renderer:
               order: np.ndarray | None = None) -> None:
         header = ",".join(_csv_field(neutralise_cell(c)) for c in columns) + "\n"
         # a part covers one column, or k adjacent columns when its codes are 2-D (n, k)
-        spans = [(1 if codes.ndim == 1 else codes.shape[1]) * (m.shape[1] + 1)
+        spans = [(1 if codes is None or codes.ndim == 1 else codes.shape[1]) * (m.shape[1] + 1)
                  for codes, m in parts]
         total = sum(spans)
         offsets = [sum(spans[:i]) for i in range(len(spans))]  # each part's first byte
         separators = np.full(total, ord(","), dtype=np.uint8)  # a row's commas and line end
         separators[-1:] = ord("\n")
+        # a column's rendered values as one item each ("V<width>" bytes): gathering whole items
+        # took a third to three quarters of the time of gathering rows of a byte matrix
+        items = [m.view(f"V{m.shape[1]}").ravel()
+                 if codes is not None and codes.ndim == 1 and m.shape[1] else None
+                 for codes, m in parts]
 
-        def fill(block: np.ndarray, codes: np.ndarray, matrix: np.ndarray, offset: int,
-                 span: int) -> None:
+        def column_cells(block: np.ndarray, offset: int, width: int) -> np.ndarray:
+            """The block's cells of one column, one item per row (a view)."""
+            return np.ndarray((len(block),), dtype=f"V{width}", buffer=block, offset=offset,
+                              strides=(block.strides[0],))
+
+        def fill(block: np.ndarray, codes: np.ndarray | None, matrix: np.ndarray, offset: int,
+                 span: int, first: int, stop: int, item: np.ndarray | None) -> None:
             # "wrap": code -1 takes the matrix's last row, the empty cell, and the output is
             # written in place (the default mode buffers it)
             width = matrix.shape[1]
             if not width:
                 return
+            if codes is None:  # row for row (a _Rows of fixed-width text)
+                matrix.copy_into(column_cells(block, offset, width), first, stop)
+                return
             if codes.ndim == 1:
-                np.take(matrix, codes, axis=0, out=block[:, offset:offset + width], mode="wrap")
+                np.take(item, codes, out=column_cells(block, offset, width), mode="wrap")
                 return
             cells = block[:, offset:offset + span].reshape(len(block), codes.shape[1], width + 1)
             if width == 1:  # one byte per cell (answer codes): one gather for all the columns
@@ -677,8 +863,10 @@ class _Renderer:
                 rows = order[first:stop] if order is not None else slice(first, stop)
                 block = np.empty((stop - first, total), dtype=np.uint8)
                 block[:] = separators  # one contiguous pass rather than one per column
-                for (codes, matrix), offset, span in zip(parts, offsets, spans, strict=True):
-                    fill(block, codes[rows], matrix, offset, span)
+                for (codes, matrix), offset, span, item in zip(parts, offsets, spans, items,
+                                                               strict=True):
+                    fill(block, codes if codes is None else codes[rows], matrix, offset,
+                         span, first, stop, item)
                 flat = block.reshape(-1)
                 chunks.append(flat[flat != _SENTINEL])  # written as it is (a buffer): no copy
             return chunks

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.abc
+import importlib.util
 import re
 import sys
 import time
@@ -25,6 +27,7 @@ from typer._click import exceptions as click_exceptions  # typer's own click (ty
 from typer._click.formatting import HelpFormatter
 
 from . import i18n
+from ._start import RESPONSE_CODED, RESPONSE_TEXT
 from .errors import PartnerschapError
 
 LANG = i18n.env_lang()  # the help texts are worded in it when the command starts
@@ -158,15 +161,53 @@ def _reworded():
         raise click_exceptions.UsageError(text, ctx=exc.ctx) from None
 
 
+class _after_import(importlib.abc.MetaPathFinder):  # noqa: N801 (used as a function)
+    """Call ``then(module)`` once module ``name`` is loaded: now if it is, else right after its
+    code has run (until :meth:`remove`)."""
+
+    def __init__(self, name: str, then) -> None:
+        self.name, self.then = name, then
+        if name in sys.modules:
+            then(sys.modules[name])
+        else:
+            sys.meta_path.insert(0, self)
+
+    def remove(self) -> None:
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+
+    def find_spec(self, fullname, path, target=None):  # noqa: D102 (importlib's)
+        if fullname != self.name:
+            return None
+        self.remove()
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            run = spec.loader.exec_module
+
+            def exec_module(module, run=run) -> None:
+                run(module)
+                self.then(module)
+
+            spec.loader.exec_module = exec_module
+        return spec
+
+
 class _Group(typer.core.TyperGroup):
     """The main command group: typer's own texts in the user's language while it runs."""
 
     def main(self, *args, **kwargs):  # noqa: D102 (click's)
         global LANG
-        from typer import rich_utils
-
         LANG = i18n.env_lang()
-        saved = {name: getattr(rich_utils, name) for name in _TYPER_TEXTS}
+        saved: dict[str, str] = {}
+
+        def reword(rich_utils) -> None:
+            saved.update({name: getattr(rich_utils, name) for name in _TYPER_TEXTS})
+            for name, key in _TYPER_TEXTS.items():
+                setattr(rich_utils, name, _c(key))
+
+        # typer loads rich_utils (50 ms of rich's modules) only to print help or an error: its
+        # texts are set when it does, not loaded on every run to be set
+        hook = _after_import("typer.rich_utils", reword)
         todo = [self]
         while todo:  # every command's usage line and help option, in the catalogue's words
             command = todo.pop()
@@ -177,12 +218,11 @@ class _Group(typer.core.TyperGroup):
                 command.subcommand_metavar = _c("command_metavar")
                 todo += command.commands.values()
         try:
-            for name, key in _TYPER_TEXTS.items():
-                setattr(rich_utils, name, _c(key))
             return super().main(*args, **kwargs)
         finally:
+            hook.remove()
             for name, english in saved.items():
-                setattr(rich_utils, name, english)
+                setattr(sys.modules["typer.rich_utils"], name, english)
 
     def make_context(self, *args, **kwargs):  # noqa: D102 (click's)
         with _reworded():
@@ -219,16 +259,16 @@ def _fail(exc: Exception, lang: str | None = None) -> None:
     raise typer.Exit(code=2)
 
 
-# Contract 2's text columns, as ``report.build.read_responses`` reads them (same order)
-_RESPONSE_TEXT = ("respondent_id", "wave", "role", "school_id")
+_RESPONSE_TEXT, _RESPONSE_CODED = RESPONSE_TEXT, RESPONSE_CODED
 
 
-def _prefetch(responses: Path) -> None:
-    """Parse a responses CSV in the background while the command imports its libraries."""
+def _prefetch(responses: Path, *, coded: bool = False) -> None:
+    """Parse a responses CSV in the background while the command imports its libraries (for
+    ``score``, ``coded``: the narrow table of :func:`~partnerschap_eval._io.arrow_answers_csv`)."""
     if responses.suffix.lower() == ".csv":
         from ._io import prefetch_table_csv
 
-        prefetch_table_csv(responses, _RESPONSE_TEXT)
+        prefetch_table_csv(responses, _RESPONSE_TEXT, _RESPONSE_CODED if coded else None)
 
 
 def _yaml_path(instrument: str | None) -> Path | None:
@@ -374,7 +414,7 @@ def score(
     try:
         check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
                      what="scores file")
-        _prefetch(responses)
+        _prefetch(responses, coded=_SCORE_FAST)
         from .instruments import load_instrument
 
         inst = load_instrument(instrument)
@@ -396,7 +436,8 @@ def score(
             rows = len(scores)
     except PartnerschapError as exc:
         _fail(exc)
-    out.print(m("cli.score.done", rows=rows, scales=len(inst.scales), path=out_path))
+    out.print(m("cli.score.done", rows=i18n.integer(rows, LANG), scales=len(inst.scales),
+                path=out_path), highlight=False)
 
 
 #: Whether ``score`` tries :func:`_score_plain_csv` first (the differential tests turn it off).
@@ -420,7 +461,7 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
 
     import numpy as np
 
-    from ._io import arrow_ints, arrow_table_csv, release_table_csv, write_columns_csv
+    from ._io import arrow_answers_csv, arrow_ints, release_table_csv, write_columns_csv
     from ._outputs import check_input_set
 
     if responses.suffix.lower() != ".csv":
@@ -431,7 +472,7 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
                 return None
     except OSError:
         return None
-    table = arrow_table_csv(responses, _RESPONSE_TEXT)  # kept for the general path
+    table = arrow_answers_csv(responses, _RESPONSE_TEXT, _RESPONSE_CODED)
     if table is None:
         return None
     check_input_set(responses)  # as read_responses does after reading
@@ -442,11 +483,12 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
     if checked is None:
         return None
     keys, answers = checked
-    distinct = {c: keys[c].dictionary.to_pylist() for c in ("role", "wave", "school_id")}
+    distinct = {c: keys[c].dictionary.to_pylist() for c in _RESPONSE_CODED}
     if withheld_key_values(distinct, inst.roles):
         return None
     release_table_csv(responses, _RESPONSE_TEXT)
     n = table.num_rows
+    del table  # the answers are coded: the parsed columns can go before the scores are written
     scores = scale_scores(answers, n, inst)
     order = None
     if waves:  # declared: every wave must be in it, and the rows follow it (a stable sort)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -383,22 +384,31 @@ def score_scales(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFram
 
 def _score_block(block: np.ndarray, scale: Scale, instrument: Instrument) -> np.ndarray:
     """One scale's scores from its answers (rows x the scale's items, floats, NaN = missing;
-    the block is changed in place): the one implementation of Contract 1's scoring."""
+    the block is changed in place): the one implementation of Contract 1's scoring, with
+    :func:`_scores_from_sums`."""
     lo, hi = instrument.response_scale.min, instrument.response_scale.max
     reverse = set(instrument.scale_reverse_items(scale.id))
-    cols = list(scale.items)
     # reverse keys as :func:`reverse_key`, on the scale's block only (not a copy of the table)
-    for j, col in enumerate(cols):
+    for j, col in enumerate(scale.items):
         if col in reverse:
             block[:, j] = (lo + hi) - block[:, j]
     missing = np.isnan(block)
     answered = block.shape[1] - np.count_nonzero(missing, axis=1)
     block[missing] = 0.0  # the block is ours: np.nansum without its copy of the block
+    return _scores_from_sums(np.sum(block, axis=1), answered, scale, instrument)
+
+
+def _scores_from_sums(sums: np.ndarray, answered: np.ndarray, scale: Scale,
+                      instrument: Instrument) -> np.ndarray:
+    """Scores from the sum of the answered items (after reverse keying; whole numbers, so every
+    order of summing gives the same float) and their number: the mean, missing below
+    ``min_items``, then ``score: sum`` and ``rescale``. Both scoring paths end here, so they
+    give the same floats, bit for bit."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.sum(block, axis=1) / answered
+        mean = sums / answered
     score = np.where(answered >= scale.required_items, mean, np.nan)
-    k = len(cols)
-    low, high = float(lo), float(hi)
+    k = len(scale.items)
+    low, high = float(instrument.response_scale.min), float(instrument.response_scale.max)
     if scale.score == "sum":
         score, low, high = score * k, low * k, high * k
     if scale.rescale is not None:
@@ -407,16 +417,36 @@ def _score_block(block: np.ndarray, scale: Scale, instrument: Instrument) -> np.
     return score
 
 
-def scale_scores(answers: Mapping[str, np.ndarray | pa.ChunkedArray], n_rows: int,
-                 instrument: Instrument) -> dict[str, np.ndarray]:
-    """Scale scores from item columns held as arrays: :func:`score_scales` without a frame.
+@dataclass(frozen=True)
+class CodedScores:
+    """One scale's scores as a code per row and the score of each code.
+
+    A scale of ``k`` items answered on ``lo..hi`` has few possible scores: one per number of
+    answered items and sum of their answers. Row ``i`` scores ``values[codes[i]]`` (NaN = no
+    score); :meth:`to_numpy` gives the floats.
+    """
+
+    codes: np.ndarray  #: an integer per row (int16 for most scales), an index into ``values``
+    values: np.ndarray  #: float64 per code
+
+    def to_numpy(self) -> np.ndarray:
+        """The score of every row (floats, NaN = missing)."""
+        return self.values[self.codes]
+
+
+#: Widest response scale (max - min) the coded answers hold: int8 codes, -1 = missing.
+_CODED_SPAN = 120
+
+
+def scale_scores(answers: Mapping[str, np.ndarray], n_rows: int,
+                 instrument: Instrument) -> dict[str, CodedScores]:
+    """Scale scores from coded answers, as :func:`arrow_responses` returns them.
 
     Parameters
     ----------
     answers
-        Item id -> answers as floats (NaN = missing) or as a numeric Arrow column (empty =
-        missing), as :func:`arrow_responses` returns them; an item of the instrument that is
-        absent counts as unanswered.
+        Item id -> ``int8`` per row: the answer minus the response scale's minimum, ``-1`` for
+        a missing answer. An item of the instrument that is absent counts as unanswered.
     n_rows
         The number of rows.
     instrument
@@ -424,42 +454,57 @@ def scale_scores(answers: Mapping[str, np.ndarray | pa.ChunkedArray], n_rows: in
 
     Returns
     -------
-    dict of str to ndarray
-        Scale id -> scores, in the instrument's order; the same numbers as
-        :func:`score_scales` (the same code computes both).
+    dict of str to CodedScores
+        Scale id -> scores, in the instrument's order; the same floats as
+        :func:`score_scales` (both end in the same function).
 
     Notes
     -----
     As :func:`score_scales`: :math:`\\bar x = \\frac1m\\sum x_i` over the :math:`m` answered
-    items after reverse keying, missing when :math:`m <` ``min_items`` (Contract 1).
+    items after reverse keying, missing when :math:`m <` ``min_items`` (Contract 1). With
+    answers :math:`v_i = x_i - \\text{min}` and :math:`w = k(\\text{max} - \\text{min}) + 1`,
+    a row's code is :math:`m w + \\sum v_i`: a gather from a table per item and a sum of
+    small integers, where the floats of :func:`score_scales` cost a block of ``k`` columns.
 
     Examples
     --------
     >>> from partnerschap_eval.instruments import load_instrument
     >>> inst = load_instrument("partnerschap")
-    >>> answers = {"rec1": np.array([4.0]), "rec2": np.array([5.0]), "rec5": np.array([2.0])}
-    >>> round(float(scale_scores(answers, 1, inst)["reciprocity"][0]), 4)
+    >>> answers = {"rec1": np.array([3], np.int8), "rec2": np.array([4], np.int8),
+    ...            "rec5": np.array([1], np.int8)}
+    >>> round(float(scale_scores(answers, 1, inst)["reciprocity"].to_numpy()[0]), 4)
     4.3333
     """
-    from ._io import arrow_floats
-
+    lo, hi = instrument.response_scale.min, instrument.response_scale.max
+    span = hi - lo
     scores = {}
     for scale in instrument.scales:
-        block = np.empty((n_rows, len(scale.items)))
-        for j, item in enumerate(scale.items):
+        width = len(scale.items) * span + 1
+        size = (len(scale.items) + 1) * width
+        kind = np.int16 if size <= np.iinfo(np.int16).max else np.int64
+        codes = np.zeros(n_rows, dtype=kind)
+        reverse = set(instrument.scale_reverse_items(scale.id))
+        share = np.empty(n_rows, dtype=kind)
+        for item in scale.items:
             if item not in answers:
-                block[:, j] = np.nan
-            elif isinstance(answers[item], np.ndarray):
-                block[:, j] = answers[item]
+                continue
+            # an item's share of the code: w + its (reverse-keyed) answer, 0 when missing
+            answer = answers[item]
+            if item in reverse:
+                np.subtract(span + width, answer, out=share, dtype=kind)
             else:
-                arrow_floats(answers[item], out=block[:, j])
-        scores[scale.id] = _score_block(block, scale, instrument)
+                np.add(answer, width, out=share, dtype=kind)
+            share[answer < 0] = 0
+            codes += share
+        table = np.arange(size)
+        answered = table // width
+        sums = (table % width + answered * lo).astype(np.float64)
+        scores[scale.id] = CodedScores(codes, _scores_from_sums(sums, answered, scale, instrument))
     return scores
 
 
 def arrow_responses(table: pa.Table, instrument: Instrument
-                    ) -> tuple[dict[str, pa.Array | pa.ChunkedArray],
-                               dict[str, np.ndarray | pa.ChunkedArray]] | None:
+                    ) -> tuple[dict[str, pa.Array | pa.ChunkedArray], dict[str, np.ndarray]] | None:
     """A plain Contract 2 table read by Arrow, checked without pandas; None for anything else.
 
     The checks of :func:`validate_responses` for the common case of a file as ``ingest``
@@ -467,15 +512,17 @@ def arrow_responses(table: pa.Table, instrument: Instrument
     as whole numbers (with or without empty cells) within the response scale, and no
     (``respondent_id``, ``wave``) pair twice. Anything else — a missing column, an empty key
     cell, a text or yes/no cell in an item column, an answer out of range, a repeated pair (or
-    the rare pair of rows that only looks repeated), no rows — gives None: the caller then
-    reads the file as a frame and :func:`validate_responses` gives the verdict and the
-    error. The answers are checked by the same rule as there.
+    the rare pair of rows that only looks repeated), no rows, a response scale wider than 120
+    — gives None: the caller then reads the file as a frame and :func:`validate_responses`
+    gives the verdict and the error. The answers are checked by the same rule as there.
 
     Parameters
     ----------
     table
-        The file as :func:`partnerschap_eval._io.read_table_csv` parses it (key columns as
-        text, pandas' missing-value markers as empty).
+        The file as :func:`partnerschap_eval._io.read_table_csv` or
+        :func:`partnerschap_eval._io.arrow_answers_csv` parses it (key columns as text, plain
+        or dictionary-encoded; answers as whole numbers of any width or floats; pandas'
+        missing-value markers as empty).
     instrument
         The instrument the answers belong to.
 
@@ -483,10 +530,10 @@ def arrow_responses(table: pa.Table, instrument: Instrument
     -------
     tuple or None
         ``(keys, answers)``: key column -> Arrow text column (``wave``, ``role`` and
-        ``school_id`` dictionary-encoded: their distinct values in order of first appearance
-        and a code per row), item id -> answers for the
-        items present: the Arrow column of whole numbers as it is (no copy: made floats by
-        :func:`scale_scores`), or floats (NaN = missing); or None.
+        ``school_id`` as one dictionary array each: their distinct values in order of first
+        appearance and a code per row); item id -> the answers of the items present as
+        ``int8``, the answer minus the scale's minimum and -1 where missing (what
+        :func:`scale_scores` takes); or None.
 
     Examples
     --------
@@ -496,58 +543,153 @@ def arrow_responses(table: pa.Table, instrument: Instrument
     >>> read = lambda b: pacsv.read_csv(io.BytesIO(b), convert_options=pacsv.ConvertOptions(
     ...     column_types={k: "string" for k in KEY_COLUMNS}))
     >>> keys, answers = arrow_responses(read(text), load_instrument("partnerschap"))
-    >>> answers["rec1"].to_pylist()
-    [4, None]
+    >>> answers["rec1"].tolist()
+    [3, -1]
     >>> arrow_responses(read(text.replace(b",4", b",9")), load_instrument("partnerschap")) is None
     True
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    from ._io import arrow_floats, arrow_ints
+    from ._io import arrow_codes, arrow_ints
 
     names = set(table.column_names)
     n = table.num_rows
     items = [i for i in instrument.item_ids if i in names]
-    if not n or not items or not names.issuperset(KEY_COLUMNS):
-        return None
-    keys = {k: table.column(k) for k in KEY_COLUMNS}
-    if any(not pa.types.is_string(c.type) or c.null_count for c in keys.values()):
-        return None
     lo, hi = instrument.response_scale.min, instrument.response_scale.max
+    if not n or not items or not names.issuperset(KEY_COLUMNS) or hi - lo > _CODED_SPAN:
+        return None
+    keys = {}
+    for k in KEY_COLUMNS:
+        keys[k] = _arrow_key(table.column(k), encode=k != "respondent_id")
+        if keys[k] is None:
+            return None
     answers = {}
     for item in items:
-        column = table.column(item)
-        if pa.types.is_int64(column.type):  # whole numbers: _bad_answers is the range alone,
-            low, high = pc.min(column).as_py(), pc.max(column).as_py()  # read without a copy
-            if low is not None and (low < lo or high > hi):
-                return None
-            answers[item] = column  # made floats where the scores are computed
-            continue
-        if not pa.types.is_float64(column.type):
-            return None  # text, yes/no: validate_responses says which cells
-        values = arrow_floats(column)
-        if _bad_answers(values, lo, hi).any():
+        answers[item] = _coded_answers(table.column(item), lo, hi)
+        if answers[item] is None:
             return None
-        answers[item] = values
     # every (id, wave) pair once, as _shared_pairs finds them: pseudonyms folded with the wave
     # into one number (distinct numbers are distinct pairs; numbers that only look repeated go
-    # to validate_responses), other ids through their codes
-    for k in ("wave", "role", "school_id"):  # few distinct values: codes, for the caller too
-        keys[k] = pc.dictionary_encode(keys[k].combine_chunks())
-    waves = keys["wave"]
-    wave_codes = arrow_ints(waves.indices)
-    words = _id_words(keys["respondent_id"])
-    if words is not None:
-        pairs = _fold(words, wave_codes)
-    else:
-        ids = arrow_ints(pc.dictionary_encode(keys["respondent_id"].combine_chunks()).indices)
-        pairs = ids * len(waves.dictionary) + wave_codes
-    pairs = pa.Array.from_buffers(pa.from_numpy_dtype(pairs.dtype), n,
-                                  [None, pa.py_buffer(np.ascontiguousarray(pairs))])
-    if pc.count_distinct(pairs).as_py() != n:
+    # to validate_responses), other ids through their codes; sorted, a repeat sits beside its
+    # twin (a sort of a million numbers took a thirtieth of a hash count of them)
+    wave_codes = arrow_codes(keys["wave"].indices)
+    pairs = _fold_chunks(keys["respondent_id"], wave_codes)
+    if pairs is None:
+        ids = keys["respondent_id"]
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        pairs = arrow_ints(ids.dictionary_encode().indices) * len(keys["wave"].dictionary) \
+            + wave_codes
+    pairs.sort()
+    if np.any(pairs[1:] == pairs[:-1]):
         return None
     return keys, answers
+
+
+def _arrow_key(column: pa.ChunkedArray, *, encode: bool) -> pa.Array | pa.ChunkedArray | None:
+    """A key column as text without empty cells (dictionary-encoded as one array when
+    ``encode``), or None."""
+    import pyarrow as pa
+
+    if column.null_count:
+        return None
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        if not pa.types.is_string(kind.value_type):
+            return None
+        if not encode:
+            return column.cast(pa.string())
+        return column.unify_dictionaries().combine_chunks()  # first appearance, file order
+    if not pa.types.is_string(kind):
+        return None
+    return column.combine_chunks().dictionary_encode() if encode else column
+
+
+def _coded_answers(column: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray | None:
+    """An item column as ``int8``: the answer minus ``lo``, -1 where missing; None when a cell is
+    not a whole number within ``lo..hi`` or the column is not numeric."""
+    import pyarrow as pa
+
+    from ._io import arrow_floats, arrow_valid
+
+    out = np.empty(len(column), dtype=np.int8)
+    kind = column.type
+    if pa.types.is_integer(kind):  # whole numbers: _bad_answers is the range alone
+        sign = "int" if pa.types.is_signed_integer(kind) else "uint"
+        width, start = np.dtype(f"{sign}{kind.bit_width}"), 0
+        # int8 answers on a scale within int8: the low byte of x - lo (computed in int8) is at
+        # most hi - lo exactly when lo <= x <= hi (above hi it is x - lo itself; below lo it is
+        # x - lo + 256 >= 128 - lo > hi - lo, as x >= -128 and hi <= 127): one subtraction
+        # and one comparison check and code the answers; wider columns compare with lo and hi
+        narrow = pa.types.is_int8(kind) and -128 <= lo <= hi <= 127
+        for chunk in column.chunks:  # from Arrow's buffers, a chunk at a time: no copies
+            m, off = len(chunk), chunk.offset
+            if not m:
+                continue
+            values = np.frombuffer(chunk.buffers()[1], dtype=width)[off:off + m]
+            part = out[start:start + m]
+            if narrow:  # x - lo wraps in int8, but only an answer within lo..hi gives 0..span
+                np.subtract(values, np.int8(lo), out=part)
+                bad = part.view(np.uint8) > hi - lo
+            else:
+                bad = (values < lo) | (values > hi)
+                np.subtract(values, np.int64(lo), out=part, casting="unsafe")
+            if chunk.null_count:
+                valid = arrow_valid(chunk)
+                if np.any(bad & valid):
+                    return None
+                part[~valid] = -1
+            elif bad.any():
+                return None
+            start += m
+        return out
+    if not pa.types.is_floating(kind):
+        return None  # text, yes/no: validate_responses says which cells
+    values = arrow_floats(column if pa.types.is_float64(kind) else column.cast(pa.float64()))
+    if _bad_answers(values, lo, hi).any():
+        return None
+    with np.errstate(invalid="ignore"):  # NaN has no integer: those cells are set just below
+        np.subtract(values, lo, out=out, casting="unsafe")
+    out[np.isnan(values)] = -1
+    return out
+
+
+def _fits(value: int, dtype: np.dtype) -> bool:
+    info = np.iinfo(dtype)
+    return info.min <= value <= info.max
+
+
+def _fold_chunks(ids: pa.ChunkedArray | pa.Array, wave_codes: np.ndarray) -> np.ndarray | None:
+    """:func:`_fold` of ids of one byte length, chunk by chunk, or None for other ids.
+
+    An id of ``w >= 8`` bytes is read in place as the 64-bit words at bytes ``0, 8, 16, ...``
+    and the last one at ``w - 8`` (it may overlap the one before: every byte is in a word, so
+    different ids still give different words), without :func:`_id_words`' padded copy.
+    """
+    import pyarrow as pa
+
+    chunks = [c for c in (ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]) if len(c)]
+    out = np.empty(len(wave_codes), dtype=np.uint64)
+    start, width = 0, None
+    for chunk in chunks:
+        n, off = len(chunk), chunk.offset
+        if chunk.null_count or not pa.types.is_string(chunk.type) or chunk.buffers()[2] is None:
+            return None
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[off:off + n + 1]
+        w = int(offsets[1] - offsets[0])
+        if w != (width or w) or w < 8 or int(offsets[-1] - offsets[0]) != n * w \
+                or np.any(np.diff(offsets) != w):
+            return None
+        width = w
+        data = chunk.buffers()[2]
+        folded = wave_codes[start:start + n].astype(np.uint64)
+        for at in [*range(0, w - 7, 8), w - 8]:  # unaligned reads of the rows' words
+            word = np.ndarray((n,), dtype="<u8", buffer=data, offset=int(offsets[0]) + at,
+                              strides=(w,))
+            folded *= np.uint64(0x9E3779B97F4A7C15)  # as _fold: multiply-xor, wrapping
+            folded ^= word
+        out[start:start + n] = folded
+        start += n
+    return out if width is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
