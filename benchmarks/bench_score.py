@@ -1,10 +1,14 @@
 """``partnerschap-eval score`` on 1 M respondents x 12 items against pandas reading the file.
 
-Ours: the whole command as a user runs it, in a fresh CLI process (interpreter start, imports,
-the output checks, the input-set check with its sha256 of the file, reading, validation, the
-firewall on the key columns, scoring, writing ``scores.csv``). A plain Contract 2 CSV like this
-one takes the command's pandas-free path (an Arrow table checked by the rules of
-``validate_responses``; anything unusual goes the general path through pandas).
+Ours: the whole command as a user runs it, through the installed console script in a fresh
+process (interpreter start, imports, the output checks, the input-set check, reading,
+validation, the firewall on the key columns, scoring, writing ``scores.csv``, exit). A plain
+Contract 2 CSV like this one takes the command's pandas-free path: the console script
+(``partnerschap_eval._start``) starts Arrow's parse of the file before the command line's
+libraries load, into narrow columns (answers as ``int8``, the wave, role and school columns
+dictionary-encoded); the answers are checked by the rules of ``validate_responses`` and scored
+as codes (``scoring.scale_scores``), and anything unusual goes the general path through pandas
+(byte for byte the same output: ``tests/test_score_fast.py``).
 
 Two peers, both ``pandas.read_csv(..., engine="pyarrow")`` only reading the same file, timed in
 the same run:
@@ -28,8 +32,8 @@ reverse-keyed), written into the temporary folder and given by path.
 A last run in a child process times the stages of the command's path one by one (imports,
 instrument, input-set check, read, validate, firewall, score, write) and says whether pandas was
 imported, so the note can say where the time goes; in the command the read overlaps the imports
-(the file is parsed in the background while they run), so the stages add up to more than the
-command. The bench file stands alone (no ingest completion record beside it), so its input-set
+(the file is parsed by Arrow's threads while they run) and the process ends without the
+interpreter's teardown, so the stages do not add up to the command. The bench file stands alone (no ingest completion record beside it), so its input-set
 check only looks for the record; beside a record the check hashes the file, timed as
 ``input_set_check_with_record``.
 
