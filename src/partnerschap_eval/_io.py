@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import stat
 import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -125,13 +126,23 @@ PANDAS_NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN"
 _PREFETCHED: dict[tuple, Any] = {}  # read_table_csv's key -> Future of an Arrow table
 
 
+def open_input(path: str | os.PathLike[str]):  # -> BinaryIO
+    """Open an input file for reading without waiting: a named pipe nobody writes to would
+    block ``open`` for ever (the caller then sees it is no regular file, and says so)."""
+    return open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK))
+
+
 def _prefetch_key(path: str | os.PathLike[str], text_columns: Sequence[str],
                   kind: str = "frame") -> tuple | None:
+    """What identifies a parsed file: path, columns, size and time; None for anything but a
+    regular file (a pipe or device is never read ahead: the command refuses it)."""
     try:
         st = os.stat(path)
-        return (os.path.realpath(path), tuple(text_columns), st.st_size, st.st_mtime_ns, kind)
     except OSError:
         return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (os.path.realpath(path), tuple(text_columns), st.st_size, st.st_mtime_ns, kind)
 
 
 def _table_pool():  # -> pyarrow.MemoryPool
@@ -197,7 +208,9 @@ def _answer_types(path: str | os.PathLike[str], text_columns: Sequence[str],
     import pyarrow as pa
 
     try:
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
             head = fh.read(_SAMPLE_BYTES)
     except OSError:
         return None

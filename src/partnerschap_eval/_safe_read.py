@@ -260,12 +260,12 @@ def read_responses_file(path: str | os.PathLike[str]):  # -> pandas.DataFrame
     import pandas as pd
     import pyarrow as pa
 
-    from ._io import read_table_csv
+    from ._io import open_input, read_table_csv
 
     path = Path(path)
     what = "the responses file"
     try:
-        with open(path, "rb") as fh:  # one open: missing, folder, permission all land here
+        with open_input(path) as fh:  # one open: missing, folder, permission all land here
             regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
             head = fh.read(4) if regular else b""
     except OSError as exc:

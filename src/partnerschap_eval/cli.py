@@ -461,13 +461,13 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
 
     import numpy as np
 
-    from ._io import arrow_answers_csv, arrow_ints, release_table_csv, write_columns_csv
+    from ._io import arrow_answers_csv, arrow_ints, open_input, release_table_csv, write_columns_csv
     from ._outputs import check_input_set
 
     if responses.suffix.lower() != ".csv":
         return None
     try:  # what read_responses_file checks before it reads: its errors are the general path's
-        with open(responses, "rb") as fh:
+        with open_input(responses) as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode) or fh.read(4) == b"PAR1":
                 return None
     except OSError:

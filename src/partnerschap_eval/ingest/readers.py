@@ -142,7 +142,7 @@ def _container(raw: bytes, path: Path) -> str:
 def detect_format(path: str | Path) -> str:
     """The container of an export (``csv``, ``xlsx`` or ``sav``) from its first bytes."""
     path = Path(path)
-    with open(path, "rb") as fh:
+    with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as fh:
         return _container(fh.read(8), path)
 
 
@@ -160,7 +160,9 @@ def _read_bytes(path: Path, shown: Path) -> bytes:
     if path.is_symlink():
         raise InputError(link)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # O_NONBLOCK: a named pipe nobody writes to would block the open for ever (a regular
+        # file ignores it); the pipe is then refused as no regular file
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as fh:
             info = os.fstat(fh.fileno())  # a regular file too large is not read at all
             regular = stat.S_ISREG(info.st_mode)

@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import re
+import stat
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -286,11 +287,7 @@ class Study:
                  ) -> SubmissionFeedback | _Pending:
         """A file read, copied and ingested on its own: its feedback when the same bytes with
         the same options were recorded before, else what :meth:`_commit` writes and records."""
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(Msg("errors.study.unreadable", path=path,
-                                 reason=exc.strerror)) from None
+        data = _read_submitted(path)
         sha = hashlib.sha256(data).hexdigest()
         opts = json.dumps(options, sort_keys=True)
         if any(x.sha == sha and x.opts == opts for x in pending):
@@ -620,6 +617,33 @@ class Study:
         order = pd.DataFrame({str(i): k.to_numpy() for i, k in enumerate(keys)}).sort_values(
             [str(i) for i in range(len(keys))], kind="stable").index
         return frame.iloc[order]
+
+
+def _read_submitted(path: Path) -> bytes:
+    """A submitted file's bytes: a regular file up to the ingest's size limit.
+
+    Opened without waiting (a named pipe nobody writes to would block the open for ever) and
+    read with a bound: a pipe or device (``/dev/zero``) is refused as no regular file, and a
+    file above the limit is refused before it fills the memory.
+    """
+    from ..ingest.readers import MAX_FILE_BYTES
+
+    try:
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)
+                  ) as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                if stat.S_ISDIR(info.st_mode):
+                    raise IsADirectoryError(21, os.strerror(21))
+                raise InputError(Msg("errors.ingest.not_regular", path=shown_path(path)))
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(Msg("errors.study.unreadable", path=path,
+                             reason=exc.strerror)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(Msg("errors.ingest.too_large", path=shown_path(path),
+                             gb=MAX_FILE_BYTES >> 30))
+    return data
 
 
 @dataclass
