@@ -17,7 +17,7 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "partnerschap_eval"
 #: Bottom up; a module may import from its own layer and the ones before it. The key is the
 #: first part of the module path below ``partnerschap_eval`` ("" is the package itself).
 LAYERS: list[tuple[str, set[str]]] = [
-    ("base", {"", "_contract", "_display", "_io", "_outputs", "_safe_read", "_validate",
+    ("base", {"", "_blas", "_contract", "_display", "_io", "_outputs", "_safe_read", "_validate",
               "errors", "i18n", "instruments"}),
     ("privacy", {"privacy"}),
     ("ingest", {"ingest"}),

@@ -94,8 +94,8 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .._blas import one_blas_thread
 from .._contract import result_waves
 from ..errors import DisclosureError, Msg
 from . import check_min_cell, suppressed_reason
@@ -125,7 +125,7 @@ def _one_blas_thread(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             return func(*args, **kwargs)
 
     return wrapper

@@ -59,7 +59,6 @@ Statistical Software, 48*(2), 1-36. https://doi.org/10.18637/jss.v048.i02
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -69,6 +68,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
+from .._blas import one_blas_thread
 from .._display import Display, Interval
 from .._validate import check_ci_level, check_n_boot, check_nan_policy, check_number
 from ..errors import InputError, Msg
@@ -133,20 +133,6 @@ def _item_matrix(items: pd.DataFrame | np.ndarray, min_items: int = 2,
     return x, names
 
 
-def _small_matrix_blas() -> contextlib.AbstractContextManager:
-    """One BLAS thread for the many small matrix products of model fitting.
-
-    OpenBLAS threads matrices of a few hundred rows; on a busy machine the threads' start-up and
-    synchronisation made a CFA fit 6-50x slower (0.2 s single-threaded vs 1.2-9 s). threadpoolctl
-    ships with the locked environment (via scikit-learn); without it nothing is limited.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional speed-up only
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _rng(seed: int | np.random.Generator) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
@@ -202,7 +188,7 @@ def _moments(x: np.ndarray, nan_policy: str, lo: float | None = None,
     n_complete = n_answered = 0
     buf = np.empty((min(_BLOCK_ROWS, max(n_rows, 1)), width))
     # infinities would warn in the arithmetic; they are reported once, after the loop
-    with _small_matrix_blas(), np.errstate(invalid="ignore", over="ignore"):
+    with one_blas_thread(), np.errstate(invalid="ignore", over="ignore"):
         for start in range(0, n_rows, _BLOCK_ROWS):
             xb = x[start:start + _BLOCK_ROWS]
             nan_b = np.isnan(xb)
@@ -838,7 +824,7 @@ def mcdonald_omega(items: pd.DataFrame | np.ndarray, *, n_boot: int = 0,
                            converged=False,
                            reason="the items' covariance matrix is singular (an item without "
                                   "variance, or items that are exact copies)")
-    with _small_matrix_blas():
+    with one_blas_thread():
         lam, psi, conv = _one_factor_ml(s)
     omega = float(_omega_from(lam, psi)[0])
     reason = "" if conv[0] else "the one-factor model did not converge"
@@ -1368,7 +1354,7 @@ def _fit_layout(lay: _Layout, smp: _Sample, labels: Sequence[object], factors: l
     meanstructure = lay.meanstructure
     n_total = int(sum(ns))
     weights = np.asarray(ns, dtype=float) / n_total
-    with _small_matrix_blas():
+    with one_blas_thread():
         start = _start_values(lay, factor_items, smp)
         par, f_min, converged, iters = _fisher_scoring(start, lay, smp, weights,
                                                        max_iter=max_iter)

@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
+from .._blas import one_blas_thread
 from .._contract import TOO_FEW_TO_FIT
 from ..errors import InputError
 from ..evaluation.imputation import mi_paired_contrasts
@@ -224,7 +224,7 @@ def imputation_block(scores: pd.DataFrame, scale: str, waves: Sequence[str],
     if len(small) == len(names):
         return {name: withheld(primary, f"{primary} (complementary)") for name in names.values()}
     try:
-        with threadpool_limits(limits=1, user_api="blas"):  # many tiny regressions
+        with one_blas_thread():  # many tiny regressions
             pooled = mi_paired_contrasts(scores, scale, waves, m=IMPUTATIONS,
                                          n_iter=IMPUTATION_SWEEPS,
                                          seed=imputation_seed(scores, scale, waves))
