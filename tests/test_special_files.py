@@ -54,3 +54,20 @@ def test_pipes_and_devices_are_refused_without_waiting(tmp_path, kind):
             pytest.fail(f"{name} waited on a {kind}")
         assert done.returncode == 2, (name, done.stdout, done.stderr)
         assert "geen gewoon bestand" in done.stderr, (name, done.stderr)
+
+
+@pytest.mark.slow
+def test_a_named_pipe_as_a_yaml_file_is_read_without_waiting(tmp_path):
+    fifo = tmp_path / "instrument.yaml"
+    os.mkfifo(fifo)
+    (tmp_path / "r.csv").write_text("respondent_id,wave,role,school_id,rec1\nr1,pre,parent,S,3\n")
+    env = {**os.environ, "PARTNERSCHAP_EVAL_LANG": "nl"}
+    for args in (["score", str(tmp_path / "r.csv"), "--instrument", str(fifo), "--out",
+                  str(tmp_path / "s.csv")],
+                 ["report", "--config", str(fifo)]):
+        try:
+            done = subprocess.run([*SCRIPT, *args], capture_output=True, text=True, env=env,
+                                  timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{args[0]} waited on a named pipe given as YAML")
+        assert done.returncode == 2, (args, done.stdout, done.stderr)

@@ -102,7 +102,12 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, what: str = "the 
     """
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
+        # opened without waiting: a named pipe nobody writes to would block the open for ever
+        # (it then reads as empty); a pipe with a writer (``--config <(...)``) is read as usual
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)
+                  ) as fh:
+            if stat.S_ISFIFO(os.fstat(fh.fileno()).st_mode):
+                os.set_blocking(fh.fileno(), True)
             data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise YamlFileError(path, what, os_problem_msg(exc)) from None
