@@ -116,6 +116,20 @@ CORPUS: dict[str, tuple[bytes, list[str], bool]] = {
     "bad_utf8": (_csv(ROWS, HEADER) + b"p-1,pre,parent,Sch\xe9,1\n", [], False),
     "date_column": (_csv([[*r, "2024-01-01"] for r in ROWS], [*HEADER, "when"]), [], False),
 }
+# respondent ids: pseudonyms and other codes are written as they are; an id that looks like
+# personal data is refused by both paths (Contract 5: identifiers in outputs are pseudonyms)
+CORPUS |= {
+    "uuid_ids": (_csv([[f"550e8400-e29b-41d4-a716-{i:012d}", *r[1:]] for i, r in
+                       enumerate(ROWS)], HEADER), [], True),
+    "hash_ids": (_csv([[f"{i * 7919:020x}", *r[1:]] for i, r in enumerate(ROWS)], HEADER), [],
+                 True),
+    "number_ids": (_csv([[str(1000 + i), *r[1:]] for i, r in enumerate(ROWS)], HEADER), [],
+                   True),
+    "email_id": (_csv(_with(ROWS, ID, "j.devries@mail.nl"), HEADER), [], False),
+    "name_id": (_csv(_with(ROWS, ID, "Jan de Vries"), HEADER), [], False),
+    "bsn_id": (_csv(_with(ROWS, ID, "111222333"), HEADER), [], False),
+    "phone_id": (_csv(_with(ROWS, ID, "06-12345678"), HEADER), [], False),
+}
 # Beyond the first 64 KB, which decide the narrow column types of the fast path's read: a cell
 # that does not fit them makes the file be parsed again as Arrow infers it (or go to the general
 # path), with the same result either way
@@ -263,3 +277,19 @@ def test_score_of_a_plain_file_does_not_import_pandas(tmp_path):
                           capture_output=True, text=True, env=os.environ.copy(), timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "s.csv").read_bytes().count(b"\n") == len(ROWS) + 1
+
+
+@pytest.mark.parametrize("planted", ["j.devries@mail.nl", "Jan de Vries", "111222333",
+                                     "06-12345678", "+31 6 12345678", "Dorpsstraat 3",
+                                     "192.168.10.20", "1234 AB"])
+def test_personal_data_in_the_id_column_is_refused_never_quoted_and_nothing_written(
+        planted, tmp_path):
+    rows = [[planted if i in (0, 7) else r[0], *r[1:]] for i, r in enumerate(ROWS)]  # pre, post
+    path, out = tmp_path / "r.csv", tmp_path / "s.csv"
+    path.write_bytes(_csv(rows, HEADER))
+    result = runner.invoke(cli.app, ["score", str(path), "--instrument", "partnerschap",
+                                     "--out", str(out), "--lang", "nl"])
+    assert result.exit_code == 2, result.output
+    assert planted not in result.output and "respondent_id" in result.output
+    assert "2 rij(en)" in result.output
+    assert not out.exists()

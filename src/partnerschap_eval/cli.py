@@ -421,12 +421,13 @@ def score(
         rows = _score_plain_csv(responses, inst, out_path, waves) if _SCORE_FAST else None
         if rows is None:  # any other file, and every problem: the general path decides
             from ._io import write_csv
-            from .privacy import screen_responses
+            from .privacy import screen_ids, screen_responses
             from .report.build import read_responses
             from .scoring import score_scales, validate_responses, wave_order
 
             data = validate_responses(read_responses(responses), inst)
             screen_responses(data, inst.roles)  # scores.csv is an output: no key cell as typed
+            screen_ids(data["respondent_id"])  # and its ids are pseudonyms (Contract 5)
             scores = score_scales(data, inst)
             if waves:  # declared: every wave must be in it, and the rows follow it
                 order = wave_order(scores["wave"], _wave_list(waves))
@@ -476,7 +477,7 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
     if table is None:
         return None
     check_input_set(responses)  # as read_responses does after reading
-    from .privacy import withheld_key_values
+    from .privacy import pseudonym_column, withheld_ids, withheld_key_values
     from .scoring import KEY_COLUMNS, arrow_responses, scale_scores, wave_order
 
     checked = arrow_responses(table, inst)
@@ -486,6 +487,9 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
     distinct = {c: keys[c].dictionary.to_pylist() for c in _RESPONSE_CODED}
     if withheld_key_values(distinct, inst.roles):
         return None
+    ids = keys["respondent_id"]
+    if not pseudonym_column(ids) and withheld_ids(set(ids.to_pylist())):
+        return None  # an id that looks like personal data: the general path says which kind
     release_table_csv(responses, _RESPONSE_TEXT)
     n = table.num_rows
     del table  # the answers are coded: the parsed columns can go before the scores are written

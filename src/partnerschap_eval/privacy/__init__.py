@@ -551,6 +551,121 @@ def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
 
 
 
+#: The ingest's pseudonyms: ``p-`` and 20 hexadecimal digits (:func:`pseudonyms`).
+PSEUDONYM = re.compile(r"p-[0-9a-f]{20}")
+# what personal_id returns -> the firewall's wording of it (core.withheld_what.*)
+_ID_KINDS = {"email": "an e-mail address", "phone": "a phone number", "ip": "an IP address",
+             "postcode": "a postcode", "street": "a street address", "bsn": "a BSN",
+             "name": "a person's name"}
+
+
+def personal_id(value: object) -> str | None:
+    """What kind of personal data a respondent id looks like (a key of the firewall's
+    ``core.withheld_what.*`` texts), or None.
+
+    An id is a code: a hash or a UUID holds runs of digits that the firewall's rules for text
+    would take for a BSN or a long number (they call the package's own pseudonyms a BSN), and a
+    hexadecimal hash is now and then all digits. So an id is personal data when it is an e-mail
+    address, a phone number, an IP address, a postcode, a street address or a person's name,
+    or nine digits that pass the BSN 11-proof (Contract 5: identifiers in outputs are
+    pseudonyms only; no BSN-like number).
+
+    >>> [personal_id(x) for x in ["p-000021302f8416ab18e1", "r17", "0c2316eab7538d331081",
+    ...                           "550e8400-e29b-41d4-a716-446655440000", "1001", "00000000"]]
+    [None, None, None, None, None, None]
+    >>> [personal_id(x) for x in ["j.devries@mail.nl", "06-12345678", "111222333",
+    ...                           "Jan de Vries", "1234 AB", "Dorpsstraat 3"]]
+    ['email', 'phone', 'bsn', 'name', 'postcode', 'street']
+    """
+    text = str(value).strip()[:1000]
+    if PSEUDONYM.fullmatch(text):
+        return None
+    if "@" in text and _EMAIL.search(text):
+        return "email"
+    if text.isascii() and text.isdigit() and len(text) == 9 and _bsn_valid(text):
+        return "bsn"
+    if _DIGIT.search(text):
+        for pattern, kind in ((_PHONE, "phone"), (_IPV4, "ip"), (_STREET, "street")):
+            if pattern.search(text):
+                return kind
+        if _POSTCODE.match(text):
+            return "postcode"
+        if _IPV6.match(text):
+            return "ip"
+    return "name" if _name_run(text, whole=True) else None
+
+
+def pseudonym_column(ids) -> bool:  # (pyarrow.Array | pyarrow.ChunkedArray) -> bool
+    """Whether every id of an Arrow text column has the ingest's pseudonym shape
+    (:data:`PSEUDONYM`), judged on the column's bytes: a million ids in milliseconds, where
+    :func:`personal_id` takes microseconds an id.
+
+    >>> from partnerschap_eval._io import string_array
+    >>> pseudonym_column(string_array(["p-000021302f8416ab18e1", "p-0c2316eab7538d331081"]))
+    True
+    >>> pseudonym_column(string_array(["p-000021302f8416ab18e1", "p-0c2316eab7538d33108G"]))
+    False
+    """
+    import pyarrow as pa
+
+    width = 22  # "p-" and 20 hexadecimal digits
+    for chunk in (ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]):
+        n, off = len(chunk), chunk.offset
+        if not n:
+            continue
+        if chunk.null_count or not pa.types.is_string(chunk.type):
+            return False
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[off:off + n + 1]
+        if int(offsets[-1] - offsets[0]) != n * width or np.any(np.diff(offsets) != width):
+            return False
+        data = chunk.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+        if data[0::width] != b"p" * n or data[1::width] != b"-" * n \
+                or len(data.translate(None, b"0123456789abcdef")) != 2 * n:
+            return False
+    return True
+
+
+def withheld_ids(ids: Iterable[object]) -> dict[str, int]:
+    """The distinct respondent ids that look like personal data, counted per kind
+    (:func:`personal_id`); empty when none does.
+
+    >>> withheld_ids(["p-000021302f8416ab18e1", "a@b.nl", "c@d.nl", "Jan de Vries"])
+    {'email': 2, 'name': 1}
+    """
+    counts: dict[str, int] = {}
+    for value in ids:
+        kind = personal_id(value)
+        if kind is not None:
+            counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def screen_ids(ids: pd.Series, *, where: str | Msg | None = None) -> None:
+    """Refuse a respondent id column with ids that look like personal data (an output that
+    writes ids, such as ``score``'s, holds pseudonyms only). The message counts rows and
+    distinct ids per kind and never quotes them.
+
+    Raises
+    ------
+    InputError
+        When an id looks like personal data.
+    """
+    values = ids.dropna().astype(str)
+    distinct = values.unique()
+    pseudonym = np.array([PSEUDONYM.fullmatch(v) is not None for v in distinct], dtype=bool) \
+        if len(distinct) <= 10_000 else values.drop_duplicates().str.fullmatch(
+            PSEUDONYM.pattern).to_numpy(dtype=bool)
+    suspects = distinct[~pseudonym]
+    kinds = withheld_ids(suspects)
+    if not kinds:
+        return
+    bad = {v for v in suspects if personal_id(v) is not None}
+    raise InputError(Msg("errors.privacy.ids", where=where or Msg("errors.privacy.where_responses"),
+                         rows=int(values.isin(bad).sum()),
+                         n=sum(kinds.values()), kinds=Joined(
+                             [Msg(f"core.withheld_what.{k}") for k in kinds], ", ")))
+
+
 def school_keys(schools: Iterable[object]) -> dict[str, str]:
     """Sequential, file-name-safe keys for schools: ``school-001``, ``school-002`` ... in the
     order of the sorted names. A school's name never becomes (part of) a file name or a link:
