@@ -53,7 +53,7 @@ def load_key(key_file: str | os.PathLike[str] | None = None) -> bytes:
     if key_file is not None:
         key_file = os.path.expanduser(key_file)
         try:  # bounded: a key is 65 bytes; a wrong path (a data file, /dev/zero) is not read whole
-            key = read_limited(key_file, MAX_KEY_FILE_BYTES, "the key file").strip()
+            key = read_limited(key_file, MAX_KEY_FILE_BYTES, Msg("errors.what.key_file")).strip()
         except InputError as exc:
             raise KeyMissingError(Msg("errors.privacy.key_file", problem=exc.msg or str(exc))
                                   ) from None

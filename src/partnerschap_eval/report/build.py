@@ -414,7 +414,7 @@ def build_report(settings: ReportSettings, protect: tuple[Path, ...] = ()) -> Re
     # the staging folder is a sibling of the final one: input paths relative to either are equal
     computed = _compute(settings, final.resolve())
     with output_set(final, kind="report", inputs=[*report_inputs(settings), *protect],
-                    what="report folder") as stage:
+                    what=Msg("errors.what.report_folder")) as stage:
         built = build_report_into(settings, stage, computed)
     return built.moved(stage, final)
 
