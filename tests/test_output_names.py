@@ -155,3 +155,26 @@ def test_no_english_phrase_is_passed_as_what():
             found += [f"{path.name}:{node.lineno}" for v in given
                       if isinstance(v, ast.Constant) and isinstance(v.value, str)]
     assert not found, found
+
+
+@pytest.mark.parametrize("lang, blank, hidden", [("nl", "(kolom 9)", "kolom 10 <achtergehouden:"),
+                                                 ("en", "(column 9)", "column 10 <withheld:")])
+def test_ingest_notes_name_headerless_columns_in_the_language(tmp_path, monkeypatch, lang, blank,
+                                                             hidden):
+    """A column with an empty header, and one whose header the firewall withholds, are named by
+    their position in the ingest's notes, in the user's language."""
+    monkeypatch.setenv("PARTNERSCHAP_EVAL_KEY", "0123456789abcdef-test-key")
+    items = ["rec1", "rec2", "rec3", "rec4", "rec5"]
+    rows = [f"r{i},S1,ouder," + ",".join(str(1 + (i + j) % 5) for j in range(5)) + ",x,y"
+            for i in range(12)]
+    export = tmp_path / "e.csv"
+    export.write_text("respondent,school,rol," + ",".join(items) + ",,jan.devries@example.nl\n"
+                      + "\n".join(rows) + "\n", encoding="utf-8")
+    res = runner.invoke(cli.app, ["ingest", str(export), "--instrument", "partnerschap",
+                                  "--wave", "pre", "--out", str(tmp_path / "out"),
+                                  "--lang", lang])
+    text = _flat(res.output)
+    assert res.exit_code == 0, text
+    assert blank in text and hidden in text, text
+    if lang == "nl":
+        assert "column" not in text and "withheld" not in text
