@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from .. import i18n
-from .._contract import TOO_FEW_TO_FIT, result_waves
+from .._contract import FEW_ROLES, NOT_CONVERGED, TOO_FEW_TO_FIT, result_waves
 from ..instruments import Instrument, load_instrument, pick_text
 
 __all__ = ["did_html", "did_part", "did_table", "arm_paired_table", "baseline_table", "arm_attrition_table", "fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
@@ -1254,8 +1254,8 @@ N_PER_PARAMETER = 5
 
 #: The reasons results/quality.py gives for a factor model without numbers (English, in
 #: results.json) -> the note the report shows in their place.
-_FIT_NOTES = {"not converged": "report.fit_note.not_converged",
-              "fewer than two roles": "report.fit_note.few_roles"}
+_FIT_NOTES = {NOT_CONVERGED: "report.fit_note.not_converged",
+              FEW_ROLES: "report.fit_note.few_roles"}
 
 
 def _fit_note(reason: object, results: dict, lang: str) -> str:
