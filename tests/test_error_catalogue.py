@@ -338,9 +338,11 @@ def test_safe_read_missing_responses_in_dutch(dutch, tmp_path):
     bad = tmp_path / "m.yaml"
     bad.write_bytes(b"a: caf\xe9\n")
     with pytest.raises(PartnerschapError) as caught:
-        load_yaml(bad, "the mapping file")
+        load_yaml(bad, Msg("errors.what.mapping_file"))
     assert "is not UTF-8 text: byte 6 is 0xe9" in str(caught.value)
     assert "(regel 1) is geen UTF-8-tekst: byte 6 is 0xe9" in caught.value.render("nl")
+    assert caught.value.render("nl").startswith("Het koppelbestand ")  # not "the mapping file"
+    assert str(caught.value).startswith("The mapping file ")
 
 
 def test_safe_read_refusal_in_dutch_through_the_cli(tmp_path):

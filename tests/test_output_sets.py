@@ -244,7 +244,7 @@ def test_a_held_lock_refuses_a_second_writer_with_a_paragraph(tmp_path):
     out = tmp_path / "out"
     with writer_lock(out):
         res = invoke(*ingest_args(exp, out))
-        assert res.exit_code == 2 and "Another run is writing" in res.output
+        assert res.exit_code == 2 and "is being written by another run" in res.output
         assert str(os.getpid()) in res.output and one_paragraph(res.output)
         with pytest.raises(OutputBusyError), writer_lock(out):
             pass
@@ -269,7 +269,7 @@ def test_two_concurrent_ingests_one_wins_the_other_is_refused(tmp_path):
     stdout, stderr = first.communicate(timeout=600)
     assert first.returncode == 0, stderr
     assert first.poll() == 0 and second.returncode == 2, (second.stdout, second.stderr)
-    assert "Another run is writing" in second.stderr and str(first.pid) in second.stderr
+    assert "is being written by another run" in second.stderr and str(first.pid) in second.stderr
     assert "Traceback" not in second.stderr
     # the winner's set is whole: every file as recorded, and it has the winner's rows
     check_input_set(out / "responses.csv")

@@ -569,3 +569,20 @@ def test_a_reader_crash_and_a_server_error_give_a_paragraph_not_a_trace(portal, 
     logged = [r for r in caplog.records if r.name == "django.request"]
     assert logged and all(EMAIL not in r.getMessage() and not r.exc_info for r in logged)
     assert "RuntimeError" in logged[-1].getMessage()
+
+
+def test_feedback_words_column_names_and_placeholders_in_the_page_language(portal):
+    """The kept feedback holds the ingest's English names ("(column 3)", "column 4 <withheld:
+    ...>"); the page words them in its language, as the rest of the page."""
+    head = ["Deelnemernummer", *ITEMS, "", "jan.devries@example.nl"]
+    lines = [";".join(head)] + [";".join([str(i), *[LABELS[1 + (i + j) % 5]
+                                                   for j in range(len(ITEMS))], "x", "y"])
+                                for i in range(1, 8)]
+    data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    one = _school_client(portal, "S01")
+    text = _upload(one, "ouders_voor.csv", data).text
+    assert "(kolom " in text and "achtergehouden" in text, text
+    assert "column" not in text and "withheld" not in text
+    fid = int(re.search(r'href="/submission/(\d+)"', one.get("/school").text).group(1))
+    english = one.get(f"/submission/{fid}?lang=en").text
+    assert "(column " in english and "withheld" in english

@@ -61,6 +61,27 @@ def test_cfa_on_few_people_per_parameter_is_flagged():
     assert table["Opmerking"].tolist()[1] == ""
 
 
+def test_fit_notes_are_worded_in_the_report_language_not_the_results_english():
+    """results.json keeps the reason a fit has no numbers in English; the Dutch report's notes
+    word it from the catalogue (before, "not converged" or an error's English text showed)."""
+    psy = {"cfa": [{"wave": "pre", "group": "all", "n": 400, "npar": 33, "cfi": 0.9,
+                    "reason": "not converged"},
+                   {"wave": "pre", "group": "parent", "n": 80,
+                    "reason": "The CFA needs at least 3 items per factor"}],
+           "invariance": [{"wave": "pre", "level": None,
+                           "reason": "fewer than two roles with a CFA that could be fitted"},
+                          {"wave": "post", "level": None, "reason": "Some English error."}]}
+    results = {"psychometrics": psy, "min_cell": 10}
+    cfa = pres.cfa_table(results, "nl")["Opmerking"].tolist()
+    assert cfa == ["het model convergeerde niet: de getallen zijn onzeker",
+                   "het model kon niet worden geschat"]
+    inv = pres.invariance_table(results, "nl")["Opmerking"].tolist()
+    assert inv == ["minder dan twee rollen met een factormodel dat kon worden geschat",
+                   "het model kon niet worden geschat"]
+    assert pres.invariance_table(results, "en")["Note"].tolist()[0] == (
+        "fewer than two roles with a factor model that could be fitted")
+
+
 def _inv(metric, scalar):
     rows = [{"wave": "pre", "level": "configural", "supported": None},
             {"wave": "pre", "level": "metric", "supported": metric},

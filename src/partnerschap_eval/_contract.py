@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SCHEMA", "TOO_FEW_TO_FIT", "ResultWaves", "result_waves", "waves_record"]
+__all__ = ["FEW_ROLES", "NOT_CONVERGED", "SCHEMA", "TOO_FEW_TO_FIT", "ResultWaves", "result_waves",
+           "waves_record"]
 
 SCHEMA = "partnerschap-eval/results/v2"
 
@@ -72,3 +73,9 @@ def result_waves(results: dict) -> ResultWaves:
 #: The start of the reason of a ``longitudinal_invariance`` withheld because its sample cannot
 #: be fitted (results/overtime.py writes it, the report words it from the catalogue).
 TOO_FEW_TO_FIT = "too few respondents to fit"
+
+#: The reason of a psychometrics ``cfa`` row whose fit did not converge, and of an
+#: ``invariance`` row without two roles to compare (results/quality.py writes them, the report
+#: words them from the catalogue).
+NOT_CONVERGED = "not converged"
+FEW_ROLES = "fewer than two roles with a CFA that could be fitted"

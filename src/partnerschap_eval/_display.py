@@ -8,6 +8,11 @@ results do. A class overrides ``to_frame`` or ``summary`` where a better view ex
 always follows from those two, escaped. Nothing here rounds a stored value: rounding happens in
 the text only.
 
+The summary is the researcher's notation (field names, ``n = 12``, ``d_z``), in English like
+statsmodels' summaries, and for a notebook or a log only: no command, page or report prints it.
+Text a person reads in Dutch comes from the catalogue (``i18n.t``, ``errors.Msg``), never from
+a ``summary()``.
+
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True)
 ... class Mean(Display):

@@ -67,7 +67,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_output(out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None],
-                 *, folder: bool, what: str = "output") -> Path:
+                 *, folder: bool, what: Msg | str | None = None) -> Path:
     """Refuse an output path that would overwrite or delete an input; return it resolved.
 
     Parameters
@@ -79,7 +79,9 @@ def check_output(out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike
     folder
         Whether ``out`` is a folder that the command replaces as a whole.
     what
-        What the output is, for the message (``"ingest output folder"``, ...).
+        What the output is, for the message: a catalogue text that starts the sentence with its
+        article (``Msg("errors.what.scores_file")``: "Het scorebestand" / "The scores file");
+        ``None`` is ``errors.what.output``.
 
     Raises
     ------
@@ -87,6 +89,7 @@ def check_output(out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike
         When ``out`` is an input, lies inside ``data/raw/``, holds an input (folders), or is a
         folder where a file is expected (or the other way round).
     """
+    what = what or Msg("errors.what.output")
     target = _resolved(out)
     blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
@@ -112,7 +115,7 @@ def check_output(out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike
     return target
 
 
-def _refuse_set_member(target: Path, out: object, what: str) -> None:
+def _refuse_set_member(target: Path, out: object, what: Msg | str) -> None:
     """A single-file output must not overwrite a file of an output set (it would be mixed)."""
     marker = target.parent / MARKER
     manifest = target.parent / REPORT_MANIFEST
@@ -140,14 +143,17 @@ def lock_path(target: Path) -> Path:
 
 
 @contextmanager
-def writer_lock(target: str | os.PathLike[str], what: str = "output") -> Iterator[Path]:
+def writer_lock(target: str | os.PathLike[str], what: Msg | str | None = None
+                ) -> Iterator[Path]:
     """Hold the writer lock of ``target`` (created when missing) or refuse at once.
 
     ``flock`` locks belong to the open file: the kernel drops them when the process ends, also
     on ``kill -9``, so a crashed writer never leaves a stale lock. The lock file holds the
     writer's process id (for the message); it is left in place because deleting a lock file
-    races with the next writer opening it.
+    races with the next writer opening it. ``what`` names the output in the message (a catalogue
+    text that starts the sentence, as for :func:`check_output`).
     """
+    what = what or Msg("errors.what.output")
     target = _resolved(target)
     path = lock_path(target)
     try:
@@ -254,7 +260,7 @@ def _swap_into_place(stage: Path, target: Path) -> None:
 @contextmanager
 def output_set(out: str | os.PathLike[str], *, kind: str,
                inputs: Iterable[str | os.PathLike[str] | None] = (),
-               what: str | None = None) -> Iterator[Path]:
+               what: Msg | str | None = None) -> Iterator[Path]:
     """Build an output folder in a staging sibling and move it into place as a whole.
 
     Yields the staging folder; when the block succeeds it replaces ``out`` in one atomic step
@@ -271,12 +277,16 @@ def output_set(out: str | os.PathLike[str], *, kind: str,
         an earlier output of that kind.
     inputs
         Files and folders the command reads; ``out`` may not be, lie in, or hold one of them.
+    what
+        How messages name ``out`` (a catalogue text that starts the sentence, as for
+        :func:`check_output`); ``None`` is ``errors.what.<kind>_folder``.
     """
-    what = what or f"{kind} output folder"
+    what = what or Msg(f"errors.what.{kind}_folder")
     target = check_output(out, inputs, folder=True, what=what)
     with writer_lock(target, what):
         if target.exists() and not _is_set(target, kind):
-            raise OutputError(Msg("errors.outputs.foreign", what=what, out=out, kind=kind))
+            raise OutputError(Msg("errors.outputs.foreign", what=what, out=out,
+                                  kind=Msg(f"errors.outputs.kind.{kind}")))
         try:
             _remove_leftovers(target)
             stage: Path | None = Path(tempfile.mkdtemp(prefix=f".{target.name}{_STAGING}",

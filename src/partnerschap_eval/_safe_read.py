@@ -54,19 +54,25 @@ _OS_FIXES = {errno.ENOENT: "ENOENT", errno.EISDIR: "EISDIR", errno.ENOTDIR: "ENO
              errno.EACCES: "EACCES", errno.EPERM: "EACCES"}
 
 
-def os_error_text(path: str | os.PathLike[str], exc: OSError, what: str = "the file") -> str:
+def os_error_text(path: str | os.PathLike[str], exc: OSError, what: Msg | str | None = None
+                  ) -> str:
     """One sentence naming ``path`` and what the operating system said, with a fix (English;
     :func:`os_error_msg` is the same text for either language).
 
-    >>> os_error_text("x.yaml", FileNotFoundError(2, "No such file or directory"), "the mapping file")
-    'the mapping file x.yaml does not exist. Check the path and the spelling.'
+    ``what`` names the file at the start of the sentence, with its article (a catalogue text,
+    ``errors.what.*``; ``None`` is "The file").
+
+    >>> os_error_text("x.yaml", FileNotFoundError(2, "No such file or directory"),
+    ...               Msg("errors.what.mapping_file"))
+    'The mapping file x.yaml does not exist. Check the path and the spelling.'
     """
     return str(os_error_msg(path, exc, what))
 
 
-def os_error_msg(path: str | os.PathLike[str], exc: OSError, what: str = "the file") -> Joined:
+def os_error_msg(path: str | os.PathLike[str], exc: OSError, what: Msg | str | None = None
+                 ) -> Joined:
     """:func:`os_error_text` as a catalogue message."""
-    return Joined([what, path, os_problem_msg(exc)], " ")
+    return Joined([what or Msg("errors.what.file"), path, os_problem_msg(exc)], " ")
 
 
 def os_problem(exc: OSError) -> str:
@@ -88,13 +94,16 @@ class YamlFileError(InputError):
     ``line`` where (1-based, or None), so a caller can fit it into its own report (an
     instrument's list of problems)."""
 
-    def __init__(self, path: Path, what: str, problem: str, line: int | None = None):
+    def __init__(self, path: Path, what: Msg | str | None, problem: str | Msg,
+                 line: int | None = None):
         self.path, self.problem, self.line = path, problem, line
         where = Msg("errors.safe_read.line", line=line) if line is not None else ""
-        super().__init__(Joined([what, " ", path, where, " ", problem], ""))
+        super().__init__(Joined([what or Msg("errors.what.file"), " ", path, where, " ", problem],
+                                ""))
 
 
-def read_limited(path: str | os.PathLike[str], max_bytes: int, what: str = "the file") -> bytes:
+def read_limited(path: str | os.PathLike[str], max_bytes: int, what: Msg | str | None = None
+                 ) -> bytes:
     """The bytes of ``path``, at most ``max_bytes``; an :class:`InputError` for anything else.
 
     The file is opened once and read with a bound: its size is never trusted (a FIFO or a device
@@ -189,7 +198,7 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def load_yaml(path: str | os.PathLike[str], what: str = "the YAML file",
+def load_yaml(path: str | os.PathLike[str], what: Msg | str | None = None,
               max_bytes: int = MAX_YAML_BYTES) -> object:
     """Read one YAML document from ``path`` within the limits of this module.
 
@@ -202,12 +211,13 @@ def load_yaml(path: str | os.PathLike[str], what: str = "the YAML file",
     >>> load_yaml(p)
     {'columns': {'Q1': 'rec1'}}
     >>> _ = p.write_text("[" * 100 + "]" * 100, encoding="utf-8")
-    >>> load_yaml(p, "the mapping file")
+    >>> load_yaml(p, Msg("errors.what.mapping_file"))
     Traceback (most recent call last):
     ...
-    partnerschap_eval._safe_read.YamlFileError: the mapping file ... is not usable: it nests more than 64 levels deep (from line 1 on). ...
+    partnerschap_eval._safe_read.YamlFileError: The mapping file ... is not usable: it nests more than 64 levels deep (from line 1 on). ...
     """
     path = Path(path)
+    what = what or Msg("errors.what.yaml_file")
     raw = read_limited(path, max_bytes, what)
     text = _utf8(raw, path, what)
     loader = _LimitedLoader(text)
@@ -231,7 +241,7 @@ def load_yaml(path: str | os.PathLike[str], what: str = "the YAML file",
         loader.dispose()
 
 
-def _utf8(raw: bytes, path: Path, what: str) -> str:
+def _utf8(raw: bytes, path: Path, what: Msg | str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -268,7 +278,7 @@ def read_responses_file(path: str | os.PathLike[str]):  # -> pandas.DataFrame
     from ._io import open_input, read_table_csv
 
     path = Path(path)
-    what = "the responses file"
+    what = Msg("errors.what.responses_file")
     try:
         with open_input(path) as fh:  # one open: missing, folder, permission all land here
             regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)

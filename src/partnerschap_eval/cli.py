@@ -28,7 +28,7 @@ from typer._click.formatting import HelpFormatter
 
 from . import i18n
 from ._start import RESPONSE_CODED, RESPONSE_TEXT
-from .errors import PartnerschapError
+from .errors import Msg, PartnerschapError
 
 LANG = i18n.env_lang()  # the help texts are worded in it when the command starts
 
@@ -413,7 +413,7 @@ def score(
     _speak(lang)
     try:
         check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
-                     what="scores file")
+                     what=Msg("errors.what.scores_file"))
         _prefetch(responses, coded=_SCORE_FAST)
         from .instruments import load_instrument
 
@@ -520,7 +520,7 @@ def evaluate(
     _speak(lang)
     try:
         check_output(out_path, [responses, _yaml_path(instrument)], folder=False,
-                     what="results file")
+                     what=Msg("errors.what.results_file"))
         _prefetch(responses)
         from ._io import canonical_json, write_text
         from .privacy import check_min_cell
@@ -669,7 +669,7 @@ def demo(
         # The demo folder (the study, the framework ingests and the report on them) is one
         # output set: built in a staging sibling and moved into place whole.
         with output_set(out_dir, kind="report", inputs=[raw_dir],
-                        what="demo folder") as stage:
+                        what=Msg("errors.what.demo_folder")) as stage:
             with _Step(m("cli.demo.step_exports", raw=raw_dir)):
                 specs = write_demo_exports(raw_dir, design=DEMO_DESIGN)
                 fw_specs = write_framework_exports(raw_dir,

@@ -233,10 +233,10 @@ class InstrumentError(PartnerschapError):
     (the message in English; :meth:`render` words those given as :class:`Msg` in either language).
     """
 
-    def __init__(self, source: str, problems: list[tuple[str, str | Msg]]):
+    def __init__(self, source: str, problems: list[tuple[str | Msg, str | Msg]]):
         self.source = source
         # (key, English text): a problem may be given as a Msg, worded in either language
-        self.problems = [(key, str(msg)) for key, msg in problems]
+        self.problems = [(str(key), str(msg)) for key, msg in problems]
         lines = [Joined([source, key, msg] if key else [source, msg], ": ")
                  for key, msg in problems]
         head = Msg("errors.instrument.invalid", source=source, n=Count(len(problems)))

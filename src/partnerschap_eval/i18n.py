@@ -203,6 +203,12 @@ def t(key: str, lang: str = "nl", /, **params: Any) -> str:
 _PLACEHOLDER = re.compile(r"<withheld: ([^<>]{1,100})>")
 _CHARACTERS = re.compile(r"(\d+) characters")
 _LOOKS_LIKE = re.compile(r"looks like (.+)")
+# The ingest's own names for a column without a usable header, kept in English in its files
+# (ingest_log.json, the study store) like the placeholders: ``(column 3)`` for an empty header
+# (ingest.layouts.unique_names), ``column 3 <withheld: ...>`` for a header the firewall withholds
+# (ingest.pipeline._header). In a text for a person they read as ``core.column.*``.
+_BLANK_COLUMN = re.compile(r"\(column (\d+)\)")
+_HIDDEN_COLUMN = re.compile(r"\bcolumn (\d+)(?= <withheld: )")
 
 
 @functools.cache
@@ -228,7 +234,8 @@ def withheld_reason(reason: str, lang: str = "nl") -> str:
 
 
 def withheld(text: str, lang: str = "nl") -> str:
-    """``text`` with the firewall's placeholders worded in ``lang`` (for a person, not a file).
+    """``text`` with the firewall's placeholders, and the ingest's names of columns without a
+    usable header, worded in ``lang`` (for a person, not a file).
 
     >>> withheld("raw/<withheld: looks like a person's name>.csv", "nl")
     'raw/<achtergehouden: lijkt op een naam van een persoon>.csv'
@@ -236,10 +243,17 @@ def withheld(text: str, lang: str = "nl") -> str:
     'school onbekende waarde (achtergehouden)'
     >>> withheld("<withheld: 90 characters>", "en")
     '<withheld: 90 characters>'
+    >>> withheld("Naam, (column 2), column 3 <withheld: 12 characters>", "nl")
+    'Naam, (kolom 2), kolom 3 <achtergehouden: 12 tekens>'
     """
     lang = check_lang(lang)
-    if lang == "en" or "withheld" not in text:
+    if lang == "en" or ("withheld" not in text and "(column " not in text):
         return text
+    if "column " in text:
+        text = _BLANK_COLUMN.sub(lambda found: t("core.column.blank", lang, n=found[1]), text)
+        text = _HIDDEN_COLUMN.sub(lambda found: t("core.column.hidden", lang, n=found[1]), text)
+        if "withheld" not in text:
+            return text
     text = _PLACEHOLDER.sub(lambda found: t("core.withheld_placeholder", lang,
                                             reason=withheld_reason(found[1], lang)), text)
     return text.replace(_catalogue("core", "en")["core.withheld"], t("core.withheld", lang))

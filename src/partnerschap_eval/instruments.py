@@ -599,9 +599,10 @@ def load_instrument_file(path: str | os.PathLike[str]) -> Instrument:
     """Read and validate one instrument YAML file (UTF-8, within :mod:`._safe_read`'s limits)."""
     path = Path(path)
     try:
-        data = load_yaml(path, "the instrument file")
+        data = load_yaml(path, Msg("errors.what.instrument_file"))
     except YamlFileError as exc:
-        raise InstrumentError(str(path), [(f"line {exc.line}" if exc.line else "",
+        raise InstrumentError(str(path), [(Msg("errors.instrument.line", line=exc.line)
+                                           if exc.line else "",
                                            exc.problem)]) from None
     return parse_instrument(data, source=str(path))
 
@@ -647,7 +648,7 @@ def _instrument_id(path: str, mtime_ns: int, size: int) -> str | None:
     each time (the safe loader is pure Python) cost seconds per demo build.
     """
     try:
-        data = load_yaml(path, "the instrument file")
+        data = load_yaml(path, Msg("errors.what.instrument_file"))
     except InputError:  # reported when that file is asked for by its path
         return None
     return data["id"] if isinstance(data, dict) and isinstance(data.get("id"), str) else None

@@ -91,7 +91,7 @@ def load_mapping(path: str | Path | None, instrument: Instrument) -> MappingFile
     if path is None:
         return MappingFile()
     path = Path(path)
-    data = load_yaml(path, "the mapping file") or {}
+    data = load_yaml(path, Msg("errors.what.mapping_file")) or {}
     if not isinstance(data, dict) or set(data) - {"columns", "values"}:
         raise InputError(Msg("errors.mapping.keys", path=path))
     raw_columns = data.get("columns") or {}

@@ -874,7 +874,7 @@ def ingest_output(out_dir: str | Path, inputs: Iterable[str | Path | None] = ())
     """The output set of an ingest: checks ``out_dir`` against the inputs, takes the writer lock
     and yields a staging folder that replaces ``out_dir`` as a whole when the block succeeds
     (see :func:`partnerschap_eval._outputs.output_set`)."""
-    return output_set(out_dir, kind="ingest", inputs=inputs, what="ingest output folder")
+    return output_set(out_dir, kind="ingest", inputs=inputs, what=Msg("errors.what.ingest_folder"))
 
 
 def write_ingest_outputs(result: IngestResult, out_dir: str | Path,

@@ -377,7 +377,10 @@ def _render_feedback(row: dict, lang: str) -> dict:
                 "text": i18n.t(f"portal.refused_{key}", lang, **params)}
     t = lambda key, **p: i18n.t(f"portal.{key}", lang, **p)  # noqa: E731
     n = lambda x: i18n.integer(x, lang)  # noqa: E731
-    out = {"id": row["id"], "file": body["file"], "refused": False, "new": body["new"],
+    # kept as the firewall and the ingest wrote them (English placeholders, "(column 3)"):
+    # worded in the page's language
+    w = lambda text: i18n.withheld(text, lang) if text else text  # noqa: E731
+    out = {"id": row["id"], "file": w(body["file"]), "refused": False, "new": body["new"],
            "head": t("fb_head", rows_in=n(body["rows_in"]), accepted=n(body["accepted"]),
                      rejected=n(body["rejected_total"])),
            "unchanged": None if body["new"] else t("fb_unchanged"),
@@ -387,11 +390,12 @@ def _render_feedback(row: dict, lang: str) -> dict:
                      for c in body["cells"] if c["wave"] and c["role"]],
            "rejected": [(reason_text(r, lang), n(k)) for r, k in body["rejected"].items()],
            "cleared": [(reason_text(r, lang), n(k)) for r, k in body["cleared"].items()],
-           "labels": [(p["label"], n(p["count"]),
+           "labels": [(w(p["label"]), n(p["count"]),
                        t("fb_proposal", code=p["code"]) if p["code"] is not None else "")
                       for p in body["unknown_labels"]],
-           "pii": ", ".join(body["pii_columns"]), "unmapped": ", ".join(body["unmapped_columns"]),
-           "sheet": body.get("sheet"),
+           "pii": w(", ".join(body["pii_columns"])),
+           "unmapped": w(", ".join(body["unmapped_columns"])),
+           "sheet": w(body.get("sheet")),
            "none_accepted": body["accepted"] == 0}
     return out
 

@@ -53,7 +53,7 @@ def load_key(key_file: str | os.PathLike[str] | None = None) -> bytes:
     if key_file is not None:
         key_file = os.path.expanduser(key_file)
         try:  # bounded: a key is 65 bytes; a wrong path (a data file, /dev/zero) is not read whole
-            key = read_limited(key_file, MAX_KEY_FILE_BYTES, "the key file").strip()
+            key = read_limited(key_file, MAX_KEY_FILE_BYTES, Msg("errors.what.key_file")).strip()
         except InputError as exc:
             raise KeyMissingError(Msg("errors.privacy.key_file", problem=exc.msg or str(exc))
                                   ) from None
@@ -520,7 +520,7 @@ def withheld_key_values(values: dict[str, Iterable[str]], roles: Iterable[str], 
 
 def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
                      waves: Iterable[str] | None = None, schools: Iterable[str] | None = None,
-                     where: str = "The responses table", order_check: bool = False) -> None:
+                     where: str | Msg | None = None, order_check: bool = False) -> None:
     """Refuse a Contract 2 table whose school, wave or role cells the firewall withholds.
 
     ``score``, ``evaluate`` and ``report`` accept any table with the Contract 2 columns, not
@@ -546,7 +546,8 @@ def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
                     column=column, why=Msg(f"errors.privacy.not_declared.{dict(_KEY_KINDS)[column]}"),
                     n=len(bad)) for column, bad in refused.items()]
     if problems:
-        raise InputError(Msg("errors.privacy.firewall", where=where, problems=Joined(problems),
+        raise InputError(Msg("errors.privacy.firewall", problems=Joined(problems),
+                             where=where or Msg("errors.privacy.where_responses"),
                              roles=", ".join(sorted(declared(roles)))))
 
 

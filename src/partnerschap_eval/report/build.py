@@ -28,7 +28,7 @@ from .._contract import result_waves
 from .._io import canonical_json, sha256_file, write_bytes, write_json, write_text
 from .._outputs import check_input_set, output_set
 from .._validate import check_conditions
-from ..errors import Msg, PartnerschapError
+from ..errors import Joined, Msg, PartnerschapError
 from ..instruments import load_instrument
 from ..privacy import DEFAULT_MIN_CELL, check_min_cell, screen_responses, shown, shown_path
 
@@ -328,7 +328,8 @@ def _framework_results(settings: ReportSettings, first: str, last: str) -> dict:
     for (inst, path), frame in zip(settings.frameworks, data.values(), strict=True):
         # framework tables are published per role and wave: their key cells pass the firewall
         screen_responses(frame, load_instrument(inst).roles, waves=settings.waves,
-                         where=f"The responses file {shown_path(path)}")
+                         where=Joined([Msg("errors.what.responses_file"), shown_path(path)],
+                                      " "))
     fw = summary(data, min_cell=settings.min_cell, lang=settings.lang, first=first, last=last)
     return {"lang": settings.lang, "notes": list(fw.notes),
             "tables": {name: _records(table) for name, table in fw.tables().items()}}
@@ -414,7 +415,7 @@ def build_report(settings: ReportSettings, protect: tuple[Path, ...] = ()) -> Re
     # the staging folder is a sibling of the final one: input paths relative to either are equal
     computed = _compute(settings, final.resolve())
     with output_set(final, kind="report", inputs=[*report_inputs(settings), *protect],
-                    what="report folder") as stage:
+                    what=Msg("errors.what.report_folder")) as stage:
         built = build_report_into(settings, stage, computed)
     return built.moved(stage, final)
 

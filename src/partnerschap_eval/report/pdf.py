@@ -50,7 +50,7 @@ def check_pdf_target(html: str | os.PathLike[str], out: str | os.PathLike[str]) 
     """
     html, out = Path(html), Path(out)
     folder = html.parent.resolve()
-    target = check_output(out, [html], folder=False, what="PDF file")
+    target = check_output(out, [html], folder=False, what=Msg("errors.what.pdf_file"))
     if target == folder or folder in target.parents:
         raise InputError(Msg("errors.pdf.inside", out=out, folder=html.parent))
     try:

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from .. import i18n
-from .._contract import TOO_FEW_TO_FIT, result_waves
+from .._contract import FEW_ROLES, NOT_CONVERGED, TOO_FEW_TO_FIT, result_waves
 from ..instruments import Instrument, load_instrument, pick_text
 
 __all__ = ["did_html", "did_part", "did_table", "arm_paired_table", "baseline_table", "arm_attrition_table", "fmt_number", "fmt_p", "fmt_ci", "fmt_percent", "fmt_date", "paired_table",
@@ -1252,14 +1252,33 @@ def item_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFram
 N_PER_PARAMETER = 5
 
 
+#: The reasons results/quality.py gives for a factor model without numbers (English, in
+#: results.json) -> the note the report shows in their place.
+_FIT_NOTES = {NOT_CONVERGED: "report.fit_note.not_converged",
+              FEW_ROLES: "report.fit_note.few_roles"}
+
+
+def _fit_note(reason: object, results: dict, lang: str) -> str:
+    """The note beside a CFA or invariance row in ``lang``: results.json keeps its reason in
+    English (a suppression, a fit that did not converge, a model that could not be fitted with
+    the error's own text); the report words it from the catalogue, never in that English."""
+    reason = str(reason or "")
+    if not reason:
+        return ""
+    if reason.startswith("suppressed"):
+        return t("report.suppressed", lang, min_cell=results.get("min_cell", 10))
+    key = next((k for start, k in _FIT_NOTES.items() if reason.startswith(start)),
+               "report.over_time.not_fitted")
+    return t(key, lang)
+
+
 def cfa_table(results: dict, lang: str = "nl") -> pd.DataFrame:
     """Fit of the three-scale factor model, per wave, for everyone and per role."""
     rows = []
     for r in _psy(results, "cfa"):
-        reason = r.get("reason") or ""
-        if reason.startswith("suppressed"):
-            reason = t("report.suppressed", lang, min_cell=results.get("min_cell", 10))
-        elif r.get("n") and r.get("npar") and r["n"] < N_PER_PARAMETER * r["npar"]:
+        reason = _fit_note(r.get("reason"), results, lang)
+        if not str(r.get("reason") or "").startswith("suppressed") and r.get("n") and \
+                r.get("npar") and r["n"] < N_PER_PARAMETER * r["npar"]:
             # Bentler & Chou (1987): fewer than ~5 people per free parameter makes ML fit
             # indices unstable; the numbers are shown, with the warning beside them.
             reason = t("report.cfa.few_people", lang, npar=r["npar"], per=N_PER_PARAMETER)
@@ -1289,7 +1308,7 @@ def invariance_table(results: dict, lang: str = "nl") -> pd.DataFrame:
         if r.get("level") is None:
             rows.append({t("report.col.wave", lang): wave_head(r.get("wave"), lang),
                          t("report.col.step", lang): "–",
-                         t("report.col.note", lang): r.get("reason") or ""})
+                         t("report.col.note", lang): _fit_note(r.get("reason"), results, lang)})
             continue
         ok = r.get("supported")
         verdict = "–" if ok is None else t("report.yes" if ok else "report.no", lang)
@@ -1301,7 +1320,7 @@ def invariance_table(results: dict, lang: str = "nl") -> pd.DataFrame:
             t("report.col.delta_cfi", lang): fmt_number(r.get("delta_cfi"), lang, 3),
             t("report.col.delta_rmsea", lang): fmt_number(r.get("delta_rmsea"), lang, 3),
             t("report.col.invariant", lang): verdict,
-            t("report.col.note", lang): r.get("reason") or "",
+            t("report.col.note", lang): _fit_note(r.get("reason"), results, lang),
         })
     return pd.DataFrame(rows)
 

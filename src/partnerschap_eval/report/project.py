@@ -65,7 +65,7 @@ class ProjectConfig(BaseModel):
 def load_project(path: str | Path) -> ReportSettings:
     """Read and validate a project YAML file into report settings."""
     path = Path(path)
-    data = load_yaml(path, "the project file")
+    data = load_yaml(path, Msg("errors.what.project_file"))
     try:
         cfg = ProjectConfig.model_validate(data)
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .._contract import FEW_ROLES, NOT_CONVERGED
 from .._display import Display
 from .._validate import check_ci_level, check_min_cell, check_n_boot, check_nan_policy
 from ..errors import InputError
@@ -171,10 +172,9 @@ def scale_quality(responses: pd.DataFrame, instrument: Instrument | str,
             if grp != "all":
                 usable.append(grp)
             cfa_rows.append({**row, **_contract4(fit.to_frame()).iloc[0].to_dict(),
-                             "reason": "" if fit.converged else "not converged"})
+                             "reason": "" if fit.converged else NOT_CONVERGED})
         if len(usable) < 2:
-            inv_frames.append(pd.DataFrame([{"wave": w, "reason": "fewer than two roles with "
-                                             "a CFA that could be fitted"}]))
+            inv_frames.append(pd.DataFrame([{"wave": w, "reason": FEW_ROLES}]))
             continue
         try:
             inv = measurement_invariance(part[part["role"].isin(usable)], model, "role",
