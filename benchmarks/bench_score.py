@@ -139,6 +139,7 @@ STAGES_CHILD = textwrap.dedent("""
     t0 = time.perf_counter()
     distinct = {c: keys[c].dictionary.to_pylist() for c in cli.RESPONSE_CODED}
     assert not privacy.withheld_key_values(distinct, inst.roles)
+    assert privacy.pseudonym_column(keys["respondent_id"])  # the ids: pseudonyms only
     t["firewall_s"] = time.perf_counter() - t0
     t0 = time.perf_counter(); scores = scoring.scale_scores(answers, table.num_rows, inst)
     t["score_s"] = time.perf_counter() - t0
