@@ -41,33 +41,23 @@ def test_every_name_carries_its_article_in_both_languages():
         assert not any(word in nl.lower() for word in ENGLISH), nl
 
 
-@pytest.mark.parametrize("lang, expected", [
-    ("nl", "Het scorebestand r.csv is een van de invoerbestanden van deze opdracht (r.csv)"),
-    ("en", "The scores file r.csv is one of this command's inputs (r.csv)"),
+@pytest.mark.parametrize("command, lang, expected", [
+    ("score", "nl", "Het scorebestand r.csv is een van de invoerbestanden van deze opdracht (r.csv)"),
+    ("score", "en", "The scores file r.csv is one of this command's inputs (r.csv)"),
+    ("evaluate", "nl", "Het resultatenbestand r.csv is een van de invoerbestanden"),
+    ("evaluate", "en", "The results file r.csv is one of this command's inputs"),
 ])
-def test_score_onto_its_input_names_the_scores_file(tmp_path, monkeypatch, lang, expected):
+def test_a_command_onto_its_input_names_its_output(tmp_path, monkeypatch, command, lang,
+                                                    expected):
     monkeypatch.chdir(tmp_path)
     Path("r.csv").write_text("respondent_id,wave,role,school_id\n", encoding="utf-8")
-    res = runner.invoke(cli.app, ["score", "r.csv", "--instrument", "partnerschap",
+    res = runner.invoke(cli.app, [command, "r.csv", "--instrument", "partnerschap",
                                   "--out", "r.csv", "--lang", lang])
     text = _flat(res.output)
     assert res.exit_code == 2, text
     assert expected in text
     if lang == "nl":
-        assert "scores file" not in text and "De scores" not in text
-
-
-@pytest.mark.parametrize("lang, expected", [
-    ("nl", "Het resultatenbestand r.csv is een van de invoerbestanden"),
-    ("en", "The results file r.csv is one of this command's inputs"),
-])
-def test_evaluate_onto_its_input_names_the_results_file(tmp_path, monkeypatch, lang, expected):
-    monkeypatch.chdir(tmp_path)
-    Path("r.csv").write_text("respondent_id,wave,role,school_id\n", encoding="utf-8")
-    res = runner.invoke(cli.app, ["evaluate", "r.csv", "--instrument", "partnerschap",
-                                  "--out", "r.csv", "--lang", lang])
-    assert res.exit_code == 2, res.output
-    assert expected in _flat(res.output)
+        assert "scores file" not in text and "results file" not in text and "De scores" not in text
 
 
 def test_each_output_phrase_in_dutch():

@@ -47,13 +47,19 @@ def test_pipes_and_devices_are_refused_without_waiting(tmp_path, kind):
                           text=True, env=env, timeout=120)
     assert init.returncode == 0, init.stderr
     for name, args in _commands(str(special), tmp_path).items():
-        try:
-            done = subprocess.run([*SCRIPT, *args], capture_output=True, text=True, env=env,
-                                  timeout=60)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"{name} waited on a {kind}")
-        assert done.returncode == 2, (name, done.stdout, done.stderr)
+        done = _refused_at_once(args, env, f"{name} waited on a {kind}")
         assert "geen gewoon bestand" in done.stderr, (name, done.stderr)
+
+
+def _refused_at_once(args: list[str], env: dict, waited: str) -> subprocess.CompletedProcess:
+    """The command run to its end within a minute, refused with exit code 2."""
+    try:
+        done = subprocess.run([*SCRIPT, *args], capture_output=True, text=True, env=env,
+                              timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(waited)
+    assert done.returncode == 2, (args, done.stdout, done.stderr)
+    return done
 
 
 @pytest.mark.slow
@@ -65,9 +71,4 @@ def test_a_named_pipe_as_a_yaml_file_is_read_without_waiting(tmp_path):
     for args in (["score", str(tmp_path / "r.csv"), "--instrument", str(fifo), "--out",
                   str(tmp_path / "s.csv")],
                  ["report", "--config", str(fifo)]):
-        try:
-            done = subprocess.run([*SCRIPT, *args], capture_output=True, text=True, env=env,
-                                  timeout=60)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"{args[0]} waited on a named pipe given as YAML")
-        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        _refused_at_once(args, env, f"{args[0]} waited on a named pipe given as YAML")
