@@ -121,7 +121,7 @@ STAGES_CHILD = textwrap.dedent("""
     from pathlib import Path
     t = {}
     t0 = time.perf_counter()
-    from partnerschap_eval import _io, _outputs, cli, privacy, scoring
+    from partnerschap_eval import _contract, _io, _outputs, cli, privacy, scoring
     from partnerschap_eval.instruments import load_instrument
     t["import_s"] = time.perf_counter() - t0
     path = Path(sys.argv[1])
@@ -132,12 +132,12 @@ STAGES_CHILD = textwrap.dedent("""
     t0 = time.perf_counter(); _io.sha256_file(path)  # what the check costs beside a record
     t["input_set_check_with_record_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    table = _io.arrow_answers_csv(path, cli.RESPONSE_TEXT, cli.RESPONSE_CODED)
+    table = _io.arrow_answers_csv(path, scoring.KEY_COLUMNS, _contract.CODED_KEYS)
     t["read_s"] = time.perf_counter() - t0
     t0 = time.perf_counter(); keys, answers = scoring.arrow_responses(table, inst)
     t["validate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    distinct = {c: keys[c].dictionary.to_pylist() for c in cli.RESPONSE_CODED}
+    distinct = {c: keys[c].dictionary.to_pylist() for c in _contract.CODED_KEYS}
     assert not privacy.withheld_key_values(distinct, inst.roles)
     assert privacy.pseudonym_column(keys["respondent_id"])  # the ids: pseudonyms only
     t["firewall_s"] = time.perf_counter() - t0

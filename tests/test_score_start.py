@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from test_score_fast import CORPUS
 
 from partnerschap_eval import _io, _start, scoring
+from partnerschap_eval._contract import CODED_KEYS, KEY_COLUMNS
 from partnerschap_eval.instruments import load_instrument
 
 SCRIPT = [sys.executable, "-c", "import sys; from partnerschap_eval._start import main; "
@@ -108,13 +109,13 @@ def test_the_early_read_is_the_commands_read_and_a_changed_file_is_read_again(
         _start.main()
     assert codes == [0] and len(parsed) == 1  # parsed once, before the command, used by it
     # the same file, changed after an early read: its new cells are read
-    _io.prefetch_table_csv(path, _start.RESPONSE_TEXT, _start.RESPONSE_CODED)
+    _io.prefetch_table_csv(path, KEY_COLUMNS, CODED_KEYS)
     text = path.read_text().replace("Basisschool 1", "Basisschool 9")
     path.write_text(text)
     os.utime(path, ns=(1, 1))  # even with a size the same and an old time, the key differs
-    table = _io.arrow_answers_csv(path, _start.RESPONSE_TEXT, _start.RESPONSE_CODED)
+    table = _io.arrow_answers_csv(path, KEY_COLUMNS, CODED_KEYS)
     assert "Basisschool 9" in table.column("school_id").chunk(0).dictionary.to_pylist()
-    _io.release_table_csv(path, _start.RESPONSE_TEXT)
+    _io.release_table_csv(path, KEY_COLUMNS)
 
 
 def test_answers_are_read_narrow_where_the_sample_allows_and_wide_after_a_late_surprise(
@@ -122,7 +123,7 @@ def test_answers_are_read_narrow_where_the_sample_allows_and_wide_after_a_late_s
     for name, wide in (("long", False), ("late_float", True), ("late_big", True)):
         path = tmp_path / f"{name}.csv"
         path.write_bytes(CORPUS[name][0])
-        table = _io.arrow_answers_csv(path, _start.RESPONSE_TEXT, _start.RESPONSE_CODED)
+        table = _io.arrow_answers_csv(path, KEY_COLUMNS, CODED_KEYS)
         assert pa.types.is_int8(table.schema.field("rec1").type) != wide, name
         assert pa.types.is_dictionary(table.schema.field("school_id").type)
         assert pa.types.is_string(table.schema.field("respondent_id").type)

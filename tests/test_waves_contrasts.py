@@ -12,25 +12,26 @@ from __future__ import annotations
 import copy
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from test_waves_results import (
     BIG,
-    ITEMS,
     ROLES,
     SCALES,
     WAVES,
     _json,
     _scores,
+    eleven_parents_on_sdm,
+    minus,
+    published,
+    role_n,
     three_wave_study,
 )
 
 from partnerschap_eval.evaluation.waves import wave_mixed_model
 from partnerschap_eval.instruments import resolve
-from partnerschap_eval.privacy import disclosure
 from partnerschap_eval.privacy.disclosure import audit
 from partnerschap_eval.results import evaluate
 from partnerschap_eval.results.scales import _wave_mixed_blocks
@@ -182,40 +183,19 @@ SMALL = {**{("parent", s): {"pre+mid+post": 25, "pre+mid": 5} for s in ("A", "B"
          ("youthworker", "B"): {"pre+mid+post": 12}}
 
 
-def _small_study() -> pd.DataFrame:
-    data = three_wave_study(SMALL)
-    sdm = [i for i in ITEMS if i.startswith("sdm")]
-    parents_post = data.index[(data["wave"] == "post") & (data["role"] == "parent")]
-    data.loc[parents_post[11:], sdm] = np.nan
-    return data
-
-
 def _small(unprotected: bool) -> dict:
-    with pytest.MonkeyPatch.context() as mp:
-        if unprotected:
-            mp.setattr(disclosure, "protect", lambda r, *a, **k: copy.deepcopy(r))
-            mp.setattr("partnerschap_eval.results.scales.protect", lambda r, *a, **k: r)
-        return _json(evaluate(_small_study(), "partnerschap", waves=WAVES, min_cell=10,
-                              mixed=False, consecutive=True))
-
-
-def _minus(total, *parts):
-    values = [total, *parts]
-    return None if any(v is None for v in values) else round(total - sum(parts))
+    return published(eleven_parents_on_sdm(three_wave_study(SMALL), "post"), unprotected,
+                     mixed=False, consecutive=True)
 
 
 def attacks(res: dict) -> dict[str, int | None]:
     """Ways the published numbers give the teachers paired between the middle and last wave."""
     rec, sdm = res["scales"]["reciprocity"], res["scales"]["shared_decision_making"]
     c_rec, c_sdm = rec["contrasts"]["post-mid"], sdm["contrasts"]["post-mid"]
-
-    def role_n(c: dict, role: str):
-        return c["by_role"][role]["paired"].get("n")
-
     return {
-        "pairs - parents - youth workers of the other scale": _minus(
+        "pairs - parents - youth workers of the other scale": minus(
             c_rec["paired"].get("n"), role_n(c_rec, "parent"), role_n(c_sdm, "youthworker")),
-        "the other scale's pairs - its parents - youth workers": _minus(
+        "the other scale's pairs - its parents - youth workers": minus(
             c_sdm["paired"].get("n"), role_n(c_sdm, "parent"), role_n(c_sdm, "youthworker")),
     }
 

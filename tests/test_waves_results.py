@@ -180,25 +180,36 @@ SMALL = {**{("parent", s): {"pre+mid+post": 25, "pre+post": 5} for s in ("A", "B
          ("youthworker", "B"): {"pre+mid+post": 12}}
 
 
-def _small_study() -> pd.DataFrame:
-    data = three_wave_study(SMALL)
+def eleven_parents_on_sdm(data: pd.DataFrame, wave: str) -> pd.DataFrame:
+    """Only 11 parents answer shared decision making at ``wave`` (the rest skip its items)."""
     sdm = [i for i in ITEMS if i.startswith("sdm")]
-    parents_mid = data.index[(data["wave"] == "mid") & (data["role"] == "parent")]
-    data.loc[parents_mid[11:], sdm] = np.nan
+    parents = data.index[(data["wave"] == wave) & (data["role"] == "parent")]
+    data.loc[parents[11:], sdm] = np.nan
     return data
 
 
-def _small(unprotected: bool) -> dict:
+def published(data: pd.DataFrame, unprotected: bool, **options) -> dict:
+    """results.json of ``data`` (min_cell 10), with or without the disclosure step."""
     with pytest.MonkeyPatch.context() as mp:
         if unprotected:
             mp.setattr(disclosure, "protect", lambda r, *a, **k: copy.deepcopy(r))
             mp.setattr("partnerschap_eval.results.scales.protect", lambda r, *a, **k: r)
-        return _json(evaluate(_small_study(), "partnerschap", waves=WAVES, min_cell=10))
+        return _json(evaluate(data, "partnerschap", waves=WAVES, min_cell=10, **options))
 
 
-def _minus(total, *parts):
+def minus(total, *parts):
+    """``total - sum(parts)``, or None when one of them is withheld."""
     values = [total, *parts]
     return None if any(v is None for v in values) else round(total - sum(parts))
+
+
+def role_n(contrast: dict, role: str):
+    """The pairs of one role in a contrast (None when withheld)."""
+    return contrast["by_role"][role]["paired"].get("n")
+
+
+def _small(unprotected: bool) -> dict:
+    return published(eleven_parents_on_sdm(three_wave_study(SMALL), "mid"), unprotected)
 
 
 def attacks(res: dict) -> dict[str, int | None]:
@@ -207,16 +218,12 @@ def attacks(res: dict) -> dict[str, int | None]:
     rec = res["scales"]["reciprocity"]
     sdm = res["scales"]["shared_decision_making"]
     c_rec, c_sdm = rec["contrasts"]["mid-pre"], sdm["contrasts"]["mid-pre"]
-
-    def role_n(c: dict, role: str):
-        return c["by_role"][role]["paired"].get("n")
-
     return {
-        "pairs - parents - youth workers of the other scale": _minus(
+        "pairs - parents - youth workers of the other scale": minus(
             c_rec["paired"].get("n"), role_n(c_rec, "parent"), role_n(c_sdm, "youthworker")),
-        "middle wave - parents - youth workers of the other scale": _minus(
+        "middle wave - parents - youth workers of the other scale": minus(
             rec["waves"]["mid"].get("n"), role_n(c_rec, "parent"), role_n(c_sdm, "youthworker")),
-        "counts of the middle wave - parents - youth workers of the other scale": _minus(
+        "counts of the middle wave - parents - youth workers of the other scale": minus(
             res["counts"]["mid"].get("n"), res["counts"]["mid"]["by_role"].get("parent"),
             role_n(c_sdm, "youthworker")),
     }

@@ -11,10 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FEW_ROLES", "NOT_CONVERGED", "SCHEMA", "TOO_FEW_TO_FIT", "ResultWaves", "result_waves",
-           "waves_record"]
+__all__ = ["CODED_KEYS", "FEW_ROLES", "KEY_COLUMNS", "NOT_CONVERGED", "SCHEMA", "TOO_FEW_TO_FIT",
+           "ResultWaves", "result_waves", "waves_record"]
 
 SCHEMA = "partnerschap-eval/results/v2"
+#: Contract 2's key columns (text), in the order a responses table has them.
+KEY_COLUMNS = ["respondent_id", "wave", "role", "school_id"]
+#: The key columns with few distinct values (``score`` has them dictionary-encoded).
+CODED_KEYS = ("wave", "role", "school_id")
 
 
 @dataclass(frozen=True)

@@ -109,12 +109,13 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, what: Msg | str |
     The file is opened once and read with a bound: its size is never trusted (a FIFO or a device
     has none), so no more than ``max_bytes + 1`` bytes are ever read.
     """
+    from ._io import open_input  # lazy: _io loads NumPy, which reading a YAML file does not need
+
     path = Path(path)
     try:
         # opened without waiting: a named pipe nobody writes to would block the open for ever
         # (it then reads as empty); a pipe with a writer (``--config <(...)``) is read as usual
-        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)
-                  ) as fh:
+        with open_input(path) as fh:
             if stat.S_ISFIFO(os.fstat(fh.fileno()).st_mode):
                 os.set_blocking(fh.fileno(), True)
             data = fh.read(max_bytes + 1)

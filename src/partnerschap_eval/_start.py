@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import sys
 
-#: Contract 2's text columns, as ``report.build.read_responses`` reads them (same order)
-RESPONSE_TEXT = ("respondent_id", "wave", "role", "school_id")
-#: the key columns with few distinct values: ``score`` has them dictionary-encoded while parsing
-RESPONSE_CODED = ("wave", "role", "school_id")
+from ._contract import CODED_KEYS, KEY_COLUMNS
+
 #: ``score``'s options that take a value (``--instrument X``; ``--instrument=X`` is one word)
 _SCORE_VALUES = ("--instrument", "--out", "--waves", "--lang")
 
@@ -46,16 +44,16 @@ def responses_argument(args: list[str]) -> str | None:
 def main() -> None:
     """Entry point of the ``partnerschap-eval`` command (see the module's text)."""
     path = responses_argument(sys.argv[1:])
-    if path is None or not path.lower().endswith(".csv"):
-        from .cli import main as cli_main
+    early = path is not None and path.lower().endswith(".csv")
+    if early:
+        from ._io import prefetch_table_csv
 
-        cli_main()
-        return
-    from ._io import prefetch_table_csv
-
-    prefetch_table_csv(path, RESPONSE_TEXT, RESPONSE_CODED)
+        prefetch_table_csv(path, KEY_COLUMNS, CODED_KEYS)
     from .cli import main as cli_main
 
+    if not early:
+        cli_main()
+        return
     try:
         cli_main()
     except SystemExit as exc:

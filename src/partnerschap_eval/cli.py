@@ -27,7 +27,7 @@ from typer._click import exceptions as click_exceptions  # typer's own click (ty
 from typer._click.formatting import HelpFormatter
 
 from . import i18n
-from ._start import RESPONSE_CODED, RESPONSE_TEXT
+from ._contract import CODED_KEYS, KEY_COLUMNS
 from .errors import Msg, PartnerschapError
 
 LANG = i18n.env_lang()  # the help texts are worded in it when the command starts
@@ -259,16 +259,13 @@ def _fail(exc: Exception, lang: str | None = None) -> None:
     raise typer.Exit(code=2)
 
 
-_RESPONSE_TEXT, _RESPONSE_CODED = RESPONSE_TEXT, RESPONSE_CODED
-
-
 def _prefetch(responses: Path, *, coded: bool = False) -> None:
     """Parse a responses CSV in the background while the command imports its libraries (for
     ``score``, ``coded``: the narrow table of :func:`~partnerschap_eval._io.arrow_answers_csv`)."""
     if responses.suffix.lower() == ".csv":
         from ._io import prefetch_table_csv
 
-        prefetch_table_csv(responses, _RESPONSE_TEXT, _RESPONSE_CODED if coded else None)
+        prefetch_table_csv(responses, KEY_COLUMNS, CODED_KEYS if coded else None)
 
 
 def _yaml_path(instrument: str | None) -> Path | None:
@@ -473,24 +470,24 @@ def _score_plain_csv(responses: Path, inst, out_path: Path, waves: str | None) -
                 return None
     except OSError:
         return None
-    table = arrow_answers_csv(responses, _RESPONSE_TEXT, _RESPONSE_CODED)
+    table = arrow_answers_csv(responses, KEY_COLUMNS, CODED_KEYS)
     if table is None:
         return None
     check_input_set(responses)  # as read_responses does after reading
     from .privacy import pseudonym_column, withheld_ids, withheld_key_values
-    from .scoring import KEY_COLUMNS, arrow_responses, scale_scores, wave_order
+    from .scoring import arrow_responses, scale_scores, wave_order
 
     checked = arrow_responses(table, inst)
     if checked is None:
         return None
     keys, answers = checked
-    distinct = {c: keys[c].dictionary.to_pylist() for c in _RESPONSE_CODED}
+    distinct = {c: keys[c].dictionary.to_pylist() for c in CODED_KEYS}
     if withheld_key_values(distinct, inst.roles):
         return None
     ids = keys["respondent_id"]
     if not pseudonym_column(ids) and withheld_ids(set(ids.to_pylist())):
         return None  # an id that looks like personal data: the general path says which kind
-    release_table_csv(responses, _RESPONSE_TEXT)
+    release_table_csv(responses, KEY_COLUMNS)
     n = table.num_rows
     del table  # the answers are coded: the parsed columns can go before the scores are written
     scores = scale_scores(answers, n, inst)

@@ -15,12 +15,13 @@ undetermined levels (missing) when the scores a rule needs are missing, and
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._contract import KEY_COLUMNS
 from .errors import InputError, Joined, Msg
 from .instruments import Classification, Instrument, Scale, pick_text
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:  # pandas is imported where a frame is made: `score` on a plai
     import pandas as pd
     import pyarrow as pa
 
-KEY_COLUMNS = ["respondent_id", "wave", "role", "school_id"]
 
 __all__ = ["KEY_COLUMNS", "KNOWN_WAVE_PAIRS", "validate_responses", "is_validated",
            "arrow_responses", "scale_scores", "reverse_key", "score_scales", "wave_order", "classify", "score_and_classify",
@@ -231,12 +231,13 @@ def _id_words(ids: pd.Series | pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     return words.view(np.uint64)
 
 
-def _fold(words: np.ndarray, wave_codes: np.ndarray) -> np.ndarray:
-    """One 64-bit number per row from an id's words and its wave's code: equal pairs fold to
-    equal numbers (different pairs rarely do)."""
+def _fold(words: Iterable[np.ndarray], wave_codes: np.ndarray) -> np.ndarray:
+    """One 64-bit number per row from an id's words (one array of uint64 per word position)
+    and its wave's code: equal pairs fold to equal numbers (different pairs rarely do)."""
     folded = wave_codes.astype(np.uint64)
-    for k in range(words.shape[1]):  # multiply-xor folding; overflow wraps as intended
-        folded = (folded * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, k]
+    for word in words:  # multiply-xor folding; overflow wraps as intended
+        folded *= np.uint64(0x9E3779B97F4A7C15)
+        folded ^= word
     return folded
 
 
@@ -255,7 +256,7 @@ def _shared_pairs(ids: pd.Series, waves: pd.Series) -> np.ndarray:
         codes, names = pd.factorize(ids)
         pair = codes.astype(np.int64) * len(wave_names) + wave_codes
         return np.bincount(pair, minlength=len(names) * len(wave_names))[pair] > 1
-    folded = _fold(words, wave_codes)
+    folded = _fold(words.T, wave_codes)
     candidates = np.array(pd.Series(folded).duplicated(keep=False), dtype=bool)
     if candidates.any():  # exact check on the few candidate rows
         rows = np.flatnonzero(candidates)
@@ -681,13 +682,10 @@ def _fold_chunks(ids: pa.ChunkedArray | pa.Array, wave_codes: np.ndarray) -> np.
             return None
         width = w
         data = chunk.buffers()[2]
-        folded = wave_codes[start:start + n].astype(np.uint64)
-        for at in [*range(0, w - 7, 8), w - 8]:  # unaligned reads of the rows' words
-            word = np.ndarray((n,), dtype="<u8", buffer=data, offset=int(offsets[0]) + at,
-                              strides=(w,))
-            folded *= np.uint64(0x9E3779B97F4A7C15)  # as _fold: multiply-xor, wrapping
-            folded ^= word
-        out[start:start + n] = folded
+        words = (np.ndarray((n,), dtype="<u8", buffer=data, offset=int(offsets[0]) + at,
+                            strides=(w,))  # unaligned reads of the rows' words, in place
+                 for at in [*range(0, w - 7, 8), w - 8])
+        out[start:start + n] = _fold(words, wave_codes[start:start + n])
         start += n
     return out if width is not None else None
 

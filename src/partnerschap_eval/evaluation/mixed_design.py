@@ -793,6 +793,26 @@ class DidResult(Display):
         return "\n".join(lines)
 
 
+def _wave_columns(wave_arr: np.ndarray, waves: Sequence[str]) -> dict[str, np.ndarray]:
+    """The intercept and a 0/1 column per later wave (treatment coding, the first wave the
+    reference), named as lme4 names them (``wave<name>``)."""
+    cols = {"(Intercept)": np.ones(len(wave_arr))}
+    for w in waves[1:]:
+        cols[f"wave{w}"] = (wave_arr == w).astype(float)
+    return cols
+
+
+def _role_columns(data: pd.DataFrame) -> dict[str, np.ndarray] | None:
+    """A 0/1 column per role but the reference (``parent``, else the first role in sorted
+    order), named ``role<name>``; None when fewer than two roles have rows (or no ``role``)."""
+    if "role" not in data.columns or data["role"].nunique() < 2:
+        return None
+    role_arr = data["role"].astype(str).to_numpy()
+    roles = sorted(set(role_arr))
+    ref_role = "parent" if "parent" in roles else roles[0]
+    return {f"role{r}": (role_arr == r).astype(float) for r in roles if r != ref_role}
+
+
 def _model_rows(scores: pd.DataFrame, scale: str, waves: list[str], waves_key: str
                 ) -> pd.DataFrame:
     """The rows with a score at one of ``waves`` (distinct, at least two; else ``waves_key``
@@ -927,20 +947,13 @@ def did_mixed_model(scores: pd.DataFrame, scale: str, waves: Sequence[str],
     first = waves[0]
     wave_arr = data["wave"].to_numpy()
     treated = (data["condition"] == treatment).to_numpy(dtype=float)
-    cols = {"(Intercept)": np.ones(len(data))}
-    for w in waves[1:]:
-        cols[f"wave{w}"] = (wave_arr == w).astype(float)
+    cols = _wave_columns(wave_arr, waves)
     cols[f"condition{treatment}"] = treated
-    use_role = with_role and "role" in data.columns and data["role"].nunique() > 1
-    if with_role and not use_role:
+    roles = _role_columns(data) if with_role else None
+    if with_role and roles is None:
         notes.append("role left out of the model: only one role has scores")
-    if use_role:
-        roles = sorted(data["role"].astype(str).unique())
-        ref_role = "parent" if "parent" in roles else roles[0]
-        role_arr = data["role"].astype(str).to_numpy()
-        for r in roles:
-            if r != ref_role:
-                cols[f"role{r}"] = (role_arr == r).astype(float)
+    use_role = roles is not None
+    cols.update(roles or {})
     did_terms = []
     for w in waves[1:]:
         name = f"wave{w}:condition{treatment}"

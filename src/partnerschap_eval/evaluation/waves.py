@@ -24,13 +24,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from .._display import Display
 from .._validate import check_ci_level
 from ..errors import Count, InputError, Msg
-from .mixed_design import LmmFit, _model_rows, fit_lmm, interaction
+from .mixed_design import LmmFit, _model_rows, _role_columns, _wave_columns, fit_lmm, interaction
 
 __all__ = ["WaveModelResult", "wave_mixed_model"]
 
@@ -151,6 +150,7 @@ def wave_mixed_model(scores: pd.DataFrame, scale: str, waves: Sequence[str], *,
 
     Examples
     --------
+    >>> import numpy as np
     >>> rng = np.random.default_rng(3)
     >>> rows = []
     >>> for s in range(8):
@@ -182,19 +182,12 @@ def wave_mixed_model(scores: pd.DataFrame, scale: str, waves: Sequence[str], *,
     bad = [p for p in pairs if p[0] not in waves or p[1] not in waves or p[0] == p[1]]
     if bad:
         raise InputError(Msg("errors.waves_model.pairs", pairs=bad, waves=waves))
-    wave_arr = data["wave"].to_numpy()
-    cols = {"(Intercept)": np.ones(len(data))}
-    for w in waves[1:]:
-        cols[f"wave{w}"] = (wave_arr == w).astype(float)
+    cols = _wave_columns(data["wave"].to_numpy(), waves)
     notes: list[str] = []
-    use_role = with_role and "role" in data.columns and data["role"].nunique() > 1
+    roles = _role_columns(data) if with_role else None
+    use_role = roles is not None
     if use_role:
-        roles = sorted(data["role"].astype(str).unique())
-        ref_role = "parent" if "parent" in roles else roles[0]
-        role_arr = data["role"].astype(str).to_numpy()
-        for r in roles:
-            if r != ref_role:
-                cols[f"role{r}"] = (role_arr == r).astype(float)
+        cols.update(roles)
     elif with_role and "role" in data.columns:
         notes.append("role left out of the model: only one role has scores")
     school = data["school_id"].to_numpy()

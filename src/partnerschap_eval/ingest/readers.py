@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._io import open_input
 from .._safe_read import os_error_msg
 from ..errors import InputError, Joined, Msg
 from ..privacy import screen, shown_path
@@ -142,7 +143,7 @@ def _container(raw: bytes, path: Path) -> str:
 def detect_format(path: str | Path) -> str:
     """The container of an export (``csv``, ``xlsx`` or ``sav``) from its first bytes."""
     path = Path(path)
-    with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as fh:
+    with open_input(path) as fh:
         return _container(fh.read(8), path)
 
 

@@ -554,10 +554,6 @@ def screen_responses(responses: pd.DataFrame, roles: Iterable[str], *,
 
 #: The ingest's pseudonyms: ``p-`` and 20 hexadecimal digits (:func:`pseudonyms`).
 PSEUDONYM = re.compile(r"p-[0-9a-f]{20}")
-# what personal_id returns -> the firewall's wording of it (core.withheld_what.*)
-_ID_KINDS = {"email": "an e-mail address", "phone": "a phone number", "ip": "an IP address",
-             "postcode": "a postcode", "street": "a street address", "bsn": "a BSN",
-             "name": "a person's name"}
 
 
 def personal_id(value: object) -> str | None:
@@ -643,8 +639,8 @@ def withheld_ids(ids: Iterable[object]) -> dict[str, int]:
 
 def screen_ids(ids: pd.Series, *, where: str | Msg | None = None) -> None:
     """Refuse a respondent id column with ids that look like personal data (an output that
-    writes ids, such as ``score``'s, holds pseudonyms only). The message counts rows and
-    distinct ids per kind and never quotes them.
+    writes ids, such as ``score``'s, holds pseudonyms only). The message counts the rows and
+    the distinct ids, names their kinds, and never quotes them.
 
     Raises
     ------
@@ -652,19 +648,14 @@ def screen_ids(ids: pd.Series, *, where: str | Msg | None = None) -> None:
         When an id looks like personal data.
     """
     values = ids.dropna().astype(str)
-    distinct = values.unique()
-    pseudonym = np.array([PSEUDONYM.fullmatch(v) is not None for v in distinct], dtype=bool) \
-        if len(distinct) <= 10_000 else values.drop_duplicates().str.fullmatch(
-            PSEUDONYM.pattern).to_numpy(dtype=bool)
-    suspects = distinct[~pseudonym]
-    kinds = withheld_ids(suspects)
-    if not kinds:
+    kinds = {v: personal_id(v) for v in values.unique()}
+    bad = {v for v, kind in kinds.items() if kind is not None}
+    if not bad:
         return
-    bad = {v for v in suspects if personal_id(v) is not None}
+    found = sorted({kinds[v] for v in bad})
     raise InputError(Msg("errors.privacy.ids", where=where or Msg("errors.privacy.where_responses"),
-                         rows=int(values.isin(bad).sum()),
-                         n=sum(kinds.values()), kinds=Joined(
-                             [Msg(f"core.withheld_what.{k}") for k in kinds], ", ")))
+                         rows=int(values.isin(bad).sum()), n=len(bad), kinds=Joined(
+                             [Msg(f"core.withheld_what.{k}") for k in found], ", ")))
 
 
 def school_keys(schools: Iterable[object]) -> dict[str, str]:

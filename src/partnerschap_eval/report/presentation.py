@@ -249,6 +249,19 @@ def details(inner: str, lang: str = "nl") -> str:
             f"{inner}</details>")
 
 
+def _change_cells(p: dict, first: str, last: str, lang: str) -> dict[str, str]:
+    """A paired block's pairs, means at the first and last wave, change with its CI and d_z, as
+    display cells (suppressed: a dash)."""
+    return {
+        t("report.col.n_pairs", lang): fmt_number(p.get("n"), lang, 0),
+        wave_head(first, lang): fmt_number(p.get("mean_pre"), lang),
+        wave_head(last, lang): fmt_number(p.get("mean_post"), lang),
+        t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
+        t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
+        t("report.col.d_z", lang): fmt_number(p.get("d_z"), lang),
+    }
+
+
 def paired_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFrame:
     """First and last wave per scale and role as display strings (suppressed cells: a dash)."""
     first, last = _first_last(results)
@@ -260,12 +273,7 @@ def paired_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.DataFr
                 t("report.col.scale", lang): _scale_name(inst, scale_id, lang),
                 t("report.col.group", lang): t("report.role.all", lang) if role == "all"
                 else role_label(role, lang),
-                t("report.col.n_pairs", lang): fmt_number(p.get("n"), lang, 0),
-                wave_head(first, lang): fmt_number(p.get("mean_pre"), lang),
-                wave_head(last, lang): fmt_number(p.get("mean_post"), lang),
-                t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
-                t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
-                t("report.col.d_z", lang): fmt_number(p.get("d_z"), lang),
+                **_change_cells(p, first, last, lang),
                 t("report.col.d_z_ci", lang): fmt_ci(p.get("d_z_ci95"), lang),
                 t("report.col.d_av", lang): fmt_number(p.get("d_av"), lang),
                 t("report.col.p", lang): fmt_p(p.get("p"), lang),
@@ -950,12 +958,7 @@ def arm_paired_table(results: dict, inst: Instrument, lang: str = "nl") -> pd.Da
             rows.append({
                 t("report.col.scale", lang): _scale_name(inst, scale_id, lang) if i == 0 else "",
                 t("report.col.condition", lang): _cap(condition_label(arm, lang)),
-                t("report.col.n_pairs", lang): fmt_number(p.get("n"), lang, 0),
-                wave_head(first, lang): fmt_number(p.get("mean_pre"), lang),
-                wave_head(last, lang): fmt_number(p.get("mean_post"), lang),
-                t("report.col.diff", lang): fmt_number(p.get("mean_diff"), lang),
-                t("report.col.ci", lang): fmt_ci(p.get("ci95"), lang),
-                t("report.col.d_z", lang): fmt_number(p.get("d_z"), lang),
+                **_change_cells(p, first, last, lang),
                 t("report.col.p_adj", lang): fmt_p(p.get("p_adj"), lang),
             })
     return pd.DataFrame(rows)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .._io import atomic_path, sha256_file
+from .._io import atomic_path, open_input, sha256_file
 from ..errors import InputError, Msg, PartnerschapError, Replaced
 from ..ingest import ExportSpec, ingest_exports, load_mapping
 from ..instruments import Instrument, load_instrument, normalise_label
@@ -629,12 +629,8 @@ def _read_submitted(path: Path) -> bytes:
     from ..ingest.readers import MAX_FILE_BYTES
 
     try:
-        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)
-                  ) as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                if stat.S_ISDIR(info.st_mode):
-                    raise IsADirectoryError(21, os.strerror(21))
+        with open_input(path) as fh:  # a folder raises IsADirectoryError here
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 raise InputError(Msg("errors.ingest.not_regular", path=shown_path(path)))
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
