@@ -779,9 +779,8 @@ class DidResult(Display):
     def to_record(self) -> dict[str, dict]:
         """The Contract 4 v2 ``did`` block: ``{"<wave>-<first>": {estimate, se, df, t, p,
         ci95, d, reference}}`` (``d_total`` beside ``d``)."""
-        return {row.contrast: {"estimate": row.estimate, "se": row.se, "df": row.df,
-                               "t": row.t, "p": row.p, "ci95": [row.ci_low, row.ci_high],
-                               "d": row.d, "d_total": row.d_total, "reference": self.reference}
+        return {row.contrast: {**_contrast_record(row), "d": row.d, "d_total": row.d_total,
+                               "reference": self.reference}
                 for row in self.effects.itertuples()}
 
     def summary(self) -> str:
@@ -791,6 +790,12 @@ class DidResult(Display):
             lines.append(f"  {row.contrast}: DiD {row.estimate:.4f} [{row.ci_low:.4f}, "
                          f"{row.ci_high:.4f}], df {row.df:.2f}, p = {row.p:.4g}, d = {row.d:.3f}")
         return "\n".join(lines)
+
+
+def _contrast_record(row) -> dict:
+    """A contrast row's estimate, se, df, t, p and ``ci95`` as Contract 4 v2 writes them."""
+    return {"estimate": row.estimate, "se": row.se, "df": row.df, "t": row.t, "p": row.p,
+            "ci95": [row.ci_low, row.ci_high]}
 
 
 def _wave_columns(wave_arr: np.ndarray, waves: Sequence[str]) -> dict[str, np.ndarray]:

@@ -29,7 +29,15 @@ import pandas as pd
 from .._display import Display
 from .._validate import check_ci_level
 from ..errors import Count, InputError, Msg
-from .mixed_design import LmmFit, _model_rows, _role_columns, _wave_columns, fit_lmm, interaction
+from .mixed_design import (
+    LmmFit,
+    _contrast_record,
+    _model_rows,
+    _role_columns,
+    _wave_columns,
+    fit_lmm,
+    interaction,
+)
 
 __all__ = ["WaveModelResult", "wave_mixed_model"]
 
@@ -67,9 +75,8 @@ class WaveModelResult(Display):
     def to_record(self) -> dict[str, dict]:
         """Per contrast ``{estimate, se, df, t, p, ci95, n_obs, n_respondents, n_schools,
         converged, singular, formula}`` (Contract 4 v2's ``contrasts.<name>.mixed``)."""
-        return {row.contrast: {"estimate": row.estimate, "se": row.se, "df": row.df,
-                               "t": row.t, "p": row.p, "ci95": [row.ci_low, row.ci_high],
-                               "n_obs": self.n_obs, "n_respondents": self.n_respondents,
+        return {row.contrast: {**_contrast_record(row), "n_obs": self.n_obs,
+                               "n_respondents": self.n_respondents,
                                "n_schools": self.n_schools, "converged": self.converged,
                                "singular": self.singular, "formula": self.formula}
                 for row in self.effects.itertuples()}
